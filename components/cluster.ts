@@ -1,0 +1,134 @@
+/**
+ * The whole cluster: PKI, one EtcdMember per host, and the health gate.
+ *
+ * Ordering is the point of this file. Members are chained (member i's service waits for
+ * member i-1's), which makes a brand-new cluster start member after member *without blocking*
+ * (the start script does not wait for Type=notify readiness) and makes a later change
+ * restart members one at a time, each waiting until it is healthy again. The health gate
+ * runs after every member's service and fails the update with the journal of any member
+ * that did not become healthy.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
+import { Connection, EtcdMember } from "./member";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
+import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
+import { ClusterSpec, MemberSpec } from "./spec";
+
+export interface EtcdClusterArgs {
+    /** The validated cluster spec (see spec.ts). */
+    spec: ClusterSpec;
+    /** SSH private key (PEM/OpenSSH) for every member host, and the bastion if any. Secret. */
+    sshPrivateKey: pulumi.Input<string>;
+    /** Bring-your-own CA certificate (PEM), when spec.ca.bringYourOwn. */
+    caCertPem?: pulumi.Input<string>;
+    /** Bring-your-own CA private key (PEM, secret), when spec.ca.bringYourOwn. */
+    caPrivateKeyPem?: pulumi.Input<string>;
+    /** Protect the generated CA from deletion and replacement (default true). */
+    protectCa?: boolean;
+}
+
+export class EtcdCluster extends pulumi.ComponentResource {
+    /** Client URLs of every member, comma-separated, as etcdctl's --endpoints takes them. */
+    public readonly clientEndpoints: pulumi.Output<string>;
+    public readonly caCertPem: pulumi.Output<string>;
+    /** The admin client certificate (CN root). */
+    public readonly adminCertPem: pulumi.Output<string>;
+    /** Secret. */
+    public readonly adminKeyPem: pulumi.Output<string>;
+    /** Every issued client certificate by name (keys are secrets). */
+    public readonly clientCertificates: Record<string, LeafCertificate>;
+    /** Member names in declaration order. */
+    public readonly memberNames: string[];
+    /** Peer URL per member name. */
+    public readonly peerUrls: Record<string, string>;
+    /** The initial-cluster-token, stable for the life of the stack. */
+    public readonly token: pulumi.Output<string>;
+    public readonly members: EtcdMember[];
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("etcd:index:Cluster", name, {}, opts);
+        const spec = args.spec;
+        const algorithm: KeyAlgorithm = { algorithm: spec.ca.algorithm, rsaBits: spec.ca.rsaBits };
+
+        const tokenSuffix = new random.RandomId(`${name}-token`, { byteLength: 8 }, { parent: this });
+        this.token = pulumi.interpolate`${spec.clusterName}-${tokenSuffix.hex}`;
+
+        const ca = new CertificateAuthority(`${name}-ca`, {
+            spec: spec.ca,
+            commonName: `${spec.clusterName}-etcd-ca`,
+            certPem: args.caCertPem,
+            privateKeyPem: args.caPrivateKeyPem,
+            protect: args.protectCa ?? true,
+        }, { parent: this });
+
+        this.clientCertificates = {};
+        for (const c of spec.clientCertificates) {
+            this.clientCertificates[c.name] = clientCertificate(`${name}-client-${c.name}`, c, ca, algorithm, spec.certValidityHours, { parent: this });
+        }
+
+        this.members = [];
+        let previous: pulumi.Resource[] = [];
+        for (const m of spec.members) {
+            const certificates = new MemberCertificates(`${m.name}-certs`, {
+                ca, member: m, algorithm, validityHours: spec.certValidityHours,
+            }, { parent: this });
+            const member = new EtcdMember(m.name, {
+                spec,
+                member: m,
+                connection: connectionFor(spec, m, args.sshPrivateKey),
+                certificates,
+                caCertPem: ca.certPem,
+                token: this.token,
+                startAfter: previous,
+            }, { parent: this });
+            this.members.push(member);
+            previous = [member.service];
+        }
+
+        // The gate re-runs whenever any member's inputs changed, so every `up` that touched a
+        // member ends with the whole cluster verified healthy.
+        const allDigests = pulumi.all(this.members.map((m) => m.inputsDigest)).apply((ds) => ds.join(","));
+        const names = spec.members.map((m) => m.name);
+        const gateScript = allDigests.apply((d) => `# inputs ${d}\n` + renderHealthGateScript(spec, names));
+        const gates = spec.members.map((m) => new command.remote.Command(`${m.name}-health`, {
+            connection: connectionFor(spec, m, args.sshPrivateKey),
+            create: gateScript,
+            update: gateScript,
+            logging: "stdoutAndStderr",
+        }, { parent: this, dependsOn: this.members.map((x) => x.service) }));
+
+        // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
+        const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, ...gates.map((g) => g.stdout)]).apply(([x]) => x as T);
+        this.clientEndpoints = afterGate(spec.members.map((m) => clientUrl(spec, m)).join(","));
+        this.caCertPem = ca.certPem;
+        this.adminCertPem = this.clientCertificates["admin"].certPem;
+        this.adminKeyPem = this.clientCertificates["admin"].privateKeyPem;
+        this.memberNames = names;
+        this.peerUrls = Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)]));
+
+        this.registerOutputs({
+            clientEndpoints: this.clientEndpoints,
+            caCertPem: this.caCertPem,
+            adminCertPem: this.adminCertPem,
+            adminKeyPem: this.adminKeyPem,
+            memberNames: this.memberNames,
+            peerUrls: this.peerUrls,
+        });
+    }
+}
+
+/** The SSH connection to a member's host; secret because it carries the key. */
+export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey: pulumi.Input<string>): pulumi.Output<Connection> {
+    const bastion = spec.bastion;
+    return pulumi.secret(pulumi.output(privateKey).apply((key): Connection => ({
+        host: member.sshHost,
+        port: member.sshPort,
+        user: member.sshUser,
+        privateKey: key,
+        dialErrorLimit: 30,
+        perDialTimeout: 10,
+        ...(bastion ? { proxy: { host: bastion.host, port: bastion.port, user: bastion.user, privateKey: key } } : {}),
+    })));
+}

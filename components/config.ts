@@ -1,0 +1,86 @@
+/**
+ * Reads a stack's `etcd:*` config into a validated spec plus the secrets that stay out of it.
+ * Validation happens here, before any resource is registered: a bad stack changes nothing.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec";
+
+export interface StackInputs {
+    spec: ClusterSpec;
+    sshPrivateKey: pulumi.Output<string>;
+    caCertPem?: pulumi.Output<string>;
+    caPrivateKeyPem?: pulumi.Output<string>;
+    protectCa: boolean;
+}
+
+const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "bastion"] as const;
+const scalarKeys = ["clusterName", "version", "certValidityHours", "allowSingleMember", "purgeDataOnDestroy",
+    "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
+
+/** Expands a leading "~/" and resolves relative paths against the project directory. */
+export function resolveLocalPath(p: string, baseDir: string = process.cwd()): string {
+    if (p.startsWith("~/")) return path.join(os.homedir(), p.slice(2));
+    return path.resolve(baseDir, p);
+}
+
+export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd")): StackInputs {
+    const raw: RawClusterConfig = { hasSshKey: false };
+    const problems: string[] = [];
+    for (const k of objectKeys) {
+        try {
+            raw[k] = config.getObject<unknown>(k);
+        } catch {
+            problems.push(`${k}: not valid YAML/JSON`);
+        }
+    }
+    for (const k of scalarKeys) {
+        raw[k] = config.get(k);
+    }
+
+    let sshPrivateKey = config.getSecret("sshPrivateKey");
+    const keyPath = config.get("sshPrivateKeyPath");
+    if (sshPrivateKey === undefined && keyPath !== undefined) {
+        const resolved = resolveLocalPath(keyPath);
+        if (fs.existsSync(resolved)) {
+            sshPrivateKey = pulumi.secret(fs.readFileSync(resolved, "utf8"));
+        } else {
+            problems.push(`sshPrivateKeyPath: file "${resolved}" does not exist`);
+        }
+    }
+    raw.hasSshKey = sshPrivateKey !== undefined || keyPath !== undefined;
+
+    const caCertPem = config.get("caCertPem");
+    const caPrivateKeyPem = config.getSecret("caKeyPem");
+    raw.hasCaCert = caCertPem !== undefined;
+    raw.hasCaKey = caPrivateKeyPem !== undefined;
+
+    const binary = raw.binary as { localTarball?: unknown } | undefined;
+    if (binary && typeof binary.localTarball === "string") {
+        const resolved = resolveLocalPath(binary.localTarball);
+        if (!fs.existsSync(resolved)) {
+            problems.push(`binary.localTarball: file "${resolved}" does not exist`);
+        }
+        raw.binary = { ...binary, localTarball: resolved };
+    }
+
+    let spec: ClusterSpec | undefined;
+    try {
+        spec = parseClusterSpec(raw);
+    } catch (e) {
+        if (e instanceof SpecError) problems.push(...e.problems);
+        else throw e;
+    }
+    if (problems.length > 0 || spec === undefined) {
+        throw new SpecError(problems);
+    }
+    return {
+        spec,
+        sshPrivateKey: sshPrivateKey as pulumi.Output<string>,
+        caCertPem: caCertPem === undefined ? undefined : pulumi.output(caCertPem),
+        caPrivateKeyPem: caPrivateKeyPem,
+        protectCa: config.getBoolean("protectCa") ?? true,
+    };
+}

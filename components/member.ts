@@ -1,0 +1,139 @@
+/**
+ * One etcd member on one host, in explicit phases:
+ * preflight → host prep (user, dirs) → binaries → certs, config, unit → service.
+ *
+ * The service is *started* without waiting (members of a new cluster must start together,
+ * see cluster.ts); a later change to any file it reads *restarts* it and waits until it is
+ * healthy, and the cluster chains members so that happens one member at a time.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as paths from "./paths";
+import { HostFile } from "./hostFile";
+import { MemberCertificates } from "./pki";
+import {
+    configPath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
+    renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRestartScript,
+    renderStartScript, renderStopScript, renderUnit,
+} from "./render";
+import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "./spec";
+
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+export interface EtcdMemberArgs {
+    spec: ClusterSpec;
+    member: MemberSpec;
+    /** SSH connection to this member's host (secret). */
+    connection: pulumi.Input<Connection>;
+    certificates: MemberCertificates;
+    caCertPem: pulumi.Input<string>;
+    /** The cluster's initial-cluster-token. */
+    token: pulumi.Input<string>;
+    /** Resources this member's (re)start must wait for: the previous member's service. */
+    startAfter?: pulumi.Resource[];
+}
+
+/** sha256 of a local file, hex. */
+export function sha256File(path: string): string {
+    return crypto.createHash("sha256").update(fs.readFileSync(path)).digest("hex");
+}
+
+/** Parses the `arch=` line the preflight script prints. */
+export function parseArch(stdout: string): ReleaseArch {
+    const m = /^arch=(amd64|arm64)$/m.exec(stdout);
+    if (!m) throw new Error(`preflight printed no supported arch: ${JSON.stringify(stdout)}`);
+    return m[1] as ReleaseArch;
+}
+
+export class EtcdMember extends pulumi.ComponentResource {
+    /** The member's service; (re)started last. Depend on it to order the next member. */
+    public readonly service: command.remote.Command;
+    /** Digest of everything the running etcd reads; a change restarts the member. */
+    public readonly inputsDigest: pulumi.Output<string>;
+
+    constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("etcd:index:EtcdMember", name, {}, opts);
+        const { spec, member, connection, certificates } = args;
+        const child = (extra?: pulumi.CustomResourceOptions) => ({ parent: this, ...extra });
+
+        // Phase 1: read-only checks. Fails before anything changes on the host.
+        const preflight = new command.remote.Command(`${name}-preflight`, {
+            connection,
+            create: certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb)),
+            logging: "stdoutAndStderr",
+        }, child());
+
+        // Phase 2: user and directories.
+        const prepare = new command.remote.Command(`${name}-prepare`, {
+            connection,
+            create: renderPrepareHostScript(spec),
+            update: renderPrepareHostScript(spec),
+            delete: renderRemoveDirsScript(spec),
+        }, child({ dependsOn: [preflight] }));
+
+        // Phase 3: binaries, from a URL or a local tarball; checksum and version checked on the host.
+        const binaries = this.installBinaries(name, spec, connection, preflight, prepare);
+
+        // Phase 4: files. Keys are secrets and go only to this host.
+        const owner = `${paths.etcdUser}:${paths.etcdGroup}`;
+        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, after: pulumi.Resource[] = [prepare]) =>
+            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner }, { parent: this, dependsOn: after });
+        const config = renderEtcdConfigFor(spec, member, args.token);
+        const unit = renderUnit(spec, member);
+        const files = [
+            file(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
+            file(pkiPath(spec, "serverCert"), certificates.server.certPem, paths.modes.certificate),
+            file(pkiPath(spec, "serverKey"), certificates.server.privateKeyPem, paths.modes.privateKey),
+            file(pkiPath(spec, "peerCert"), certificates.peer.certPem, paths.modes.certificate),
+            file(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
+            file(configPath(spec), config, paths.modes.config, "root:root"),
+            file(paths.unitPath, unit, paths.modes.unit, "root:root", [prepare, binaries]),
+        ];
+
+        // Phase 5: the service. Certificates (not keys: a new key means a new certificate),
+        // config, unit and version feed the digest that the restart script carries.
+        this.inputsDigest = pulumi.all([config, unit, args.caCertPem, certificates.server.certPem, certificates.peer.certPem])
+            .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
+        this.service = new command.remote.Command(`${name}-service`, {
+            connection,
+            create: renderStartScript(),
+            update: this.inputsDigest.apply((d) => `# inputs ${d}\n` + renderRestartScript(spec)),
+            delete: renderStopScript(spec),
+            logging: "stdoutAndStderr",
+        }, child({ dependsOn: [binaries, ...files.map((f) => f.write), ...(args.startAfter ?? [])] }));
+
+        this.registerOutputs({ inputsDigest: this.inputsDigest });
+    }
+
+    private installBinaries(name: string, spec: ClusterSpec, connection: pulumi.Input<Connection>,
+        preflight: command.remote.Command, prepare: command.remote.Command): command.remote.Command {
+        const common = { connection, delete: renderRemoveBinariesScript(), logging: "stdoutAndStderr" as const };
+        if (spec.binary.kind === "local") {
+            const sha256 = sha256File(spec.binary.tarballPath);
+            const stagedTarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
+            const copy = new command.remote.CopyToRemote(`${name}-tarball`, {
+                connection,
+                source: new pulumi.asset.FileAsset(spec.binary.tarballPath),
+                remotePath: stagedTarball,
+            }, { parent: this, dependsOn: [prepare] });
+            const script = renderInstallBinariesScript(spec, { stagedTarball, sha256 });
+            return new command.remote.Command(`${name}-binaries`, { ...common, create: script, update: script },
+                { parent: this, dependsOn: [copy] });
+        }
+        const source = spec.binary;
+        const script = preflight.stdout.apply((out) => {
+            const arch = parseArch(out);
+            const sha256 = source.sha256[arch];
+            if (!sha256) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
+            return renderInstallBinariesScript(spec, { url: releaseUrl(source.urlTemplate, spec.version, arch), sha256 });
+        });
+        return new command.remote.Command(`${name}-binaries`, { ...common, create: script, update: script },
+            { parent: this, dependsOn: [prepare] });
+    }
+}
+
+function renderEtcdConfigFor(spec: ClusterSpec, member: MemberSpec, token: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.output(token).apply((t) => renderEtcdConfig(spec, member, { token: t, initialClusterState: "new" }));
+}

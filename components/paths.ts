@@ -1,0 +1,66 @@
+/**
+ * Every path, file mode, port and default the program writes to a host, in one place
+ * (the etcdadm way): a reviewer can see at a glance what lands where.
+ */
+
+/** Default directories on each member host. All are overridable in the stack config. */
+export const defaultDirs = {
+    /** etcd's data directory (the member's WAL and snapshots). Mode 0700, owned by etcd. */
+    data: "/var/lib/etcd",
+    /** Configuration directory holding the rendered etcd config file. */
+    config: "/etc/etcd",
+    /** Certificates and keys. Mode 0700, owned by etcd. */
+    pki: "/etc/etcd/pki",
+} as const;
+
+/** Where binaries are installed. */
+export const binDir = "/usr/local/bin";
+
+/** Staging directory for downloads and copied release tarballs. */
+export const stagingDir = "/var/tmp/etcd-stack";
+
+/** The systemd unit, owned by this program. */
+export const unitName = "etcd.service";
+export const unitPath = `/etc/systemd/system/${unitName}`;
+
+/** The service account etcd runs as. */
+export const etcdUser = "etcd";
+export const etcdGroup = "etcd";
+
+/** Default ports (etcd's registered ports, plus the conventional metrics port). */
+export const defaultPorts = {
+    client: 2379,
+    peer: 2380,
+    metrics: 2381,
+} as const;
+
+/** File modes as octal strings, the form `install -m` takes. */
+export const modes = {
+    dataDir: "0700",
+    pkiDir: "0700",
+    configDir: "0755",
+    privateKey: "0600",
+    certificate: "0644",
+    config: "0644",
+    unit: "0644",
+    binary: "0755",
+} as const;
+
+/** Names of the files inside the pki dir. */
+export const pkiFiles = {
+    ca: "ca.crt",
+    serverCert: "server.crt",
+    serverKey: "server.key",
+    peerCert: "peer.crt",
+    peerKey: "peer.key",
+} as const;
+
+/** Name of the etcd config file inside the config dir. */
+export const configFileName = "etcd.conf.yml";
+
+/** Binaries shipped in an etcd release tarball. etcdutl exists from 3.5 on. */
+export const releaseBinaries = ["etcd", "etcdctl", "etcdutl"] as const;
+
+/** The official release tarball, by version and arch. Users may point elsewhere (a mirror). */
+export const defaultReleaseUrlTemplate =
+    "https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-{arch}.tar.gz";

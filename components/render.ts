@@ -1,0 +1,313 @@
+/**
+ * Pure renderers: the etcd config file, the systemd unit, and the shell scripts each
+ * member runs over SSH. Same spec in, same bytes out — golden files in tests/golden pin
+ * them, and a change to any of them shows in `pulumi preview` as a change to one input.
+ */
+import * as paths from "./paths";
+import { ClusterSpec, MemberSpec, urlHost } from "./spec";
+
+/** Quotes a value for POSIX sh. */
+export function shq(value: string | number): string {
+    return `'${String(value).replace(/'/g, `'"'"'`)}'`;
+}
+
+/** Quotes a value as a YAML (JSON-compatible) double-quoted scalar. */
+function yq(value: string): string {
+    return JSON.stringify(value);
+}
+
+export function peerUrl(spec: ClusterSpec, member: MemberSpec): string {
+    return `https://${urlHost(member.address)}:${spec.ports.peer}`;
+}
+
+export function clientUrl(spec: ClusterSpec, member: MemberSpec): string {
+    return `https://${urlHost(member.address)}:${spec.ports.client}`;
+}
+
+/** The `initial-cluster` value: every member's name and peer URL. */
+export function initialCluster(spec: ClusterSpec, members: MemberSpec[] = spec.members): string {
+    return members.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",");
+}
+
+export function pkiPath(spec: ClusterSpec, file: keyof typeof paths.pkiFiles): string {
+    return `${spec.dirs.pki}/${paths.pkiFiles[file]}`;
+}
+
+export function configPath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.configFileName}`;
+}
+
+export interface EtcdConfigOptions {
+    /** Stable random token shared by the members of one cluster. */
+    token: string;
+    /** "new" for members bootstrapped together; "existing" for a member joining later. */
+    initialClusterState: "new" | "existing";
+    /** The member list this member starts with (defaults to all members of the spec). */
+    initialClusterMembers?: MemberSpec[];
+}
+
+/**
+ * etcd's YAML config file for one member. Only TLS listeners for clients and peers;
+ * metrics (plain HTTP, /metrics and /health only) listen on loopback.
+ */
+export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: EtcdConfigOptions): string {
+    const t = spec.tuning;
+    const clientUrls = [clientUrl(spec, member)];
+    if (member.address !== "127.0.0.1") clientUrls.push(`https://127.0.0.1:${spec.ports.client}`);
+    const tls = (cert: string, key: string) => [
+        `  cert-file: ${yq(cert)}`,
+        `  key-file: ${yq(key)}`,
+        `  trusted-ca-file: ${yq(pkiPath(spec, "ca"))}`,
+        `  client-cert-auth: true`,
+        `  auto-tls: false`,
+    ];
+    const lines = [
+        `# Managed by etcd-stack for member ${member.name}. Local edits are overwritten by \`pulumi up\`.`,
+        `name: ${yq(member.name)}`,
+        `data-dir: ${yq(spec.dirs.data)}`,
+        `listen-peer-urls: ${yq(peerUrl(spec, member))}`,
+        `listen-client-urls: ${yq(clientUrls.join(","))}`,
+        `advertise-client-urls: ${yq(clientUrl(spec, member))}`,
+        `initial-advertise-peer-urls: ${yq(peerUrl(spec, member))}`,
+        `initial-cluster: ${yq(initialCluster(spec, opts.initialClusterMembers))}`,
+        `initial-cluster-token: ${yq(opts.token)}`,
+        `initial-cluster-state: ${yq(opts.initialClusterState)}`,
+        `listen-metrics-urls: ${yq(`http://127.0.0.1:${spec.ports.metrics}`)}`,
+        `client-transport-security:`,
+        ...tls(pkiPath(spec, "serverCert"), pkiPath(spec, "serverKey")),
+        `peer-transport-security:`,
+        ...tls(pkiPath(spec, "peerCert"), pkiPath(spec, "peerKey")),
+        `heartbeat-interval: ${t.heartbeatIntervalMs}`,
+        `election-timeout: ${t.electionTimeoutMs}`,
+        `auto-compaction-mode: ${yq(t.autoCompactionMode)}`,
+        `auto-compaction-retention: ${yq(t.autoCompactionRetention)}`,
+        `quota-backend-bytes: ${t.quotaBackendBytes}`,
+        `max-request-bytes: ${t.maxRequestBytes}`,
+        `snapshot-count: ${t.snapshotCount}`,
+        `strict-reconfig-check: true`,
+        `logger: "zap"`,
+        `log-outputs: ["stderr"]`,
+    ];
+    return lines.join("\n") + "\n";
+}
+
+/** The systemd unit: Type=notify, so `systemctl start` returns once the member has joined. */
+export function renderUnit(spec: ClusterSpec, member: MemberSpec): string {
+    return [
+        `# Managed by etcd-stack. Local edits are overwritten by \`pulumi up\`.`,
+        `[Unit]`,
+        `Description=etcd key-value store (member ${member.name})`,
+        `Documentation=https://etcd.io/docs/`,
+        `After=network-online.target`,
+        `Wants=network-online.target`,
+        ``,
+        `[Service]`,
+        `Type=notify`,
+        `User=${paths.etcdUser}`,
+        `Group=${paths.etcdGroup}`,
+        `WorkingDirectory=${spec.dirs.data}`,
+        `ExecStart=${paths.binDir}/etcd --config-file ${configPath(spec)}`,
+        `Restart=on-failure`,
+        `RestartSec=5s`,
+        `TimeoutStartSec=300`,
+        `LimitNOFILE=65536`,
+        `NoNewPrivileges=true`,
+        `ProtectSystem=strict`,
+        `ProtectHome=true`,
+        `PrivateTmp=true`,
+        `ReadWritePaths=${spec.dirs.data}`,
+        ``,
+        `[Install]`,
+        `WantedBy=multi-user.target`,
+        ``,
+    ].join("\n");
+}
+
+/** etcdctl flags that authenticate as this member (its server cert carries client auth). */
+function etcdctlTls(spec: ClusterSpec): string {
+    return [
+        `--cacert ${shq(pkiPath(spec, "ca"))}`,
+        `--cert ${shq(pkiPath(spec, "serverCert"))}`,
+        `--key ${shq(pkiPath(spec, "serverKey"))}`,
+    ].join(" ");
+}
+
+const scriptHeader = "set -eu\n";
+
+/**
+ * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success;
+ * fails naming the host and every reason.
+ */
+export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, certNotBefore: string): string {
+    const ports = [spec.ports.client, spec.ports.peer, spec.ports.metrics];
+    return scriptHeader + [
+        `host=${shq(member.name)}`,
+        `problems=""`,
+        `fail() { problems="$problems\n  - $1"; }`,
+        `[ "$(uname -s)" = Linux ] || fail "not Linux: $(uname -s)"`,
+        `case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=""; fail "unsupported CPU architecture $(uname -m)" ;; esac`,
+        `[ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] || fail "systemd is not PID 1"`,
+        `command -v systemctl >/dev/null || fail "systemctl not found"`,
+        `command -v tar >/dev/null || fail "tar not found"`,
+        `command -v sha256sum >/dev/null || fail "sha256sum not found"`,
+        // A port held by our own etcd is fine (re-running preflight on a live member).
+        `for port in ${ports.join(" ")}; do`,
+        `  holder=$(ss -Htlnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:(("\\([^"]*\\)".*/\\1/p' | head -n1)`,
+        `  if [ -n "$holder" ] && [ "$holder" != etcd ]; then fail "port $port is in use by $holder"; fi`,
+        `done`,
+        // Fresh certificates are "not yet valid" on a host whose clock is behind the operator's.
+        `now=$(date -u +%s)`,
+        `not_before=$(date -u -d ${shq(certNotBefore)} +%s)`,
+        `if [ $((not_before - now)) -gt ${spec.maxClockSkewSeconds} ]; then fail "clock is $((not_before - now))s behind the operator (certificates would not be valid yet; tolerance ${spec.maxClockSkewSeconds}s)"; fi`,
+        `data_parent=${shq(spec.dirs.data)}`,
+        `while [ ! -d "$data_parent" ]; do data_parent=$(dirname "$data_parent"); done`,
+        `free_mib=$(df -Pm "$data_parent" | awk 'NR==2 {print $4}')`,
+        `[ "$free_mib" -ge ${spec.minFreeDiskMiB} ] || fail "only \${free_mib} MiB free under $data_parent (need ${spec.minFreeDiskMiB} MiB)"`,
+        `if [ -n "$problems" ]; then printf 'preflight failed on %s:%b\\n' "$host" "$problems" >&2; exit 1; fi`,
+        `echo "arch=$arch"`,
+    ].join("\n") + "\n";
+}
+
+/** Creates the etcd system user and the directories with their modes. Idempotent. */
+export function renderPrepareHostScript(spec: ClusterSpec): string {
+    const u = paths.etcdUser;
+    const g = paths.etcdGroup;
+    return scriptHeader + [
+        `getent group ${g} >/dev/null || groupadd --system ${g}`,
+        `getent passwd ${u} >/dev/null || useradd --system --gid ${g} --home-dir ${shq(spec.dirs.data)} --no-create-home --shell /usr/sbin/nologin ${u}`,
+        `install -d -m ${paths.modes.dataDir} -o ${u} -g ${g} ${shq(spec.dirs.data)}`,
+        `install -d -m ${paths.modes.configDir} -o root -g root ${shq(spec.dirs.config)}`,
+        `install -d -m ${paths.modes.pkiDir} -o ${u} -g ${g} ${shq(spec.dirs.pki)}`,
+        `install -d -m 0700 -o root -g root ${shq(paths.stagingDir)}`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Installs etcd, etcdctl and etcdutl from a release tarball: downloaded by URL, or already
+ * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
+ */
+export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: string; sha256: string } | { stagedTarball: string; sha256: string }): string {
+    const tarball = "stagedTarball" in source ? source.stagedTarball : `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
+    const fetch = "url" in source
+        ? [`curl -fsSL --retry 3 -o ${shq(tarball)}.part ${shq(source.url)} || wget -q -O ${shq(tarball)}.part ${shq(source.url)}`,
+            `mv ${shq(tarball)}.part ${shq(tarball)}`]
+        : [];
+    return scriptHeader + [
+        `want=${shq(spec.version)}`,
+        `if [ -x ${paths.binDir}/etcd ] && ${paths.binDir}/etcd --version 2>/dev/null | grep -q "^etcd Version: $want\$"; then echo "etcd $want already installed"; exit 0; fi`,
+        ...fetch,
+        `echo ${shq(source.sha256)}'  '${shq(tarball)} | sha256sum -c --quiet - || { echo "checksum mismatch for ${tarball}" >&2; exit 1; }`,
+        `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
+        `trap 'rm -rf "$work"' EXIT`,
+        `tar -xzf ${shq(tarball)} -C "$work" --strip-components=1`,
+        ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root "$work/${b}" ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
+        `got=$(${paths.binDir}/etcd --version | sed -n 's/^etcd Version: //p')`,
+        `[ "$got" = "$want" ] || { echo "installed etcd reports version $got, expected $want" >&2; exit 1; }`,
+        `echo "installed etcd $got"`,
+    ].join("\n") + "\n";
+}
+
+/** Removes what the binaries step installed (on destroy). */
+export function renderRemoveBinariesScript(): string {
+    return scriptHeader + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + `\nrm -rf ${paths.stagingDir}\n`;
+}
+
+/** Writes stdin to `path` atomically with the given mode and owner; the content never reaches stdout. */
+export function renderWriteFileScript(path: string, mode: string, owner: string): string {
+    return scriptHeader + [
+        `dir=$(dirname ${shq(path)})`,
+        `tmp=$(mktemp "$dir/.etcd-stack.XXXXXX")`,
+        `trap 'rm -f "$tmp"' EXIT`,
+        `chmod ${mode} "$tmp"`,
+        `cat > "$tmp"`,
+        `chown ${owner} "$tmp"`,
+        `mv -f "$tmp" ${shq(path)}`,
+        `trap - EXIT`,
+    ].join("\n") + "\n";
+}
+
+export function renderRemoveFileScript(path: string): string {
+    return scriptHeader + `rm -f ${shq(path)}\n`;
+}
+
+/** Waits until this member answers /health over mTLS on loopback; on timeout prints its journal. */
+function waitLocalHealthy(spec: ClusterSpec): string[] {
+    return [
+        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        `until ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s endpoint health >/dev/null 2>&1; do`,
+        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
+        `    echo "member $(hostname) not healthy after ${spec.healthTimeoutSeconds}s; last journal lines:" >&2`,
+        `    journalctl -u ${paths.unitName} -n 40 --no-pager >&2 || true`,
+        `    exit 1`,
+        `  fi`,
+        `  sleep 1`,
+        `done`,
+    ];
+}
+
+/**
+ * Starts the member without waiting (Type=notify would block until quorum, and quorum
+ * needs the other members started too): members of a new cluster start together.
+ */
+export function renderStartScript(): string {
+    return scriptHeader + [
+        `systemctl daemon-reload`,
+        `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
+        `systemctl start --no-block ${paths.unitName}`,
+        `echo "started ${paths.unitName} on $(hostname)"`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Applies a changed config, unit or certificate to a running member: restart, then wait
+ * until it is healthy again. Members run this one after another, so quorum holds.
+ */
+export function renderRestartScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        `systemctl daemon-reload`,
+        `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
+        `systemctl restart --no-block ${paths.unitName}`,
+        ...waitLocalHealthy(spec),
+        `echo "restarted ${paths.unitName} on $(hostname); healthy"`,
+    ].join("\n") + "\n";
+}
+
+/** Stops and removes the member's service on destroy; keeps the data dir unless asked to purge. */
+export function renderStopScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
+        `rm -f ${paths.unitPath}`,
+        `systemctl daemon-reload`,
+        `systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
+        spec.purgeDataOnDestroy ? `rm -rf ${shq(spec.dirs.data)}` : `echo "data dir ${spec.dirs.data} kept (purgeDataOnDestroy is false)"`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * The health gate: waits until this member is healthy over mTLS and the member list holds
+ * exactly the expected names. On timeout it fails with the member's journal tail.
+ */
+export function renderHealthGateScript(spec: ClusterSpec, expectedMembers: string[]): string {
+    const expected = [...expectedMembers].sort().join(",");
+    return scriptHeader + [
+        ...waitLocalHealthy(spec),
+        `want=${shq(expected)}`,
+        `until got=$(${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; do`,
+        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
+        `    echo "member list on $(hostname) is [$got], expected [$want]; last journal lines:" >&2`,
+        `    journalctl -u ${paths.unitName} -n 40 --no-pager >&2 || true`,
+        `    exit 1`,
+        `  fi`,
+        `  sleep 1`,
+        `done`,
+        `echo "healthy: $(hostname) sees members [$got]"`,
+    ].join("\n") + "\n";
+}
+
+/** Removes config and pki files and the empty dirs this program created (on destroy). */
+export function renderRemoveDirsScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        `rmdir ${shq(spec.dirs.pki)} 2>/dev/null || true`,
+        `rmdir ${shq(spec.dirs.config)} 2>/dev/null || true`,
+    ].join("\n") + "\n";
+}

@@ -1,0 +1,574 @@
+/**
+ * The cluster spec: the typed, validated form of a stack's `etcd:*` config.
+ *
+ * Everything here is pure. `parseClusterSpec` turns raw config values into a spec and
+ * collects *every* problem it finds, so a bad stack fails its preview once, with one
+ * message, before a single resource is registered or a host is touched.
+ */
+import * as net from "net";
+import { defaultDirs, defaultPorts, defaultReleaseUrlTemplate } from "./paths";
+
+/** One etcd member and how to reach its host. */
+export interface MemberSpec {
+    /** etcd member name; also the certificate CN. A DNS label. */
+    name: string;
+    /** The address peers and clients use (IPv4 or IPv6). */
+    address: string;
+    /** Where SSH connects; defaults to `address`. */
+    sshHost: string;
+    sshPort: number;
+    sshUser: string;
+    /** Extra DNS names or IPs for this member's server certificate (load balancers, VIPs). */
+    extraSans: string[];
+}
+
+/** CPU architectures an etcd release is published for, named as in the release tarballs. */
+export type ReleaseArch = "amd64" | "arm64";
+export const releaseArches: ReleaseArch[] = ["amd64", "arm64"];
+
+/** Where the etcd release tarball comes from. */
+export type BinarySource =
+    /** Each host downloads the tarball itself and checks its sha256. */
+    | { kind: "url"; urlTemplate: string; sha256: Partial<Record<ReleaseArch, string>> }
+    /** A tarball on the operator's machine, copied to each host and checked the same way. */
+    | { kind: "local"; tarballPath: string };
+
+export interface TuningSpec {
+    heartbeatIntervalMs: number;
+    electionTimeoutMs: number;
+    autoCompactionMode: "periodic" | "revision";
+    autoCompactionRetention: string;
+    quotaBackendBytes: number;
+    maxRequestBytes: number;
+    snapshotCount: number;
+}
+
+/** An extra client certificate to issue, e.g. for flannel or a backup job. */
+export interface ClientCertificateSpec {
+    name: string;
+    commonName: string;
+    organization?: string;
+}
+
+export interface CaSpec {
+    algorithm: "ECDSA" | "RSA";
+    rsaBits: number;
+    validityHours: number;
+    /** True when the CA certificate and key are supplied in config instead of generated. */
+    bringYourOwn: boolean;
+}
+
+export interface BastionSpec {
+    host: string;
+    port: number;
+    user: string;
+}
+
+export interface ClusterSpec {
+    /** Used for the initial-cluster-token prefix and resource names. */
+    clusterName: string;
+    members: MemberSpec[];
+    /** etcd version without a leading "v", e.g. "3.6.16". */
+    version: string;
+    binary: BinarySource;
+    dirs: { data: string; config: string; pki: string };
+    ports: { client: number; peer: number; metrics: number };
+    tuning: TuningSpec;
+    ca: CaSpec;
+    /** Validity of member and client certificates. */
+    certValidityHours: number;
+    clientCertificates: ClientCertificateSpec[];
+    bastion?: BastionSpec;
+    allowSingleMember: boolean;
+    purgeDataOnDestroy: boolean;
+    /** Largest tolerated clock difference between the operator and a host. */
+    maxClockSkewSeconds: number;
+    /** Smallest free space preflight accepts on the filesystem holding the data dir. */
+    minFreeDiskMiB: number;
+    /** How long the health gate waits for the cluster before failing the update. */
+    healthTimeoutSeconds: number;
+}
+
+/** The raw values read from `etcd:*` config; anything may be missing or mistyped. */
+export interface RawClusterConfig {
+    clusterName?: unknown;
+    members?: unknown;
+    version?: unknown;
+    binary?: unknown;
+    dirs?: unknown;
+    ports?: unknown;
+    tuning?: unknown;
+    ca?: unknown;
+    certValidityHours?: unknown;
+    clientCertificates?: unknown;
+    bastion?: unknown;
+    allowSingleMember?: unknown;
+    purgeDataOnDestroy?: unknown;
+    maxClockSkewSeconds?: unknown;
+    minFreeDiskMiB?: unknown;
+    healthTimeoutSeconds?: unknown;
+    /** Whether an SSH private key was supplied (as secret or path); its value stays out of the spec. */
+    hasSshKey: boolean;
+    /** Whether a CA certificate and key were supplied for bring-your-own CA. */
+    hasCaCert?: boolean;
+    hasCaKey?: boolean;
+}
+
+export const defaultTuning: TuningSpec = {
+    heartbeatIntervalMs: 100,
+    electionTimeoutMs: 1000,
+    autoCompactionMode: "periodic",
+    autoCompactionRetention: "1h",
+    quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+    maxRequestBytes: 1572864,
+    snapshotCount: 10000,
+};
+
+/** etcd minors this program renders config for. Upgrades move one minor at a time. */
+export const supportedMinors = ["3.5", "3.6"];
+
+/** Names reserved for the built-in client certificates. */
+export const builtinClientCertificates: ClientCertificateSpec[] = [
+    { name: "admin", commonName: "root", organization: "etcd-stack" },
+    { name: "healthcheck", commonName: "healthcheck", organization: "etcd-stack" },
+    { name: "apiserver-etcd-client", commonName: "apiserver-etcd-client", organization: "system:masters" },
+];
+
+/** Thrown when the stack config is invalid; lists every problem at once. */
+export class SpecError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid etcd stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "SpecError";
+    }
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsName = /^(?=.{1,253}$)([a-z0-9*]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+const semver = /^(\d+)\.(\d+)\.(\d+)$/;
+const sha256Hex = /^[0-9a-f]{64}$/;
+const compactionRetention = /^(\d+)(h|m|s)?$/;
+
+/** True for a name etcd accepts as a member name that is also a DNS label (it goes into cert SANs). */
+export function isValidMemberName(name: string): boolean {
+    return dnsLabel.test(name);
+}
+
+/** True for a literal IPv4 or IPv6 address. */
+export function isValidAddress(address: string): boolean {
+    return net.isIP(address) !== 0;
+}
+
+/** True for a SAN: an IP address or a DNS name (wildcards allowed in the first label). */
+export function isValidSan(san: string): boolean {
+    return isValidAddress(san) || dnsName.test(san);
+}
+
+/** Formats an address for a URL (`[v6]`). */
+export function urlHost(address: string): string {
+    return net.isIPv6(address) ? `[${address}]` : address;
+}
+
+/** `{version}` and `{arch}` in a release URL template are replaced per host. */
+export function releaseUrl(template: string, version: string, arch: ReleaseArch): string {
+    return template.split("{version}").join(version).split("{arch}").join(arch);
+}
+
+/**
+ * Parses and validates raw stack config into a ClusterSpec.
+ * Throws a SpecError naming every problem; returns only a fully valid spec.
+ */
+export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
+    const problems: string[] = [];
+    const p = new Reader(problems);
+
+    const clusterName = p.string("clusterName", raw.clusterName, "etcd");
+    if (!dnsLabel.test(clusterName)) {
+        problems.push(`clusterName "${clusterName}" must be a lowercase DNS label`);
+    }
+    const allowSingleMember = p.boolean("allowSingleMember", raw.allowSingleMember, false);
+    const members = parseMembers(raw.members, p);
+    checkMemberCount(members.length, allowSingleMember, problems, Array.isArray(raw.members));
+
+    const version = p.string("version", raw.version, "");
+    checkVersion(version, problems);
+
+    const ports = {
+        client: p.port("ports.client", field(raw.ports, "client"), defaultPorts.client),
+        peer: p.port("ports.peer", field(raw.ports, "peer"), defaultPorts.peer),
+        metrics: p.port("ports.metrics", field(raw.ports, "metrics"), defaultPorts.metrics),
+    };
+    p.object("ports", raw.ports);
+    checkPortClashes(ports, members, raw.bastion, problems);
+
+    p.object("dirs", raw.dirs);
+    const dirs = {
+        data: p.absPath("dirs.data", field(raw.dirs, "data"), defaultDirs.data),
+        config: p.absPath("dirs.config", field(raw.dirs, "config"), defaultDirs.config),
+        pki: p.absPath("dirs.pki", field(raw.dirs, "pki"), defaultDirs.pki),
+    };
+    if (dirs.data === dirs.config || dirs.data === dirs.pki || dirs.data.startsWith(dirs.pki + "/") || dirs.pki.startsWith(dirs.data + "/")) {
+        problems.push(`dirs: the data dir "${dirs.data}" must be separate from the config and pki dirs`);
+    }
+
+    const binary = parseBinary(raw.binary, p, problems);
+    const tuning = parseTuning(raw.tuning, p, problems);
+    const ca = parseCa(raw, p, problems);
+    const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
+    const bastion = parseBastion(raw.bastion, p);
+
+    if (!raw.hasSshKey) {
+        problems.push("missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`");
+    }
+
+    const spec: ClusterSpec = {
+        clusterName,
+        members,
+        version,
+        binary,
+        dirs,
+        ports,
+        tuning,
+        ca,
+        certValidityHours: p.positiveInt("certValidityHours", raw.certValidityHours, 8760),
+        clientCertificates,
+        bastion,
+        allowSingleMember,
+        purgeDataOnDestroy: p.boolean("purgeDataOnDestroy", raw.purgeDataOnDestroy, false),
+        maxClockSkewSeconds: p.positiveInt("maxClockSkewSeconds", raw.maxClockSkewSeconds, 30),
+        minFreeDiskMiB: p.positiveInt("minFreeDiskMiB", raw.minFreeDiskMiB, 1024),
+        healthTimeoutSeconds: p.positiveInt("healthTimeoutSeconds", raw.healthTimeoutSeconds, 120),
+    };
+    if (spec.certValidityHours > ca.validityHours) {
+        problems.push(`certValidityHours (${spec.certValidityHours}) must not exceed ca.validityHours (${ca.validityHours})`);
+    }
+    if (problems.length > 0) {
+        throw new SpecError(problems);
+    }
+    return spec;
+}
+
+function parseMembers(value: unknown, p: Reader): MemberSpec[] {
+    if (value === undefined) {
+        p.problems.push("members: required (a list of { name, address })");
+        return [];
+    }
+    if (!Array.isArray(value)) {
+        p.problems.push("members: must be a list of { name, address }");
+        return [];
+    }
+    const members: MemberSpec[] = [];
+    const seenNames = new Map<string, number>();
+    const seenAddresses = new Map<string, number>();
+    const seenSsh = new Map<string, number>();
+    value.forEach((m, i) => {
+        const at = `members[${i}]`;
+        if (typeof m !== "object" || m === null || Array.isArray(m)) {
+            p.problems.push(`${at}: must be an object with name and address`);
+            return;
+        }
+        const name = p.string(`${at}.name`, field(m, "name"), "");
+        const label = name ? `${at} (${name})` : at;
+        if (name && !isValidMemberName(name)) {
+            p.problems.push(`${label}: name must be a lowercase DNS label (a-z, 0-9, '-', at most 63 characters)`);
+        }
+        const address = p.string(`${at}.address`, field(m, "address"), "");
+        if (address && !isValidAddress(address)) {
+            p.problems.push(`${label}: address "${address}" is not an IPv4 or IPv6 address`);
+        }
+        const sshHost = p.string(`${at}.sshHost`, field(m, "sshHost"), address);
+        const sshPort = p.port(`${at}.sshPort`, field(m, "sshPort"), 22);
+        const sshUser = p.string(`${at}.sshUser`, field(m, "sshUser"), "root");
+        const extraSans = p.stringList(`${at}.extraSans`, field(m, "extraSans"));
+        for (const san of extraSans) {
+            if (!isValidSan(san)) {
+                p.problems.push(`${label}: extraSans entry "${san}" is neither an IP address nor a DNS name`);
+            }
+        }
+        if (name) duplicate(seenNames, name, i, `${label}: duplicate member name "${name}" (also members[%d])`, p.problems);
+        if (address) duplicate(seenAddresses, canonicalAddress(address), i, `${label}: duplicate address "${address}" (also members[%d])`, p.problems);
+        if (sshHost) duplicate(seenSsh, `${sshHost}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
+        members.push({ name, address, sshHost, sshPort, sshUser, extraSans });
+    });
+    return members;
+}
+
+function checkMemberCount(count: number, allowSingleMember: boolean, problems: string[], given: boolean): void {
+    if (!given) return;
+    if (count === 1 && allowSingleMember) return;
+    if (count === 3 || count === 5 || count === 7) return;
+    if (count === 1) {
+        problems.push("members: 1 member has no fault tolerance; use 3, 5 or 7, or set etcd:allowSingleMember: true for development");
+    } else {
+        problems.push(`members: ${count} members; use 3, 5 or 7 (an even count adds no fault tolerance, more than 7 slows every write)`);
+    }
+}
+
+function checkVersion(version: string, problems: string[]): void {
+    if (!version) {
+        problems.push('version: required, e.g. "3.6.16"');
+        return;
+    }
+    const m = semver.exec(version);
+    if (!m) {
+        problems.push(`version: "${version}" is not a release version like "3.6.16" (no leading "v")`);
+        return;
+    }
+    const minor = `${m[1]}.${m[2]}`;
+    if (!supportedMinors.includes(minor)) {
+        problems.push(`version: etcd ${minor} is not supported; supported minors: ${supportedMinors.join(", ")}`);
+    }
+}
+
+function checkPortClashes(ports: { client: number; peer: number; metrics: number }, members: MemberSpec[], bastion: unknown, problems: string[]): void {
+    const entries = Object.entries(ports);
+    for (let i = 0; i < entries.length; i++) {
+        for (let j = i + 1; j < entries.length; j++) {
+            if (entries[i][1] === entries[j][1]) {
+                problems.push(`ports: ${entries[i][0]} and ${entries[j][0]} both use port ${entries[i][1]}`);
+            }
+        }
+    }
+    for (const m of members) {
+        if (m.sshHost === m.address) {
+            for (const [kind, port] of entries) {
+                if (port === m.sshPort) {
+                    problems.push(`members (${m.name}): SSH port ${m.sshPort} clashes with the ${kind} port`);
+                }
+            }
+        }
+    }
+    void bastion;
+}
+
+function parseBinary(value: unknown, p: Reader, problems: string[]): BinarySource {
+    const fallback: BinarySource = { kind: "local", tarballPath: "" };
+    if (value === undefined) {
+        problems.push("binary: required: { url: <template>, sha256: { amd64: <hex> } } or { localTarball: <path> }");
+        return fallback;
+    }
+    if (!p.object("binary", value)) return fallback;
+    const hasUrl = field(value, "url") !== undefined || field(value, "sha256") !== undefined;
+    const hasLocal = field(value, "localTarball") !== undefined;
+    if (hasUrl && hasLocal) {
+        problems.push("binary: give either url + sha256 or localTarball, not both");
+        return fallback;
+    }
+    if (hasLocal) {
+        const tarballPath = p.string("binary.localTarball", field(value, "localTarball"), "");
+        return { kind: "local", tarballPath };
+    }
+    if (!hasUrl) {
+        problems.push("binary: unknown binary source; expected { url, sha256 } or { localTarball }");
+        return fallback;
+    }
+    const urlTemplate = p.string("binary.url", field(value, "url"), defaultReleaseUrlTemplate);
+    if (!/^https:\/\//.test(urlTemplate)) {
+        problems.push(`binary.url: "${urlTemplate}" must be an https:// URL`);
+    }
+    const shaRaw = field(value, "sha256");
+    const sha256: Partial<Record<ReleaseArch, string>> = {};
+    if (!p.object("binary.sha256", shaRaw) || shaRaw === undefined) {
+        problems.push("binary.sha256: required, a map of arch (amd64, arm64) to the tarball's sha256");
+    } else {
+        for (const [arch, sum] of Object.entries(shaRaw as object)) {
+            if (!releaseArches.includes(arch as ReleaseArch)) {
+                problems.push(`binary.sha256: unknown arch "${arch}" (expected ${releaseArches.join(" or ")})`);
+            } else if (typeof sum !== "string" || !sha256Hex.test(sum)) {
+                problems.push(`binary.sha256.${arch}: must be 64 lowercase hex characters`);
+            } else {
+                sha256[arch as ReleaseArch] = sum;
+            }
+        }
+        if (Object.keys(sha256).length === 0 && Object.keys(shaRaw as object).length === 0) {
+            problems.push("binary.sha256: give at least one arch");
+        }
+    }
+    return { kind: "url", urlTemplate, sha256 };
+}
+
+function parseTuning(value: unknown, p: Reader, problems: string[]): TuningSpec {
+    p.object("tuning", value);
+    const d = defaultTuning;
+    const t: TuningSpec = {
+        heartbeatIntervalMs: p.positiveInt("tuning.heartbeatIntervalMs", field(value, "heartbeatIntervalMs"), d.heartbeatIntervalMs),
+        electionTimeoutMs: p.positiveInt("tuning.electionTimeoutMs", field(value, "electionTimeoutMs"), d.electionTimeoutMs),
+        autoCompactionMode: p.string("tuning.autoCompactionMode", field(value, "autoCompactionMode"), d.autoCompactionMode) as TuningSpec["autoCompactionMode"],
+        autoCompactionRetention: String(field(value, "autoCompactionRetention") ?? d.autoCompactionRetention),
+        quotaBackendBytes: p.positiveInt("tuning.quotaBackendBytes", field(value, "quotaBackendBytes"), d.quotaBackendBytes),
+        maxRequestBytes: p.positiveInt("tuning.maxRequestBytes", field(value, "maxRequestBytes"), d.maxRequestBytes),
+        snapshotCount: p.positiveInt("tuning.snapshotCount", field(value, "snapshotCount"), d.snapshotCount),
+    };
+    if (t.autoCompactionMode !== "periodic" && t.autoCompactionMode !== "revision") {
+        problems.push(`tuning.autoCompactionMode: "${t.autoCompactionMode}" must be "periodic" or "revision"`);
+    }
+    const retention = compactionRetention.exec(t.autoCompactionRetention);
+    if (!retention) {
+        problems.push(`tuning.autoCompactionRetention: "${t.autoCompactionRetention}" must be a number, or a duration like "1h" or "30m"`);
+    } else if (t.autoCompactionMode === "revision" && retention[2] !== undefined) {
+        problems.push(`tuning.autoCompactionRetention: revision mode takes a revision count, not a duration ("${t.autoCompactionRetention}")`);
+    }
+    // etcd refuses to start otherwise (its own checks in embed.Config.Validate).
+    if (t.electionTimeoutMs < 5 * t.heartbeatIntervalMs) {
+        problems.push(`tuning.electionTimeoutMs (${t.electionTimeoutMs}) must be at least 5 × heartbeatIntervalMs (${t.heartbeatIntervalMs})`);
+    }
+    if (t.electionTimeoutMs > 50000) {
+        problems.push(`tuning.electionTimeoutMs (${t.electionTimeoutMs}) must be at most 50000`);
+    }
+    if (t.quotaBackendBytes > 8 * 1024 * 1024 * 1024) {
+        problems.push(`tuning.quotaBackendBytes (${t.quotaBackendBytes}) exceeds etcd's suggested maximum of 8 GiB`);
+    }
+    if (t.maxRequestBytes >= t.quotaBackendBytes) {
+        problems.push(`tuning.maxRequestBytes (${t.maxRequestBytes}) must be smaller than quotaBackendBytes (${t.quotaBackendBytes})`);
+    }
+    return t;
+}
+
+function parseCa(raw: RawClusterConfig, p: Reader, problems: string[]): CaSpec {
+    p.object("ca", raw.ca);
+    const algorithm = p.string("ca.algorithm", field(raw.ca, "algorithm"), "ECDSA");
+    if (algorithm !== "ECDSA" && algorithm !== "RSA") {
+        problems.push(`ca.algorithm: "${algorithm}" must be "ECDSA" (P-256) or "RSA"`);
+    }
+    const rsaBits = p.positiveInt("ca.rsaBits", field(raw.ca, "rsaBits"), 2048);
+    if (algorithm === "RSA" && rsaBits < 2048) {
+        problems.push(`ca.rsaBits: ${rsaBits} is too weak; use 2048 or more`);
+    }
+    const bringYourOwn = Boolean(raw.hasCaCert) || Boolean(raw.hasCaKey);
+    if (bringYourOwn && !(raw.hasCaCert && raw.hasCaKey)) {
+        problems.push("ca: bring-your-own CA needs both `etcd:caCertPem` and the secret `etcd:caKeyPem`");
+    }
+    return {
+        algorithm: algorithm as CaSpec["algorithm"],
+        rsaBits,
+        validityHours: p.positiveInt("ca.validityHours", field(raw.ca, "validityHours"), 87600),
+        bringYourOwn,
+    };
+}
+
+function parseClientCertificates(value: unknown, p: Reader, problems: string[]): ClientCertificateSpec[] {
+    const result = [...builtinClientCertificates];
+    if (value === undefined) return result;
+    if (!Array.isArray(value)) {
+        problems.push("clientCertificates: must be a list of { name, commonName, organization? }");
+        return result;
+    }
+    value.forEach((c, i) => {
+        const at = `clientCertificates[${i}]`;
+        const name = p.string(`${at}.name`, field(c, "name"), "");
+        const commonName = p.string(`${at}.commonName`, field(c, "commonName"), name);
+        const organizationRaw = field(c, "organization");
+        const organization = organizationRaw === undefined ? undefined : p.string(`${at}.organization`, organizationRaw, "");
+        if (name && !dnsLabel.test(name)) {
+            problems.push(`${at}: name "${name}" must be a lowercase DNS label`);
+        }
+        if (result.some((r) => r.name === name)) {
+            problems.push(`${at}: a client certificate named "${name}" already exists`);
+        }
+        result.push({ name, commonName, organization });
+    });
+    return result;
+}
+
+function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {
+    if (value === undefined) return undefined;
+    if (!p.object("bastion", value)) return undefined;
+    return {
+        host: p.string("bastion.host", field(value, "host"), ""),
+        port: p.port("bastion.port", field(value, "port"), 22),
+        user: p.string("bastion.user", field(value, "user"), "root"),
+    };
+}
+
+function duplicate(seen: Map<string, number>, key: string, index: number, message: string, problems: string[]): void {
+    const first = seen.get(key);
+    if (first !== undefined) {
+        problems.push(message.replace("%d", String(first)));
+    } else {
+        seen.set(key, index);
+    }
+}
+
+/** Normalises an address so "10.0.0.1" and "::ffff:10.0.0.1" style aliases compare equal where net agrees. */
+function canonicalAddress(address: string): string {
+    if (net.isIPv6(address)) {
+        const sock = new net.SocketAddress({ address, family: "ipv6" });
+        return sock.address;
+    }
+    return address;
+}
+
+function field(obj: unknown, key: string): unknown {
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) return undefined;
+    return (obj as Record<string, unknown>)[key];
+}
+
+/** Reads typed values, recording a problem and returning the fallback when a value has the wrong type. */
+class Reader {
+    constructor(public readonly problems: string[]) {}
+
+    string(at: string, value: unknown, fallback: string): string {
+        if (value === undefined || value === null) {
+            if (fallback === "") this.problems.push(`${at}: required`);
+            return fallback;
+        }
+        if (typeof value !== "string" || value.trim() === "") {
+            this.problems.push(`${at}: must be a non-empty string`);
+            return fallback;
+        }
+        return value;
+    }
+
+    boolean(at: string, value: unknown, fallback: boolean): boolean {
+        if (value === undefined) return fallback;
+        if (typeof value === "boolean") return value;
+        if (value === "true" || value === "false") return value === "true";
+        this.problems.push(`${at}: must be true or false`);
+        return fallback;
+    }
+
+    positiveInt(at: string, value: unknown, fallback: number): number {
+        if (value === undefined) return fallback;
+        const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+        if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) {
+            this.problems.push(`${at}: must be a positive integer`);
+            return fallback;
+        }
+        return n;
+    }
+
+    port(at: string, value: unknown, fallback: number): number {
+        const n = this.positiveInt(at, value, fallback);
+        if (n > 65535) {
+            this.problems.push(`${at}: ${n} is not a TCP port`);
+            return fallback;
+        }
+        return n;
+    }
+
+    absPath(at: string, value: unknown, fallback: string): string {
+        const s = this.string(at, value, fallback);
+        if (!s.startsWith("/") || s.includes("..") || /\s/.test(s) || s.length < 2 || s.endsWith("/")) {
+            this.problems.push(`${at}: "${s}" must be an absolute path without spaces, "..", or a trailing slash`);
+        }
+        return s;
+    }
+
+    stringList(at: string, value: unknown): string[] {
+        if (value === undefined) return [];
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+            this.problems.push(`${at}: must be a list of strings`);
+            return [];
+        }
+        return value as string[];
+    }
+
+    object(at: string, value: unknown): boolean {
+        if (value === undefined) return true;
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            this.problems.push(`${at}: must be an object`);
+            return false;
+        }
+        return true;
+    }
+}
