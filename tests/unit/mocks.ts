@@ -1,0 +1,53 @@
+/**
+ * Pulumi mocks that record every resource's inputs, with fake but distinguishable
+ * outputs for tls, random and command resources.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** Resolves an Output in tests (an unresolved Output would make assertions pass vacuously). */
+export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise((res) => pulumi.output(o).apply((v) => { res(v as T); return v; }));
+}
+
+export function installMocks(): Recorded[] {
+    const recorded: Recorded[] = [];
+    pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, any> = { ...args.inputs };
+            switch (args.type) {
+                case "tls:index/privateKey:PrivateKey":
+                    state.privateKeyPem = `PRIVATE-KEY(${args.name})`;
+                    break;
+                case "tls:index/selfSignedCert:SelfSignedCert":
+                    state.certPem = `CA-CERT(${args.name})`;
+                    break;
+                case "tls:index/certRequest:CertRequest":
+                    state.certRequestPem = `CSR(${args.name})`;
+                    break;
+                case "tls:index/locallySignedCert:LocallySignedCert":
+                    state.certPem = `CERT(${args.name})`;
+                    state.validityStartTime = "2026-11-23T08:00:00Z";
+                    break;
+                case "random:index/randomId:RandomId":
+                    state.hex = "0123456789abcdef";
+                    break;
+                case "command:remote:Command":
+                    state.stdout = /preflight/.test(args.name) ? "arch=amd64\n" : "ok\n";
+                    state.stderr = "";
+                    break;
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "etcd-stack", "unit", false);
+    return recorded;
+}

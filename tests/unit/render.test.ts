@@ -1,0 +1,95 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    initialCluster, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
+    renderPrepareHostScript, renderRestartScript, renderStartScript, renderStopScript, renderUnit, renderWriteFileScript, shq,
+} from "../../components/render";
+import { spec } from "./fixtures";
+
+const goldenDir = path.join(__dirname, "..", "golden");
+
+/** Compares with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead. */
+function golden(name: string, actual: string): void {
+    const file = path.join(goldenDir, name);
+    if (process.env.UPDATE_GOLDEN === "1") {
+        fs.writeFileSync(file, actual);
+        return;
+    }
+    assert.ok(fs.existsSync(file), `golden file ${file} missing; run UPDATE_GOLDEN=1 npm run test:unit`);
+    assert.equal(actual, fs.readFileSync(file, "utf8"), `${name} differs from its golden file`);
+}
+
+describe("render: golden files", () => {
+    const s = spec();
+    const m = s.members[0];
+    it("etcd config", () => golden("etcd.conf.yml", renderEtcdConfig(s, m, { token: "lab-0123456789abcdef", initialClusterState: "new" })));
+    it("systemd unit", () => golden("etcd.service", renderUnit(s, m)));
+    it("preflight script", () => golden("preflight.sh", renderPreflightScript(s, m, "2026-11-23T08:00:00Z")));
+    it("prepare-host script", () => golden("prepare-host.sh", renderPrepareHostScript(s)));
+    it("install script (url)", () => golden("install-url.sh", renderInstallBinariesScript(s, { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz", sha256: "a".repeat(64) })));
+    it("install script (local tarball)", () => golden("install-local.sh", renderInstallBinariesScript(s, { stagedTarball: "/var/tmp/etcd-stack/etcd.tar.gz", sha256: "b".repeat(64) })));
+    it("start script", () => golden("start.sh", renderStartScript()));
+    it("restart script", () => golden("restart.sh", renderRestartScript(s)));
+    it("stop script", () => golden("stop.sh", renderStopScript(s)));
+    it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s, ["lab-3", "lab-1", "lab-2"])));
+    it("write-file script", () => golden("write-file.sh", renderWriteFileScript("/etc/etcd/pki/server.key", "0600", "etcd:etcd")));
+});
+
+describe("render: semantics", () => {
+    const s = spec();
+    const cfg = renderEtcdConfig(s, s.members[1], { token: "t", initialClusterState: "new" });
+
+    it("serves clients and peers over TLS only, with client certificate auth on both", () => {
+        const urls = cfg.split("\n").filter((l) => /-urls:/.test(l));
+        for (const l of urls.filter((l) => !l.startsWith("listen-metrics-urls"))) {
+            assert.doesNotMatch(l, /http:\/\//, l);
+        }
+        assert.match(cfg, /^listen-metrics-urls: "http:\/\/127\.0\.0\.1:2381"$/m);
+        assert.equal((cfg.match(/client-cert-auth: true/g) ?? []).length, 2);
+        assert.equal((cfg.match(/auto-tls: false/g) ?? []).length, 2);
+    });
+
+    it("lists every member in initial-cluster", () => {
+        assert.equal(initialCluster(s), "lab-1=https://10.213.0.11:2380,lab-2=https://10.213.0.12:2380,lab-3=https://10.213.0.13:2380");
+        assert.match(cfg, /^name: "lab-2"$/m);
+        assert.match(cfg, /^advertise-client-urls: "https:\/\/10\.213\.0\.12:2379"$/m);
+    });
+
+    it("brackets IPv6 addresses in URLs", () => {
+        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }] });
+        assert.match(renderEtcdConfig(v6, v6.members[0], { token: "t", initialClusterState: "new" }), /"https:\/\/\[fd00::1\]:2380"/);
+    });
+
+    it("carries tuning values through", () => {
+        const t = spec({ tuning: { heartbeatIntervalMs: 250, electionTimeoutMs: 2500, quotaBackendBytes: 4294967296, snapshotCount: 5000 } });
+        const c = renderEtcdConfig(t, t.members[0], { token: "t", initialClusterState: "new" });
+        assert.match(c, /^heartbeat-interval: 250$/m);
+        assert.match(c, /^election-timeout: 2500$/m);
+        assert.match(c, /^quota-backend-bytes: 4294967296$/m);
+        assert.match(c, /^snapshot-count: 5000$/m);
+    });
+
+    it("unit is Type=notify, runs as etcd, and may write only the data dir", () => {
+        const u = renderUnit(s, s.members[0]);
+        for (const line of ["Type=notify", "User=etcd", "WorkingDirectory=/var/lib/etcd", "Restart=on-failure", "LimitNOFILE=65536",
+            "NoNewPrivileges=true", "ProtectSystem=strict", "ReadWritePaths=/var/lib/etcd",
+            "ExecStart=/usr/local/bin/etcd --config-file /etc/etcd/etcd.conf.yml"]) {
+            assert.ok(u.split("\n").includes(line), `unit lacks ${line}`);
+        }
+    });
+
+    it("start does not block on Type=notify; restart waits for health", () => {
+        assert.match(renderStartScript(), /systemctl start --no-block etcd\.service/);
+        assert.match(renderRestartScript(s), /endpoint health/);
+    });
+
+    it("stop keeps the data dir unless purge is asked for", () => {
+        assert.doesNotMatch(renderStopScript(s), /rm -rf '\/var\/lib\/etcd'/);
+        assert.match(renderStopScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
+    });
+
+    it("quotes shell values safely", () => {
+        assert.equal(shq("it's"), `'it'"'"'s'`);
+    });
+});

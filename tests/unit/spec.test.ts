@@ -1,0 +1,157 @@
+import { strict as assert } from "assert";
+import * as fc from "fast-check";
+import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec";
+import { rawConfig, spec } from "./fixtures";
+
+/** Returns the problems a raw config produces (empty when valid). */
+function problemsOf(overrides: Parameters<typeof rawConfig>[0]): string[] {
+    try {
+        parseClusterSpec(rawConfig(overrides));
+        return [];
+    } catch (e) {
+        assert.ok(e instanceof SpecError, `expected SpecError, got ${e}`);
+        return e.problems;
+    }
+}
+
+function member(i: number) {
+    return { name: `m-${i}`, address: `10.213.0.${10 + i}` };
+}
+
+describe("spec: defaults", () => {
+    it("fills every default for a minimal valid config", () => {
+        const s = spec();
+        assert.equal(s.members.length, 3);
+        assert.deepEqual(s.ports, { client: 2379, peer: 2380, metrics: 2381 });
+        assert.deepEqual(s.dirs, { data: "/var/lib/etcd", config: "/etc/etcd", pki: "/etc/etcd/pki" });
+        assert.deepEqual(s.tuning, defaultTuning);
+        assert.equal(s.members[0].sshHost, "10.213.0.11");
+        assert.equal(s.members[0].sshPort, 22);
+        assert.equal(s.members[0].sshUser, "root");
+        assert.deepEqual(s.members[2].extraSans, ["etcd.example.internal", "10.213.0.100"]);
+        assert.equal(s.ca.algorithm, "ECDSA");
+        assert.equal(s.purgeDataOnDestroy, false);
+        assert.deepEqual(s.clientCertificates.map((c) => c.name), ["admin", "healthcheck", "apiserver-etcd-client"]);
+    });
+
+    it("accepts 5 and 7 members and IPv6 addresses", () => {
+        assert.equal(spec({ members: [1, 2, 3, 4, 5].map(member) }).members.length, 5);
+        assert.equal(spec({ members: [1, 2, 3, 4, 5, 6, 7].map(member) }).members.length, 7);
+        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }] });
+        assert.equal(v6.members[0].address, "fd00::1");
+    });
+
+    it("parses a URL binary source with per-arch checksums", () => {
+        const s = spec({ binary: { url: "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz", sha256: { amd64: "a".repeat(64) } } });
+        assert.deepEqual(s.binary, { kind: "url", urlTemplate: "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz", sha256: { amd64: "a".repeat(64) } });
+        assert.equal(releaseUrl((s.binary as { urlTemplate: string }).urlTemplate, "3.6.16", "amd64"), "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz");
+    });
+});
+
+describe("spec: validation", () => {
+    const cases: Array<[string, Parameters<typeof rawConfig>[0], RegExp]> = [
+        ["no members", { members: undefined }, /members: required/],
+        ["members not a list", { members: "lab-1" }, /members: must be a list/],
+        ["two members", { members: [member(1), member(2)] }, /2 members; use 3, 5 or 7/],
+        ["four members", { members: [1, 2, 3, 4].map(member) }, /4 members; use 3, 5 or 7/],
+        ["eight members", { members: [1, 2, 3, 4, 5, 6, 7, 8].map(member) }, /8 members/],
+        ["one member without the dev flag", { members: [member(1)] }, /allowSingleMember/],
+        ["duplicate name", { members: [member(1), member(2), { name: "m-1", address: "10.213.0.99" }] }, /duplicate member name "m-1" \(also members\[0\]\)/],
+        ["duplicate address", { members: [member(1), member(2), { name: "m-9", address: "10.213.0.11" }] }, /duplicate address "10.213.0.11"/],
+        ["duplicate IPv6 address spelled differently", { members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00:0::1" }, member(3)] }, /duplicate address "fd00:0::1"/],
+        ["invalid address", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.300" }] }, /"10.213.0.300" is not an IPv4 or IPv6 address/],
+        ["hostname as address", { members: [member(1), member(2), { name: "m-3", address: "etcd3.example" }] }, /not an IPv4 or IPv6/],
+        ["uppercase name", { members: [member(1), member(2), { name: "Lab_3", address: "10.213.0.13" }] }, /name must be a lowercase DNS label/],
+        ["name too long", { members: [member(1), member(2), { name: "a".repeat(64), address: "10.213.0.13" }] }, /DNS label/],
+        ["missing name", { members: [member(1), member(2), { address: "10.213.0.13" }] }, /members\[2\]\.name: required/],
+        ["bad extra SAN", { members: [member(1), member(2), { ...member(3), extraSans: ["not a name"] }] }, /extraSans entry "not a name"/],
+        ["missing ssh key", { hasSshKey: false }, /missing SSH private key/],
+        ["missing version", { version: undefined }, /version: required/],
+        ["v-prefixed version", { version: "v3.6.16" }, /no leading "v"/],
+        ["unsupported minor", { version: "3.4.23" }, /etcd 3.4 is not supported/],
+        ["missing binary", { binary: undefined }, /binary: required/],
+        ["unknown binary source", { binary: { path: "/x" } }, /unknown binary source/],
+        ["both binary sources", { binary: { localTarball: "/x", url: "https://x", sha256: { amd64: "a".repeat(64) } } }, /not both/],
+        ["url without checksum", { binary: { url: "https://x/{version}" } }, /binary.sha256: required/],
+        ["bad checksum", { binary: { url: "https://x/{version}", sha256: { amd64: "abc" } } }, /binary.sha256.amd64: must be 64/],
+        ["unknown arch", { binary: { url: "https://x/{version}", sha256: { riscv64: "a".repeat(64) } } }, /unknown arch "riscv64"/],
+        ["http url", { binary: { url: "http://x/{version}", sha256: { amd64: "a".repeat(64) } } }, /must be an https:\/\/ URL/],
+        ["client and peer port clash", { ports: { client: 2380 } }, /client and peer both use port 2380/],
+        ["port out of range", { ports: { metrics: 70000 } }, /ports.metrics: 70000 is not a TCP port/],
+        ["ssh port clashes with etcd port", { members: [member(1), member(2), { ...member(3), sshPort: 2379 }] }, /SSH port 2379 clashes with the client port/],
+        ["relative data dir", { dirs: { data: "var/lib/etcd" } }, /dirs.data: "var\/lib\/etcd" must be an absolute path/],
+        ["data dir inside pki dir", { dirs: { data: "/etc/etcd/pki/data" } }, /must be separate/],
+        ["election timeout too short", { tuning: { heartbeatIntervalMs: 300, electionTimeoutMs: 1000 } }, /at least 5 × heartbeatIntervalMs/],
+        ["bad compaction mode", { tuning: { autoCompactionMode: "daily" } }, /must be "periodic" or "revision"/],
+        ["duration in revision mode", { tuning: { autoCompactionMode: "revision", autoCompactionRetention: "1h" } }, /revision mode takes a revision count/],
+        ["huge quota", { tuning: { quotaBackendBytes: 16 * 1024 ** 3 } }, /exceeds etcd's suggested maximum/],
+        ["negative snapshot count", { tuning: { snapshotCount: -5 } }, /tuning.snapshotCount: must be a positive integer/],
+        ["weak RSA", { ca: { algorithm: "RSA", rsaBits: 1024 } }, /too weak/],
+        ["unknown CA algorithm", { ca: { algorithm: "DSA" } }, /ca.algorithm: "DSA"/],
+        ["half a brought CA", { hasCaCert: true }, /needs both/],
+        ["client cert name clash", { clientCertificates: [{ name: "admin", commonName: "x" }] }, /"admin" already exists/],
+        ["cert outlives CA", { certValidityHours: 100000 }, /must not exceed ca.validityHours/],
+    ];
+    for (const [title, overrides, pattern] of cases) {
+        it(`rejects ${title}`, () => {
+            const problems = problemsOf(overrides);
+            assert.ok(problems.some((p) => pattern.test(p)), `no problem matched ${pattern}; got:\n${problems.join("\n")}`);
+        });
+    }
+
+    it("allows one member only with allowSingleMember", () => {
+        assert.equal(spec({ members: [member(1)], allowSingleMember: true }).members.length, 1);
+    });
+
+    it("lists every problem at once in one message", () => {
+        try {
+            parseClusterSpec(rawConfig({ members: [member(1), member(1)], version: "v3", hasSshKey: false }));
+            assert.fail("expected a SpecError");
+        } catch (e) {
+            assert.ok(e instanceof SpecError);
+            assert.ok(e.problems.length >= 4, e.problems.join("\n"));
+            for (const p of e.problems) assert.ok(e.message.includes(p));
+            assert.match(e.message, /^invalid etcd stack config \(\d+ problems\):/);
+        }
+    });
+});
+
+describe("spec: properties", () => {
+    it("member names are valid exactly when they are lowercase DNS labels", () => {
+        fc.assert(fc.property(fc.string({ maxLength: 70 }), (name) => {
+            const expected = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name) && name.length <= 63;
+            assert.equal(isValidMemberName(name), expected);
+        }), { numRuns: 2000 });
+    });
+
+    it("every generated IPv4 and IPv6 address is accepted; octets above 255 are not", () => {
+        fc.assert(fc.property(fc.ipV4(), (a) => assert.ok(isValidAddress(a))));
+        fc.assert(fc.property(fc.ipV6(), (a) => assert.ok(isValidAddress(a))));
+        fc.assert(fc.property(fc.integer({ min: 256, max: 999 }), (o) => assert.ok(!isValidAddress(`10.0.0.${o}`))));
+    });
+
+    it("any member count other than 3, 5 or 7 is rejected, and those are accepted", () => {
+        fc.assert(fc.property(fc.integer({ min: 0, max: 12 }), (n) => {
+            const problems = problemsOf({ members: Array.from({ length: n }, (_, i) => member(i + 1)) });
+            const countProblem = problems.some((p) => /^members: /.test(p));
+            assert.equal(countProblem, ![3, 5, 7].includes(n), `n=${n}: ${problems.join("; ")}`);
+        }));
+    });
+
+    it("any duplicate among unique members is reported with both positions", () => {
+        fc.assert(fc.property(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), (a, b) => {
+            fc.pre(a !== b);
+            const ms = [1, 2, 3, 4, 5].map(member);
+            ms[Math.max(a, b)] = { ...ms[Math.max(a, b)], name: ms[Math.min(a, b)].name };
+            const problems = problemsOf({ members: ms });
+            assert.ok(problems.some((p) => p.includes(`duplicate member name "${ms[Math.min(a, b)].name}" (also members[${Math.min(a, b)}])`)), problems.join("; "));
+        }));
+    });
+
+    it("valid tuning never produces a problem; election < 5×heartbeat always does", () => {
+        fc.assert(fc.property(fc.integer({ min: 10, max: 1000 }), fc.integer({ min: 1, max: 50000 }), (hb, et) => {
+            const problems = problemsOf({ tuning: { heartbeatIntervalMs: hb, electionTimeoutMs: et } });
+            assert.equal(problems.length > 0, et < 5 * hb || et > 50000, `hb=${hb} et=${et}: ${problems.join("; ")}`);
+        }));
+    });
+});
