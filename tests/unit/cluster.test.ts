@@ -15,7 +15,9 @@ function unwrapSecret(v: any): any {
 describe("EtcdCluster (mocked engine)", function () {
     let recorded: Recorded[];
     let cluster: EtcdCluster;
-    const tarball = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-")), "etcd.tar.gz");
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
+    const tarball = path.join(tmp, "etcd.tar.gz");
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     before(async () => {
         fs.writeFileSync(tarball, "not really a tarball");
