@@ -1,10 +1,22 @@
 // etcd-stack: stack config -> validated spec -> EtcdCluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
-import { readStackInputs } from "./components/config";
+import { StackInputs, readStackInputs } from "./components/config";
 import { etcdctlEnv } from "./components/outputs";
+import { SpecError } from "./components/spec";
 
-const inputs = readStackInputs();
+/** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
+function validatedInputs(): StackInputs {
+    try {
+        return readStackInputs();
+    } catch (e) {
+        // RunError prints just the message: the operator needs the problems, not our stack trace.
+        if (e instanceof SpecError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+}
+
+const inputs = validatedInputs();
 const cluster = new EtcdCluster("etcd", {
     spec: inputs.spec,
     sshPrivateKey: inputs.sshPrivateKey,

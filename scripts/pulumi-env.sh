@@ -1,0 +1,20 @@
+# Source this file to use the offline Pulumi toolchain built by scripts/toolchain.sh:
+#   . scripts/pulumi-env.sh
+# It puts the CLI, the language host and the provider plugins on PATH (the engine
+# uses plugins found on PATH as "ambient" plugins) and turns off every step that
+# would try the network.
+_repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ETCD_STACK_CACHE="${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}"
+case ":$PATH:" in
+  *":$ETCD_STACK_CACHE/pulumi/bin:"*) ;;
+  *) export PATH="$ETCD_STACK_CACHE/pulumi/bin:$PATH" ;;
+esac
+export PULUMI_HOME="$ETCD_STACK_CACHE/pulumi/home"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# Lab stacks live in a local file backend inside the clone (git-ignored).
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$_repo_root/.lab/state}"
+# The lab passphrase only protects lab secrets on this machine; real stacks set their own.
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-etcd-stack-lab}"
+mkdir -p "$PULUMI_HOME" "$_repo_root/.lab/state"
+unset _repo_root
