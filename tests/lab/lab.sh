@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# The lab: 3 to 7 real Debian bookworm hosts (systemd as PID 1, sshd on port 22) as
+# systemd-nspawn containers on the bridge etcdlab0, 10.213.0.0/24, matching
+# stacks/Pulumi.lab.yaml: lab1 = 10.213.0.11, lab2 = 10.213.0.12, ...
+# See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
+#
+#   lab.sh install-deps | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
+#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up HOST
+set -euo pipefail
+
+SELF=$(readlink -f "${BASH_SOURCE[0]}")
+REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
+CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}/lab
+BASE=$CACHE/bookworm-base
+STATE=/var/lib/etcd-stack-lab            # runtime state: overlays, pid files, console logs
+SSH_DIR=$REPO/.lab/ssh
+KEY=$SSH_DIR/id_ed25519
+SSH_CONFIG=$SSH_DIR/config
+BRIDGE=etcdlab0
+NET=10.213.0
+PREFIX=etcdlab-                          # netns, bridge-side veth and cgroup names: etcdlab-<host>
+CGROUP_HIERARCHIES=(systemd unified freezer)
+MAX_HOSTS=7
+DEPS=(debootstrap systemd-container iproute2 openssh-client nftables)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "lab: $*"; exit 1; }
+host_ip() { echo "$NET.$((10 + ${1#lab}))"; }
+valid_host() { [[ $1 =~ ^lab[1-7]$ ]] || die "unknown host '$1' (lab1..lab$MAX_HOSTS)"; }
+# Hosts that have any trace on this machine: state dir, netns, veth or cgroup (also from a killed run).
+known_hosts() {
+  { ls "$STATE" 2>/dev/null
+    ip netns list 2>/dev/null | awk '{print $1}'
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1
+    for h in "${CGROUP_HIERARCHIES[@]}"; do ls "/sys/fs/cgroup/$h" 2>/dev/null; done
+  } | sed -n "s/^$PREFIX\(lab[1-7]\)\$/\1/p; s/^\(lab[1-7]\)\$/\1/p" | sort -u -V
+}
+
+# ---- processes: only ones our supervisor started, found by pid file or in our own cgroups ----
+alive_as() { # PID COMM: is PID alive and running COMM (guards against reused pids)
+  [[ -n $1 && -r /proc/$1/comm && $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]
+}
+cg_pids() { # every pid in the host's systemd-hierarchy cgroup tree
+  local d=/sys/fs/cgroup/systemd/$PREFIX$1
+  if [[ -d $d ]]; then find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
+}
+supervisor_pid() {
+  local p; p=$(cat "$STATE/$1/supervisor.pid" 2>/dev/null) || return 1
+  alive_as "$p" bash && grep -qa "_supervise" "/proc/$p/cmdline" && echo "$p"
+}
+nspawn_pid() {
+  local p; p=$(cat "$STATE/$1/nspawn.pid" 2>/dev/null) || true
+  if alive_as "$p" systemd-nspawn; then echo "$p"; return 0; fi
+  for p in $(cg_pids "$1"); do alive_as "$p" systemd-nspawn && { echo "$p"; return 0; }; done
+  return 1
+}
+host_pid1() { # the container's init: in our cgroup, pid 1 in its own pid namespace
+  local p; for p in $(cg_pids "$1"); do
+    grep -Eqs '^NSpid:\s+[0-9]+(\s+[0-9]+)*\s+1$' "/proc/$p/status" && { echo "$p"; return 0; }
+  done; return 1
+}
+wait_gone() { # PID SECONDS
+  local i; for ((i = 0; i < $2 * 10; i++)); do [[ -d /proc/$1 ]] || return 0; sleep 0.1; done; return 1
+}
+
+# ---- install-deps, base rootfs, key ----
+install_deps() {
+  local missing=() p
+  for p in "${DEPS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && { log "lab: dependencies present"; return; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log "lab: installed ${missing[*]}"
+}
+apt_mirror() { # the Debian mirror this VM's apt uses for bookworm (deb822 .sources or one-line lists)
+  local m
+  m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v RS= '
+    /(^|\n)Suites:[^\n]*[ \t]bookworm([ \t\n]|$)/ && match($0, /URIs:[ \t]*[^ \t\n]+/) {
+      s = substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", s); print s; exit }')
+  [[ -n $m ]] || m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
+    $1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) == "bookworm") { print $i; exit } }')
+  echo "${m:-http://deb.debian.org/debian}"
+}
+umount_under() { # unmount everything mounted at or below DIR, deepest first
+  awk -v d="$1" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+}
+build_base() {
+  [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
+  local t0=$SECONDS tmp mirror; mirror=$(apt_mirror)
+  mkdir -p "$CACHE"
+  for tmp in "$CACHE"/bookworm-base.tmp.*; do  # leftovers of a killed build (debootstrap mounts /proc, /sys)
+    [[ -e $tmp ]] && { umount_under "$tmp"; rm -rf --one-file-system "$tmp"; }
+  done
+  tmp=$(mktemp -d "$CACHE/bookworm-base.tmp.XXXXXX")
+  log "lab: building the base rootfs from $mirror (once, about a minute)"
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl \
+    bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
+  chroot "$tmp" apt-get clean
+  rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin
+  # Per-host identity is added by each host's overlay, never shared from the base.
+  rm -f "$tmp"/etc/ssh/ssh_host_* "$tmp/etc/hostname"
+  : >"$tmp/etc/machine-id"
+  [[ -e $tmp/etc/systemd/system/multi-user.target.wants/ssh.service ]] || chroot "$tmp" systemctl enable ssh >/dev/null 2>&1
+  rm -f "$tmp.log"
+  chmod 755 "$tmp"                  # mktemp made it 0700; it becomes every host's /
+  mv "$tmp" "$BASE"
+  log "lab: base rootfs built in $((SECONDS - t0))s ($(du -sh "$BASE" | cut -f1))"
+}
+ensure_key() {
+  local i
+  mkdir -p "$SSH_DIR"; chmod 700 "$SSH_DIR"
+  [[ -f $KEY ]] || ssh-keygen -q -t ed25519 -N '' -C etcd-stack-lab -f "$KEY"
+  # Hosts get fresh host keys on every `up`: never record them, never prompt.
+  { printf 'Host lab* %s.*\n  User root\n  Port 22\n  IdentityFile %s\n  IdentitiesOnly yes\n' "$NET" "$KEY"
+    printf '  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n'
+    printf '  BatchMode yes\n  ConnectTimeout 5\n  ServerAliveInterval 5\n  ServerAliveCountMax 2\n'
+    for ((i = 1; i <= MAX_HOSTS; i++)); do printf 'Host lab%d\n  HostName %s\n' "$i" "$(host_ip "lab$i")"; done
+  } >"$SSH_CONFIG"
+}
+ssh_host() { ssh -F "$SSH_CONFIG" "$@"; }
+
+# ---- network ----
+check_subnet() { # refuse a 10.213.0.0/24 that something other than our bridge already uses
+  local used
+  used=$({ ip -4 -o addr show | awk -v n="$NET." 'index($4, n) == 1 {print $2 ": address " $4}'
+           ip -4 route show root "$NET.0/24"; ip -4 route show match "$NET.0/24" | grep -v '^default'
+         } | grep -v "$BRIDGE" || true)
+  [[ -z $used ]] || die "$NET.0/24 is already in use on this machine, not by $BRIDGE:"$'\n'"$used"
+}
+ensure_bridge() {
+  check_subnet
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr replace "$NET.1/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+ensure_net() { # netns + veth: eth0 inside, etcdlab-<host> on the bridge; the address is set from here
+  local h=$1 ns=$PREFIX$1
+  [[ -e /run/netns/$ns ]] || ip netns add "$ns"
+  ip link show "$ns" >/dev/null 2>&1 || ip link add "$ns" type veth peer name eth0 netns "$ns"
+  ip link set "$ns" master "$BRIDGE" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr replace "$(host_ip "$h")/24" dev eth0
+  ip -n "$ns" link set eth0 up
+}
+
+# ---- hosts ----
+ensure_root() { # overlay over the base, then this host's identity (first time only)
+  local h=$1 d=$STATE/$1 r=$STATE/$1/root i
+  mkdir -p "$d/upper" "$d/work" "$r"
+  mountpoint -q "$r" || mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$r"
+  [[ -e $d/identity ]] && return 0
+  tr -d - </proc/sys/kernel/random/uuid >"$r/etc/machine-id"
+  rm -f "$r"/etc/ssh/ssh_host_*
+  ssh-keygen -q -A -f "$r" >/dev/null
+  echo "$h" >"$r/etc/hostname"
+  { printf '127.0.0.1 localhost\n::1 localhost\n'
+    for ((i = 1; i <= MAX_HOSTS; i++)); do printf '%s lab%d\n' "$(host_ip "lab$i")" "$i"; done; } >"$r/etc/hosts"
+  install -d -m 700 "$r/root/.ssh"
+  install -m 600 "$KEY.pub" "$r/root/.ssh/authorized_keys"
+  touch "$d/identity"
+}
+cgroups_clean() { # remove the host's cgroup dirs (children first); fails while processes remain
+  local hier; for hier in "${CGROUP_HIERARCHIES[@]}"; do
+    [[ -d /sys/fs/cgroup/$hier/$PREFIX$1 ]] && { find "/sys/fs/cgroup/$hier/$PREFIX$1" -depth -type d -exec rmdir {} + 2>/dev/null || true; }
+  done; return 0
+}
+supervise() { # runs detached: own cgroups, restart nspawn on reboot (exit 133), stop otherwise
+  local h=$1 d=$STATE/$1 hier rc
+  # With --keep-unit, nspawn puts the container in <own cgroup>/payload: each host needs its own.
+  for hier in "${CGROUP_HIERARCHIES[@]}"; do
+    mkdir -p "/sys/fs/cgroup/$hier/$PREFIX$h"; echo $$ >"/sys/fs/cgroup/$hier/$PREFIX$h/cgroup.procs"
+  done
+  echo $$ >"$d/supervisor.pid"
+  while :; do
+    echo "== $(date -Is) starting $h"
+    systemd-nspawn --register=no --keep-unit --network-namespace-path="/run/netns/$PREFIX$h" \
+      --console=read-only -b -D "$d/root" --machine="$h" </dev/null &
+    echo $! >"$d/nspawn.pid"
+    rc=0; wait $! || rc=$?
+    rm -f "$d/nspawn.pid"
+    echo "== $(date -Is) nspawn exited with $rc"
+    [[ $rc -eq 133 && ! -e $d/stopping ]] || break
+  done
+  rm -f "$d/supervisor.pid"
+}
+launch() {
+  local h=$1 d=$STATE/$1
+  supervisor_pid "$h" >/dev/null && return 0
+  # Unsupervised leftovers of a killed run: stop them, then boot again under a supervisor.
+  if nspawn_pid "$h" >/dev/null || host_pid1 "$h" >/dev/null; then stop_host "$h"; fi
+  cgroups_clean "$h"
+  rm -f "$d/stopping"
+  # setsid: the host outlives this command; 9>&-: it must not hold the lab lock.
+  setsid bash "$SELF" _supervise "$h" </dev/null >>"$d/console.log" 2>&1 9>&- &
+}
+stop_host() { # clean shutdown: SIGTERM to nspawn; SIGKILL the host's PID 1 only if that is not enough
+  local h=$1 np p1 sp
+  freezer "$h" THAWED 2>/dev/null || true
+  [[ -d $STATE/$h ]] && touch "$STATE/$h/stopping"
+  if np=$(nspawn_pid "$h"); then
+    kill -TERM "$np"
+    if ! wait_gone "$np" 30; then
+      log "lab: $h did not shut down in 30s; killing its PID 1"
+      p1=$(host_pid1 "$h") && kill -KILL "$p1"
+      wait_gone "$np" 15 || die "$h: nspawn $np still running"
+    fi
+  elif p1=$(host_pid1 "$h"); then  # nspawn itself was killed: only the container is left
+    log "lab: $h has no nspawn; killing its PID 1"
+    kill -KILL "$p1"; wait_gone "$p1" 15 || die "$h: PID 1 $p1 still running"
+  fi
+  if sp=$(supervisor_pid "$h"); then wait_gone "$sp" 5 || kill -TERM "$sp"; fi
+  rm -f "$STATE/$h/supervisor.pid" "$STATE/$h/nspawn.pid"
+}
+freezer() { # HOST FROZEN|THAWED: the whole host's freezer cgroup (nspawn and container)
+  local f=/sys/fs/cgroup/freezer/$PREFIX$1/freezer.state i
+  [[ -e $f ]] || return 1
+  echo "$2" >"$f"
+  for ((i = 0; i < 100; i++)); do [[ $(cat "$f") == "$2" ]] && return 0; sleep 0.1; done
+  die "$1: freezer did not reach $2"
+}
+remove_host() { # everything of one host, also leftovers of a killed run
+  local h=$1 ns=$PREFIX$1
+  stop_host "$h"
+  # nspawn leaves its lock and propagation dirs behind when /run is not a tmpfs (as here).
+  mountpoint -q "$STATE/$h/root" && rm -f "/run/systemd/nspawn/locks/inode-$(stat -c %d:%i "$STATE/$h/root")"
+  rmdir "/run/systemd/nspawn/propagate/$h" 2>/dev/null || true
+  umount_under "$STATE/$h"
+  ip link del "$ns" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  cgroups_clean "$h"
+  [[ -d $STATE/$h ]] && rm -rf --one-file-system "${STATE:?}/$h"
+  return 0
+}
+boot_id() { ssh_host "$1" cat /proc/sys/kernel/random/boot_id </dev/null 2>/dev/null || true; }
+wait_ssh() { # HOST DEADLINE [NOT_BOOT_ID]: until sshd answers (with a boot id other than NOT_BOOT_ID)
+  local end=$2 id
+  while ((SECONDS < end)); do
+    id=$(ssh_host -o ConnectTimeout=2 "$1" cat /proc/sys/kernel/random/boot_id </dev/null 2>/dev/null) &&
+      [[ -n $id && $id != "${3:-}" ]] && return 0
+    sleep 0.3
+  done
+  return 1
+}
+require_host() { valid_host "$1"; [[ -d $STATE/$1 ]] || die "$1 is not part of the lab (run: lab.sh up)"; }
+lock() { # every command that changes the lab: root, one at a time
+  [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, mounts, cgroups)"
+  exec 9>/run/etcd-stack-lab.lock; flock -w 600 9 || die "another lab command holds /run/etcd-stack-lab.lock"
+}
+
+# ---- commands ----
+cmd_up() {
+  local n=${1:-3} t0=$SECONDS t1 h i failed=0
+  [[ $n =~ ^[3-7]$ ]] || die "up N: N must be 3..7"
+  { command -v systemd-nspawn && command -v debootstrap; } >/dev/null || die "run: lab.sh install-deps"
+  lock
+  build_base
+  ensure_key
+  ensure_bridge
+  for h in $(known_hosts); do ((${h#lab} <= n)) || { log "lab: removing $h (up $n)"; remove_host "$h"; }; done
+  # ensure_net also sets links up and thaw undoes a freeze: `up` heals faults left by a test.
+  for ((i = 1; i <= n; i++)); do
+    ensure_net "lab$i"; ensure_root "lab$i"; freezer "lab$i" THAWED 2>/dev/null || true; launch "lab$i"
+  done
+  t1=$SECONDS                        # one 60 s bound for all hosts: they boot in parallel
+  for ((i = 1; i <= n; i++)); do
+    h=lab$i
+    if wait_ssh "$h" $((t1 + 60)); then echo "$h $(host_ip "$h") ready"
+    else echo "$h $(host_ip "$h") NOT ready (log: $STATE/$h/console.log)"; failed=1; fi
+  done
+  ((failed == 0)) || die "not every host came up"
+  echo "lab: $n hosts up in $((SECONDS - t0))s (ssh: bash $SELF ssh lab1, key $KEY)"
+}
+cmd_down() {
+  local h
+  lock
+  for h in $(known_hosts); do remove_host "$h"; done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  umount_under "$STATE"
+  rm -rf --one-file-system "$STATE"
+  echo "lab: down"
+}
+cmd_status() {
+  local h state
+  ip link show "$BRIDGE" >/dev/null 2>&1 && echo "bridge $BRIDGE $NET.1/24" || echo "bridge $BRIDGE absent"
+  for h in $(known_hosts); do
+    if ! nspawn_pid "$h" >/dev/null; then
+      host_pid1 "$h" >/dev/null && state="ORPHANED (nspawn gone, PID 1 $(host_pid1 "$h") left)" || state=stopped
+    elif [[ $(cat "/sys/fs/cgroup/freezer/$PREFIX$h/freezer.state" 2>/dev/null) == FROZEN ]]; then state=frozen
+    else state="running (nspawn $(nspawn_pid "$h"))"; fi
+    supervisor_pid "$h" >/dev/null || [[ $state == stopped ]] || state+=" UNSUPERVISED"
+    ip -o link show "$PREFIX$h" 2>/dev/null | grep -q 'state UP' || state+=" link-down"
+    echo "$h $(host_ip "$h") $state"
+  done
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  install-deps) install_deps ;;
+  up) cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  hosts) for d in "$STATE"/lab[1-7]; do [[ -d $d ]] && echo "${d##*/}"; done; true ;;
+  ip) valid_host "${1:-}"; host_ip "$1" ;;
+  ssh) valid_host "${1:-}"; h=$1; shift; exec ssh -F "$SSH_CONFIG" "$h" "$@" ;;
+  _supervise) supervise "$1" ;;
+  stop|start|crash|reboot|freeze|thaw|link-down|link-up)
+    h=${1:-}; require_host "$h"; lock
+    case $cmd in
+      stop) stop_host "$h"; echo "$h stopped" ;;
+      start) ensure_net "$h"; ensure_root "$h"; launch "$h"
+             wait_ssh "$h" $((SECONDS + 60)) || die "$h: no ssh within 60s"; echo "$h $(host_ip "$h") ready" ;;
+      crash) p1=$(host_pid1 "$h") || die "$h is not running"
+             touch "$STATE/$h/stopping"; kill -KILL "$p1"
+             np=$(nspawn_pid "$h") && { wait_gone "$np" 15 || die "$h: nspawn still running"; }
+             echo "$h crashed (PID 1 $p1 killed)" ;;
+      reboot) old=$(boot_id "$h"); [[ -n $old ]] || die "$h does not answer ssh"
+              ssh_host "$h" systemctl reboot </dev/null >/dev/null 2>&1 || true
+              wait_ssh "$h" $((SECONDS + 60)) "$old" || die "$h: not back within 60s"; echo "$h rebooted" ;;
+      freeze) nspawn_pid "$h" >/dev/null || die "$h is not running"; freezer "$h" FROZEN; echo "$h frozen" ;;
+      thaw) freezer "$h" THAWED || die "$h is not running"; echo "$h thawed" ;;
+      link-down) ip link set "$PREFIX$h" down; echo "$h link down" ;;
+      link-up) ip link set "$PREFIX$h" up; echo "$h link up" ;;
+    esac ;;
+  *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
+esac

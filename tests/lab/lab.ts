@@ -1,0 +1,116 @@
+/**
+ * The lab from mocha: tests/lab/lab.sh brings up real systemd hosts (lab1 = 10.213.0.11, …)
+ * and these helpers drive it and reach the hosts over ssh with the lab key.
+ */
+import { SpawnSyncReturns, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Faults lab.sh can inject into one host. */
+export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw" | "link-down" | "link-up";
+
+const repoRoot = path.resolve(__dirname, "../..");
+export const labScript = path.join(repoRoot, "tests/lab/lab.sh");
+
+/** The lab's ssh private key (created by `lab.sh up`; .lab/ is git-ignored). */
+export function labKeyPath(): string {
+    return path.join(repoRoot, ".lab/ssh/id_ed25519");
+}
+
+/** lab<k> is at 10.213.0.(10+k), as in stacks/Pulumi.lab.yaml. */
+export function labIp(host: string): string {
+    const m = /^lab([1-7])$/.exec(host);
+    if (!m) throw new Error(`not a lab host: ${host}`);
+    return `10.213.0.${10 + Number(m[1])}`;
+}
+
+function onPath(bin: string): boolean {
+    const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
+    return dirs.some((d) => d !== "" && fs.existsSync(path.join(d, bin)));
+}
+
+/** Why the lab cannot run on this machine, or undefined when it can. */
+export function labAvailable(): string | undefined {
+    if (process.platform !== "linux") return `the lab needs Linux (this is ${process.platform})`;
+    if (process.getuid?.() !== 0) return "the lab needs root (network namespaces, mounts, cgroups)";
+    for (const bin of ["systemd-nspawn", "debootstrap", "ssh", "ip"]) {
+        if (!onPath(bin)) return `${bin} not installed: run 'bash tests/lab/lab.sh install-deps'`;
+    }
+    for (const hierarchy of ["systemd", "freezer"]) {
+        if (!fs.existsSync(`/sys/fs/cgroup/${hierarchy}`)) return `no cgroup v1 '${hierarchy}' hierarchy at /sys/fs/cgroup/${hierarchy}`;
+    }
+    if (!/\boverlay\b/.test(fs.readFileSync("/proc/filesystems", "utf8"))) return "the kernel has no overlayfs";
+    return undefined;
+}
+
+function result(r: SpawnSyncReturns<string>, what: string, timeoutMs: number): RunResult {
+    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+    const stdout = r.stdout ?? "";
+    let stderr = r.stderr ?? "";
+    if (timedOut) stderr += `\n${what}: timed out after ${timeoutMs} ms`;
+    else if (r.error) stderr += `\n${what}: ${r.error.message}`;
+    const code = timedOut ? 124 : r.status ?? (r.signal ? 128 : 1);
+    return { code, stdout, stderr };
+}
+
+/** Runs `lab.sh <args>`; never throws. */
+export function labRun(args: string[], timeoutMs = 120_000): RunResult {
+    const r = spawnSync("bash", [labScript, ...args], {
+        encoding: "utf8", timeout: timeoutMs, killSignal: "SIGTERM", stdio: ["ignore", "pipe", "pipe"],
+    });
+    return result(r, `lab.sh ${args.join(" ")}`, timeoutMs);
+}
+
+function labMust(args: string[], timeoutMs: number): RunResult {
+    const r = labRun(args, timeoutMs);
+    if (r.code !== 0) throw new Error(`lab.sh ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+    return r;
+}
+
+/** Prints lab.sh's progress (stderr: base build, removals) and result lines, indented for mocha. */
+function show(r: RunResult): void {
+    const text = `${r.stderr}${r.stdout}`.trimEnd();
+    if (text !== "") console.log(text.replace(/^/gm, "      "));
+}
+
+/** Starts (or keeps) hosts lab1..lab<n>; the first run builds the base rootfs (about a minute). */
+export function labUp(n: number): void {
+    show(labMust(["up", String(n)], 15 * 60_000));
+}
+
+/** Stops and removes every lab host, the bridge and all lab state. */
+export function labDown(): void {
+    show(labMust(["down"], 5 * 60_000));
+}
+
+/** The lab's hosts, e.g. ["lab1", "lab2", "lab3"]. */
+export function labHosts(): string[] {
+    return labMust(["hosts"], 30_000).stdout.split("\n").filter((l) => l !== "");
+}
+
+/** Injects a fault into one host (lab.sh waits until it took effect); returns lab.sh's output. */
+export function labFault(fault: LabFault, host: string): string {
+    return labMust([fault, host], 3 * 60_000).stdout;
+}
+
+/** ssh options: the lab key only, no prompts, no known_hosts (host keys are new on every `up`). */
+export function labSshArgs(): string[] {
+    return [
+        "-F", "/dev/null", "-i", labKeyPath(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2",
+    ];
+}
+
+/**
+ * Runs `command` as root on a lab host over ssh, `stdin` on its standard input.
+ * Bounded: after `timeoutMs` ssh is killed and the code is 124. ssh's own failures are 255.
+ */
+export function labSsh(host: string, command: string, stdin?: string | Buffer, timeoutMs = 5 * 60_000): RunResult {
+    const r = spawnSync("ssh", [...labSshArgs(), `root@${labIp(host)}`, command], {
+        input: stdin ?? "", encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
+    });
+    return result(r, `ssh ${host}`, timeoutMs);
+}
