@@ -10,9 +10,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as paths from "../../components/paths";
-import { ScratchStack, cacheDir, engineUnavailable, missingPlugins, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, cacheDir, engineUnavailable, missingPlugins, scratchStack } from "../engine/engine";
+import { readStackFile } from "../stackFile";
 import { labAvailable, labSsh, labUp, labKeyPath } from "./lab";
 
 describe("lab: pulumi up of the lab stack with the real engine", function () {
@@ -30,10 +30,7 @@ describe("lab: pulumi up of the lab stack with the real engine", function () {
             this.skip();
         }
         labUp(3);
-        const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "stacks/Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> };
-        const config: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(doc.config)) config[k.replace(/^etcd:/, "")] = v;
-        scratch = await scratchStack("lab", { ...config, sshPrivateKeyPath: labKeyPath(), binary: { localTarball: tarball } });
+        scratch = await scratchStack("lab", { ...readStackFile("lab"), sshPrivateKeyPath: labKeyPath(), binary: { localTarball: tarball } });
     });
 
     after(async () => {

@@ -11,23 +11,19 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as paths from "../../components/paths";
 import { clientUrl, shq } from "../../components/render";
 import { ClusterSpec, MemberSpec, RawClusterConfig, parseClusterSpec } from "../../components/spec";
+import { cacheDir } from "../engine/engine";
+import { readStackFile } from "../stackFile";
 import { HostArtifacts, Transport } from "./hostArtifacts";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { KeyPairPem, TestPki, makeForeignClient, makeTestPki } from "./testPki";
 
-const repoRoot = path.resolve(__dirname, "../..");
-const cacheDir = process.env.ETCD_STACK_CACHE ?? path.join(os.homedir(), ".cache/etcd-stack");
 
 /** The lab stack's own config (stacks/Pulumi.lab.yaml) as a validated spec. */
-export function labSpec(overrides: Partial<RawClusterConfig> = {}): ClusterSpec {
-    const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "stacks/Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(doc.config)) raw[k.replace(/^etcd:/, "")] = v;
-    return parseClusterSpec({ ...raw, ...overrides, hasSshKey: true } as RawClusterConfig);
+function labSpec(overrides: Partial<RawClusterConfig> = {}): ClusterSpec {
+    return parseClusterSpec({ ...readStackFile("lab"), ...overrides, hasSshKey: true } as RawClusterConfig);
 }
 
 /** Lab host name of a member: the host holding its address. */
@@ -70,7 +66,12 @@ class Etcdctl {
     }
 }
 
-describe("lab: rendered host artifacts bring up a 3-member etcd over mTLS", function () {
+/** The lab stack's members, or `size` members named like them (lab-k on lab host k). */
+function membersOf(size: number): Array<{ name: string; address: string }> {
+    return Array.from({ length: size }, (_, i) => ({ name: `lab-${i + 1}`, address: `10.213.0.${11 + i}` }));
+}
+
+for (const size of [3, 5]) describe(`lab: rendered host artifacts bring up a ${size}-member etcd over mTLS`, function () {
     this.timeout(15 * 60_000);
     const tarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
     let spec: ClusterSpec;
@@ -87,7 +88,7 @@ describe("lab: rendered host artifacts bring up a 3-member etcd over mTLS", func
             console.log(`      skipped: ${reason}`);
             this.skip();
         }
-        spec = labSpec({ binary: { localTarball: tarball } });
+        spec = labSpec({ binary: { localTarball: tarball }, members: membersOf(size) });
         labUp(spec.members.length);
         pki = await makeTestPki(spec);
         const token = `${spec.clusterName}-${crypto.randomBytes(8).toString("hex")}`;
@@ -180,6 +181,7 @@ describe("lab: rendered host artifacts bring up a 3-member etcd over mTLS", func
     it("applies a changed tuning value one member at a time with the cluster healthy throughout", () => {
         const changed = labSpec({
             binary: { localTarball: tarball },
+            members: membersOf(size),
             tuning: { ...spec.tuning, snapshotCount: spec.tuning.snapshotCount + 1 },
         });
         for (const m of spec.members) {
