@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
-import { clientUrl, shq } from "../../components/render";
+import { clientUrl, renderPreflightScript, shq } from "../../components/render";
 import { ClusterSpec, MemberSpec, RawClusterConfig, parseClusterSpec } from "../../components/spec";
 import { cacheDir } from "../engine/engine";
 import { readStackFile } from "../stackFile";
@@ -220,3 +220,31 @@ const etcdProcessOwners = `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/nul
 function labSshAll(spec: ClusterSpec, command: string): void {
     for (const m of spec.members) transport(hostOf(m), command);
 }
+
+describe("lab: preflight fails on a real host naming it and every reason, changing nothing", function () {
+    this.timeout(5 * 60_000);
+
+    before(function () {
+        const reason = labAvailable();
+        if (reason) {
+            console.log(`      skipped: ${reason}`);
+            this.skip();
+        }
+        labUp(3);
+    });
+
+    it("reports a clock behind the certificates and too little disk together", () => {
+        const spec = labSpec({ binary: { localTarball: "/dev/null" }, minFreeDiskMiB: 100_000_000 });
+        const member = spec.members[0];
+        const host = hostOf(member);
+        transport(host, `rm -rf ${shq(spec.dirs.config)}`);
+        const inAnHour = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+        const r = transport(host, renderPreflightScript(spec, member, inAnHour));
+        assert.notStrictEqual(r.code, 0);
+        assert.match(r.stderr, new RegExp(`preflight failed on ${member.name}:`));
+        assert.match(r.stderr, /clock is 3[56]\d\ds behind the operator/);
+        assert.match(r.stderr, /MiB free under \/var\/lib(\/etcd)? \(need 100000000 MiB\)/);
+        assert.doesNotMatch(r.stdout, /arch=/);
+        assert.strictEqual(transport(host, `test -e ${shq(spec.dirs.config)} && echo present || true`).stdout.trim(), "");
+    });
+});
