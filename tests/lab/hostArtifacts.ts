@@ -13,7 +13,7 @@ import * as paths from "../../components/paths";
 import {
     configPath, pkiPath, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript,
     renderPreflightScript, renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript,
-    renderRemoveFileScript, renderRestartScript, renderStartScript, renderStopScript, renderUnit,
+    renderRemoveFileScript, renderStartScript, renderStopScript, renderUnit,
     renderWriteFileScript, shq,
 } from "../../components/render";
 import { parseArch } from "../../components/member";
@@ -84,12 +84,11 @@ export class HostArtifacts {
         return this.must(member, "health gate", renderHealthGateScript(this.spec, this.spec.members.map((m) => m.name))).trim();
     }
 
-    /** A changed file on a running member: rewrite it, then restart and wait until healthy. */
-    rewriteAndRestart(member: MemberSpec, spec: ClusterSpec): string {
+    /** Rewrites a running member's config file as `spec` renders it (the restart is separate). */
+    rewriteConfig(member: MemberSpec, spec: ClusterSpec): void {
         for (const f of memberFiles(spec, member, this.pki, this.token).filter((x) => x.path === configPath(spec))) {
             this.must(member, `write ${f.path}`, renderWriteFileScript(f.path, f.mode, f.owner), f.content);
         }
-        return this.must(member, "restart", renderRestartScript(spec)).trim();
     }
 
     /** What `pulumi destroy` runs on a member, in reverse dependency order. */

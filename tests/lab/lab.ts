@@ -2,7 +2,7 @@
  * The lab from mocha: tests/lab/lab.sh brings up real systemd hosts (lab1 = 10.213.0.11, …)
  * and these helpers drive it and reach the hosts over ssh with the lab key.
  */
-import { SpawnSyncReturns, spawnSync } from "child_process";
+import { SpawnSyncReturns, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -113,4 +113,20 @@ export function labSsh(host: string, command: string, stdin?: string | Buffer, t
         input: stdin ?? "", encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
     });
     return result(r, `ssh ${host}`, timeoutMs);
+}
+
+/** labSsh without blocking: the test can watch the cluster while the command runs. */
+export function labSshAsync(host: string, command: string, timeoutMs = 5 * 60_000): Promise<RunResult> {
+    return new Promise((resolve) => {
+        const child = spawn("ssh", [...labSshArgs(), `root@${labIp(host)}`, command], { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+        const timer = setTimeout(() => { stderr += `\nssh ${host}: timed out after ${timeoutMs} ms`; child.kill("SIGTERM"); }, timeoutMs);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? 124, stdout, stderr });
+        });
+    });
 }
