@@ -1,7 +1,9 @@
 /**
  * Pulumi mocks that record every resource's inputs, with fake but distinguishable
- * outputs for tls, random and command resources.
+ * outputs for tls, random and command resources. Certificates and CSRs carry a digest
+ * of their inputs, so a changed input flows on to what depends on it, as with the real provider.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Recorded {
@@ -21,18 +23,19 @@ export function installMocks(): Recorded[] {
         newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
             const state: Record<string, any> = { ...args.inputs };
+            const digest = crypto.createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 8);
             switch (args.type) {
                 case "tls:index/privateKey:PrivateKey":
                     state.privateKeyPem = `PRIVATE-KEY(${args.name})`;
                     break;
                 case "tls:index/selfSignedCert:SelfSignedCert":
-                    state.certPem = `CA-CERT(${args.name})`;
+                    state.certPem = `CA-CERT(${args.name}#${digest})`;
                     break;
                 case "tls:index/certRequest:CertRequest":
-                    state.certRequestPem = `CSR(${args.name})`;
+                    state.certRequestPem = `CSR(${args.name}#${digest})`;
                     break;
                 case "tls:index/locallySignedCert:LocallySignedCert":
-                    state.certPem = `CERT(${args.name})`;
+                    state.certPem = `CERT(${args.name}#${digest})`;
                     state.validityStartTime = "2026-11-23T08:00:00Z";
                     break;
                 case "random:index/randomId:RandomId":
