@@ -48,9 +48,8 @@ describe("lab: pulumi up of the lab stack with the real engine", function () {
             fs.writeFileSync(path.join(dir, "admin.crt"), String(outputs["adminCertPem"].value));
             fs.writeFileSync(path.join(dir, "admin.key"), String(outputs["adminKeyPem"].value), { mode: 0o600 });
             assert.ok(outputs["adminKeyPem"].secret, "the admin key output is a secret");
-            const r = labSsh("lab1", "true");
-            assert.strictEqual(r.code, 0);
-            spawnSync("tar", ["-xzf", tarball, "-C", dir, "--strip-components=1"]);
+            const untar = spawnSync("tar", ["-xzf", tarball, "-C", dir, "--strip-components=1"], { encoding: "utf8" });
+            assert.strictEqual(untar.status, 0, untar.stderr);
             const health = spawnSync(path.join(dir, "etcdctl"), [
                 `--endpoints=${outputs["clientEndpoints"].value}`, `--cacert=${dir}/ca.crt`,
                 `--cert=${dir}/admin.crt`, `--key=${dir}/admin.key`, "endpoint", "health", "--cluster",
