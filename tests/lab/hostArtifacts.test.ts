@@ -237,7 +237,7 @@ function labSshAll(spec: ClusterSpec, command: string): void {
     for (const m of spec.members) transport(hostOf(m), command);
 }
 
-describe("lab: preflight fails on a real host naming it and every reason, changing nothing", function () {
+describe("lab: failures on real hosts are named and explained", function () {
     this.timeout(5 * 60_000);
 
     before(function () {
@@ -249,7 +249,7 @@ describe("lab: preflight fails on a real host naming it and every reason, changi
         labUp(3);
     });
 
-    it("reports a clock behind the certificates and too little disk together", () => {
+    it("preflight reports a clock behind the certificates and too little disk together, changing nothing", () => {
         const spec = labSpec({ binary: { localTarball: "/dev/null" }, minFreeDiskMiB: 100_000_000 });
         const member = spec.members[0];
         const host = hostOf(member);
@@ -262,5 +262,30 @@ describe("lab: preflight fails on a real host naming it and every reason, changi
         assert.match(r.stderr, /MiB free under \/var\/lib(\/etcd)? \(need 100000000 MiB\)/);
         assert.doesNotMatch(r.stdout, /arch=/);
         assert.strictEqual(transport(host, `test -e ${shq(spec.dirs.config)} && echo present || true`).stdout.trim(), "");
+    });
+
+    it("the health gate times out with the member's journal when quorum cannot form", async () => {
+        const tarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
+        if (!fs.existsSync(tarball)) assert.fail(`${tarball} missing: run 'bash scripts/etcd-build.sh'`);
+        const spec = labSpec({ binary: { localTarball: tarball }, healthTimeoutSeconds: 15 });
+        const pki = await makeTestPki(spec);
+        const deploy = new HostArtifacts(spec, pki, "lab-gate-timeout", tarball, transport, hostOf);
+        const [alone] = spec.members;
+        for (const m of spec.members) deploy.destroyMember(m);
+        transport(hostOf(alone), `rm -rf ${shq(spec.dirs.data)}`);
+        try {
+            // Only one of three members starts: it can never be healthy.
+            deploy.installMember(alone);
+            deploy.startMember(alone);
+            assert.throws(() => deploy.healthGate(alone), (e: Error) => {
+                assert.match(e.message, /lab-1: health gate failed/);
+                assert.match(e.message, /member lab1 not healthy after 15s; last journal lines:/);
+                console.log(e.message.split("\n").slice(0, 6).map((l) => `      ${l.slice(0, 150)}`).join("\n"));
+                assert.match(e.message, /etcd\[\d+\]: /); // the journal tail itself: lines etcd logged
+                return true;
+            });
+        } finally {
+            deploy.destroyMember(alone);
+        }
     });
 });
