@@ -8,17 +8,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { engineUnavailable, scratchStack } from "./engine";
+import { skipIf } from "../skip";
 
 describe("engine: stack config validation with the real Pulumi engine", function () {
     this.timeout(180_000);
     let keyPath = "";
 
     before(function () {
-        const reason = engineUnavailable();
-        if (reason) {
-            console.log(`      skipped: ${reason}`);
-            this.skip();
-        }
+        skipIf(this, engineUnavailable());
         keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-key-")), "id");
         fs.writeFileSync(keyPath, "not used: validation fails first\n", { mode: 0o600 });
     });

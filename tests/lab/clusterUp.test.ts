@@ -14,6 +14,7 @@ import * as paths from "../../components/paths";
 import { ScratchStack, cacheDir, engineUnavailable, missingPlugins, scratchStack } from "../engine/engine";
 import { readStackFile } from "../stackFile";
 import { labAvailable, labSsh, labUp, labKeyPath } from "./lab";
+import { skipIf, tarballMissing } from "../skip";
 
 describe("lab: pulumi up of the lab stack with the real engine", function () {
     this.timeout(20 * 60_000);
@@ -22,13 +23,9 @@ describe("lab: pulumi up of the lab stack with the real engine", function () {
 
     before(async function () {
         const missing = missingPlugins();
-        const reason = engineUnavailable() ?? labAvailable()
+        skipIf(this, engineUnavailable() ?? labAvailable()
             ?? (missing.length > 0 ? `provider plugins not built: ${missing.join("; ")}` : undefined)
-            ?? (fs.existsSync(tarball) ? undefined : `${tarball} missing: run 'bash scripts/etcd-build.sh'`);
-        if (reason) {
-            console.log(`      skipped: ${reason}`);
-            this.skip();
-        }
+            ?? tarballMissing(tarball));
         labUp(3);
         scratch = await scratchStack("lab", { ...readStackFile("lab"), sshPrivateKeyPath: labKeyPath(), binary: { localTarball: tarball } });
     });

@@ -19,6 +19,7 @@ import { readStackFile } from "../stackFile";
 import { HostArtifacts, Transport } from "./hostArtifacts";
 import { labAvailable, labSsh, labSshAsync, labUp } from "./lab";
 import { KeyPairPem, TestPki, makeForeignClient, makeTestPki } from "./testPki";
+import { skipIf, tarballMissing } from "../skip";
 
 
 /** The lab stack's own config (stacks/Pulumi.lab.yaml) as a validated spec. */
@@ -83,11 +84,7 @@ for (const size of [3, 5]) describe(`lab: rendered host artifacts bring up a ${s
     let endpoints = "";
 
     before(async function () {
-        const reason = labAvailable() ?? (fs.existsSync(tarball) ? undefined : `${tarball} missing: run 'bash scripts/etcd-build.sh'`);
-        if (reason) {
-            console.log(`      skipped: ${reason}`);
-            this.skip();
-        }
+        skipIf(this, labAvailable() ?? tarballMissing(tarball));
         spec = labSpec({ binary: { localTarball: tarball }, members: membersOf(size) });
         labUp(spec.members.length);
         pki = await makeTestPki(spec);
@@ -241,11 +238,7 @@ describe("lab: failures on real hosts are named and explained", function () {
     this.timeout(5 * 60_000);
 
     before(function () {
-        const reason = labAvailable();
-        if (reason) {
-            console.log(`      skipped: ${reason}`);
-            this.skip();
-        }
+        skipIf(this, labAvailable());
         labUp(3);
     });
 
@@ -266,7 +259,8 @@ describe("lab: failures on real hosts are named and explained", function () {
 
     it("the health gate times out with the member's journal when quorum cannot form", async () => {
         const tarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
-        if (!fs.existsSync(tarball)) assert.fail(`${tarball} missing: run 'bash scripts/etcd-build.sh'`);
+        const missing = tarballMissing(tarball);
+        if (missing) assert.fail(missing);
         const spec = labSpec({ binary: { localTarball: tarball }, healthTimeoutSeconds: 15 });
         const pki = await makeTestPki(spec);
         const deploy = new HostArtifacts(spec, pki, "lab-gate-timeout", tarball, transport, hostOf);

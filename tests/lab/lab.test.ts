@@ -7,6 +7,7 @@
  */
 import * as assert from "assert";
 import { labAvailable, labFault, labHosts, labIp, labSsh, labUp } from "./lab";
+import { skipIf } from "../skip";
 
 const hosts = ["lab1", "lab2", "lab3"];
 
@@ -36,11 +37,7 @@ describe("lab: three systemd-nspawn hosts on 10.213.0.0/24", function () {
 
     before(function () {
         this.timeout(10 * 60_000); // the first run builds the base rootfs with debootstrap (~1-2 min)
-        const reason = labAvailable();
-        if (reason) {
-            console.log(`      skipped: ${reason}`);
-            this.skip();
-        }
+        skipIf(this, labAvailable());
         labUp(3);
     });
 
