@@ -230,18 +230,30 @@ export function renderRemoveFileScript(path: string): string {
     return scriptHeader + `rm -f ${shq(path)}\n`;
 }
 
-/** Waits until this member answers /health over mTLS on loopback; on timeout prints its journal. */
-function waitLocalHealthy(spec: ClusterSpec): string[] {
+/**
+ * `until <condition>` retried every second; past `$deadline` it fails with `failure`
+ * (shell-expanded) and the member's journal tail, which is what an operator needs to see.
+ */
+function untilDeadline(condition: string, failure: string): string[] {
     return [
-        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
-        `until ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s endpoint health >/dev/null 2>&1; do`,
+        `until ${condition}; do`,
         `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
-        `    echo "member $(hostname) not healthy after ${spec.healthTimeoutSeconds}s; last journal lines:" >&2`,
+        `    echo "${failure}; last journal lines:" >&2`,
         `    journalctl -u ${paths.unitName} -n 40 --no-pager >&2 || true`,
         `    exit 1`,
         `  fi`,
         `  sleep 1`,
         `done`,
+    ];
+}
+
+/** Waits until this member answers /health over mTLS on loopback; on timeout prints its journal. */
+function waitLocalHealthy(spec: ClusterSpec): string[] {
+    return [
+        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        ...untilDeadline(
+            `${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s endpoint health >/dev/null 2>&1`,
+            `member $(hostname) not healthy after ${spec.healthTimeoutSeconds}s`),
     ];
 }
 
@@ -292,14 +304,9 @@ export function renderHealthGateScript(spec: ClusterSpec, expectedMembers: strin
     return scriptHeader + [
         ...waitLocalHealthy(spec),
         `want=${shq(expected)}`,
-        `until got=$(${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; do`,
-        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
-        `    echo "member list on $(hostname) is [$got], expected [$want]; last journal lines:" >&2`,
-        `    journalctl -u ${paths.unitName} -n 40 --no-pager >&2 || true`,
-        `    exit 1`,
-        `  fi`,
-        `  sleep 1`,
-        `done`,
+        ...untilDeadline(
+            `got=$(${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]`,
+            `member list on $(hostname) is [$got], expected [$want]`),
         `echo "healthy: $(hostname) sees members [$got]"`,
     ].join("\n") + "\n";
 }
