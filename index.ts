@@ -22,7 +22,6 @@ const cluster = new EtcdCluster("etcd", {
     sshPrivateKey: inputs.sshPrivateKey,
     caCertPem: inputs.caCertPem,
     caPrivateKeyPem: inputs.caPrivateKeyPem,
-    protectCa: inputs.protectCa,
 });
 
 export const clientEndpoints = cluster.clientEndpoints;

@@ -1,19 +1,20 @@
 /**
  * The whole cluster: PKI, one EtcdMember per host, and the health gate.
  *
- * Ordering is the point of this file. Members are chained (member i's service waits for
- * member i-1's), which makes a brand-new cluster start member after member *without blocking*
- * (the start script does not wait for Type=notify readiness) and makes a later change
- * restart members one at a time, each waiting until it is healthy again. The health gate
- * runs after every member's service and fails the update with the journal of any member
- * that did not become healthy.
+ * Ordering is the point of this file. Members form a roll: member i's binaries, files and
+ * service all wait for member i-1's service. A brand-new cluster so starts member after member
+ * *without blocking* (the start script does not wait for Type=notify readiness), and a later
+ * change reaches one host at a time: write, restart, healthy, then the next host's files. The
+ * restart hands leadership to a member already done, so the leader is never simply killed.
+ * The health gate runs after every member's service and fails the update with the journal of
+ * any member that did not become healthy.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
-import { Connection, EtcdMember } from "./member";
+import { EtcdMember } from "./member";
+import { Connection, remoteStep } from "./remoteStep";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
-import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
+import { RollStep, clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { ClusterSpec, MemberSpec } from "./spec";
 
 export interface EtcdClusterArgs {
@@ -25,8 +26,6 @@ export interface EtcdClusterArgs {
     caCertPem?: pulumi.Input<string>;
     /** Bring-your-own CA private key (PEM, secret), when spec.ca.bringYourOwn. */
     caPrivateKeyPem?: pulumi.Input<string>;
-    /** Protect the generated CA from deletion and replacement (default true). */
-    protectCa?: boolean;
 }
 
 export class EtcdCluster extends pulumi.ComponentResource {
@@ -60,7 +59,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             commonName: `${spec.clusterName}-etcd-ca`,
             certPem: args.caCertPem,
             privateKeyPem: args.caPrivateKeyPem,
-            protect: args.protectCa ?? true,
+            protect: spec.protectCa,
         }, { parent: this });
 
         this.clientCertificates = {};
@@ -70,7 +69,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         this.members = [];
         let previous: pulumi.Resource[] = [];
-        for (const m of spec.members) {
+        for (const [i, m] of spec.members.entries()) {
             const certificates = new MemberCertificates(`${m.name}-certs`, {
                 ca, member: m, algorithm, validityHours: spec.certValidityHours,
             }, { parent: this });
@@ -81,7 +80,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 certificates,
                 caCertPem: ca.certPem,
                 token: this.token,
-                startAfter: previous,
+                roll: rollStep(spec.members.map((x) => x.name), i),
+                after: previous,
             }, { parent: this });
             this.members.push(member);
             previous = [member.service];
@@ -92,11 +92,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const allDigests = pulumi.all(this.members.map((m) => m.inputsDigest)).apply((ds) => ds.join(","));
         const names = spec.members.map((m) => m.name);
         const gateScript = allDigests.apply((d) => `# inputs ${d}\n` + renderHealthGateScript(spec, names));
-        const gates = spec.members.map((m) => new command.remote.Command(`${m.name}-health`, {
+        const gates = spec.members.map((m) => remoteStep(`${m.name}-health`, {
             connection: connectionFor(spec, m, args.sshPrivateKey),
+            label: `${m.name} health gate`,
             create: gateScript,
             update: gateScript,
-            logging: "stdoutAndStderr",
         }, { parent: this, dependsOn: this.members.map((x) => x.service) }));
 
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
@@ -119,7 +119,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
     }
 }
 
-/** The SSH connection to a member's host; secret because it carries the key. */
+/**
+ * Member `i`'s step in a roll of `names` (in order): it hands leadership to the members already
+ * rolled, nearest first, then to the rest from the end of the roll (so the leader of a roll that
+ * starts at it moves once to the last member, and once more when that one's turn comes).
+ */
+export function rollStep(names: string[], i: number): RollStep {
+    const before = names.slice(0, i).reverse();
+    const afterwards = names.slice(i + 1).reverse();
+    return { member: names[i], handoffTo: [...before, ...afterwards] };
+}
+
+/** The SSH connection to a member's host, its host key pinned; secret because it carries the key. */
 export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey: pulumi.Input<string>): pulumi.Output<Connection> {
     const bastion = spec.bastion;
     return pulumi.secret(pulumi.output(privateKey).apply((key): Connection => ({
@@ -127,8 +138,11 @@ export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey:
         port: member.sshPort,
         user: member.sshUser,
         privateKey: key,
-        dialErrorLimit: 30,
+        ...(member.hostKey ? { hostKey: member.hostKey } : {}),
+        dialErrorLimit: 15,
         perDialTimeout: 10,
-        ...(bastion ? { proxy: { host: bastion.host, port: bastion.port, user: bastion.user, privateKey: key } } : {}),
+        ...(bastion ? {
+            proxy: { host: bastion.host, port: bastion.port, user: bastion.user, privateKey: key, ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}) },
+        } : {}),
     })));
 }

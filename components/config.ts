@@ -13,11 +13,10 @@ export interface StackInputs {
     sshPrivateKey: pulumi.Output<string>;
     caCertPem?: pulumi.Output<string>;
     caPrivateKeyPem?: pulumi.Output<string>;
-    protectCa: boolean;
 }
 
 const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "bastion"] as const;
-const scalarKeys = ["clusterName", "version", "certValidityHours", "allowSingleMember", "purgeDataOnDestroy",
+const scalarKeys = ["clusterName", "version", "certValidityHours", "allowSingleMember", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
     "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
 
 /** Expands a leading "~/" and resolves relative paths against the project directory. */
@@ -44,13 +43,28 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
     const keyPath = config.get("sshPrivateKeyPath");
     if (sshPrivateKey === undefined && keyPath !== undefined) {
         const resolved = resolveLocalPath(keyPath);
-        if (fs.existsSync(resolved)) {
+        try {
             sshPrivateKey = pulumi.secret(fs.readFileSync(resolved, "utf8"));
-        } else {
-            problems.push(`sshPrivateKeyPath: file "${resolved}" does not exist`);
+        } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            problems.push(code === "ENOENT" ? `sshPrivateKeyPath: file "${resolved}" does not exist`
+                : `sshPrivateKeyPath: cannot read "${resolved}" (${code ?? e})`);
         }
     }
     raw.hasSshKey = sshPrivateKey !== undefined || keyPath !== undefined;
+
+    const knownHostsPath = config.get("knownHostsPath");
+    if (knownHostsPath !== undefined) {
+        const resolved = resolveLocalPath(knownHostsPath);
+        try {
+            raw.knownHostsText = fs.readFileSync(resolved, "utf8");
+        } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            problems.push(code === "ENOENT" ? `knownHostsPath: file "${resolved}" does not exist`
+                : `knownHostsPath: cannot read "${resolved}" (${code ?? e})`);
+            raw.knownHostsUnreadable = true;
+        }
+    }
 
     const caCertPem = config.get("caCertPem");
     const caPrivateKeyPem = config.getSecret("caKeyPem");
@@ -81,6 +95,5 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
         sshPrivateKey: sshPrivateKey as pulumi.Output<string>,
         caCertPem: caCertPem === undefined ? undefined : pulumi.output(caCertPem),
         caPrivateKeyPem: caPrivateKeyPem,
-        protectCa: config.getBoolean("protectCa") ?? true,
     };
 }

@@ -28,17 +28,20 @@ export class HostFile extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:HostFile", name, {}, opts);
-        const script = renderWriteFileScript(args.path, args.mode, args.owner);
+        // The content is stdin, so the command is the (short) write script, labelled with the file.
+        const script = `# etcd-stack: write ${name}\n` + renderWriteFileScript(args.path, args.mode, args.owner);
         this.write = new command.remote.Command(`${name}-write`, {
             connection: args.connection,
             create: script,
             update: script,
-            delete: renderRemoveFileScript(args.path),
+            delete: `# etcd-stack: remove ${name}\n` + renderRemoveFileScript(args.path),
             stdin: args.content,
+            addPreviousOutputInEnv: false,
             logging: "stderr",
             // A new path is a different file: write it, then remove the old one.
             triggers: [args.path],
-        }, { parent: this });
+        // A component's dependsOn does not hold back its children: the write itself must wait.
+        }, { parent: this, dependsOn: opts?.dependsOn });
         this.registerOutputs({});
     }
 }

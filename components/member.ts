@@ -13,14 +13,15 @@ import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { HostFile } from "./hostFile";
 import { MemberCertificates } from "./pki";
+import { Connection, remoteStep } from "./remoteStep";
 import {
-    configPath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
+    RollStep, configPath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRestartScript,
     renderStartScript, renderStopScript, renderUnit,
 } from "./render";
 import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "./spec";
 
-export type Connection = command.types.input.remote.ConnectionArgs;
+export { Connection };
 
 export interface EtcdMemberArgs {
     spec: ClusterSpec;
@@ -31,8 +32,13 @@ export interface EtcdMemberArgs {
     caCertPem: pulumi.Input<string>;
     /** The cluster's initial-cluster-token. */
     token: pulumi.Input<string>;
-    /** Resources this member's (re)start must wait for: the previous member's service. */
-    startAfter?: pulumi.Resource[];
+    /** This member's place in a roll (whom it hands leadership to). */
+    roll: RollStep;
+    /**
+     * The previous member's step of the roll (its service). This member's binaries, files and
+     * restart all wait for it: a change reaches this host only once the member before is healthy.
+     */
+    after?: pulumi.Resource[];
 }
 
 /** sha256 of a local file, hex. */
@@ -56,30 +62,31 @@ export class EtcdMember extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:EtcdMember", name, {}, opts);
         const { spec, member, connection, certificates } = args;
-        const child = (extra?: pulumi.CustomResourceOptions) => ({ parent: this, ...extra });
+        const after = args.after ?? [];
+        const step = (suffix: string, a: Omit<Parameters<typeof remoteStep>[1], "connection" | "label">, dependsOn: pulumi.Resource[]) =>
+            remoteStep(`${name}-${suffix}`, { connection, label: `${member.name} ${suffix}`, ...a }, { parent: this, dependsOn });
 
         // Phase 1: read-only checks. Fails before anything changes on the host.
-        const preflight = new command.remote.Command(`${name}-preflight`, {
-            connection,
+        const preflight = step("preflight", {
             create: certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb)),
-            logging: "stdoutAndStderr",
-        }, child());
+        }, []);
 
-        // Phase 2: user and directories.
-        const prepare = new command.remote.Command(`${name}-prepare`, {
-            connection,
+        // Phase 2: user and directories. The destroy policy for the data dir lives here, not in
+        // the service, so changing it restarts nothing.
+        const prepare = step("prepare", {
             create: renderPrepareHostScript(spec),
             update: renderPrepareHostScript(spec),
             delete: renderRemoveDirsScript(spec),
-        }, child({ dependsOn: [preflight] }));
+        }, [preflight]);
 
-        // Phase 3: binaries, from a URL or a local tarball; checksum and version checked on the host.
-        const binaries = this.installBinaries(name, spec, connection, preflight, prepare);
+        // Phase 3: binaries, from a URL or a local tarball; checksum and versions checked on the host.
+        const binaries = this.installBinaries(name, spec, member, connection, preflight, prepare, after);
 
-        // Phase 4: files. Keys are secrets and go only to this host.
+        // Phase 4: files, in this member's turn of the roll. Keys are secrets and go only to this host.
         const owner = `${paths.etcdUser}:${paths.etcdGroup}`;
-        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, after: pulumi.Resource[] = [prepare]) =>
-            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner }, { parent: this, dependsOn: after });
+        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, extra: pulumi.Resource[] = []) =>
+            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner },
+                { parent: this, dependsOn: [prepare, ...extra, ...after] });
         const config = renderEtcdConfigFor(spec, member, args.token);
         const unit = renderUnit(spec, member);
         const files = [
@@ -89,38 +96,38 @@ export class EtcdMember extends pulumi.ComponentResource {
             file(pkiPath(spec, "peerCert"), certificates.peer.certPem, paths.modes.certificate),
             file(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
             file(configPath(spec), config, paths.modes.config, "root:root"),
-            file(paths.unitPath, unit, paths.modes.unit, "root:root", [prepare, binaries]),
+            file(paths.unitPath, unit, paths.modes.unit, "root:root", [binaries]),
         ];
 
         // Phase 5: the service. Certificates (not keys: a new key means a new certificate),
-        // config, unit and version feed the digest that the restart script carries.
+        // config, unit and version feed the digest; the restart script compares it with the
+        // one the running etcd started with, so only a change etcd reads restarts it.
         this.inputsDigest = pulumi.all([config, unit, args.caCertPem, certificates.server.certPem, certificates.peer.certPem])
             .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
-        this.service = new command.remote.Command(`${name}-service`, {
-            connection,
-            create: renderStartScript(),
-            update: this.inputsDigest.apply((d) => `# inputs ${d}\n` + renderRestartScript(spec)),
+        this.service = step("service", {
+            create: this.inputsDigest.apply((d) => renderStartScript(spec, d)),
+            update: this.inputsDigest.apply((d) => renderRestartScript(spec, args.roll, d)),
             delete: renderStopScript(spec),
-            logging: "stdoutAndStderr",
-        }, child({ dependsOn: [binaries, ...files.map((f) => f.write), ...(args.startAfter ?? [])] }));
+        }, [binaries, ...files.map((f) => f.write), ...after]);
 
         this.registerOutputs({ inputsDigest: this.inputsDigest });
     }
 
-    private installBinaries(name: string, spec: ClusterSpec, connection: pulumi.Input<Connection>,
-        preflight: command.remote.Command, prepare: command.remote.Command): command.remote.Command {
-        const common = { connection, delete: renderRemoveBinariesScript(), logging: "stdoutAndStderr" as const };
+    private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
+        preflight: command.remote.Command, prepare: command.remote.Command, after: pulumi.Resource[]): command.remote.Command {
+        const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
+            connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
+        }, { parent: this, dependsOn: [...dependsOn, ...after] });
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
             const stagedTarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
+            // Staging the tarball changes nothing etcd uses, so it is not part of the roll.
             const copy = new command.remote.CopyToRemote(`${name}-tarball`, {
                 connection,
                 source: new pulumi.asset.FileAsset(spec.binary.tarballPath),
                 remotePath: stagedTarball,
             }, { parent: this, dependsOn: [prepare] });
-            const script = renderInstallBinariesScript(spec, { stagedTarball, sha256 });
-            return new command.remote.Command(`${name}-binaries`, { ...common, create: script, update: script },
-                { parent: this, dependsOn: [copy] });
+            return install(renderInstallBinariesScript(spec, { stagedTarball, sha256 }), [copy]);
         }
         const source = spec.binary;
         const script = preflight.stdout.apply((out) => {
@@ -129,8 +136,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             if (!sha256) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
             return renderInstallBinariesScript(spec, { url: releaseUrl(source.urlTemplate, spec.version, arch), sha256 });
         });
-        return new command.remote.Command(`${name}-binaries`, { ...common, create: script, update: script },
-            { parent: this, dependsOn: [prepare] });
+        return install(script, [prepare]);
     }
 }
 

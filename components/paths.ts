@@ -55,6 +55,13 @@ export const pkiFiles = {
     peerKey: "peer.key",
 } as const;
 
+/**
+ * Inside the config dir: the digest of everything the running etcd read when it last (re)started.
+ * A step whose inputs changed only in ways etcd never reads (SSH connection, destroy policy)
+ * finds the same digest and restarts nothing.
+ */
+export const appliedInputsFile = "etcd-stack.applied";
+
 /** Name of the etcd config file inside the config dir. */
 export const configFileName = "etcd.conf.yml";
 

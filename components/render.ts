@@ -194,16 +194,21 @@ export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: st
         : [];
     return scriptHeader + [
         `want=${shq(spec.version)}`,
-        `if [ -x ${paths.binDir}/etcd ] && ${paths.binDir}/etcd --version 2>/dev/null | grep -q "^etcd Version: $want\$"; then echo "etcd $want already installed"; exit 0; fi`,
+        // Every binary is checked, so an install interrupted half-way is repaired by the next run.
+        `installed() {`,
+        `  ${paths.binDir}/etcd --version 2>/dev/null | grep -qx "etcd Version: $want" &&`,
+        `  ${paths.binDir}/etcdctl version 2>/dev/null | grep -qx "etcdctl version: $want" &&`,
+        `  ${paths.binDir}/etcdutl version 2>/dev/null | grep -qx "etcdutl version: $want"`,
+        `}`,
+        `if installed; then echo "etcd, etcdctl and etcdutl $want already installed"; exit 0; fi`,
         ...fetch,
         `echo ${shq(source.sha256)}'  '${shq(tarball)} | sha256sum -c --quiet - || { echo "checksum mismatch for ${tarball}" >&2; exit 1; }`,
         `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
         `trap 'rm -rf "$work"' EXIT`,
         `tar -xzf ${shq(tarball)} -C "$work" --strip-components=1`,
         ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root "$work/${b}" ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
-        `got=$(${paths.binDir}/etcd --version | sed -n 's/^etcd Version: //p')`,
-        `[ "$got" = "$want" ] || { echo "installed etcd reports version $got, expected $want" >&2; exit 1; }`,
-        `echo "installed etcd $got"`,
+        `installed || { echo "installed binaries do not all report version $want: $(${paths.binDir}/etcd --version 2>&1 | head -n1)" >&2; exit 1; }`,
+        `echo "installed etcd, etcdctl and etcdutl $want"`,
     ].join("\n") + "\n";
 }
 
@@ -261,26 +266,94 @@ function waitLocalHealthy(spec: ClusterSpec): string[] {
  * Starts the member without waiting (Type=notify would block until quorum, and quorum
  * needs the other members started too): members of a new cluster start together.
  */
-export function renderStartScript(): string {
+export function renderStartScript(spec: ClusterSpec, inputsDigest: string): string {
     return scriptHeader + [
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         `systemctl start --no-block ${paths.unitName}`,
+        ...recordApplied(spec, shq(inputsDigest)),
         `echo "started ${paths.unitName} on $(hostname)"`,
     ].join("\n") + "\n";
 }
 
+/** Where a member records the digest of what its running etcd read (see renderRestartScript). */
+export function appliedInputsPath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.appliedInputsFile}`;
+}
+
+/** `digestWord`: the digest as one shell word (quoted literal or "$variable"). */
+function recordApplied(spec: ClusterSpec, digestWord: string): string[] {
+    return [`echo ${digestWord} > ${shq(appliedInputsPath(spec))}`];
+}
+
+export interface RollStep {
+    /** This member's name. */
+    member: string;
+    /**
+     * Members to hand leadership to, best first: those already rolled (the one just before,
+     * then earlier), then the rest from the end of the roll. A leader restarted without handing
+     * off costs an election; handing off to a member that is already done costs one transfer.
+     */
+    handoffTo: string[];
+}
+
 /**
- * Applies a changed config, unit or certificate to a running member: restart, then wait
- * until it is healthy again. Members run this one after another, so quorum holds.
+ * Applies a changed config, unit, certificate or binary to a running member, as one step of a
+ * roll (the cluster runs members' steps one after another):
+ * 1. nothing to do when the running etcd already read these inputs (a changed SSH connection or
+ *    destroy policy runs this script too: it must not restart anything);
+ * 2. refuse when stopping this member would leave fewer healthy members than a quorum,
+ *    naming the members that are down;
+ * 3. hand leadership to a member that is already done;
+ * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
-export function renderRestartScript(spec: ClusterSpec): string {
+export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDigest: string): string {
+    const ctl = `${paths.binDir}/etcdctl ${etcdctlTls(spec)} --command-timeout=5s`;
     return scriptHeader + [
+        `me=${shq(step.member)}`,
+        `digest=${shq(inputsDigest)}`,
+        `ctl() { ${ctl} --endpoints https://127.0.0.1:${spec.ports.client} "$@"; }`,
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
+        `if systemctl is-active --quiet ${paths.unitName} && [ "$(cat ${shq(appliedInputsPath(spec))} 2>/dev/null)" = "$digest" ]; then`,
+        `  echo "$me: etcd already runs with these inputs; not restarted"`,
+        `  exit 0`,
+        `fi`,
+        `if ctl endpoint health >/dev/null 2>&1; then`,
+        `  others=0; healthy=0; down=""`,
+        `  for m in $(ctl member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,
+        `    name=\${m%%=*}; urls=\${m#*=}`,
+        `    [ "$name" = "$me" ] && continue`,
+        `    others=$((others + 1))`,
+        `    if [ -n "$urls" ] && ${ctl} --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi`,
+        `  done`,
+        `  quorum=$(( (others + 1) / 2 + 1 ))`,
+        `  if [ "$healthy" -lt "$quorum" ]; then`,
+        `    echo "refusing to restart $me: unhealthy members:$down; with $me stopped only $healthy of $((others + 1)) members would be healthy (quorum $quorum)" >&2`,
+        `    exit 1`,
+        `  fi`,
+        `  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"`,
+        `  leader=$(ctl endpoint status -w table | awk -F'|' 'NR == 2 { for (i = 1; i <= NF; i++) { h = $i; gsub(/^ +| +$/, "", h); if (h == "IS LEADER") c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }')`,
+        `  if [ "$leader" = true ]; then`,
+        `    for to in ${step.handoffTo.map(shq).join(" ")}; do`,
+        `      line=$(ctl member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
+        `      [ -n "$line" ] || continue`,
+        `      ${ctl} --endpoints "\${line#* }" endpoint health >/dev/null 2>&1 || continue`,
+        `      if ctl move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,
+        `    done`,
+        `  fi`,
+        `fi`,
+        `old_pid=$(systemctl show -p MainPID --value ${paths.unitName})`,
         `systemctl restart --no-block ${paths.unitName}`,
-        ...waitLocalHealthy(spec),
-        `echo "restarted ${paths.unitName} on $(hostname); healthy"`,
+        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        ...untilDeadline(
+            `pid=$(systemctl show -p MainPID --value ${paths.unitName}) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]`,
+            `member $me did not start a new etcd process within ${spec.healthTimeoutSeconds}s`),
+        ...untilDeadline(
+            `ctl endpoint health >/dev/null 2>&1`,
+            `member $me not healthy after ${spec.healthTimeoutSeconds}s`),
+        ...recordApplied(spec, `"$digest"`),
+        `echo "restarted ${paths.unitName} on $me (pid $old_pid -> $pid); healthy"`,
     ].join("\n") + "\n";
 }
 
@@ -288,10 +361,9 @@ export function renderRestartScript(spec: ClusterSpec): string {
 export function renderStopScript(spec: ClusterSpec): string {
     return scriptHeader + [
         `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
-        `rm -f ${paths.unitPath}`,
+        `rm -f ${paths.unitPath} ${shq(appliedInputsPath(spec))}`,
         `systemctl daemon-reload`,
         `systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
-        spec.purgeDataOnDestroy ? `rm -rf ${shq(spec.dirs.data)}` : `echo "data dir ${spec.dirs.data} kept (purgeDataOnDestroy is false)"`,
     ].join("\n") + "\n";
 }
 
@@ -316,5 +388,29 @@ export function renderRemoveDirsScript(spec: ClusterSpec): string {
     return scriptHeader + [
         `rmdir ${shq(spec.dirs.pki)} 2>/dev/null || true`,
         `rmdir ${shq(spec.dirs.config)} 2>/dev/null || true`,
+        spec.purgeDataOnDestroy ? `rm -rf ${shq(spec.dirs.data)}` : `echo "data dir ${spec.dirs.data} kept (purgeDataOnDestroy is false)"`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * The short command a remote step shows in the engine's output. The script itself travels on
+ * stdin (a bundle of steps, see renderScriptBundle) and is read whole before it runs, so a
+ * failure reads as the step's label and its error, not as a repeated page of shell.
+ */
+export function renderStdinRunner(label: string, step: string): string {
+    return [
+        `# etcd-stack: ${label.replace(/\n/g, " ")} (${step})`,
+        `s=$(mktemp) || exit 1`,
+        `cat > "$s"; [ -s "$s" ] || { echo "etcd-stack: no script on stdin" >&2; rm -f "$s"; exit 1; }`,
+        `sh "$s" ${step} </dev/null; rc=$?; rm -f "$s"; exit $rc`,
+    ].join("\n");
+}
+
+/** One script holding several steps (create, update, delete), each run in its own subshell. */
+export function renderScriptBundle(steps: Record<string, string>): string {
+    const names = Object.keys(steps);
+    return [
+        ...names.map((n) => `step_${n}() (\n${steps[n]})`),
+        `case "\${1:-}" in ${names.join("|")}) "step_$1" ;; *) echo "unknown step: \${1:-}" >&2; exit 2 ;; esac`,
     ].join("\n") + "\n";
 }

@@ -6,6 +6,7 @@
  * message, before a single resource is registered or a host is touched.
  */
 import * as net from "net";
+import { normalizeHostKey, lookupKnownHost } from "./hostKeys";
 import { defaultDirs, defaultPorts, defaultReleaseUrlTemplate } from "./paths";
 
 /** One etcd member and how to reach its host. */
@@ -20,6 +21,11 @@ export interface MemberSpec {
     sshUser: string;
     /** Extra DNS names or IPs for this member's server certificate (load balancers, VIPs). */
     extraSans: string[];
+    /**
+     * The host's SSH public key (`ssh-ed25519 AAAA…`), pinned on every connection; from the
+     * member's `hostKey` or the stack's known_hosts. Undefined only when unverified hosts are allowed.
+     */
+    hostKey?: string;
 }
 
 /** CPU architectures an etcd release is published for, named as in the release tarballs. */
@@ -62,6 +68,8 @@ export interface BastionSpec {
     host: string;
     port: number;
     user: string;
+    /** The bastion's SSH public key, pinned like a member's. */
+    hostKey?: string;
 }
 
 export interface ClusterSpec {
@@ -80,7 +88,11 @@ export interface ClusterSpec {
     clientCertificates: ClientCertificateSpec[];
     bastion?: BastionSpec;
     allowSingleMember: boolean;
+    /** Connect to hosts without a pinned host key (a lab; never production). */
+    allowUnverifiedHosts: boolean;
     purgeDataOnDestroy: boolean;
+    /** Protect the generated CA from deletion and replacement. */
+    protectCa: boolean;
     /** Largest tolerated clock difference between the operator and a host. */
     maxClockSkewSeconds: number;
     /** Smallest free space preflight accepts on the filesystem holding the data dir. */
@@ -103,7 +115,13 @@ export interface RawClusterConfig {
     clientCertificates?: unknown;
     bastion?: unknown;
     allowSingleMember?: unknown;
+    allowUnverifiedHosts?: unknown;
     purgeDataOnDestroy?: unknown;
+    protectCa?: unknown;
+    /** Content of the stack's known_hosts file (`etcd:knownHostsPath`), when one is set. */
+    knownHostsText?: string;
+    /** The known_hosts file is set but unreadable (already reported): don't also blame each member. */
+    knownHostsUnreadable?: boolean;
     maxClockSkewSeconds?: unknown;
     minFreeDiskMiB?: unknown;
     healthTimeoutSeconds?: unknown;
@@ -216,6 +234,8 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const ca = parseCa(raw, p, problems);
     const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
     const bastion = parseBastion(raw.bastion, p);
+    const allowUnverifiedHosts = p.boolean("allowUnverifiedHosts", raw.allowUnverifiedHosts, false);
+    resolveHostKeys(members, bastion, raw.knownHostsText, allowUnverifiedHosts || raw.knownHostsUnreadable === true, problems);
 
     if (!raw.hasSshKey) {
         problems.push("missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`");
@@ -234,7 +254,9 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         clientCertificates,
         bastion,
         allowSingleMember,
+        allowUnverifiedHosts,
         purgeDataOnDestroy: p.boolean("purgeDataOnDestroy", raw.purgeDataOnDestroy, false),
+        protectCa: p.boolean("protectCa", raw.protectCa, true),
         maxClockSkewSeconds: p.positiveInt("maxClockSkewSeconds", raw.maxClockSkewSeconds, 30),
         minFreeDiskMiB: p.positiveInt("minFreeDiskMiB", raw.minFreeDiskMiB, 1024),
         healthTimeoutSeconds: p.positiveInt("healthTimeoutSeconds", raw.healthTimeoutSeconds, 120),
@@ -280,6 +302,11 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
         const sshPort = p.port(`${at}.sshPort`, field(m, "sshPort"), 22);
         const sshUser = p.string(`${at}.sshUser`, field(m, "sshUser"), "root");
         const extraSans = p.stringList(`${at}.extraSans`, field(m, "extraSans"));
+        const hostKeyLine = p.optionalString(`${at}.hostKey`, field(m, "hostKey"));
+        const hostKey = hostKeyLine === "" ? undefined : normalizeHostKey(hostKeyLine);
+        if (hostKeyLine !== "" && hostKey === undefined) {
+            p.problems.push(`${label}: hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)`);
+        }
         for (const san of extraSans) {
             if (!isValidSan(san)) {
                 p.problems.push(`${label}: extraSans entry "${san}" is neither an IP address nor a DNS name`);
@@ -288,7 +315,7 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
         if (name) duplicate(seenNames, name, i, `${label}: duplicate member name "${name}" (also members[%d])`, p.problems);
         if (address) duplicate(seenAddresses, canonicalAddress(address), i, `${label}: duplicate address "${address}" (also members[%d])`, p.problems);
         if (sshHost) duplicate(seenSsh, `${sshHost}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
-        members.push({ name, address, sshHost, sshPort, sshUser, extraSans });
+        members.push({ name, address, sshHost, sshPort, sshUser, extraSans, ...(hostKey ? { hostKey } : {}) });
     });
     return members;
 }
@@ -473,11 +500,46 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
 function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {
     if (value === undefined) return undefined;
     if (!p.object("bastion", value)) return undefined;
+    const hostKeyLine = p.optionalString("bastion.hostKey", field(value, "hostKey"));
+    const hostKey = hostKeyLine === "" ? undefined : normalizeHostKey(hostKeyLine);
+    if (hostKeyLine !== "" && hostKey === undefined) {
+        p.problems.push(`bastion.hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)`);
+    }
     return {
         host: p.string("bastion.host", field(value, "host"), ""),
         port: p.port("bastion.port", field(value, "port"), 22),
         user: p.string("bastion.user", field(value, "user"), "root"),
+        ...(hostKey ? { hostKey } : {}),
     };
+}
+
+/**
+ * Fills each member's (and the bastion's) host key from the stack's known_hosts where the config
+ * gives none, and refuses a host with no key unless unverified hosts are explicitly allowed:
+ * without a pin, any machine answering on the address would receive the member's private keys.
+ */
+function resolveHostKeys(members: MemberSpec[], bastion: BastionSpec | undefined, knownHosts: string | undefined,
+    allowUnverified: boolean, problems: string[]): void {
+    const how = "collect it with `ssh-keyscan -t ed25519 <host>`, check its fingerprint out of band, then set it " +
+        "(or point `etcd:knownHostsPath` at a verified known_hosts file); `etcd:allowUnverifiedHosts: true` skips the check (labs only)";
+    members.forEach((m, i) => {
+        if (!m.hostKey && knownHosts !== undefined && m.sshHost) {
+            const key = lookupKnownHost(knownHosts, m.sshHost, m.sshPort);
+            if (key) m.hostKey = key;
+        }
+        if (!m.hostKey && !allowUnverified && m.name) {
+            problems.push(`members[${i}] (${m.name}): no SSH host key for ${m.sshHost}:${m.sshPort}; ${how}`);
+        }
+    });
+    if (bastion && bastion.host) {
+        if (!bastion.hostKey && knownHosts !== undefined) {
+            const key = lookupKnownHost(knownHosts, bastion.host, bastion.port);
+            if (key) bastion.hostKey = key;
+        }
+        if (!bastion.hostKey && !allowUnverified) {
+            problems.push(`bastion: no SSH host key for ${bastion.host}:${bastion.port}; ${how}`);
+        }
+    }
 }
 
 function duplicate(seen: Map<string, number>, key: string, index: number, message: string, problems: string[]): void {
@@ -517,6 +579,11 @@ class Reader {
             return fallback;
         }
         return value;
+    }
+
+    /** A string that may be absent ("" then). */
+    optionalString(at: string, value: unknown): string {
+        return value === undefined || value === null ? "" : this.string(at, value, "");
     }
 
     boolean(at: string, value: unknown, fallback: boolean): boolean {

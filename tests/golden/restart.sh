@@ -1,14 +1,55 @@
 set -eu
+me='lab-2'
+digest='dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd'
+ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints https://127.0.0.1:2379 "$@"; }
 systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
+if systemctl is-active --quiet etcd.service && [ "$(cat '/etc/etcd/etcd-stack.applied' 2>/dev/null)" = "$digest" ]; then
+  echo "$me: etcd already runs with these inputs; not restarted"
+  exit 0
+fi
+if ctl endpoint health >/dev/null 2>&1; then
+  others=0; healthy=0; down=""
+  for m in $(ctl member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do
+    name=${m%%=*}; urls=${m#*=}
+    [ "$name" = "$me" ] && continue
+    others=$((others + 1))
+    if [ -n "$urls" ] && /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi
+  done
+  quorum=$(( (others + 1) / 2 + 1 ))
+  if [ "$healthy" -lt "$quorum" ]; then
+    echo "refusing to restart $me: unhealthy members:$down; with $me stopped only $healthy of $((others + 1)) members would be healthy (quorum $quorum)" >&2
+    exit 1
+  fi
+  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"
+  leader=$(ctl endpoint status -w table | awk -F'|' 'NR == 2 { for (i = 1; i <= NF; i++) { h = $i; gsub(/^ +| +$/, "", h); if (h == "IS LEADER") c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }')
+  if [ "$leader" = true ]; then
+    for to in 'lab-1' 'lab-3'; do
+      line=$(ctl member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
+      [ -n "$line" ] || continue
+      /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue
+      if ctl move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
+    done
+  fi
+fi
+old_pid=$(systemctl show -p MainPID --value etcd.service)
 systemctl restart --no-block etcd.service
 deadline=$(( $(date +%s) + 120 ))
-until /usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s endpoint health >/dev/null 2>&1; do
+until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "member $(hostname) not healthy after 120s; last journal lines:" >&2
+    echo "member $me did not start a new etcd process within 120s; last journal lines:" >&2
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
   sleep 1
 done
-echo "restarted etcd.service on $(hostname); healthy"
+until ctl endpoint health >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "member $me not healthy after 120s; last journal lines:" >&2
+    journalctl -u etcd.service -n 40 --no-pager >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+echo "$digest" > '/etc/etcd/etcd-stack.applied'
+echo "restarted etcd.service on $me (pid $old_pid -> $pid); healthy"

@@ -5,7 +5,8 @@
 # See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
 #
 #   lab.sh install-deps | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
-#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up HOST
+#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start HOST
+#   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -53,6 +54,10 @@ nspawn_pid() {
   if alive_as "$p" systemd-nspawn; then echo "$p"; return 0; fi
   for p in $(cg_pids "$1"); do alive_as "$p" systemd-nspawn && { echo "$p"; return 0; }; done
   return 1
+}
+nsenter_host() { # run a command inside a host without ssh (its sshd may be what is down)
+  local p1; p1=$(host_pid1 "$1") || die "$1 is not running"; shift
+  nsenter -t "$p1" -m -u -i -n -p "$@"
 }
 host_pid1() { # the container's init: in our cgroup, pid 1 in its own pid namespace
   local p; for p in $(cg_pids "$1"); do
@@ -123,6 +128,17 @@ ensure_key() {
   } >"$SSH_CONFIG"
 }
 ssh_host() { ssh -F "$SSH_CONFIG" "$@"; }
+# The hosts' ed25519 keys, read from their own root filesystems (the out-of-band check a real
+# operator does at the console), as a known_hosts file the lab stack pins connections with.
+write_known_hosts() {
+  local d h
+  for d in "$STATE"/lab[1-7]; do
+    h=${d##*/}
+    [[ -f $d/root/etc/ssh/ssh_host_ed25519_key.pub ]] || continue
+    printf '%s %s\n' "$(host_ip "$h")" "$(cut -d' ' -f1,2 "$d/root/etc/ssh/ssh_host_ed25519_key.pub")"
+  done >"$SSH_DIR/known_hosts.partial"
+  mv "$SSH_DIR/known_hosts.partial" "$SSH_DIR/known_hosts"
+}
 
 # ---- network ----
 check_subnet() { # refuse a 10.213.0.0/24 that something other than our bridge already uses
@@ -273,6 +289,7 @@ cmd_up() {
     else echo "$h $(host_ip "$h") NOT ready (log: $STATE/$h/console.log)"; failed=1; fi
   done
   ((failed == 0)) || die "not every host came up"
+  write_known_hosts
   echo "lab: $n hosts up in $((SECONDS - t0))s (ssh: bash $SELF ssh lab1, key $KEY)"
 }
 cmd_down() {
@@ -308,7 +325,8 @@ case $cmd in
   ip) valid_host "${1:-}"; host_ip "$1" ;;
   ssh) valid_host "${1:-}"; h=$1; shift; exec ssh -F "$SSH_CONFIG" "$h" "$@" ;;
   _supervise) supervise "$1" ;;
-  stop|start|crash|reboot|freeze|thaw|link-down|link-up)
+  known-hosts) write_known_hosts; cat "$SSH_DIR/known_hosts" ;;
+  stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start)
     h=${1:-}; require_host "$h"; lock
     case $cmd in
       stop) stop_host "$h"; echo "$h stopped" ;;
@@ -325,6 +343,14 @@ case $cmd in
       thaw) freezer "$h" THAWED || die "$h is not running"; echo "$h thawed" ;;
       link-down) ip link set "$PREFIX$h" down; echo "$h link down" ;;
       link-up) ip link set "$PREFIX$h" up; echo "$h link up" ;;
+      # Another machine on this host's address: new host keys, sshd restarted; known_hosts is
+      # left as it was (`up` rewrites it), so a pinned connection must refuse this host.
+      impostor) r=$STATE/$h/root; rm -f "$r"/etc/ssh/ssh_host_*; ssh-keygen -q -A -f "$r" >/dev/null
+                ssh_host "$h" systemctl restart ssh </dev/null >/dev/null 2>&1 || true
+                wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"
+                echo "$h now answers with host key $(ssh-keygen -lf "$r/etc/ssh/ssh_host_ed25519_key.pub" | cut -d' ' -f2)" ;;
+      sshd-stop) ssh_host "$h" systemctl stop ssh.socket ssh </dev/null >/dev/null 2>&1 || true; echo "$h sshd stopped" ;;
+      sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
   *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
 esac

@@ -12,18 +12,24 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
 import { RawClusterConfig } from "../../components/spec";
-import { spec } from "./fixtures";
+import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 import { Recorded, installMocks, resolve } from "./mocks";
 
 /** Registers a whole cluster for `overrides` and returns every resource's inputs by name. */
 async function declare(overrides: Partial<RawClusterConfig>): Promise<Map<string, string>> {
     const recorded: Recorded[] = installMocks();
-    const cluster = new EtcdCluster("etcd", { spec: spec(overrides), sshPrivateKey: pulumi.secret("SSH-KEY"), protectCa: false });
+    const cluster = new EtcdCluster("etcd", { spec: spec(overrides), sshPrivateKey: pulumi.secret("SSH-KEY") });
     await resolve(cluster.clientEndpoints);
     await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
     // Let the last registrations reach the mock monitor.
     await new Promise((r) => setTimeout(r, 100));
     return new Map(recorded.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+}
+
+/** Like changedBetween, but compares only what runs on a host (scripts, stdin, files), not the connection. */
+function scriptsChangedBetween(a: Map<string, string>, b: Map<string, string>): string[] {
+    const strip = (v: string | undefined) => { const o = JSON.parse(v ?? "{}"); delete o.connection; return JSON.stringify(o); };
+    return [...a.keys()].filter((k) => strip(a.get(k)) !== strip(b.get(k))).map((k) => k.split("::")[1]).sort();
 }
 
 function changedBetween(a: Map<string, string>, b: Map<string, string>): string[] {
@@ -55,9 +61,9 @@ describe("change scope (mocked engine)", function () {
 
     it("an extra SAN on one member reissues only that member's server certificate and restarts only it", async () => {
         const members = [
-            { name: "lab-1", address: "10.213.0.11" },
-            { name: "lab-2", address: "10.213.0.12", extraSans: ["lab-2.example.internal"] },
-            { name: "lab-3", address: "10.213.0.13", extraSans: ["etcd.example.internal", "10.213.0.100"] },
+            { name: "lab-1", address: "10.213.0.11", hostKey: fixtureHostKeys[0] },
+            { name: "lab-2", address: "10.213.0.12", extraSans: ["lab-2.example.internal"], hostKey: fixtureHostKeys[1] },
+            { name: "lab-3", address: "10.213.0.13", extraSans: ["etcd.example.internal", "10.213.0.100"], hostKey: fixtureHostKeys[2] },
         ];
         const changed = changedBetween(base, await declare({ binary, members }));
         // (The real provider also gives the new certificate a new start time, which re-runs
@@ -66,5 +72,17 @@ describe("change scope (mocked engine)", function () {
             "lab-1-health", "lab-2-certs-server-cert", "lab-2-certs-server-csr", "lab-2-health",
             "lab-2-service", "lab-2:/etc/etcd/pki/server.crt-write", "lab-3-health",
         ]);
+    });
+
+    it("a new SSH user or key reaches the connections only: no script, file or restart changes", async () => {
+        const members = (rawConfig().members as Array<Record<string, unknown>>).map((m) => ({ ...m, sshUser: "ops" }));
+        const other = await declare({ binary, members });
+        assert.ok(changedBetween(base, other).length > 0, "the connections changed");
+        assert.deepEqual(scriptsChangedBetween(base, other), []);
+    });
+
+    it("a new destroy policy changes only each member's prepare step (which owns the data dir)", async () => {
+        const changed = changedBetween(base, await declare({ binary, purgeDataOnDestroy: true }));
+        assert.deepEqual(changed, ["lab-1-prepare", "lab-2-prepare", "lab-3-prepare"]);
     });
 });

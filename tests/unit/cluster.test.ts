@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Recorded, installMocks, resolve } from "./mocks";
+import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { spec } from "./fixtures";
+import { fixtureHostKeys, spec } from "./fixtures";
 
 /** Mocks see secret inputs in their wire form: { <signature>: ..., value }. */
 function unwrapSecret(v: any): any {
@@ -15,6 +15,7 @@ function unwrapSecret(v: any): any {
 describe("EtcdCluster (mocked engine)", function () {
     let recorded: Recorded[];
     let cluster: EtcdCluster;
+    const deps = new DependencyRecorder();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
     const tarball = path.join(tmp, "etcd.tar.gz");
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +24,7 @@ describe("EtcdCluster (mocked engine)", function () {
         fs.writeFileSync(tarball, "not really a tarball");
         recorded = installMocks();
         const s = spec({ binary: { localTarball: tarball } });
-        cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY"), protectCa: true });
+        cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY") }, { transformations: [deps.transformation] });
         // Wait until every resource has been registered and its outputs resolved.
         await resolve(cluster.clientEndpoints);
         await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
@@ -108,17 +109,55 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.ok(await pulumi.isSecret(cluster.clientCertificates["healthcheck"].privateKeyPem));
     });
 
-    it("chains member services and gates on all of them", async () => {
-        // Resource dependencies are not visible to mocks; the chain shows in the update scripts
-        // and in the members' startAfter wiring, which we check through the component API.
-        const s1 = named("lab-1-service").inputs;
-        assert.match(s1.create, /start --no-block/);
-        assert.match(s1.update, /^# inputs [0-9a-f]{64}\n/);
-        assert.match(s1.update, /restart --no-block/);
+    const names = ["lab-1", "lab-2", "lab-3"];
+    const files = ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
+        "/etc/etcd/pki/peer.key", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"];
+
+    it("rolls: a member's binaries, files and service wait for the previous member's service", () => {
+        names.forEach((m, i) => {
+            const previous = i === 0 ? [] : [`${names[i - 1]}-service`];
+            assert.deepEqual(deps.dependsOn(`${m}-preflight`), []);
+            assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
+            assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
+            assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
+            for (const f of files) {
+                const extra = f.endsWith("etcd.service") ? [`${m}-binaries`] : [];
+                assert.deepEqual(deps.dependsOn(`${m}:${f}-write`), [`${m}-prepare`, ...extra, ...previous].sort(), f);
+            }
+            assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, ...files.map((f) => `${m}:${f}-write`), ...previous].sort());
+        });
+    });
+
+    it("gates on every member's service", () => {
+        for (const m of names) assert.deepEqual(deps.dependsOn(`${m}-health`), names.map((n) => `${n}-service`));
+    });
+
+    it("runs scripts from stdin behind a short, labelled command, with no previous-output environment", async () => {
+        for (const c of ofType("command:remote:Command").filter((r) => !/-write$/.test(r.name))) {
+            for (const op of ["create", "update", "delete"]) {
+                if (c.inputs[op] === undefined) continue;
+                assert.ok(c.inputs[op].split("\n").length <= 4, `${c.name} ${op} is not a short runner:\n${c.inputs[op]}`);
+                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: lab-\\d .*\\(${op}\\)\n`));
+            }
+            assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
+        }
+        const service = named("lab-1-service").inputs;
+        const digest = await resolve(cluster.members[0].inputsDigest);
+        assert.match(service.stdin, /^step_create\(\) \(\n/m);
+        assert.match(service.stdin, /systemctl start --no-block etcd\.service/);
+        assert.match(service.stdin, new RegExp(`digest='${digest}'`));
+        assert.match(service.stdin, /for to in 'lab-3' 'lab-2'; do/);
         const gate = named("lab-2-health").inputs;
-        assert.match(gate.create, /want='lab-1,lab-2,lab-3'/);
+        assert.match(gate.stdin, /want='lab-1,lab-2,lab-3'/);
         const digests = await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
-        assert.ok(gate.create.startsWith(`# inputs ${digests.join(",")}\n`));
+        assert.ok(gate.stdin.includes(`# inputs ${digests.join(",")}\n`));
+    });
+
+    it("pins every member's host key on its connection", () => {
+        for (const [i, m] of names.entries()) {
+            assert.equal(unwrapSecret(named(`${m}-service`).inputs.connection).hostKey, fixtureHostKeys[i]);
+            assert.equal(unwrapSecret(named(`${m}:/etc/etcd/pki/peer.key-write`).inputs.connection).hostKey, fixtureHostKeys[i]);
+        }
     });
 
     it("exports endpoints and peer URLs", async () => {

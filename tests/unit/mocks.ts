@@ -54,3 +54,27 @@ export function installMocks(): Recorded[] {
     }, "etcd-stack", "unit", false);
     return recorded;
 }
+
+/**
+ * Records the `dependsOn` every resource is declared with (a transformation on the root
+ * component, inherited by every child), by resource name: the ordering the engine will
+ * enforce, which mocks do not otherwise show.
+ */
+export class DependencyRecorder {
+    private readonly names = new Map<pulumi.Resource, string>();
+    private readonly declared = new Map<string, pulumi.Resource[]>();
+
+    readonly transformation: pulumi.ResourceTransformation = (args) => {
+        this.names.set(args.resource, args.name);
+        const d = args.opts.dependsOn;
+        this.declared.set(args.name, d === undefined ? [] : (Array.isArray(d) ? d : [d]) as pulumi.Resource[]);
+        return undefined;
+    };
+
+    /** Names of the resources `name` was declared to depend on, sorted. */
+    dependsOn(name: string): string[] {
+        const deps = this.declared.get(name);
+        if (deps === undefined) throw new Error(`no resource named ${name} was declared`);
+        return deps.map((r) => this.names.get(r) ?? "<unknown>").sort();
+    }
+}

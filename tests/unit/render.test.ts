@@ -3,8 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     initialCluster, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRestartScript, renderStartScript, renderStopScript, renderUnit, renderWriteFileScript, shq,
+    renderPrepareHostScript, renderRemoveDirsScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
+    renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
+import { rollStep } from "../../components/cluster";
 import { spec } from "./fixtures";
 
 const goldenDir = path.join(__dirname, "..", "golden");
@@ -29,8 +31,12 @@ describe("render: golden files", () => {
     it("prepare-host script", () => golden("prepare-host.sh", renderPrepareHostScript(s)));
     it("install script (url)", () => golden("install-url.sh", renderInstallBinariesScript(s, { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz", sha256: "a".repeat(64) })));
     it("install script (local tarball)", () => golden("install-local.sh", renderInstallBinariesScript(s, { stagedTarball: "/var/tmp/etcd-stack/etcd.tar.gz", sha256: "b".repeat(64) })));
-    it("start script", () => golden("start.sh", renderStartScript()));
-    it("restart script", () => golden("restart.sh", renderRestartScript(s)));
+    const digest = "d".repeat(64);
+    it("start script", () => golden("start.sh", renderStartScript(s, digest)));
+    it("restart script", () => golden("restart.sh", renderRestartScript(s, rollStep(["lab-1", "lab-2", "lab-3"], 1), digest)));
+    it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
+    it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
+        renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));
     it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s, ["lab-3", "lab-1", "lab-2"])));
     it("write-file script", () => golden("write-file.sh", renderWriteFileScript("/etc/etcd/pki/server.key", "0600", "etcd:etcd")));
@@ -57,7 +63,7 @@ describe("render: semantics", () => {
     });
 
     it("brackets IPv6 addresses in URLs", () => {
-        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }] });
+        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }], allowUnverifiedHosts: true });
         assert.match(renderEtcdConfig(v6, v6.members[0], { token: "t", initialClusterState: "new" }), /"https:\/\/\[fd00::1\]:2380"/);
     });
 
@@ -79,14 +85,29 @@ describe("render: semantics", () => {
         }
     });
 
-    it("start does not block on Type=notify; restart waits for health", () => {
-        assert.match(renderStartScript(), /systemctl start --no-block etcd\.service/);
-        assert.match(renderRestartScript(s), /endpoint health/);
+    it("start does not block on Type=notify and records what etcd read; restart waits for a new, healthy process", () => {
+        const start = renderStartScript(s, "d".repeat(64));
+        assert.match(start, /systemctl start --no-block etcd\.service/);
+        assert.match(start, /echo 'd{64}' > '\/etc\/etcd\/etcd-stack\.applied'/);
+        const restart = renderRestartScript(s, rollStep(["lab-1", "lab-2", "lab-3"], 0), "e".repeat(64));
+        assert.match(restart, /\[ "\$pid" != "\$old_pid" \]/);
+        assert.match(restart, /endpoint health/);
+        assert.match(restart, /for to in 'lab-3' 'lab-2'; do/);
     });
 
-    it("stop keeps the data dir unless purge is asked for", () => {
-        assert.doesNotMatch(renderStopScript(s), /rm -rf '\/var\/lib\/etcd'/);
-        assert.match(renderStopScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
+    it("the data dir goes with the prepare step, only when purge is asked for; stopping never touches it", () => {
+        for (const purge of [false, true]) {
+            assert.doesNotMatch(renderStopScript(spec({ purgeDataOnDestroy: purge })), /\/var\/lib\/etcd/);
+        }
+        assert.doesNotMatch(renderRemoveDirsScript(s), /rm -rf '\/var\/lib\/etcd'/);
+        assert.match(renderRemoveDirsScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
+    });
+
+    it("hands leadership to members already rolled, nearest first, then from the end", () => {
+        const names = ["a", "b", "c", "d", "e"];
+        assert.deepEqual(rollStep(names, 0).handoffTo, ["e", "d", "c", "b"]);
+        assert.deepEqual(rollStep(names, 2).handoffTo, ["b", "a", "e", "d"]);
+        assert.deepEqual(rollStep(names, 4).handoffTo, ["d", "c", "b", "a"]);
     });
 
     it("quotes shell values safely", () => {

@@ -1,7 +1,9 @@
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fc from "fast-check";
+import { hostKeyFingerprint } from "../../components/hostKeys";
 import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec";
-import { rawConfig, spec } from "./fixtures";
+import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Returns the problems a raw config produces (empty when valid). */
 function problemsOf(overrides: Parameters<typeof rawConfig>[0]): string[] {
@@ -15,7 +17,7 @@ function problemsOf(overrides: Parameters<typeof rawConfig>[0]): string[] {
 }
 
 function member(i: number) {
-    return { name: `m-${i}`, address: `10.213.0.${10 + i}` };
+    return { name: `m-${i}`, address: `10.213.0.${10 + i}`, hostKey: fixtureHostKeys[i % 3] };
 }
 
 describe("spec: defaults", () => {
@@ -37,7 +39,7 @@ describe("spec: defaults", () => {
     it("accepts 5 and 7 members and IPv6 addresses", () => {
         assert.equal(spec({ members: [1, 2, 3, 4, 5].map(member) }).members.length, 5);
         assert.equal(spec({ members: [1, 2, 3, 4, 5, 6, 7].map(member) }).members.length, 7);
-        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }] });
+        const v6 = spec({ members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00::2" }, { name: "c", address: "fd00::3" }], allowUnverifiedHosts: true });
         assert.equal(v6.members[0].address, "fd00::1");
     });
 
@@ -91,6 +93,13 @@ describe("spec: validation", () => {
         ["half a brought CA", { hasCaCert: true }, /needs both/],
         ["client cert name clash", { clientCertificates: [{ name: "admin", commonName: "x" }] }, /"admin" already exists/],
         ["cert outlives CA", { certValidityHours: 100000 }, /must not exceed ca.validityHours/],
+        ["member without a host key", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.13" }] },
+            /members\[2\] \(m-3\): no SSH host key for 10\.213\.0\.13:22; collect it with `ssh-keyscan/],
+        ["malformed host key", { members: [member(1), member(2), { ...member(3), hostKey: "SHA256:abc" }] }, /members\[2\] \(m-3\): hostKey is not an SSH public key line/],
+        ["host key under the wrong type", { members: [member(1), member(2), { ...member(3), hostKey: fixtureHostKeys[0].replace("ssh-ed25519", "ecdsa-sha2-nistp256") }] }, /hostKey is not an SSH public key line/],
+        ["bastion without a host key", { bastion: { host: "10.213.0.2" } }, /bastion: no SSH host key for 10\.213\.0\.2:22/],
+        ["protectCa not a boolean", { protectCa: "maybe" }, /protectCa/],
+        ["known_hosts without the member", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.13" }], knownHostsText: `10.213.0.99 ${fixtureHostKeys[0]}\n` }, /\(m-3\): no SSH host key/],
     ];
     for (const [title, overrides, pattern] of cases) {
         it(`rejects ${title}`, () => {
@@ -98,6 +107,34 @@ describe("spec: validation", () => {
             assert.ok(problems.some((p) => pattern.test(p)), `no problem matched ${pattern}; got:\n${problems.join("\n")}`);
         });
     }
+
+    it("pins host keys from known_hosts (plain, [host]:port and hashed entries), preferring ed25519", () => {
+        const hashed = (name: string) => {
+            const salt = crypto.randomBytes(20);
+            return `|1|${salt.toString("base64")}|${crypto.createHmac("sha1", salt).update(name).digest("base64")}`;
+        };
+        const rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7";
+        const knownHostsText = [
+            "# comment", `10.213.0.11 ${rsa}`, `10.213.0.11,lab1 ${fixtureHostKeys[0]} comment`,
+            `[10.213.0.12]:2222 ${fixtureHostKeys[1]}`, `${hashed("10.213.0.13")} ${fixtureHostKeys[2]}`, `*.example ${fixtureHostKeys[0]}`,
+        ].join("\n");
+        const members = [
+            { name: "a", address: "10.213.0.11" }, { name: "b", address: "10.213.0.12", sshPort: 2222 }, { name: "c", address: "10.213.0.13" },
+        ];
+        const s = spec({ members, knownHostsText });
+        assert.deepEqual(s.members.map((m) => m.hostKey), fixtureHostKeys);
+        // A key set on the member wins over known_hosts.
+        const own = spec({ members: [{ ...members[0], hostKey: fixtureHostKeys[2] + " me@host" }, members[1], members[2]], knownHostsText });
+        assert.equal(own.members[0].hostKey, fixtureHostKeys[2]);
+        assert.equal(hostKeyFingerprint(fixtureHostKeys[0]), "SHA256:" + crypto.createHash("sha256")
+            .update(Buffer.from(fixtureHostKeys[0].split(" ")[1], "base64")).digest("base64").replace(/=+$/, ""));
+    });
+
+    it("connects to hosts without a pin only when allowUnverifiedHosts is set", () => {
+        const members = [1, 2, 3].map((i) => ({ name: `m-${i}`, address: `10.213.0.${10 + i}` }));
+        assert.equal(problemsOf({ members }).filter((p) => /no SSH host key/.test(p)).length, 3);
+        assert.deepEqual(spec({ members, allowUnverifiedHosts: true }).members.map((m) => m.hostKey), [undefined, undefined, undefined]);
+    });
 
     it("allows one member only with allowSingleMember", () => {
         assert.equal(spec({ members: [member(1)], allowSingleMember: true }).members.length, 1);

@@ -56,6 +56,13 @@ describe("stacks/", () => {
         assert.equal(cfg["etcd:purgeDataOnDestroy"], false);
     });
 
+    it("no shared stack connects to a host without a pinned key; prod pins through a known_hosts file", () => {
+        for (const env of ["dev", "staging", "prod"]) {
+            assert.equal(loadStack(env)["etcd:allowUnverifiedHosts"], undefined, env);
+        }
+        assert.match(String(loadStack("prod")["etcd:knownHostsPath"]), /known_hosts$/);
+    });
+
     it("reports a bad stack with every problem in one error", () => {
         pulumi.runtime.setAllConfig({
             "etcd:members": JSON.stringify([{ name: "a", address: "10.0.0.1" }, { name: "a", address: "10.0.0.1" }]),
