@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "child_process";
+import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
 export const repoRoot = path.resolve(__dirname, "../..");
 export const cacheDir = process.env.ETCD_STACK_CACHE ?? path.join(os.homedir(), ".cache/etcd-stack");
@@ -25,27 +26,34 @@ function engineEnv(backendDir: string): Record<string, string> {
     };
 }
 
+/** Provider plugins and their pinned versions (scripts/toolchain/pins.tsv). */
+export function pinnedPlugins(): Array<{ name: string; version: string }> {
+    return fs.readFileSync(path.join(repoRoot, "scripts/toolchain/pins.tsv"), "utf8").split("\n")
+        .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([piece]) => !["cli", "language-nodejs"].includes(piece))
+        .map(([name, , version]) => ({ name, version }));
+}
+
 /** Why the engine cannot run here, or undefined when it can. */
 export function engineUnavailable(): string | undefined {
     for (const bin of ["pulumi", "pulumi-language-nodejs"]) {
         if (!fs.existsSync(path.join(binDir, bin))) return `${bin} not built: run 'bash scripts/toolchain.sh'`;
     }
+    for (const { name, version } of pinnedPlugins()) {
+        const plugin = path.join(cacheDir, "pulumi/home/plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`);
+        if (!fs.existsSync(plugin)) return `plugin ${name} ${version} not installed: run 'bash scripts/toolchain.sh'`;
+    }
     return undefined;
-}
-
-/**
- * Provider plugins the program needs but the toolchain could not build, with the reason
- * scripts/toolchain.sh recorded (the Go module proxy's answer).
- */
-export function missingPlugins(): string[] {
-    const status = path.join(cacheDir, "pulumi/plugins.status");
-    if (!fs.existsSync(status)) return ["plugin status unknown: run 'bash scripts/toolchain.sh'"];
-    return fs.readFileSync(status, "utf8").split("\n").filter((l) => / missing/.test(l));
 }
 
 export interface ScratchStack {
     stack: Stack;
     dir: string;
+    /** Rewrites the stack's config file with `change` applied (keys without `etcd:`; undefined removes). */
+    setConfig(change: Record<string, unknown>): void;
+    /** Runs the pulumi CLI on this stack (for what the Automation API lacks, e.g. export --show-secrets). */
+    cli(args: string[]): { code: number; stdout: string; stderr: string };
     /** Removes the stack's state and the scratch copy. */
     dispose(): Promise<void>;
 }
@@ -63,7 +71,8 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     fs.mkdirSync(path.join(dir, "stacks"));
     fs.mkdirSync(path.join(dir, "state"));
     const stackConfig = Object.fromEntries(Object.entries(config).map(([k, v]) => [`etcd:${k}`, v]));
-    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stackName}.yaml`), yaml.dump({ config: stackConfig }));
+    const stackFile = path.join(dir, "stacks", `Pulumi.${stackName}.yaml`);
+    fs.writeFileSync(stackFile, yaml.dump({ config: stackConfig }));
 
     const env = engineEnv(path.join(dir, "state"));
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(binDir) });
@@ -72,9 +81,48 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     return {
         stack,
         dir,
+        setConfig(change) {
+            // Keep everything else in the file (the engine adds the secrets' encryption salt).
+            const doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };
+            for (const [k, v] of Object.entries(change)) {
+                if (v === undefined) delete doc.config[`etcd:${k}`];
+                else doc.config[`etcd:${k}`] = v;
+            }
+            fs.writeFileSync(stackFile, yaml.dump(doc));
+        },
+        cli(args) {
+            const r = spawnSync(path.join(binDir, "pulumi"), [...args, "--stack", stackName, "--non-interactive"], {
+                cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 5 * 60_000,
+            });
+            return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+        },
         async dispose() {
             await workspace.removeStack(stackName, { force: true }).catch(() => undefined);
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/** What one engine run did to each resource, from its events: resource name → operation. */
+export class StepLog {
+    readonly ops = new Map<string, string>();
+    readonly lines: string[] = [];
+
+    readonly onEvent = (e: EngineEvent) => {
+        const meta = e.resourcePreEvent?.metadata;
+        if (meta && meta.op !== "same" && !meta.urn.endsWith("pulumi:pulumi:Stack")) {
+            this.ops.set(meta.urn.split("::").pop()!, meta.op);
+        }
+    };
+
+    readonly onOutput = (line: string) => { this.lines.push(line); };
+
+    /** Resource names with a change (create, update, replace, delete…), sorted. */
+    changed(): string[] {
+        return [...this.ops.keys()].sort();
+    }
+
+    get output(): string {
+        return this.lines.join("");
+    }
 }

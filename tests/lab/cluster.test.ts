@@ -1,0 +1,264 @@
+/**
+ * Lab, real engine: the program itself (`pulumi up` through the Automation API, the plugins
+ * built by scripts/toolchain.sh) deploys 3 and 5 members on lab hosts, and the hosts and the
+ * cluster are checked from the outside. The one deploy path of the tests.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, cacheDir, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { readStackFile } from "../stackFile";
+import { skipIf, tarballMissing } from "../skip";
+import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, tlsOutcome } from "./etcdClient";
+import { KeyPairPem, makeForeignClient } from "./foreignCa";
+import { labAvailable, labKeyPath, labSsh, labUp } from "./lab";
+
+export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
+
+/** `size` members named lab-k on lab host k, as in stacks/Pulumi.lab.yaml. */
+export function labMembers(size: number): Array<{ name: string; address: string }> {
+    return Array.from({ length: size }, (_, i) => ({ name: `lab-${i + 1}`, address: `10.213.0.${11 + i}` }));
+}
+
+/** The lab stack's config for `size` members, with absolute paths (the engine runs in a scratch copy). */
+export function labStackConfig(size: number, tarball = labTarball): Record<string, unknown> {
+    return {
+        ...readStackFile("lab"),
+        members: labMembers(size),
+        sshPrivateKeyPath: labKeyPath(),
+        knownHostsPath: path.join(repoRoot, ".lab/ssh/known_hosts"),
+        binary: { localTarball: tarball },
+    };
+}
+
+export const hostOf = (member: string) => member.replace(/^lab-/, "lab");
+
+/** Removes what any earlier run left on the hosts, so each suite starts from clean machines. */
+export function wipeHosts(size: number): void {
+    for (const m of labMembers(size)) {
+        labSsh(hostOf(m.name), [
+            `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
+            `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
+            `systemctl daemon-reload; systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
+        ].join("; "));
+    }
+}
+
+/** What must be gone from a host after destroy (empty when clean). */
+export function leftovers(host: string): string {
+    return labSsh(host, [
+        `systemctl list-unit-files ${paths.unitName} --no-legend | grep . && echo unit-left`,
+        `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && echo process-left; done`,
+        `ls ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl 2>/dev/null`,
+        `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
+        `true`,
+    ].join("; ")).stdout.trim();
+}
+
+const mainPid = (host: string) => labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
+const indent = (text: string) => text.trimEnd().replace(/^/gm, "      ");
+
+for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} members`, function () {
+    this.timeout(20 * 60_000);
+    const members = labMembers(size);
+    const names = members.map((m) => m.name);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let adminPair: KeyPairPem;
+    let caPem = "";
+    let endpoints = "";
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(size);
+        wipeHosts(size);
+        scratch = await scratchStack("lab", labStackConfig(size));
+        etcdctl = Etcdctl.extract(labTarball);
+    });
+
+    after(async () => {
+        etcdctl?.dispose();
+        await scratch?.dispose();
+    });
+
+    it("`up` brings every member to healthy over mTLS, with no warning and no secret in the output", async () => {
+        const log = new StepLog();
+        const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+        console.log(indent(log.lines.filter((l) => /Resources:|created|Duration/.test(l)).slice(-4).join("")));
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.doesNotMatch(log.output, /warning/i);
+        assert.doesNotMatch(log.output, /PRIVATE KEY/);
+        const outputs = await scratch.stack.outputs();
+        assert.ok(outputs["adminKeyPem"].secret, "the admin key output is a secret");
+        caPem = String(outputs["caCertPem"].value);
+        adminPair = { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) };
+        admin = etcdctl.credentials("admin", caPem, adminPair);
+        endpoints = String(outputs["clientEndpoints"].value);
+        const health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
+        assert.strictEqual(health.code, 0, health.out);
+        assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, size, health.out);
+    });
+
+    it("refuses, at every listener, a client without a certificate and one from another CA; nothing listens in plaintext", async () => {
+        const foreign = await makeForeignClient();
+        for (const m of members) {
+            for (const port of [paths.defaultPorts.client, paths.defaultPorts.peer]) {
+                const at = { host: m.address, port, ca: caPem };
+                assert.strictEqual(await tlsOutcome({ ...at, client: adminPair }), "accepted", `${m.name}:${port} (control)`);
+                assert.match(await tlsOutcome(at), /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/, `${m.name}:${port} without a certificate`);
+                assert.match(await tlsOutcome({ ...at, client: foreign }), /UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR/, `${m.name}:${port} foreign CA`);
+            }
+            const plain = await etcdctl.run(`http://${m.address}:${paths.defaultPorts.client}`, ["endpoint", "health"], { ca: admin.ca });
+            assert.notStrictEqual(plain.code, 0, plain.out);
+            const listeners = labSsh(hostOf(m.name), "ss -Htln").stdout;
+            const open = listeners.split("\n").map((l) => l.trim().split(/\s+/)[3]).filter((a): a is string => !!a && !a.endsWith(":22"));
+            assert.deepStrictEqual(open.sort(), [
+                `${m.address}:${paths.defaultPorts.client}`, `${m.address}:${paths.defaultPorts.peer}`,
+                `127.0.0.1:${paths.defaultPorts.client}`, `127.0.0.1:${paths.defaultPorts.metrics}`,
+            ].sort(), `${m.name}: ${listeners}`);
+        }
+    });
+
+    it("replicates a put on one member to every other member", async () => {
+        const value = crypto.randomBytes(6).toString("hex");
+        const url = (m: { address: string }) => `https://${m.address}:${paths.defaultPorts.client}`;
+        assert.strictEqual((await etcdctl.run(url(members[0]), ["put", "lab/replicated", value], admin)).code, 0);
+        for (const m of members.slice(1)) {
+            const r = await etcdctl.run(url(m), ["get", "lab/replicated", "--print-value-only", "--consistency=s"], admin);
+            assert.strictEqual(r.out.trim(), value, `${m.name}: ${r.out}`);
+        }
+    });
+
+    it("puts each key only on its own host, the CA key on none, every managed file with its mode and owner, no key in plaintext in the state", () => {
+        const plain = scratch.cli(["stack", "export"]);
+        assert.strictEqual(plain.code, 0, plain.stderr);
+        assert.doesNotMatch(plain.stdout, /PRIVATE KEY/, "a private key is stored in plaintext in the state");
+        const exported = scratch.cli(["stack", "export", "--show-secrets"]);
+        assert.strictEqual(exported.code, 0, exported.stderr);
+        const resources = JSON.parse(exported.stdout).deployment.resources as Array<{ urn: string; type: string; outputs?: Record<string, unknown> }>;
+        const keyBody = (name: string) => {
+            const r = resources.find((x) => x.type === "tls:index/privateKey:PrivateKey" && x.urn.endsWith(`::${name}`));
+            let pem = r?.outputs?.privateKeyPem as unknown;
+            // `export --show-secrets` shows a secret as { <sig>, plaintext: <JSON of the value> }.
+            if (typeof pem === "object" && pem !== null && "plaintext" in pem) pem = JSON.parse(String((pem as { plaintext: string }).plaintext));
+            assert.match(String(pem), /^-----BEGIN [A-Z ]*PRIVATE KEY-----\n/, `no key ${name} in the state`);
+            const line = String(pem).split("\n")[1]; // one base64 line identifies the key; it is never printed
+            assert.ok(line.length >= 40, `${name}: key line too short to identify it`);
+            return line;
+        };
+        const caKey = keyBody("etcd-ca-key");
+        for (const m of members) {
+            const host = hostOf(m.name);
+            const holds = (line: string) => labSsh(host, `grep -rlF -- '${line}' /etc /var /root /tmp /usr/local 2>/dev/null || true`).stdout.trim();
+            assert.strictEqual(holds(caKey), "", `${m.name} holds the CA key`);
+            for (const other of names) {
+                for (const kind of ["server", "peer"]) {
+                    const found = holds(keyBody(`${other}-certs-${kind}-key`));
+                    if (other === m.name) assert.strictEqual(found, `/etc/etcd/pki/${kind}.key`, `${m.name}'s own ${kind} key`);
+                    else assert.strictEqual(found, "", `${m.name} holds ${other}'s ${kind} key`);
+                }
+            }
+            // The files the program manages on this host, from its own state, with the modes paths.ts declares.
+            const files = resources.map((r) => new RegExp(`::${m.name}:(/.+)-write$`).exec(r.urn)?.[1]).filter((f): f is string => !!f);
+            assert.strictEqual(files.length, 7, files.join(", "));
+            for (const f of files) {
+                const want = f.endsWith(".key") ? `${Number(paths.modes.privateKey).toString()} etcd:etcd`
+                    : f.endsWith(".crt") ? `${Number(paths.modes.certificate)} etcd:etcd` : `${Number(paths.modes.config)} root:root`;
+                assert.strictEqual(labSsh(host, `stat -c '%a %U:%G' ${f}`).stdout.trim(), want, `${m.name}:${f}`);
+            }
+            assert.strictEqual(labSsh(host, "stat -c '%a %U:%G' /var/lib/etcd /etc/etcd/pki").stdout.trim(), "700 etcd:etcd\n700 etcd:etcd");
+            const owners = labSsh(host, `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && stat -c %U $p; done; true`).stdout.trim();
+            assert.strictEqual(owners, "etcd", `${m.name}: etcd runs as ${owners}`);
+        }
+    });
+
+    it("a second preview shows no changes", async () => {
+        const preview = await scratch.stack.preview();
+        const changed = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
+        assert.deepStrictEqual(changed, []);
+    });
+
+    it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
+        scratch.setConfig({ tuning: { snapshotCount: 10001 } });
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        assert.deepStrictEqual(preview.changed(),
+            names.flatMap((m) => [`${m}:/etc/etcd/etcd.conf.yml-write`, `${m}-service`, `${m}-health`]).sort());
+
+        const pidsBefore = names.map((m) => mainPid(hostOf(m)));
+        const termBefore = await etcdctl.raftTerm(endpoints, admin);
+        const rollStarted = Date.now() / 1000;
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/roll-${size}`).start();
+        const monitor = new HealthMonitor(etcdctl, Object.fromEntries(members.map((m) => [m.name, `https://${m.address}:2379`])), admin).start();
+        const log = new StepLog();
+        let result: string;
+        try {
+            result = (await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent })).summary.result;
+        } finally {
+            await writer.stop();
+            await monitor.stop();
+        }
+        assert.strictEqual(result, "succeeded");
+        console.log(indent(log.lines.filter((l) => /service updated/.test(l)).join("")));
+        assert.doesNotMatch(log.output, /warning/i);
+
+        const lost = await writer.lost();
+        const termAfter = await etcdctl.raftTerm(endpoints, admin);
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost;` +
+            ` health samples: ${monitor.samples}, most members down at once: ${monitor.maxDown}; raft term ${termBefore} -> ${termAfter}`);
+        assert.ok(writer.acknowledged.length >= 20, `the writer ran through the roll (${writer.acknowledged.length} writes)`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
+        assert.ok(monitor.maxDown <= 1, `${monitor.maxDown} members were down at the same moment`);
+        // Leadership is handed to a member already rolled: at most two transfers, no lost-leader election.
+        assert.ok(termAfter - termBefore <= 2, `raft term moved from ${termBefore} to ${termAfter}`);
+
+        // On the hosts: each member restarted into a new process, and member n+1's config was
+        // rewritten only after member n's new process had started (its journal says when).
+        const started = names.map((m) => {
+            const lines = labSsh(hostOf(m), `journalctl -u ${paths.unitName} -o short-unix --no-pager | grep ' Started '`).stdout.trim().split("\n");
+            return Number(lines[lines.length - 1].split(" ")[0]);
+        });
+        const mtimes = names.map((m) => Number(labSsh(hostOf(m), "stat -c %.6Y /etc/etcd/etcd.conf.yml").stdout.trim()));
+        names.forEach((m, i) => {
+            assert.notStrictEqual(mainPid(hostOf(m)), pidsBefore[i], `${m} runs a new process`);
+            assert.ok(started[i] > rollStarted, `${m} restarted during this up`);
+            assert.ok(mtimes[i] < started[i], `${m}'s config was written before its restart`);
+            if (i > 0) assert.ok(mtimes[i] > started[i - 1], `${m}'s config changed only after ${names[i - 1]} restarted`);
+        });
+    });
+
+    if (size === 3) it("a new destroy policy or SSH key previews without any restart and restarts nothing", async () => {
+        const pids = names.map((m) => mainPid(hostOf(m)));
+        scratch.setConfig({ purgeDataOnDestroy: false });
+        const policy = new StepLog();
+        await scratch.stack.preview({ onEvent: policy.onEvent });
+        assert.deepStrictEqual(policy.changed(), names.map((m) => `${m}-prepare`).sort());
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
+
+        // A second key for the same hosts: every connection changes, no host-side script does.
+        const keyDir = fs.mkdtempSync(path.join(scratch.dir, "key-"));
+        const key = path.join(keyDir, "id_ed25519");
+        const gen = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+        assert.strictEqual(gen.status, 0);
+        for (const m of names) labSsh(hostOf(m), "cat >> /root/.ssh/authorized_keys", fs.readFileSync(`${key}.pub`));
+        scratch.setConfig({ sshPrivateKeyPath: key, purgeDataOnDestroy: true });
+        const log = new StepLog();
+        const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.ok(log.changed().includes("lab-1-service"), "the new key reached the services' connections");
+        assert.strictEqual((log.output.match(/etcd already runs with these inputs; not restarted/g) ?? []).length >= size, true, log.output);
+        assert.doesNotMatch(log.output, /restarted etcd\.service/);
+        assert.deepStrictEqual(names.map((m) => mainPid(hostOf(m))), pids, "no member restarted");
+    });
+
+    it("destroy leaves no unit, process, binary, config or data on any host", async () => {
+        const destroy = await scratch.stack.destroy();
+        assert.strictEqual(destroy.summary.result, "succeeded");
+        for (const m of names) assert.strictEqual(leftovers(hostOf(m)), "", m);
+    });
+});

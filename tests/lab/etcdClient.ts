@@ -1,0 +1,161 @@
+/**
+ * The operator's side of a lab cluster: etcdctl (from the same release tarball) with the
+ * stack's own outputs as credentials, a bounded writer, a health monitor, and TLS probes.
+ * Everything here is asynchronous, so it runs while the engine's `up` runs.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tls from "tls";
+import { KeyPairPem } from "./foreignCa";
+
+export interface Credentials { ca: string; cert?: string; key?: string }
+
+export class Etcdctl {
+    private constructor(private readonly bin: string, readonly dir: string) { }
+
+    /** Unpacks etcdctl from `tarball` into a private temp dir (credentials go there too, 0600). */
+    static extract(tarball: string): Etcdctl {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-client-"));
+        const r = spawnSync("tar", ["-xzf", tarball, "-C", dir, "--strip-components=1"], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`cannot unpack ${tarball}: ${r.stderr}`);
+        return new Etcdctl(path.join(dir, "etcdctl"), dir);
+    }
+
+    /** Writes a credential's files; returns their paths. */
+    credentials(name: string, caPem: string, pair?: KeyPairPem): Credentials {
+        const file = (suffix: string, content: string) => {
+            const p = path.join(this.dir, `${name}.${suffix}`);
+            fs.writeFileSync(p, content, { mode: 0o600 });
+            return p;
+        };
+        const ca = file("ca.crt", caPem);
+        return pair ? { ca, cert: file("crt", pair.certPem), key: file("key", pair.privateKeyPem) } : { ca };
+    }
+
+    run(endpoints: string, args: string[], creds: Credentials, timeoutMs = 30_000): Promise<{ code: number; out: string }> {
+        const flags = [`--endpoints=${endpoints}`, "--dial-timeout=3s", "--command-timeout=5s", `--cacert=${creds.ca}`];
+        if (creds.cert) flags.push(`--cert=${creds.cert}`, `--key=${creds.key}`);
+        return new Promise((resolve) => {
+            const child = spawn(this.bin, [...flags, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+            let out = "";
+            child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+            child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
+            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+            child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? 124, out }); });
+        });
+    }
+
+    /** The highest raft term any member reports. */
+    async raftTerm(endpoints: string, creds: Credentials): Promise<number> {
+        const r = await this.run(endpoints, ["endpoint", "status", "-w", "json"], creds);
+        if (r.code !== 0) throw new Error(`endpoint status: ${r.out}`);
+        const statuses = JSON.parse(r.out) as Array<{ Status: { raftTerm?: number; header?: { raft_term?: number } } }>;
+        const terms = statuses.map((s) => Number(s.Status.raftTerm ?? s.Status.header?.raft_term));
+        if (terms.length === 0 || terms.some((t) => !Number.isInteger(t))) throw new Error(`no raft term in ${r.out.slice(0, 300)}`);
+        return Math.max(...terms);
+    }
+
+    dispose(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Writes `prefix/<n>` = n through all endpoints until stopped, at most `maxWrites` writes and
+ * `maxMs` long (bounded: it stops by itself). Afterwards `verify` reads every acknowledged write back.
+ */
+export class BoundedWriter {
+    acknowledged: number[] = [];
+    failed: string[] = [];
+    private stopped = false;
+    private loop: Promise<void> = Promise.resolve();
+
+    constructor(private readonly etcdctl: Etcdctl, private readonly endpoints: string, private readonly creds: Credentials,
+        private readonly prefix: string, private readonly maxWrites = 2000, private readonly maxMs = 10 * 60_000) { }
+
+    start(): this {
+        const started = Date.now();
+        this.loop = (async () => {
+            for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() - started < this.maxMs; n++) {
+                const r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                if (r.code === 0) this.acknowledged.push(n);
+                else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
+                await sleep(50);
+            }
+        })();
+        return this;
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.loop;
+    }
+
+    /** Acknowledged writes that are not readable now (must be none). */
+    async lost(): Promise<number[]> {
+        const r = await this.etcdctl.run(this.endpoints, ["get", `${this.prefix}/`, "--prefix", "--keys-only"], this.creds, 60_000);
+        if (r.code !== 0) throw new Error(`reading back ${this.prefix}/: ${r.out}`);
+        const present = new Set(r.out.split("\n").filter((l) => l !== "").map((k) => Number(k.slice(this.prefix.length + 1))));
+        return this.acknowledged.filter((n) => !present.has(n));
+    }
+}
+
+/**
+ * Samples each member's health every `intervalMs` until stopped (bounded by `maxMs`) and keeps the
+ * largest number of members found unhealthy at the same moment.
+ */
+export class HealthMonitor {
+    maxDown = 0;
+    samples = 0;
+    downSeen = new Set<string>();
+    private stopped = false;
+    private loop: Promise<void> = Promise.resolve();
+
+    constructor(private readonly etcdctl: Etcdctl, private readonly endpoints: Record<string, string>,
+        private readonly creds: Credentials, private readonly intervalMs = 250, private readonly maxMs = 10 * 60_000) { }
+
+    start(): this {
+        const started = Date.now();
+        this.loop = (async () => {
+            while (!this.stopped && Date.now() - started < this.maxMs) {
+                const results = await Promise.all(Object.entries(this.endpoints).map(async ([name, url]) =>
+                    [name, (await this.etcdctl.run(url, ["endpoint", "health", "--command-timeout=2s"], this.creds, 10_000)).code === 0] as const));
+                const down = results.filter(([, ok]) => !ok).map(([name]) => name);
+                down.forEach((d) => this.downSeen.add(d));
+                this.maxDown = Math.max(this.maxDown, down.length);
+                this.samples++;
+                await sleep(this.intervalMs);
+            }
+        })();
+        return this;
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.loop;
+    }
+}
+
+/**
+ * Opens a TLS connection to a listener as a client would and reports how the server
+ * answered: "accepted" if it kept the connection, otherwise the TLS alert's code.
+ */
+export function tlsOutcome(opts: { host: string; port: number; ca: string; client?: KeyPairPem }): Promise<string> {
+    return new Promise((resolve) => {
+        const socket = tls.connect({
+            host: opts.host, port: opts.port, ca: opts.ca, ALPNProtocols: ["h2"],
+            cert: opts.client?.certPem, key: opts.client?.privateKeyPem,
+        });
+        const done = (outcome: string) => { socket.destroy(); resolve(outcome); };
+        // With TLS 1.3 the server judges the client certificate after the client's handshake
+        // ends, so wait a moment for its alert before calling the connection accepted.
+        socket.once("secureConnect", () => setTimeout(() => done("accepted"), 1000));
+        socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+        socket.once("close", () => done("closed"));
+        socket.setTimeout(10_000, () => done("timeout"));
+    });
+}
