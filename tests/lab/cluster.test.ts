@@ -9,54 +9,12 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, StepLog, cacheDir, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
-import { readStackFile } from "../stackFile";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, tlsOutcome } from "./etcdClient";
 import { KeyPairPem, makeForeignClient } from "./foreignCa";
-import { labAvailable, labKeyPath, labSsh, labUp } from "./lab";
-
-export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
-
-/** `size` members named lab-k on lab host k, as in stacks/Pulumi.lab.yaml. */
-export function labMembers(size: number): Array<{ name: string; address: string }> {
-    return Array.from({ length: size }, (_, i) => ({ name: `lab-${i + 1}`, address: `10.213.0.${11 + i}` }));
-}
-
-/** The lab stack's config for `size` members, with absolute paths (the engine runs in a scratch copy). */
-export function labStackConfig(size: number, tarball = labTarball): Record<string, unknown> {
-    return {
-        ...readStackFile("lab"),
-        members: labMembers(size),
-        sshPrivateKeyPath: labKeyPath(),
-        knownHostsPath: path.join(repoRoot, ".lab/ssh/known_hosts"),
-        binary: { localTarball: tarball },
-    };
-}
-
-export const hostOf = (member: string) => member.replace(/^lab-/, "lab");
-
-/** Removes what any earlier run left on the hosts, so each suite starts from clean machines. */
-export function wipeHosts(size: number): void {
-    for (const m of labMembers(size)) {
-        labSsh(hostOf(m.name), [
-            `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
-            `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
-            `systemctl daemon-reload; systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
-        ].join("; "));
-    }
-}
-
-/** What must be gone from a host after destroy (empty when clean). */
-export function leftovers(host: string): string {
-    return labSsh(host, [
-        `systemctl list-unit-files ${paths.unitName} --no-legend | grep . && echo unit-left`,
-        `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && echo process-left; done`,
-        `ls ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl 2>/dev/null`,
-        `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
-        `true`,
-    ].join("; ")).stdout.trim();
-}
+import { labAvailable, labSsh, labUp } from "./lab";
+import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const mainPid = (host: string) => labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
 const indent = (text: string) => text.trimEnd().replace(/^/gm, "      ");

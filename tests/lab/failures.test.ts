@@ -1,0 +1,87 @@
+/**
+ * Lab, real engine: what a failed `up` says and leaves behind. Each failure must name the member
+ * and the reason in a few lines (not a page of script), change nothing it should not, and leave
+ * a state that `destroy` completes from.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { hostOf, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { labAvailable, labRun, labSsh, labUp } from "./lab";
+
+const members = ["lab-1", "lab-2", "lab-3"];
+const hasEtcdFiles = (host: string) => labSsh(host, "ls -A /etc/etcd 2>/dev/null; true").stdout.trim() !== "";
+
+/** Runs `up` expecting it to fail; returns the engine's whole output. */
+async function failingUp(scratch: ScratchStack): Promise<{ output: string; log: StepLog }> {
+    const log = new StepLog();
+    await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+    return { output: log.output, log };
+}
+
+describe("lab: failed runs name the member and the reason, and leave a state destroy completes from", function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack | undefined;
+
+    before(function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(3);
+    });
+
+    beforeEach(async () => {
+        wipeHosts(3);
+        scratch = await scratchStack("lab", labStackConfig(3));
+    });
+
+    afterEach(async () => {
+        labRun(["sshd-start", "lab3"]);
+        labRun(["known-hosts"]);
+        if (scratch) {
+            await scratch.stack.destroy().catch(() => undefined);
+            await scratch.dispose();
+        }
+    });
+
+    it("preflight on real hosts reports every reason for each member in a few lines and changes nothing", async () => {
+        scratch!.setConfig({ minFreeDiskMiB: 100_000_000 });
+        const { output } = await failingUp(scratch!);
+        for (const m of members) {
+            assert.match(output, new RegExp(`preflight failed on ${m}:`));
+        }
+        assert.match(output, /MiB free under \/var\/lib(\/etcd)? \(need 100000000 MiB\)/);
+        // The short runner, not the script, is what the engine repeats.
+        assert.doesNotMatch(output, /step_create|untilDeadline|set -eu\\n/);
+        assert.ok(output.length < 20_000, `the failure output is ${output.length} bytes`);
+        console.log(output.split("\n").filter((l) => /preflight failed|MiB free/.test(l)).slice(0, 3).map((l) => `      ${l.trim().slice(0, 160)}`).join("\n"));
+        for (const m of members) assert.strictEqual(hasEtcdFiles(hostOf(m)), false, `${m} was changed`);
+    });
+
+    it("an impostor on a member's address (another host key) is refused before any file reaches it", async () => {
+        const before = labRun(["known-hosts"]).stdout;
+        const impostor = labRun(["impostor", "lab3"]);
+        assert.strictEqual(impostor.code, 0, impostor.stderr);
+        console.log(`      ${impostor.stdout.trim()}`);
+        // The stack still pins lab3's original key.
+        fs.writeFileSync(path.join(repoRoot, ".lab/ssh/known_hosts"), before);
+        const { output } = await failingUp(scratch!);
+        assert.match(output, /lab-3-preflight/);
+        assert.match(output, /host key mismatch/);
+        assert.strictEqual(hasEtcdFiles("lab3"), false, "files reached the impostor");
+        assert.strictEqual(labSsh("lab3", "ls /usr/local/bin/etcd /var/tmp/etcd-stack 2>/dev/null; true").stdout.trim(), "");
+    });
+
+    it("a host that stops answering mid-way fails the up naming it; destroy then completes with the host still down", async () => {
+        const stopped = labRun(["sshd-stop", "lab3"]);
+        assert.strictEqual(stopped.code, 0, stopped.stderr);
+        const { output } = await failingUp(scratch!);
+        assert.match(output, /lab-3-preflight/);
+        assert.match(output, /connection refused|failed attempts/);
+        // lab-1 and lab-2 were set up before the failure: a partly applied stack.
+        assert.ok(hasEtcdFiles("lab1") && hasEtcdFiles("lab2"), "lab1 and lab2 were not prepared");
+        const destroy = await scratch!.stack.destroy();
+        assert.strictEqual(destroy.summary.result, "succeeded");
+        for (const host of ["lab1", "lab2"]) assert.strictEqual(leftovers(host), "", host);
+    });
+});
