@@ -37,6 +37,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
             sshPrivateKeyPath: keyPath,
             binary: { localTarball: "/nonexistent/etcd.tar.gz" },
             ports: { client: 2379, peer: 2379 },
+            protectCa: "maybe",
         });
         try {
             const events: string[] = [];
@@ -49,7 +50,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
             assert.ok(error, "preview must fail on an invalid config");
             const text = String(error.message);
             const expected = [
-                /invalid etcd stack config \(10 problems\)/,
+                /invalid etcd stack config \(15 problems\)/,
                 /clusterName "Bad_Name" must be a lowercase DNS label/,
                 /version: etcd 3\.4 is not supported/,
                 /members: 4 members; use 3, 5 or 7/,
@@ -59,6 +60,8 @@ describe("engine: stack config validation with the real Pulumi engine", function
                 /address "300\.1\.1\.1" is not an IPv4 or IPv6 address/,
                 /client and peer both use port 2379/,
                 /file "\/nonexistent\/etcd\.tar\.gz" does not exist/,
+                /protectCa: must be true or false/,
+                /members\[3\] \(d\): no SSH host key for 10\.0\.0\.4:22; collect it with `ssh-keyscan/,
             ];
             for (const re of expected) assert.match(text, re);
             // The operator sees the problems, not the program's stack trace.
