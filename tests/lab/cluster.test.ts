@@ -11,7 +11,7 @@ import * as path from "path";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, tlsOutcome } from "./etcdClient";
+import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, clusterVersion, tlsOutcome } from "./etcdClient";
 import { KeyPairPem, makeForeignClient } from "./foreignCa";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
@@ -23,6 +23,8 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
     this.timeout(20 * 60_000);
     const members = labMembers(size);
     const names = members.map((m) => m.name);
+    const initialVersion = size === 3 ? "3.5.35" : "3.6.16";
+    const initialTarball = size === 3 ? labTarball.replace(/3\.6\.16/g, "3.5.35") : labTarball;
     let scratch: ScratchStack;
     let etcdctl: Etcdctl;
     let admin: Credentials;
@@ -31,10 +33,11 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
     let endpoints = "";
 
     before(async function () {
-        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? tarballMissing(initialTarball));
         labUp(size);
         wipeHosts(size);
-        scratch = await scratchStack("lab", labStackConfig(size));
+        // The 3-member cluster starts one minor back, so that a version change is a real upgrade.
+        scratch = await scratchStack("lab", { ...labStackConfig(size, initialTarball), version: initialVersion });
         etcdctl = Etcdctl.extract(labTarball);
     });
 
@@ -140,17 +143,22 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.deepStrictEqual(changed, []);
     });
 
-    it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
-        scratch.setConfig({ tuning: { snapshotCount: 10001 } });
+    /**
+     * Applies `change` with `up` while a bounded writer and a health monitor run, and checks the
+     * roll on the hosts: every member restarted into a new process, never two down at once, no
+     * write failed or lost, at most two leadership transfers, and member n+1's `witness` file
+     * (one the change rewrites) changed only after member n's new process had started.
+     */
+    async function roll(change: Record<string, unknown>, expectedChanges: string[], witness: string): Promise<StepLog> {
+        scratch.setConfig(change);
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
-        assert.deepStrictEqual(preview.changed(),
-            names.flatMap((m) => [`${m}:/etc/etcd/etcd.conf.yml-write`, `${m}-service`, `${m}-health`]).sort());
+        assert.deepStrictEqual(preview.changed(), [...expectedChanges].sort(), "the preview");
 
         const pidsBefore = names.map((m) => mainPid(hostOf(m)));
         const termBefore = await etcdctl.raftTerm(endpoints, admin);
         const rollStarted = Date.now() / 1000;
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/roll-${size}`).start();
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/roll-${size}-${rollStarted}`).start();
         const monitor = new HealthMonitor(etcdctl, Object.fromEntries(members.map((m) => [m.name, `https://${m.address}:2379`])), admin).start();
         const log = new StepLog();
         let result: string;
@@ -161,8 +169,9 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             await monitor.stop();
         }
         assert.strictEqual(result, "succeeded");
-        console.log(indent(log.lines.filter((l) => /service updated/.test(l)).join("")));
+        console.log(indent(log.lines.filter((l) => /service updated|handed leadership/.test(l)).join("")));
         assert.doesNotMatch(log.output, /warning/i);
+        assert.deepStrictEqual(log.changed(), [...expectedChanges].sort(), "what up changed is what preview showed");
 
         const lost = await writer.lost();
         const termAfter = await etcdctl.raftTerm(endpoints, admin);
@@ -175,19 +184,54 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         // Leadership is handed to a member already rolled: at most two transfers, no lost-leader election.
         assert.ok(termAfter - termBefore <= 2, `raft term moved from ${termBefore} to ${termAfter}`);
 
-        // On the hosts: each member restarted into a new process, and member n+1's config was
-        // rewritten only after member n's new process had started (its journal says when).
         const started = names.map((m) => {
             const lines = labSsh(hostOf(m), `journalctl -u ${paths.unitName} -o short-unix --no-pager | grep ' Started '`).stdout.trim().split("\n");
             return Number(lines[lines.length - 1].split(" ")[0]);
         });
-        const mtimes = names.map((m) => Number(labSsh(hostOf(m), "stat -c %.6Y /etc/etcd/etcd.conf.yml").stdout.trim()));
+        const mtimes = names.map((m) => Number(labSsh(hostOf(m), `stat -c %.6Y ${witness}`).stdout.trim()));
         names.forEach((m, i) => {
             assert.notStrictEqual(mainPid(hostOf(m)), pidsBefore[i], `${m} runs a new process`);
             assert.ok(started[i] > rollStarted, `${m} restarted during this up`);
-            assert.ok(mtimes[i] < started[i], `${m}'s config was written before its restart`);
-            if (i > 0) assert.ok(mtimes[i] > started[i - 1], `${m}'s config changed only after ${names[i - 1]} restarted`);
+            assert.ok(mtimes[i] > rollStarted && mtimes[i] < started[i], `${m}'s ${witness} was written in this up, before its restart`);
+            if (i > 0) assert.ok(mtimes[i] > started[i - 1], `${m}'s ${witness} changed only after ${names[i - 1]} restarted`);
         });
+        return log;
+    }
+
+    it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
+        await roll({ tuning: { snapshotCount: 10001 } },
+            names.flatMap((m) => [`${m}:/etc/etcd/etcd.conf.yml-write`, `${m}-service`, `${m}-health`]), "/etc/etcd/etcd.conf.yml");
+    });
+
+    if (size === 3) it("new certificates (a validity change) roll the same way, one member at a time", async () => {
+        await roll({ certValidityHours: 8000 }, [
+            ...names.flatMap((m) => [
+                `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}:/etc/etcd/pki/server.crt-write`, `${m}:/etc/etcd/pki/peer.crt-write`,
+                `${m}-preflight`, `${m}-service`, `${m}-health`]),
+            ...["admin", "healthcheck", "apiserver-etcd-client"].map((c) => `etcd-client-${c}-cert`),
+        ], "/etc/etcd/pki/server.crt");
+        // The clients' certificates were re-issued too: take the new admin one.
+        const outputs = await scratch.stack.outputs();
+        adminPair = { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) };
+        admin = etcdctl.credentials("admin", caPem, adminPair);
+    });
+
+    if (size === 3) it(`a version change (${initialVersion} -> 3.6.16) upgrades binaries and members one at a time`, async () => {
+        const before = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
+        assert.strictEqual((before.out.match(/"version":"3\.5\.35"/g) ?? []).length, size, before.out);
+        assert.strictEqual(await clusterVersion(members[0].address, caPem, adminPair), "3.5.0");
+        await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
+            names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-service`, `${m}-health`]), "/usr/local/bin/etcd");
+        const after = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
+        assert.strictEqual((after.out.match(/"version":"3\.6\.16"/g) ?? []).length, size, after.out);
+        // The cluster version (what /version calls etcdcluster) follows once every member runs 3.6.
+        const deadline = Date.now() + 30_000;
+        let reported = await clusterVersion(members[0].address, caPem, adminPair);
+        while (reported !== "3.6.0" && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 1000));
+            reported = await clusterVersion(members[0].address, caPem, adminPair);
+        }
+        assert.strictEqual(reported, "3.6.0");
     });
 
     if (size === 3) it("a new destroy policy or SSH key previews without any restart and restarts nothing", async () => {

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
@@ -157,5 +158,20 @@ export function tlsOutcome(opts: { host: string; port: number; ca: string; clien
         socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
         socket.once("close", () => done("closed"));
         socket.setTimeout(10_000, () => done("timeout"));
+    });
+}
+
+/** The cluster version a member reports at /version ("etcdcluster"), over mTLS. */
+export function clusterVersion(address: string, ca: string, client: KeyPairPem): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const req = https.get({ host: address, port: 2379, path: "/version", ca, cert: client.certPem, key: client.privateKeyPem, timeout: 10_000 }, (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => { body += d.toString(); });
+            res.on("end", () => {
+                try { resolve(String(JSON.parse(body).etcdcluster)); } catch (e) { reject(new Error(`/version answered ${body}: ${e}`)); }
+            });
+        });
+        req.on("error", reject);
+        req.on("timeout", () => req.destroy(new Error("timeout")));
     });
 }
