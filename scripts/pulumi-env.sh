@@ -1,8 +1,8 @@
 # Source this file to use the offline Pulumi toolchain built by scripts/toolchain.sh:
 #   . scripts/pulumi-env.sh
-# It puts the CLI, the language host and the provider plugins on PATH (the engine
-# uses plugins found on PATH as "ambient" plugins) and turns off every step that
-# would try the network.
+# It puts the CLI and the Node.js language host on PATH, points PULUMI_HOME at the cache
+# (where scripts/toolchain.sh installed the command, tls and random plugins) and turns off
+# every step that would try the network.
 _repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ETCD_STACK_CACHE="${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}"
 case ":$PATH:" in

@@ -211,7 +211,7 @@ main() {
     check_engine
   fi
   log "binaries: $(cd "$BIN_DIR" && ls -1 | grep -v stamp | tr '\n' ' ')"
-  log "installed plugins: $(pulumi plugin ls 2>/dev/null | awk 'NR>1 && $1 != "" {printf "%s %s; ", $1, $3}')"
+  log "installed plugins: $(pulumi plugin ls 2>/dev/null | awk 'NR>1 && $2 == "resource" {printf "%s %s; ", $1, $3}')"
   log "cache size: $(du -sh "$ETCD_STACK_CACHE/go" 2>/dev/null | cut -f1) (Go module + build cache)"
   log "done in $((SECONDS - started)) s"
 }
