@@ -15,6 +15,7 @@ import { EtcdMember } from "./member";
 import { Connection, remoteStep } from "./remoteStep";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
 import { RollStep, clientUrl, peerUrl, renderHealthGateScript } from "./render";
+import { renderReconcileMembershipScript } from "./renderMembership";
 import { ClusterSpec, MemberSpec } from "./spec";
 
 export interface EtcdClusterArgs {
@@ -84,8 +85,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 after: previous,
             }, { parent: this });
             this.members.push(member);
-            previous = [member.service];
+            previous = member.rollDone;
         }
+
+        // Members the stack no longer lists leave the cluster (one at a time, quorum checked)
+        // before their hosts are stopped and cleaned: Pulumi deletes removed resources last.
+        const first = spec.members[0];
+        const membership = remoteStep(`${name}-membership`, {
+            connection: connectionFor(spec, first, args.sshPrivateKey),
+            label: `membership (on ${first.name})`,
+            create: renderReconcileMembershipScript(spec),
+            update: renderReconcileMembershipScript(spec),
+        }, { parent: this, dependsOn: this.members.flatMap((m) => m.rollDone) });
 
         // The gate re-runs whenever any member's inputs changed, so every `up` that touched a
         // member ends with the whole cluster verified healthy.
@@ -97,7 +108,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             label: `${m.name} health gate`,
             create: gateScript,
             update: gateScript,
-        }, { parent: this, dependsOn: this.members.map((x) => x.service) }));
+        }, { parent: this, dependsOn: [membership] }));
 
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
         const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, ...gates.map((g) => g.stdout)]).apply(([x]) => x as T);

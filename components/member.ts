@@ -1,6 +1,7 @@
 /**
  * One etcd member on one host, in explicit phases:
- * preflight → host prep (user, dirs) → binaries → certs, config, unit → service.
+ * preflight → host prep (user, dirs) → binaries, certificates and keys → join (how this member
+ * enters the cluster, decided once) → config, unit → service → promote (a learner, once caught up).
  *
  * The service is *started* without waiting (members of a new cluster must start together,
  * see cluster.ts); a later change to any file it reads *restarts* it and waits until it is
@@ -13,6 +14,7 @@ import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { HostFile } from "./hostFile";
 import { MemberCertificates } from "./pki";
+import { parseJoinDecision, renderForgetJoinScript, renderJoinScript, renderPromoteScript } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
     RollStep, configPath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
@@ -54,8 +56,10 @@ export function parseArch(stdout: string): ReleaseArch {
 }
 
 export class EtcdMember extends pulumi.ComponentResource {
-    /** The member's service; (re)started last. Depend on it to order the next member. */
+    /** The member's service. */
     public readonly service: command.remote.Command;
+    /** What the next member of the roll waits for: this member started (or restarted) and voting. */
+    public readonly rollDone: pulumi.Resource[];
     /** Digest of everything the running etcd reads; a change restarts the member. */
     public readonly inputsDigest: pulumi.Output<string>;
 
@@ -87,15 +91,28 @@ export class EtcdMember extends pulumi.ComponentResource {
         const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, extra: pulumi.Resource[] = []) =>
             new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner },
                 { parent: this, dependsOn: [prepare, ...extra, ...after] });
-        const config = renderEtcdConfigFor(spec, member, args.token);
-        const unit = renderUnit(spec, member);
-        const files = [
+        const pki = [
             file(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
             file(pkiPath(spec, "serverCert"), certificates.server.certPem, paths.modes.certificate),
             file(pkiPath(spec, "serverKey"), certificates.server.privateKeyPem, paths.modes.privateKey),
             file(pkiPath(spec, "peerCert"), certificates.peer.certPem, paths.modes.certificate),
             file(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
-            file(configPath(spec), config, paths.modes.config, "root:root"),
+        ];
+
+        // Phase 4b: how this member enters the cluster — bootstrap with the others, or `member add`
+        // as a learner — decided on its first run with its own certificate and recorded on the
+        // host; later runs print the record, so the member list growing never rewrites this config.
+        const join = step("join", {
+            create: renderJoinScript(spec, member),
+            update: renderJoinScript(spec, member),
+            delete: renderForgetJoinScript(spec),
+        }, [binaries, ...pki.map((f) => f.write), ...after]);
+        const config = pulumi.all([join.stdout, args.token]).apply(([out, token]) =>
+            renderEtcdConfig(spec, member, { token, ...parseJoinDecision(out) }));
+        const unit = renderUnit(spec, member);
+        const files = [
+            ...pki,
+            file(configPath(spec), config, paths.modes.config, "root:root", [join]),
             file(paths.unitPath, unit, paths.modes.unit, "root:root", [binaries]),
         ];
 
@@ -108,7 +125,14 @@ export class EtcdMember extends pulumi.ComponentResource {
             create: this.inputsDigest.apply((d) => renderStartScript(spec, d)),
             update: this.inputsDigest.apply((d) => renderRestartScript(spec, args.roll, d)),
             delete: renderStopScript(spec),
-        }, [binaries, ...files.map((f) => f.write), ...after]);
+        }, [binaries, join, ...files.map((f) => f.write), ...after]);
+
+        // Phase 6: a member added as a learner becomes a voting member once it has caught up.
+        const promote = step("promote", {
+            create: renderPromoteScript(spec, member),
+            update: renderPromoteScript(spec, member),
+        }, [this.service]);
+        this.rollDone = [this.service, promote];
 
         this.registerOutputs({ inputsDigest: this.inputsDigest });
     }
@@ -138,8 +162,4 @@ export class EtcdMember extends pulumi.ComponentResource {
         });
         return install(script, [prepare]);
     }
-}
-
-function renderEtcdConfigFor(spec: ClusterSpec, member: MemberSpec, token: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.output(token).apply((t) => renderEtcdConfig(spec, member, { token: t, initialClusterState: "new" }));
 }

@@ -62,6 +62,9 @@ export const pkiFiles = {
  */
 export const appliedInputsFile = "etcd-stack.applied";
 
+/** Inside the config dir: how this member joined (initial-cluster and its state), decided once. */
+export const joinRecordFile = "etcd-stack.join";
+
 /** Name of the etcd config file inside the config dir. */
 export const configFileName = "etcd.conf.yml";
 

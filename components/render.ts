@@ -42,8 +42,8 @@ export interface EtcdConfigOptions {
     token: string;
     /** "new" for members bootstrapped together; "existing" for a member joining later. */
     initialClusterState: "new" | "existing";
-    /** The member list this member starts with (defaults to all members of the spec). */
-    initialClusterMembers?: MemberSpec[];
+    /** The initial-cluster this member starts with (defaults to every member of the spec). */
+    initialCluster?: string;
 }
 
 /**
@@ -69,7 +69,7 @@ export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: Et
         `listen-client-urls: ${yq(clientUrls.join(","))}`,
         `advertise-client-urls: ${yq(clientUrl(spec, member))}`,
         `initial-advertise-peer-urls: ${yq(peerUrl(spec, member))}`,
-        `initial-cluster: ${yq(initialCluster(spec, opts.initialClusterMembers))}`,
+        `initial-cluster: ${yq(opts.initialCluster ?? initialCluster(spec))}`,
         `initial-cluster-token: ${yq(opts.token)}`,
         `initial-cluster-state: ${yq(opts.initialClusterState)}`,
         `listen-metrics-urls: ${yq(`http://127.0.0.1:${spec.ports.metrics}`)}`,
@@ -124,7 +124,7 @@ export function renderUnit(spec: ClusterSpec, member: MemberSpec): string {
 }
 
 /** etcdctl flags that authenticate as this member (its server cert carries client auth). */
-function etcdctlTls(spec: ClusterSpec): string {
+export function etcdctlTls(spec: ClusterSpec): string {
     return [
         `--cacert ${shq(pkiPath(spec, "ca"))}`,
         `--cert ${shq(pkiPath(spec, "serverCert"))}`,
@@ -133,6 +133,13 @@ function etcdctlTls(spec: ClusterSpec): string {
 }
 
 const scriptHeader = "set -eu\n";
+
+/**
+ * `col <endpoint> <HEADER>`: one column of `endpoint status -w table` by its header name
+ * ("ID", "IS LEADER"…), which stays right as etcd versions add columns. Needs a `ctl` function.
+ */
+export const statusColumnFunction = `col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" ` +
+    `'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }`;
 
 /**
  * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success;
@@ -312,20 +319,22 @@ export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDig
     return scriptHeader + [
         `me=${shq(step.member)}`,
         `digest=${shq(inputsDigest)}`,
-        `ctl() { ${ctl} --endpoints https://127.0.0.1:${spec.ports.client} "$@"; }`,
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        `ctl() { ${ctl} "$@"; }`,
+        statusColumnFunction,
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         `if systemctl is-active --quiet ${paths.unitName} && [ "$(cat ${shq(appliedInputsPath(spec))} 2>/dev/null)" = "$digest" ]; then`,
         `  echo "$me: etcd already runs with these inputs; not restarted"`,
         `  exit 0`,
         `fi`,
-        `if ctl endpoint health >/dev/null 2>&1; then`,
+        `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,
         `  others=0; healthy=0; down=""`,
-        `  for m in $(ctl member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,
+        `  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,
         `    name=\${m%%=*}; urls=\${m#*=}`,
         `    [ "$name" = "$me" ] && continue`,
         `    others=$((others + 1))`,
-        `    if [ -n "$urls" ] && ${ctl} --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi`,
+        `    if [ -n "$urls" ] && ctl --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi`,
         `  done`,
         `  quorum=$(( (others + 1) / 2 + 1 ))`,
         `  if [ "$healthy" -lt "$quorum" ]; then`,
@@ -333,13 +342,12 @@ export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDig
         `    exit 1`,
         `  fi`,
         `  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"`,
-        `  leader=$(ctl endpoint status -w table | awk -F'|' 'NR == 2 { for (i = 1; i <= NF; i++) { h = $i; gsub(/^ +| +$/, "", h); if (h == "IS LEADER") c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }')`,
-        `  if [ "$leader" = true ]; then`,
+        `  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then`,
         `    for to in ${step.handoffTo.map(shq).join(" ")}; do`,
-        `      line=$(ctl member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
+        `      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
         `      [ -n "$line" ] || continue`,
-        `      ${ctl} --endpoints "\${line#* }" endpoint health >/dev/null 2>&1 || continue`,
-        `      if ctl move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,
+        `      ctl --endpoints "\${line#* }" endpoint health >/dev/null 2>&1 || continue`,
+        `      if ctl --endpoints "$local_ep" move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,
         `    done`,
         `  fi`,
         `fi`,
@@ -350,7 +358,7 @@ export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDig
             `pid=$(systemctl show -p MainPID --value ${paths.unitName}) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]`,
             `member $me did not start a new etcd process within ${spec.healthTimeoutSeconds}s`),
         ...untilDeadline(
-            `ctl endpoint health >/dev/null 2>&1`,
+            `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1`,
             `member $me not healthy after ${spec.healthTimeoutSeconds}s`),
         ...recordApplied(spec, `"$digest"`),
         `echo "restarted ${paths.unitName} on $me (pid $old_pid -> $pid); healthy"`,

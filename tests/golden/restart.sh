@@ -1,20 +1,22 @@
 set -eu
 me='lab-2'
 digest='dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd'
-ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints https://127.0.0.1:2379 "$@"; }
+local_ep=https://127.0.0.1:2379
+ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s "$@"; }
+col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" 'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }
 systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
 if systemctl is-active --quiet etcd.service && [ "$(cat '/etc/etcd/etcd-stack.applied' 2>/dev/null)" = "$digest" ]; then
   echo "$me: etcd already runs with these inputs; not restarted"
   exit 0
 fi
-if ctl endpoint health >/dev/null 2>&1; then
+if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
   others=0; healthy=0; down=""
-  for m in $(ctl member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do
+  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do
     name=${m%%=*}; urls=${m#*=}
     [ "$name" = "$me" ] && continue
     others=$((others + 1))
-    if [ -n "$urls" ] && /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi
+    if [ -n "$urls" ] && ctl --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi
   done
   quorum=$(( (others + 1) / 2 + 1 ))
   if [ "$healthy" -lt "$quorum" ]; then
@@ -22,13 +24,12 @@ if ctl endpoint health >/dev/null 2>&1; then
     exit 1
   fi
   [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"
-  leader=$(ctl endpoint status -w table | awk -F'|' 'NR == 2 { for (i = 1; i <= NF; i++) { h = $i; gsub(/^ +| +$/, "", h); if (h == "IS LEADER") c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }')
-  if [ "$leader" = true ]; then
+  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then
     for to in 'lab-1' 'lab-3'; do
-      line=$(ctl member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
+      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
       [ -n "$line" ] || continue
-      /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue
-      if ctl move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
+      ctl --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue
+      if ctl --endpoints "$local_ep" move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
     done
   fi
 fi
@@ -43,7 +44,7 @@ until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] &
   fi
   sleep 1
 done
-until ctl endpoint health >/dev/null 2>&1; do
+until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "member $me not healthy after 120s; last journal lines:" >&2
     journalctl -u etcd.service -n 40 --no-pager >&2 || true

@@ -40,7 +40,7 @@ describe("EtcdCluster (mocked engine)", function () {
 
     it("declares the same phases on every member", () => {
         for (const m of ["lab-1", "lab-2", "lab-3"]) {
-            for (const suffix of ["-preflight", "-prepare", "-tarball", "-binaries", "-service", "-health"]) {
+            for (const suffix of ["-preflight", "-prepare", "-tarball", "-binaries", "-join", "-service", "-promote", "-health"]) {
                 named(`${m}${suffix}`);
             }
             for (const file of ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
@@ -48,7 +48,8 @@ describe("EtcdCluster (mocked engine)", function () {
                 named(`${m}:${file}-write`);
             }
         }
-        assert.equal(ofType("command:remote:Command").length, 3 * (5 + 7));
+        named("etcd-membership");
+        assert.equal(ofType("command:remote:Command").length, 3 * (7 + 7) + 1);
     });
 
     it("parents every child under its component", async () => {
@@ -113,23 +114,27 @@ describe("EtcdCluster (mocked engine)", function () {
     const files = ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
         "/etc/etcd/pki/peer.key", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"];
 
-    it("rolls: a member's binaries, files and service wait for the previous member's service", () => {
+    it("rolls: a member's binaries, files, join and service wait for the previous member's service and promotion", () => {
         names.forEach((m, i) => {
-            const previous = i === 0 ? [] : [`${names[i - 1]}-service`];
+            const previous = i === 0 ? [] : [`${names[i - 1]}-promote`, `${names[i - 1]}-service`];
             assert.deepEqual(deps.dependsOn(`${m}-preflight`), []);
             assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
             for (const f of files) {
-                const extra = f.endsWith("etcd.service") ? [`${m}-binaries`] : [];
+                const extra = f.endsWith("etcd.service") ? [`${m}-binaries`] : f.endsWith("etcd.conf.yml") ? [`${m}-join`] : [];
                 assert.deepEqual(deps.dependsOn(`${m}:${f}-write`), [`${m}-prepare`, ...extra, ...previous].sort(), f);
             }
-            assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, ...files.map((f) => `${m}:${f}-write`), ...previous].sort());
+            const pki = files.filter((f) => f.includes("/pki/")).map((f) => `${m}:${f}-write`);
+            assert.deepEqual(deps.dependsOn(`${m}-join`), [`${m}-binaries`, ...pki, ...previous].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-join`, ...files.map((f) => `${m}:${f}-write`), ...previous].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-promote`), [`${m}-service`]);
         });
     });
 
-    it("gates on every member's service", () => {
-        for (const m of names) assert.deepEqual(deps.dependsOn(`${m}-health`), names.map((n) => `${n}-service`));
+    it("reconciles membership after every member's turn, then gates on it", () => {
+        assert.deepEqual(deps.dependsOn("etcd-membership"), names.flatMap((n) => [`${n}-promote`, `${n}-service`]).sort());
+        for (const m of names) assert.deepEqual(deps.dependsOn(`${m}-health`), ["etcd-membership"]);
     });
 
     it("runs scripts from stdin behind a short, labelled command, with no previous-output environment", async () => {
@@ -137,7 +142,7 @@ describe("EtcdCluster (mocked engine)", function () {
             for (const op of ["create", "update", "delete"]) {
                 if (c.inputs[op] === undefined) continue;
                 assert.ok(c.inputs[op].split("\n").length <= 4, `${c.name} ${op} is not a short runner:\n${c.inputs[op]}`);
-                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: lab-\\d .*\\(${op}\\)\n`));
+                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: (lab-\\d|membership) .*\\(${op}\\)\n`));
             }
             assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
         }

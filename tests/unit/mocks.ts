@@ -42,7 +42,8 @@ export function installMocks(): Recorded[] {
                     state.hex = "0123456789abcdef";
                     break;
                 case "command:remote:Command":
-                    state.stdout = /preflight/.test(args.name) ? "arch=amd64\n" : "ok\n";
+                    state.stdout = /preflight/.test(args.name) ? "arch=amd64\n"
+                        : /-join$/.test(args.name) ? "initial-cluster-state=new\ninitial-cluster=lab-1=https://10.213.0.11:2380\n" : "ok\n";
                     state.stderr = "";
                     break;
             }

@@ -7,6 +7,7 @@ import {
     renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
 import { rollStep } from "../../components/cluster";
+import { parseJoinDecision, renderJoinScript, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
 const goldenDir = path.join(__dirname, "..", "golden");
@@ -35,6 +36,9 @@ describe("render: golden files", () => {
     it("start script", () => golden("start.sh", renderStartScript(s, digest)));
     it("restart script", () => golden("restart.sh", renderRestartScript(s, rollStep(["lab-1", "lab-2", "lab-3"], 1), digest)));
     it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
+    it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
+    it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
+    it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
     it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));
@@ -108,6 +112,22 @@ describe("render: semantics", () => {
         assert.deepEqual(rollStep(names, 0).handoffTo, ["e", "d", "c", "b"]);
         assert.deepEqual(rollStep(names, 2).handoffTo, ["b", "a", "e", "d"]);
         assert.deepEqual(rollStep(names, 4).handoffTo, ["d", "c", "b", "a"]);
+    });
+
+    it("a member's config takes initial-cluster and its state from the join decision", () => {
+        const d = parseJoinDecision("noise\ninitial-cluster-state=existing\ninitial-cluster=lab-4=https://10.213.0.14:2380,lab-1=https://10.213.0.11:2380\n");
+        assert.deepEqual(d, { initialClusterState: "existing", initialCluster: "lab-4=https://10.213.0.14:2380,lab-1=https://10.213.0.11:2380" });
+        const c = renderEtcdConfig(s, s.members[0], { token: "t", ...d });
+        assert.match(c, /^initial-cluster-state: "existing"$/m);
+        assert.match(c, /^initial-cluster: "lab-4=https:\/\/10\.213\.0\.14:2380,lab-1=https:\/\/10\.213\.0\.11:2380"$/m);
+        assert.throws(() => parseJoinDecision("initial-cluster-state=maybe\n"), /printed no decision/);
+    });
+
+    it("join adds a new member as a learner and reads an existing record first", () => {
+        const j = renderJoinScript(s, s.members[2]);
+        assert.match(j, /member add "\$me" --peer-urls="\$my_peer" --learner/);
+        assert.ok(j.indexOf("cat '/etc/etcd/etcd-stack.join'") < j.indexOf("member add"));
+        assert.match(j, /for url in 'https:\/\/10\.213\.0\.11:2379' 'https:\/\/10\.213\.0\.12:2379'; do/);
     });
 
     it("quotes shell values safely", () => {

@@ -1,0 +1,179 @@
+/**
+ * Pure renderers for membership: the scripts that decide how a member joins (bootstrap with the
+ * others, or `member add` as a learner to a running cluster), promote a learner once it has caught
+ * up, and remove members the stack no longer lists. The cluster, not Pulumi state, decides what is
+ * left to do, so a run killed half-way converges on the next `up`.
+ */
+import * as paths from "./paths";
+import { clientUrl, etcdctlTls, initialCluster, peerUrl, shq, statusColumnFunction } from "./render";
+import { ClusterSpec, MemberSpec } from "./spec";
+
+/** Where a member records how it joined (its initial-cluster and state), read by every later run. */
+export function joinRecordPath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.joinRecordFile}`;
+}
+
+/** How a member starts the first time: what its config's initial-cluster* keys say. */
+export interface JoinDecision {
+    initialClusterState: "new" | "existing";
+    initialCluster: string;
+}
+
+/** Parses the join step's output (`initial-cluster-state=…` and `initial-cluster=…` lines). */
+export function parseJoinDecision(stdout: string): JoinDecision {
+    const state = /^initial-cluster-state=(new|existing)$/m.exec(stdout)?.[1];
+    const cluster = /^initial-cluster=(\S+)$/m.exec(stdout)?.[1];
+    if (!state || !cluster) throw new Error(`the join step printed no decision: ${JSON.stringify(stdout.slice(0, 300))}`);
+    return { initialClusterState: state as JoinDecision["initialClusterState"], initialCluster: cluster };
+}
+
+const header = "set -eu\n";
+
+/** etcdctl with this member's own certificate (its server cert carries client auth). */
+function ctlFunction(spec: ClusterSpec): string {
+    return `ctl() { ${paths.binDir}/etcdctl ${etcdctlTls(spec)} --dial-timeout=3s --command-timeout=10s "$@"; }`;
+}
+
+/** awk that prints a member-list line's members as name=peerURL, naming unstarted ones from the spec. */
+function membersAsInitialCluster(spec: ClusterSpec): string {
+    const names = spec.members.map((m) => `${peerUrl(spec, m)}=${m.name}`).join(" ");
+    return `awk -F', ' -v names=${shq(names)} 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); known[kv[1]] = kv[2] } }` +
+        ` { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }'`;
+}
+
+/**
+ * Decides, once, how `member` joins, records it on the host and prints it. A later run prints the
+ * record, so an existing member's config never changes because the member list did.
+ * - no other member answers: a new cluster, bootstrapped from every member of the stack;
+ * - a cluster answers and already lists this peer URL: join it as that member (`existing`); if it
+ *   was once started but this host has no data (a wiped or new disk), its old registration is
+ *   removed and it is added again;
+ * - otherwise: `member add --learner` (promoted by the promote step once caught up).
+ */
+export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string {
+    const others = spec.members.filter((m) => m.name !== member.name).map((m) => shq(clientUrl(spec, m)));
+    const record = shq(joinRecordPath(spec));
+    const data = shq(spec.dirs.data);
+    return header + [
+        `me=${shq(member.name)}`,
+        `my_peer=${shq(peerUrl(spec, member))}`,
+        ctlFunction(spec),
+        `if [ -s ${record} ]; then cat ${record}; exit 0; fi`,
+        `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n' "$1" "$2" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
+        `endpoint=""`,
+        `for url in ${others.join(" ")}; do`,
+        `  if ctl --endpoints "$url" endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi`,
+        `done`,
+        `if [ -z "$endpoint" ]; then`,
+        `  echo "$me: no other member answers: bootstrapping a new cluster" >&2`,
+        `  decide new ${shq(initialCluster(spec))}`,
+        `  exit 0`,
+        `fi`,
+        `mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')`,
+        `if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $3}')" ] && [ ! -d ${data}/member ]; then`,
+        `  id=$(echo "$mine" | awk -F', ' '{print $1}')`,
+        `  echo "$me: registered as $id and once started, but this host has no data: removing the stale registration" >&2`,
+        `  ctl --endpoints "$endpoint" member remove "$id" >&2`,
+        `  mine=""`,
+        `fi`,
+        `if [ -z "$mine" ]; then`,
+        // Data left by an earlier, removed incarnation would make etcd refuse to start as a new member.
+        `  if [ -d ${data}/member ]; then mv ${data}/member ${data}/member.removed-$(date +%s); echo "$me: moved old data aside" >&2; fi`,
+        `  if ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); then`,
+        `    echo "member add of $me (as a learner) failed: $out" >&2`,
+        `    case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac`,
+        `    exit 1`,
+        `  fi`,
+        `  echo "$me: added as a learner through $endpoint" >&2`,
+        `  decide existing "$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p')"`,
+        `  exit 0`,
+        `fi`,
+        `echo "$me: already registered in the running cluster" >&2`,
+        `decide existing "$(ctl --endpoints "$endpoint" member list -w simple | ${membersAsInitialCluster(spec)})"`,
+    ].join("\n") + "\n";
+}
+
+/** Removes the join record (on destroy): a later stack on this host decides afresh. */
+export function renderForgetJoinScript(spec: ClusterSpec): string {
+    return header + `rm -f ${shq(joinRecordPath(spec))}\n`;
+}
+
+/**
+ * Promotes `member` from learner to voting member once it has caught up with the leader (etcd
+ * refuses before that; the refusal is retried until the health timeout). A voting member: nothing to do.
+ */
+export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): string {
+    const others = spec.members.filter((m) => m.name !== member.name).map((m) => clientUrl(spec, m)).join(",");
+    return header + [
+        `me=${shq(member.name)}`,
+        `my_peer=${shq(peerUrl(spec, member))}`,
+        ctlFunction(spec),
+        `others=${shq(others)}`,
+        // Bootstrap members vote from the start; and while the cluster forms they cannot answer.
+        `if grep -qx 'initial-cluster-state=new' ${shq(joinRecordPath(spec))} 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi`,
+        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        `while :; do`,
+        `  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true`,
+        `  case "$mine" in`,
+        `    *", false") echo "$me is a voting member"; exit 0 ;;`,
+        `    *", true") out=$(ctl --endpoints "$others" member promote "$(echo "$mine" | awk -F', ' '{print $1}')" 2>&1) && { echo "$me promoted from learner to voting member"; exit 0; } ;;`,
+        `    *) out="not in the member list" ;;`,
+        `  esac`,
+        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
+        `    echo "$me could not be promoted within ${spec.healthTimeoutSeconds}s: $out; last journal lines:" >&2`,
+        `    journalctl -u ${paths.unitName} -n 30 --no-pager >&2 || true`,
+        `    exit 1`,
+        `  fi`,
+        `  sleep 1`,
+        `done`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Removes from the cluster every member whose peer URL the stack no longer lists, one at a time,
+ * before their hosts are stopped and cleaned. Refuses before removing anything when the members
+ * that stay could not keep a quorum; hands leadership to a staying member first; removes members
+ * that are down before those that are up.
+ */
+export function renderReconcileMembershipScript(spec: ClusterSpec): string {
+    const desired = spec.members.map((m) => peerUrl(spec, m)).join(" ");
+    return header + [
+        ctlFunction(spec),
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        `desired=${shq(desired)}`,
+        `listed() { ctl --endpoints "$local_ep" member list -w simple; }`,
+        `is_desired() { case " $desired " in *" $1 "*) return 0 ;; esac; return 1; }`,
+        `healthy() { [ -n "$1" ] && ctl --endpoints "$1" endpoint health >/dev/null 2>&1; }`,
+        statusColumnFunction,
+        `staying=0; staying_up=0; leaving_down=""; leaving_up=""`,
+        `for row in $(listed | awk -F', ' '{print $1 "|" ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5}'); do`,
+        `  id=\${row%%|*}; rest=\${row#*|}; name=\${rest%%|*}; rest=\${rest#*|}; peer=\${rest%%|*}; client=\${rest#*|}`,
+        `  if is_desired "$peer"; then`,
+        `    staying=$((staying + 1)); if healthy "$client"; then staying_up=$((staying_up + 1)); fi`,
+        `  elif healthy "$client"; then leaving_up="$leaving_up $id|$name|$client"`,
+        `  else leaving_down="$leaving_down $id|$name|"; fi`,
+        `done`,
+        `if [ -z "$leaving_down$leaving_up" ]; then echo "membership matches the stack ($staying members)"; exit 0; fi`,
+        `quorum=$(( staying / 2 + 1 ))`,
+        `if [ "$staying_up" -lt "$quorum" ]; then`,
+        `  echo "refusing to remove$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done): only $staying_up of the $staying members that stay are healthy (quorum $quorum); nothing was changed" >&2`,
+        `  exit 1`,
+        `fi`,
+        `my_id=$(col "$local_ep" ID)`,
+        // Members that are down go first: removing them never costs a healthy vote.
+        `for m in $leaving_down $leaving_up; do`,
+        `  id=\${m%%|*}; rest=\${m#*|}; name=\${rest%%|*}; client=\${rest#*|}`,
+        `  if [ -n "$client" ] && [ "$(col "$client" "IS LEADER" 2>/dev/null)" = true ]; then`,
+        `    ctl --endpoints "$client" move-leader "$my_id" >/dev/null && echo "moved leadership from $name to this member"`,
+        `  fi`,
+        `  ctl --endpoints "$local_ep" member remove "$id" >/dev/null`,
+        `  echo "removed member $name ($id)"`,
+        `  deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        `  until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do`,
+        `    [ "$(date +%s)" -lt "$deadline" ] || { echo "cluster not healthy after removing $name" >&2; exit 1; }`,
+        `    sleep 1`,
+        `  done`,
+        `done`,
+        `echo "membership matches the stack ($staying members)"`,
+    ].join("\n") + "\n";
+}

@@ -1,0 +1,131 @@
+/**
+ * Lab, real engine: membership as stack edits. 3 → 5 adds members one at a time as learners
+ * (promoted once caught up) without restarting the others; 5 → 3 removes members from the
+ * cluster before their hosts are stopped; a removal that would lose quorum is refused before
+ * anything changes. A bounded writer runs across every step.
+ */
+import * as assert from "assert";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labSsh, labUp } from "./lab";
+import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+
+const mainPid = (host: string) => labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
+const indent = (text: string) => text.trimEnd().replace(/^/gm, "      ");
+
+describe("lab: membership changes as stack edits (real engine)", function () {
+    this.timeout(20 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let endpoints = "";
+
+    /** Members as the cluster lists them: name → learner? */
+    async function memberList(): Promise<Record<string, boolean>> {
+        const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+        assert.strictEqual(r.code, 0, r.out);
+        return Object.fromEntries(r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], f[5] === "true"]));
+    }
+
+    /** Sets the stack to `size` members and runs preview and up with a writer running; returns the up's log. */
+    async function scaleTo(size: number, expectOps: (log: StepLog) => void): Promise<StepLog> {
+        scratch.setConfig({ members: labMembers(size) });
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        expectOps(preview);
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/scale-to-${size}`).start();
+        const log = new StepLog();
+        try {
+            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await writer.stop();
+        }
+        console.log(indent(log.lines.filter((l) => /(join|promote|membership).*(created|updated)/.test(l)).join("")));
+        const lost = await writer.lost();
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+        assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
+        assert.deepStrictEqual(await memberList(), Object.fromEntries(labMembers(size).map((m) => [m.name, false])),
+            "the cluster's members are the stack's, all voting");
+        return log;
+    }
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(5);
+        wipeHosts(5);
+        scratch = await scratchStack("lab", labStackConfig(3));
+        etcdctl = Etcdctl.extract(labTarball);
+        const up = await scratch.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        const outputs = await scratch.stack.outputs();
+        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
+            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        // The writer and checks go through the members that stay in every step.
+        endpoints = labMembers(3).map((m) => `https://${m.address}:2379`).join(",");
+    });
+
+    after(async () => {
+        etcdctl?.dispose();
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+    });
+
+    it("3 → 5: the new members join one at a time as learners and are promoted; the others are not touched", async () => {
+        const pids = ["lab1", "lab2", "lab3"].map(mainPid);
+        await scaleTo(5, (preview) => {
+            for (const [name, op] of preview.ops) {
+                if (/^lab-[45]/.test(name)) assert.strictEqual(op, "create", name);
+                else assert.match(`${name} ${op}`, /^(lab-[123]-(join|promote|health)|etcd-membership) update$/, "an existing member's resource changes");
+            }
+            assert.ok(preview.changed().includes("lab-5-service"));
+        });
+        assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no existing member restarted");
+        for (const host of ["lab4", "lab5"]) {
+            const record = labSsh(host, `cat /etc/etcd/${paths.joinRecordFile}`).stdout;
+            assert.match(record, /^initial-cluster-state=existing$/m, host);
+        }
+    });
+
+    it("a removal that would leave the staying members without a quorum is refused before anything changes", async () => {
+        for (const host of ["lab2", "lab3"]) labSsh(host, `systemctl stop ${paths.unitName}`);
+        try {
+            scratch.setConfig({ members: labMembers(3) });
+            const log = new StepLog();
+            await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+            assert.match(log.output, /refusing to remove lab-[45] lab-[45]: only 1 of the 3 members that stay are healthy \(quorum 2\); nothing was changed/);
+            const r = await etcdctl.run("https://10.213.0.11:2379", ["member", "list", "-w", "simple"], admin);
+            assert.strictEqual(r.out.trim().split("\n").length, 5, r.out);
+            for (const host of ["lab4", "lab5"]) assert.notStrictEqual(leftovers(host), "", `${host} was cleaned`);
+        } finally {
+            for (const host of ["lab2", "lab3"]) labSsh(host, `systemctl start ${paths.unitName}`);
+        }
+    });
+
+    it("5 → 3: members leave the cluster before their hosts are stopped and cleaned", async () => {
+        const pids = ["lab1", "lab2", "lab3"].map(mainPid);
+        const log = await scaleTo(3, (preview) => {
+            for (const [name, op] of preview.ops) {
+                if (/^lab-[45]/.test(name)) assert.strictEqual(op, "delete", name);
+                else assert.match(`${name} ${op}`, /^(lab-[123]-(join|promote|health)|etcd-membership) update$/, "a staying member's resource changes");
+            }
+        });
+        assert.match(log.output, /removed member lab-[45]/);
+        assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no staying member restarted");
+        for (const host of ["lab4", "lab5"]) {
+            // etcd itself logged its removal: it was still running when the cluster removed it.
+            assert.match(labSsh(host, `journalctl -u ${paths.unitName} --no-pager | grep -c 'permanently removed' || true`).stdout, /^[1-9]/m, host);
+            assert.strictEqual(leftovers(host), "", host);
+        }
+    });
+
+    it("destroy leaves nothing on any host", async () => {
+        const destroy = await scratch.stack.destroy();
+        assert.strictEqual(destroy.summary.result, "succeeded");
+        for (const m of labMembers(3)) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
+    });
+});
