@@ -37,7 +37,7 @@ export interface EtcdMemberArgs {
     /** This member's place in a roll (whom it hands leadership to). */
     roll: RollStep;
     /**
-     * The previous member's step of the roll (its service). This member's binaries, files and
+     * The previous member's step of the roll (its service and promotion). This member's binaries, files and
      * restart all wait for it: a change reaches this host only once the member before is healthy.
      */
     after?: pulumi.Resource[];

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { hostOf, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 import { labAvailable, labRun, labSsh, labUp } from "./lab";
 
 const members = ["lab-1", "lab-2", "lab-3"];
@@ -56,6 +56,26 @@ describe("lab: failed runs name the member and the reason, and leave a state des
         assert.ok(output.length < 20_000, `the failure output is ${output.length} bytes`);
         console.log(output.split("\n").filter((l) => /preflight failed|MiB free/.test(l)).slice(0, 3).map((l) => `      ${l.trim().slice(0, 160)}`).join("\n"));
         for (const m of members) assert.strictEqual(hasEtcdFiles(hostOf(m)), false, `${m} was changed`);
+    });
+
+    it("a wrong SSH user fails the up naming the member, and nothing reaches that host", async () => {
+        scratch!.setConfig({ members: labMembers(3).map((m) => m.name === "lab-2" ? { ...m, sshUser: "nosuchuser" } : m) });
+        const { output } = await failingUp(scratch!);
+        assert.match(output, /lab-2-preflight/);
+        assert.match(output, /unable to authenticate/);
+        assert.strictEqual(hasEtcdFiles("lab2"), false, "lab2 was changed");
+    });
+
+    it("an install interrupted after etcd, before etcdctl, is completed by the next up", async () => {
+        // What a killed install leaves: the new etcd in place, etcdctl and etcdutl missing.
+        const unpack = labSsh("lab1", "mkdir -p /usr/local/bin && cat > /tmp/etcd.tgz && tar -xzf /tmp/etcd.tgz -C /usr/local/bin --strip-components=1 --wildcards '*/etcd' && rm /tmp/etcd.tgz",
+            fs.readFileSync(labTarball));
+        assert.strictEqual(unpack.code, 0, unpack.stderr);
+        assert.strictEqual(labSsh("lab1", "ls /usr/local/bin/").stdout.trim(), "etcd");
+        const up = await scratch!.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.match(labSsh("lab1", "/usr/local/bin/etcdctl version; /usr/local/bin/etcdutl version").stdout,
+            /etcdctl version: 3\.6\.16[\s\S]*etcdutl version: 3\.6\.16/);
     });
 
     it("an impostor on a member's address (another host key) is refused before any file reaches it", async () => {
