@@ -14,7 +14,7 @@ import * as random from "@pulumi/random";
 import { EtcdMember } from "./member";
 import { Connection, remoteStep } from "./remoteStep";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
-import { RollStep, clientUrl, peerUrl, renderHealthGateScript } from "./render";
+import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { renderReconcileMembershipScript } from "./renderMembership";
 import { ClusterSpec, MemberSpec } from "./spec";
 
@@ -70,7 +70,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         this.members = [];
         let previous: pulumi.Resource[] = [];
-        for (const [i, m] of spec.members.entries()) {
+        for (const m of spec.members) {
             const certificates = new MemberCertificates(`${m.name}-certs`, {
                 ca, member: m, algorithm, validityHours: spec.certValidityHours,
             }, { parent: this });
@@ -81,7 +81,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 certificates,
                 caCertPem: ca.certPem,
                 token: this.token,
-                roll: rollStep(spec.members.map((x) => x.name), i),
                 after: previous,
             }, { parent: this });
             this.members.push(member);
@@ -128,17 +127,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
             peerUrls: this.peerUrls,
         });
     }
-}
-
-/**
- * Member `i`'s step in a roll of `names` (in order): it hands leadership to the members already
- * rolled, nearest first, then to the rest from the end of the roll (so the leader of a roll that
- * starts at it moves once to the last member, and once more when that one's turn comes).
- */
-export function rollStep(names: string[], i: number): RollStep {
-    const before = names.slice(0, i).reverse();
-    const afterwards = names.slice(i + 1).reverse();
-    return { member: names[i], handoffTo: [...before, ...afterwards] };
 }
 
 /** The SSH connection to a member's host, its host key pinned; secret because it carries the key. */

@@ -14,10 +14,12 @@ import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { HostFile } from "./hostFile";
 import { MemberCertificates } from "./pki";
-import { parseJoinDecision, renderForgetJoinScript, renderJoinScript, renderPromoteScript } from "./renderMembership";
+import {
+    parseJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript,
+} from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
-    RollStep, configPath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
+    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRestartScript,
     renderStartScript, renderStopScript, renderUnit,
 } from "./render";
@@ -34,8 +36,6 @@ export interface EtcdMemberArgs {
     caCertPem: pulumi.Input<string>;
     /** The cluster's initial-cluster-token. */
     token: pulumi.Input<string>;
-    /** This member's place in a roll (whom it hands leadership to). */
-    roll: RollStep;
     /**
      * The previous member's step of the roll (its service and promotion). This member's binaries, files and
      * restart all wait for it: a change reaches this host only once the member before is healthy.
@@ -102,16 +102,18 @@ export class EtcdMember extends pulumi.ComponentResource {
         // Phase 4b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
         // host; later runs print the record, so the member list growing never rewrites this config.
+        const membersFile = file(membersFilePath(spec), renderMembersFile(spec), paths.modes.config, "root:root");
         const join = step("join", {
             create: renderJoinScript(spec, member),
             update: renderJoinScript(spec, member),
             delete: renderForgetJoinScript(spec),
-        }, [binaries, ...pki.map((f) => f.write), ...after]);
+        }, [binaries, membersFile.write, ...pki.map((f) => f.write), ...after]);
         const config = pulumi.all([join.stdout, args.token]).apply(([out, token]) =>
             renderEtcdConfig(spec, member, { token, ...parseJoinDecision(out) }));
         const unit = renderUnit(spec, member);
         const files = [
             ...pki,
+            membersFile,
             file(configPath(spec), config, paths.modes.config, "root:root", [join]),
             file(paths.unitPath, unit, paths.modes.unit, "root:root", [binaries]),
         ];
@@ -123,7 +125,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
         this.service = step("service", {
             create: this.inputsDigest.apply((d) => renderStartScript(spec, d)),
-            update: this.inputsDigest.apply((d) => renderRestartScript(spec, args.roll, d)),
+            update: this.inputsDigest.apply((d) => renderRestartScript(spec, member, d)),
             delete: renderStopScript(spec),
         }, [binaries, join, ...files.map((f) => f.write), ...after]);
 

@@ -62,6 +62,9 @@ export const pkiFiles = {
  */
 export const appliedInputsFile = "etcd-stack.applied";
 
+/** Inside the config dir: the stack's members (name, peer URL, client URL), read by the join and promote steps. */
+export const membersFile = "etcd-stack.members";
+
 /** Inside the config dir: how this member joined (initial-cluster and its state), decided once. */
 export const joinRecordFile = "etcd-stack.join";
 

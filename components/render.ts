@@ -293,15 +293,18 @@ function recordApplied(spec: ClusterSpec, digestWord: string): string[] {
     return [`echo ${digestWord} > ${shq(appliedInputsPath(spec))}`];
 }
 
-export interface RollStep {
-    /** This member's name. */
-    member: string;
-    /**
-     * Members to hand leadership to, best first: those already rolled (the one just before,
-     * then earlier), then the rest from the end of the roll. A leader restarted without handing
-     * off costs an election; handing off to a member that is already done costs one transfer.
-     */
-    handoffTo: string[];
+/** The stack's members as every host knows them (name, peer URL, client URL per line); see renderMembership.ts. */
+export function membersFilePath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.membersFile}`;
+}
+
+/**
+ * Shell: the members to hand leadership to, best first, from the members file — those before
+ * `$me` in the roll (the one just before first: already restarted), then the rest from the end.
+ * Read at run time, so the list growing never changes a member's restart script.
+ */
+export function handoffOrder(spec: ClusterSpec): string {
+    return `awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = i - 1; k >= 1; k--) print n[k]; for (k = NR; k > i; k--) print n[k] }' ${shq(membersFilePath(spec))}`;
 }
 
 /**
@@ -314,10 +317,10 @@ export interface RollStep {
  * 3. hand leadership to a member that is already done;
  * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
-export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDigest: string): string {
+export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, inputsDigest: string): string {
     const ctl = `${paths.binDir}/etcdctl ${etcdctlTls(spec)} --command-timeout=5s`;
     return scriptHeader + [
-        `me=${shq(step.member)}`,
+        `me=${shq(member.name)}`,
         `digest=${shq(inputsDigest)}`,
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
         `ctl() { ${ctl} "$@"; }`,
@@ -343,7 +346,7 @@ export function renderRestartScript(spec: ClusterSpec, step: RollStep, inputsDig
         `  fi`,
         `  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"`,
         `  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then`,
-        `    for to in ${step.handoffTo.map(shq).join(" ")}; do`,
+        `    for to in $(${handoffOrder(spec)}); do`,
         `      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
         `      [ -n "$line" ] || continue`,
         `      ctl --endpoints "\${line#* }" endpoint health >/dev/null 2>&1 || continue`,

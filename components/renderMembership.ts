@@ -5,8 +5,16 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, etcdctlTls, initialCluster, peerUrl, shq, statusColumnFunction } from "./render";
+import { clientUrl, etcdctlTls, membersFilePath, peerUrl, shq, statusColumnFunction } from "./render";
 import { ClusterSpec, MemberSpec } from "./spec";
+
+/**
+ * The members file: what the join and promote steps read at run time. Keeping the list out of
+ * their scripts keeps those steps (and so every existing member's config) unchanged when it grows.
+ */
+export function renderMembersFile(spec: ClusterSpec): string {
+    return spec.members.map((m) => `${m.name} ${peerUrl(spec, m)} ${clientUrl(spec, m)}\n`).join("");
+}
 
 /** Where a member records how it joined (its initial-cluster and state), read by every later run. */
 export function joinRecordPath(spec: ClusterSpec): string {
@@ -34,11 +42,15 @@ function ctlFunction(spec: ClusterSpec): string {
     return `ctl() { ${paths.binDir}/etcdctl ${etcdctlTls(spec)} --dial-timeout=3s --command-timeout=10s "$@"; }`;
 }
 
-/** awk that prints a member-list line's members as name=peerURL, naming unstarted ones from the spec. */
+/** awk over the members file and a member list: the list as name=peerURL, nameless members named from the file. */
 function membersAsInitialCluster(spec: ClusterSpec): string {
-    const names = spec.members.map((m) => `${peerUrl(spec, m)}=${m.name}`).join(" ");
-    return `awk -F', ' -v names=${shq(names)} 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); known[kv[1]] = kv[2] } }` +
-        ` { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }'`;
+    return `awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next }` +
+        ` { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }' ${shq(membersFilePath(spec))} -`;
+}
+
+/** Shell lines setting `others` to the other members' client URLs, space-separated, from the members file. */
+function otherClientUrls(spec: ClusterSpec, separator: " " | ","): string {
+    return `others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "${separator}" }' ${shq(membersFilePath(spec))})`;
 }
 
 /**
@@ -51,7 +63,6 @@ function membersAsInitialCluster(spec: ClusterSpec): string {
  * - otherwise: `member add --learner` (promoted by the promote step once caught up).
  */
 export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string {
-    const others = spec.members.filter((m) => m.name !== member.name).map((m) => shq(clientUrl(spec, m)));
     const record = shq(joinRecordPath(spec));
     const data = shq(spec.dirs.data);
     return header + [
@@ -60,17 +71,20 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         ctlFunction(spec),
         `if [ -s ${record} ]; then cat ${record}; exit 0; fi`,
         `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n' "$1" "$2" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
+        otherClientUrls(spec, " "),
         `endpoint=""`,
-        `for url in ${others.join(" ")}; do`,
-        `  if ctl --endpoints "$url" endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi`,
+        `for url in $others; do`,
+        `  if ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi`,
         `done`,
         `if [ -z "$endpoint" ]; then`,
         `  echo "$me: no other member answers: bootstrapping a new cluster" >&2`,
-        `  decide new ${shq(initialCluster(spec))}`,
+        `  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' ${shq(membersFilePath(spec))})"`,
         `  exit 0`,
         `fi`,
         `mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')`,
-        `if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $3}')" ] && [ ! -d ${data}/member ]; then`,
+        // Listed with client URLs (it published them, so it once started), yet this host has no
+        // data: the member that started is gone. (Bootstrap members carry names before they start.)
+        `if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ] && [ ! -d ${data}/member ]; then`,
         `  id=$(echo "$mine" | awk -F', ' '{print $1}')`,
         `  echo "$me: registered as $id and once started, but this host has no data: removing the stale registration" >&2`,
         `  ctl --endpoints "$endpoint" member remove "$id" >&2`,
@@ -80,7 +94,7 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         // Data left by an earlier, removed incarnation would make etcd refuse to start as a new member.
         `  if [ -d ${data}/member ]; then mv ${data}/member ${data}/member.removed-$(date +%s); echo "$me: moved old data aside" >&2; fi`,
         `  if ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); then`,
-        `    echo "member add of $me (as a learner) failed: $out" >&2`,
+        `    echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2`,
         `    case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac`,
         `    exit 1`,
         `  fi`,
@@ -103,12 +117,11 @@ export function renderForgetJoinScript(spec: ClusterSpec): string {
  * refuses before that; the refusal is retried until the health timeout). A voting member: nothing to do.
  */
 export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): string {
-    const others = spec.members.filter((m) => m.name !== member.name).map((m) => clientUrl(spec, m)).join(",");
     return header + [
         `me=${shq(member.name)}`,
         `my_peer=${shq(peerUrl(spec, member))}`,
         ctlFunction(spec),
-        `others=${shq(others)}`,
+        otherClientUrls(spec, ","),
         // Bootstrap members vote from the start; and while the cluster forms they cannot answer.
         `if grep -qx 'initial-cluster-state=new' ${shq(joinRecordPath(spec))} 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi`,
         `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,

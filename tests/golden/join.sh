@@ -4,17 +4,18 @@ my_peer='https://10.213.0.12:2380'
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --dial-timeout=3s --command-timeout=10s "$@"; }
 if [ -s '/etc/etcd/etcd-stack.join' ]; then cat '/etc/etcd/etcd-stack.join'; exit 0; fi
 decide() { printf 'initial-cluster-state=%s\ninitial-cluster=%s\n' "$1" "$2" > '/etc/etcd/etcd-stack.join'.tmp; mv '/etc/etcd/etcd-stack.join'.tmp '/etc/etcd/etcd-stack.join'; cat '/etc/etcd/etcd-stack.join'; }
+others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = " " }' '/etc/etcd/etcd-stack.members')
 endpoint=""
-for url in 'https://10.213.0.11:2379' 'https://10.213.0.13:2379'; do
-  if ctl --endpoints "$url" endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi
+for url in $others; do
+  if ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi
 done
 if [ -z "$endpoint" ]; then
   echo "$me: no other member answers: bootstrapping a new cluster" >&2
-  decide new 'lab-1=https://10.213.0.11:2380,lab-2=https://10.213.0.12:2380,lab-3=https://10.213.0.13:2380'
+  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' '/etc/etcd/etcd-stack.members')"
   exit 0
 fi
 mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')
-if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $3}')" ] && [ ! -d '/var/lib/etcd'/member ]; then
+if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ] && [ ! -d '/var/lib/etcd'/member ]; then
   id=$(echo "$mine" | awk -F', ' '{print $1}')
   echo "$me: registered as $id and once started, but this host has no data: removing the stale registration" >&2
   ctl --endpoints "$endpoint" member remove "$id" >&2
@@ -23,7 +24,7 @@ fi
 if [ -z "$mine" ]; then
   if [ -d '/var/lib/etcd'/member ]; then mv '/var/lib/etcd'/member '/var/lib/etcd'/member.removed-$(date +%s); echo "$me: moved old data aside" >&2; fi
   if ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); then
-    echo "member add of $me (as a learner) failed: $out" >&2
+    echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2
     case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac
     exit 1
   fi
@@ -32,4 +33,4 @@ if [ -z "$mine" ]; then
   exit 0
 fi
 echo "$me: already registered in the running cluster" >&2
-decide existing "$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v names='https://10.213.0.11:2380=lab-1 https://10.213.0.12:2380=lab-2 https://10.213.0.13:2380=lab-3' 'BEGIN { n = split(names, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); known[kv[1]] = kv[2] } } { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }')"
+decide existing "$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next } { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }' '/etc/etcd/etcd-stack.members' -)"

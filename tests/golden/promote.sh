@@ -2,7 +2,7 @@ set -eu
 me='lab-2'
 my_peer='https://10.213.0.12:2380'
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --dial-timeout=3s --command-timeout=10s "$@"; }
-others='https://10.213.0.11:2379,https://10.213.0.13:2379'
+others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members')
 if grep -qx 'initial-cluster-state=new' '/etc/etcd/etcd-stack.join' 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi
 deadline=$(( $(date +%s) + 120 ))
 while :; do

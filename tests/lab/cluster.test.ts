@@ -125,7 +125,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             }
             // The files the program manages on this host, from its own state, with the modes paths.ts declares.
             const files = resources.map((r) => new RegExp(`::${m.name}:(/.+)-write$`).exec(r.urn)?.[1]).filter((f): f is string => !!f);
-            assert.strictEqual(files.length, 7, files.join(", "));
+            assert.strictEqual(files.length, 8, files.join(", "));
             for (const f of files) {
                 const want = f.endsWith(".key") ? `${Number(paths.modes.privateKey).toString()} etcd:etcd`
                     : f.endsWith(".crt") ? `${Number(paths.modes.certificate)} etcd:etcd` : `${Number(paths.modes.config)} root:root`;

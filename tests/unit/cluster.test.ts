@@ -44,12 +44,12 @@ describe("EtcdCluster (mocked engine)", function () {
                 named(`${m}${suffix}`);
             }
             for (const file of ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
-                "/etc/etcd/pki/peer.key", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]) {
+                "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]) {
                 named(`${m}:${file}-write`);
             }
         }
         named("etcd-membership");
-        assert.equal(ofType("command:remote:Command").length, 3 * (7 + 7) + 1);
+        assert.equal(ofType("command:remote:Command").length, 3 * (7 + 8) + 1);
     });
 
     it("parents every child under its component", async () => {
@@ -112,7 +112,7 @@ describe("EtcdCluster (mocked engine)", function () {
 
     const names = ["lab-1", "lab-2", "lab-3"];
     const files = ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
-        "/etc/etcd/pki/peer.key", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"];
+        "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"];
 
     it("rolls: a member's binaries, files, join and service wait for the previous member's service and promotion", () => {
         names.forEach((m, i) => {
@@ -125,7 +125,7 @@ describe("EtcdCluster (mocked engine)", function () {
                 const extra = f.endsWith("etcd.service") ? [`${m}-binaries`] : f.endsWith("etcd.conf.yml") ? [`${m}-join`] : [];
                 assert.deepEqual(deps.dependsOn(`${m}:${f}-write`), [`${m}-prepare`, ...extra, ...previous].sort(), f);
             }
-            const pki = files.filter((f) => f.includes("/pki/")).map((f) => `${m}:${f}-write`);
+            const pki = files.filter((f) => f.includes("/pki/") || f.endsWith(".members")).map((f) => `${m}:${f}-write`);
             assert.deepEqual(deps.dependsOn(`${m}-join`), [`${m}-binaries`, ...pki, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-join`, ...files.map((f) => `${m}:${f}-write`), ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-promote`), [`${m}-service`]);
@@ -151,7 +151,7 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(service.stdin, /^step_create\(\) \(\n/m);
         assert.match(service.stdin, /systemctl start --no-block etcd\.service/);
         assert.match(service.stdin, new RegExp(`digest='${digest}'`));
-        assert.match(service.stdin, /for to in 'lab-3' 'lab-2'; do/);
+        assert.match(service.stdin, /^me='lab-1'$/m);
         const gate = named("lab-2-health").inputs;
         assert.match(gate.stdin, /want='lab-1,lab-2,lab-3'/);
         const digests = await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));

@@ -1,13 +1,14 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
-    initialCluster, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
+    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveDirsScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
     renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
-import { rollStep } from "../../components/cluster";
-import { parseJoinDecision, renderJoinScript, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
+import { parseJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
 const goldenDir = path.join(__dirname, "..", "golden");
@@ -34,7 +35,7 @@ describe("render: golden files", () => {
     it("install script (local tarball)", () => golden("install-local.sh", renderInstallBinariesScript(s, { stagedTarball: "/var/tmp/etcd-stack/etcd.tar.gz", sha256: "b".repeat(64) })));
     const digest = "d".repeat(64);
     it("start script", () => golden("start.sh", renderStartScript(s, digest)));
-    it("restart script", () => golden("restart.sh", renderRestartScript(s, rollStep(["lab-1", "lab-2", "lab-3"], 1), digest)));
+    it("restart script", () => golden("restart.sh", renderRestartScript(s, s.members[1], digest)));
     it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
     it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
     it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
@@ -93,10 +94,10 @@ describe("render: semantics", () => {
         const start = renderStartScript(s, "d".repeat(64));
         assert.match(start, /systemctl start --no-block etcd\.service/);
         assert.match(start, /echo 'd{64}' > '\/etc\/etcd\/etcd-stack\.applied'/);
-        const restart = renderRestartScript(s, rollStep(["lab-1", "lab-2", "lab-3"], 0), "e".repeat(64));
+        const restart = renderRestartScript(s, s.members[0], "e".repeat(64));
         assert.match(restart, /\[ "\$pid" != "\$old_pid" \]/);
         assert.match(restart, /endpoint health/);
-        assert.match(restart, /for to in 'lab-3' 'lab-2'; do/);
+        assert.match(restart, /for to in \$\(awk .*'\/etc\/etcd\/etcd-stack\.members'\); do/);
     });
 
     it("the data dir goes with the prepare step, only when purge is asked for; stopping never touches it", () => {
@@ -107,11 +108,19 @@ describe("render: semantics", () => {
         assert.match(renderRemoveDirsScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
     });
 
-    it("hands leadership to members already rolled, nearest first, then from the end", () => {
+    it("hands leadership to members already rolled, nearest first, then from the end (the awk, run by sh)", () => {
         const names = ["a", "b", "c", "d", "e"];
-        assert.deepEqual(rollStep(names, 0).handoffTo, ["e", "d", "c", "b"]);
-        assert.deepEqual(rollStep(names, 2).handoffTo, ["b", "a", "e", "d"]);
-        assert.deepEqual(rollStep(names, 4).handoffTo, ["d", "c", "b", "a"]);
+        const five = spec({ members: names.map((n, i) => ({ name: n, address: `10.0.0.${i + 1}` })), allowUnverifiedHosts: true,
+            dirs: { config: fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-handoff-")) } });
+        fs.writeFileSync(membersFilePath(five), renderMembersFile(five));
+        const order = (me: string) => execFileSync("sh", ["-c", `me=${me}; ${handoffOrder(five)}`], { encoding: "utf8" }).trim().split("\n");
+        try {
+            assert.deepEqual(order("a"), ["e", "d", "c", "b"]);
+            assert.deepEqual(order("c"), ["b", "a", "e", "d"]);
+            assert.deepEqual(order("e"), ["d", "c", "b", "a"]);
+        } finally {
+            fs.rmSync(five.dirs.config, { recursive: true, force: true });
+        }
     });
 
     it("a member's config takes initial-cluster and its state from the join decision", () => {
@@ -127,7 +136,10 @@ describe("render: semantics", () => {
         const j = renderJoinScript(s, s.members[2]);
         assert.match(j, /member add "\$me" --peer-urls="\$my_peer" --learner/);
         assert.ok(j.indexOf("cat '/etc/etcd/etcd-stack.join'") < j.indexOf("member add"));
-        assert.match(j, /for url in 'https:\/\/10\.213\.0\.11:2379' 'https:\/\/10\.213\.0\.12:2379'; do/);
+        // The member list comes from the members file at run time, never from the script itself.
+        assert.doesNotMatch(j, /10\.213\.0\.1[12]/);
+        assert.equal(renderMembersFile(s), "lab-1 https://10.213.0.11:2380 https://10.213.0.11:2379\n" +
+            "lab-2 https://10.213.0.12:2380 https://10.213.0.12:2379\nlab-3 https://10.213.0.13:2380 https://10.213.0.13:2379\n");
     });
 
     it("quotes shell values safely", () => {
