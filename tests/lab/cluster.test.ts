@@ -232,6 +232,22 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             reported = await clusterVersion(members[0].address, caPem, adminPair);
         }
         assert.strictEqual(reported, "3.6.0");
+        // Each member snapshotted its data (checked with etcdutl) before its binaries changed.
+        for (const m of names) {
+            assert.match(labSsh(hostOf(m), `ls ${paths.snapshotDir}`).stdout, /^pre-upgrade-3\.5\.35-to-3\.6\.16-\d{8}T\d{6}Z\.db$/m, m);
+        }
+    });
+
+    if (size === 3) it("a downgrade (3.6.16 -> 3.5.35) is refused before any member changes", async () => {
+        const pids = names.map((m) => mainPid(hostOf(m)));
+        scratch.setConfig({ version: initialVersion, binary: { localTarball: initialTarball } });
+        const log = new StepLog();
+        await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+        assert.match(log.output, /refusing to change etcd 3\.6\.16 to 3\.5\.35 on lab\d: a downgrade is not supported; nothing was changed/);
+        assert.deepStrictEqual(names.map((m) => mainPid(hostOf(m))), pids, "a member restarted");
+        for (const m of names) assert.match(labSsh(hostOf(m), `${paths.binDir}/etcd --version`).stdout, /etcd Version: 3\.6\.16/, m);
+        scratch.setConfig({ version: "3.6.16", binary: { localTarball: labTarball } });
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
     });
 
     if (size === 3) it("a new destroy policy or SSH key previews without any restart and restarts nothing", async () => {
