@@ -19,6 +19,9 @@ export const binDir = "/usr/local/bin";
 /** Staging directory for downloads and copied release tarballs. */
 export const stagingDir = "/var/tmp/etcd-stack";
 
+/** Snapshots taken before an upgrade (root only: a snapshot holds every key). */
+export const snapshotDir = "/var/backups/etcd";
+
 /** The systemd unit, owned by this program. */
 export const unitName = "etcd.service";
 export const unitPath = `/etc/systemd/system/${unitName}`;

@@ -208,6 +208,7 @@ export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: st
         `  ${paths.binDir}/etcdutl version 2>/dev/null | grep -qx "etcdutl version: $want"`,
         `}`,
         `if installed; then echo "etcd, etcdctl and etcdutl $want already installed"; exit 0; fi`,
+        ...upgradeGuard(spec),
         ...fetch,
         `echo ${shq(source.sha256)}'  '${shq(tarball)} | sha256sum -c --quiet - || { echo "checksum mismatch for ${tarball}" >&2; exit 1; }`,
         `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
@@ -217,6 +218,34 @@ export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: st
         `installed || { echo "installed binaries do not all report version $want: $(${paths.binDir}/etcd --version 2>&1 | head -n1)" >&2; exit 1; }`,
         `echo "installed etcd, etcdctl and etcdutl $want"`,
     ].join("\n") + "\n";
+}
+
+/**
+ * When the host runs another etcd version, this is an upgrade of a live member: refuse a
+ * downgrade, a skipped minor, and 3.6 from a 3.5 patch older than 3.5.26 (etcd's upgrade guide),
+ * and refuse unless every member is healthy; then snapshot this member's data, checked with
+ * etcdutl, before the binaries change. All of it before anything on the host changes.
+ */
+function upgradeGuard(spec: ClusterSpec): string[] {
+    const snapshot = `${paths.snapshotDir}/pre-upgrade-$have-to-$want-$(date -u +%Y%m%dT%H%M%SZ).db`;
+    return [
+        `have=$(${paths.binDir}/etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' || true)`,
+        `if [ -n "$have" ] && [ "$have" != "$want" ]; then`,
+        `  refuse() { echo "refusing to change etcd $have to $want on $(hostname): $1; nothing was changed" >&2; exit 1; }`,
+        `  set -- $(echo "$have" | tr . ' '); hM=$1; hm=$2; hp=$3`,
+        `  set -- $(echo "$want" | tr . ' '); wM=$1; wm=$2; wp=$3`,
+        `  if [ "$wM" -ne "$hM" ] || [ "$wm" -lt "$hm" ] || { [ "$wm" -eq "$hm" ] && [ "$wp" -lt "$hp" ]; }; then refuse "a downgrade is not supported"; fi`,
+        `  if [ "$wm" -gt $((hm + 1)) ]; then refuse "upgrades go one minor version at a time (to $hM.$((hm + 1)) first)"; fi`,
+        `  if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ] && [ "$hp" -lt 26 ]; then refuse "3.5 members must run 3.5.26 or later before 3.6"; fi`,
+        `  ctl() { ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=10s "$@"; }`,
+        `  health=$(ctl endpoint health --cluster 2>&1) || refuse "not every member is healthy: $(echo "$health" | grep -v '^{' | grep -v 'is healthy' | head -n 3)"`,
+        `  install -d -m 0700 -o root -g root ${shq(paths.snapshotDir)}`,
+        `  snap="${snapshot}"`,
+        `  ctl snapshot save "$snap" >/dev/null 2>&1 || refuse "the snapshot before the upgrade failed"`,
+        `  ${paths.binDir}/etcdutl snapshot status "$snap" >/dev/null 2>&1 || refuse "the snapshot $snap does not check out"`,
+        `  echo "upgrading etcd $have -> $want; snapshot taken first: $snap"`,
+        `fi`,
+    ];
 }
 
 /** Removes what the binaries step installed (on destroy). */

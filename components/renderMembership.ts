@@ -72,10 +72,14 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `if [ -s ${record} ]; then cat ${record}; exit 0; fi`,
         `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n' "$1" "$2" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
         otherClientUrls(spec, " "),
-        `endpoint=""`,
+        // Ask every other member at once: a cold cluster's members are all silent, and asking
+        // them one after another would cost a timeout each.
+        `answers=$(mktemp -d); n=0`,
         `for url in $others; do`,
-        `  if ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi`,
+        `  n=$((n + 1)); ( ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n" ) &`,
         `done`,
+        `wait`,
+        `endpoint=$(cat "$answers"/* 2>/dev/null | head -n 1); rm -rf "$answers"`,
         `if [ -z "$endpoint" ]; then`,
         `  echo "$me: no other member answers: bootstrapping a new cluster" >&2`,
         `  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' ${shq(membersFilePath(spec))})"`,

@@ -106,12 +106,15 @@ export async function scratchStack(stackName: string, config: Record<string, unk
 /** What one engine run did to each resource, from its events: resource name → operation. */
 export class StepLog {
     readonly ops = new Map<string, string>();
+    /** Top-level inputs that differ, per changed resource (as the engine's diff reports them). */
+    readonly diffs = new Map<string, string[]>();
     readonly lines: string[] = [];
 
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
         if (meta && meta.op !== "same" && !meta.urn.endsWith("pulumi:pulumi:Stack")) {
             this.ops.set(meta.urn.split("::").pop()!, meta.op);
+            this.diffs.set(meta.urn.split("::").pop()!, [...(meta.diffs ?? [])].sort());
         }
     };
 

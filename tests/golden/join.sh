@@ -5,10 +5,12 @@ ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd
 if [ -s '/etc/etcd/etcd-stack.join' ]; then cat '/etc/etcd/etcd-stack.join'; exit 0; fi
 decide() { printf 'initial-cluster-state=%s\ninitial-cluster=%s\n' "$1" "$2" > '/etc/etcd/etcd-stack.join'.tmp; mv '/etc/etcd/etcd-stack.join'.tmp '/etc/etcd/etcd-stack.join'; cat '/etc/etcd/etcd-stack.join'; }
 others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = " " }' '/etc/etcd/etcd-stack.members')
-endpoint=""
+answers=$(mktemp -d); n=0
 for url in $others; do
-  if ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1; then endpoint=$url; break; fi
+  n=$((n + 1)); ( ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n" ) &
 done
+wait
+endpoint=$(cat "$answers"/* 2>/dev/null | head -n 1); rm -rf "$answers"
 if [ -z "$endpoint" ]; then
   echo "$me: no other member answers: bootstrapping a new cluster" >&2
   decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' '/etc/etcd/etcd-stack.members')"

@@ -232,6 +232,22 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             reported = await clusterVersion(members[0].address, caPem, adminPair);
         }
         assert.strictEqual(reported, "3.6.0");
+        // Each member snapshotted its data (checked with etcdutl) before its binaries changed.
+        for (const m of names) {
+            assert.match(labSsh(hostOf(m), `ls ${paths.snapshotDir}`).stdout, /^pre-upgrade-3\.5\.35-to-3\.6\.16-\d{8}T\d{6}Z\.db$/m, m);
+        }
+    });
+
+    if (size === 3) it("a downgrade (3.6.16 -> 3.5.35) is refused before any member changes", async () => {
+        const pids = names.map((m) => mainPid(hostOf(m)));
+        scratch.setConfig({ version: initialVersion, binary: { localTarball: initialTarball } });
+        const log = new StepLog();
+        await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+        assert.match(log.output, /refusing to change etcd 3\.6\.16 to 3\.5\.35 on lab\d: a downgrade is not supported; nothing was changed/);
+        assert.deepStrictEqual(names.map((m) => mainPid(hostOf(m))), pids, "a member restarted");
+        for (const m of names) assert.match(labSsh(hostOf(m), `${paths.binDir}/etcd --version`).stdout, /etcd Version: 3\.6\.16/, m);
+        scratch.setConfig({ version: "3.6.16", binary: { localTarball: labTarball } });
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
     });
 
     if (size === 3) it("a new destroy policy or SSH key previews without any restart and restarts nothing", async () => {
@@ -242,17 +258,27 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.deepStrictEqual(policy.changed(), names.map((m) => `${m}-prepare`).sort());
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
 
-        // A second key for the same hosts: every connection changes, no host-side script does.
+        // A second key and another login (uid 0, as a root-equivalent ops account) for the same
+        // hosts: every connection changes, no script does, and no member restarts.
         const keyDir = fs.mkdtempSync(path.join(scratch.dir, "key-"));
         const key = path.join(keyDir, "id_ed25519");
         const gen = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
         assert.strictEqual(gen.status, 0);
-        for (const m of names) labSsh(hostOf(m), "cat >> /root/.ssh/authorized_keys", fs.readFileSync(`${key}.pub`));
-        scratch.setConfig({ sshPrivateKeyPath: key, purgeDataOnDestroy: true });
+        for (const m of names) {
+            const r = labSsh(hostOf(m), "id ops >/dev/null 2>&1 || useradd -o -u 0 -g 0 -M -d /root ops; cat >> /root/.ssh/authorized_keys",
+                fs.readFileSync(`${key}.pub`));
+            assert.strictEqual(r.code, 0, r.stderr);
+        }
+        scratch.setConfig({ sshPrivateKeyPath: key, purgeDataOnDestroy: true, members: members.map((m) => ({ ...m, sshUser: "ops" })) });
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        assert.ok(preview.changed().includes("lab-1-service"), "the new login reached the services' connections");
+        for (const [name, diff] of preview.diffs) {
+            assert.deepStrictEqual(diff, name.endsWith("-prepare") ? ["connection", "stdin"] : ["connection"], `${name} changes more than its connection`);
+        }
         const log = new StepLog();
         const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
         assert.strictEqual(up.summary.result, "succeeded");
-        assert.ok(log.changed().includes("lab-1-service"), "the new key reached the services' connections");
         assert.strictEqual((log.output.match(/etcd already runs with these inputs; not restarted/g) ?? []).length >= size, true, log.output);
         assert.doesNotMatch(log.output, /restarted etcd\.service/);
         assert.deepStrictEqual(names.map((m) => mainPid(hostOf(m))), pids, "no member restarted");

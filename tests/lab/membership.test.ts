@@ -1,5 +1,5 @@
 /**
- * Lab, real engine: membership as stack edits. 3 → 5 adds members one at a time as learners
+ * Lab, real engine: membership as stack edits, 3 → 5 → 7 → 5 → 3. Adding members one at a time as learners
  * (promoted once caught up) without restarting the others; 5 → 3 removes members from the
  * cluster before their hosts are stopped; a removal that would lose quorum is refused before
  * anything changes. A bounded writer runs across every step.
@@ -54,10 +54,24 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         return log;
     }
 
+    /** A preview of `from` → `to` members: the newcomers' resources created (or the leavers' deleted), and of
+     * the others only the members file, the health gate and the cluster's membership step updated. */
+    function onlyTheDifference(from: number, to: number): (preview: StepLog) => void {
+        const moving = new RegExp(`^lab-[${Math.min(from, to) + 1}-${Math.max(from, to)}][-:]`);
+        const staying = new RegExp(`^(lab-[1-${Math.min(from, to)}]-health|lab-[1-${Math.min(from, to)}]:/etc/etcd/etcd-stack\\.members-write|etcd-membership) update$`);
+        return (preview) => {
+            for (const [name, op] of preview.ops) {
+                if (moving.test(name)) assert.strictEqual(op, to > from ? "create" : "delete", name);
+                else assert.match(`${name} ${op}`, staying, `a staying member's resource changes: ${name} ${op}`);
+            }
+            assert.ok(preview.changed().includes(`lab-${Math.max(from, to)}-service`));
+        };
+    }
+
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(5);
-        wipeHosts(5);
+        labUp(7);
+        wipeHosts(7);
         scratch = await scratchStack("lab", labStackConfig(3));
         etcdctl = Etcdctl.extract(labTarball);
         const up = await scratch.stack.up();
@@ -77,13 +91,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
 
     it("3 → 5: the new members join one at a time as learners and are promoted; the others are not touched", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        await scaleTo(5, (preview) => {
-            for (const [name, op] of preview.ops) {
-                if (/^lab-[45]/.test(name)) assert.strictEqual(op, "create", name);
-                else assert.match(`${name} ${op}`, /^(lab-[123]-health|lab-[123]:\/etc\/etcd\/etcd-stack\.members-write|etcd-membership) update$/, `an existing member's resource changes: ${name} ${op}`);
-            }
-            assert.ok(preview.changed().includes("lab-5-service"));
-        });
+        await scaleTo(5, onlyTheDifference(3, 5));
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no existing member restarted");
         for (const host of ["lab4", "lab5"]) {
             const record = labSsh(host, `cat /etc/etcd/${paths.joinRecordFile}`).stdout;
@@ -106,14 +114,17 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         }
     });
 
+    it("5 → 7 → 5: two more members join, then leave, the others untouched", async () => {
+        const pids = ["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid);
+        await scaleTo(7, onlyTheDifference(5, 7));
+        await scaleTo(5, onlyTheDifference(7, 5));
+        assert.deepStrictEqual(["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid), pids, "a staying member restarted");
+        for (const host of ["lab6", "lab7"]) assert.strictEqual(leftovers(host), "", host);
+    });
+
     it("5 → 3: members leave the cluster before their hosts are stopped and cleaned", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        const log = await scaleTo(3, (preview) => {
-            for (const [name, op] of preview.ops) {
-                if (/^lab-[45]/.test(name)) assert.strictEqual(op, "delete", name);
-                else assert.match(`${name} ${op}`, /^(lab-[123]-health|lab-[123]:\/etc\/etcd\/etcd-stack\.members-write|etcd-membership) update$/, `a staying member's resource changes: ${name} ${op}`);
-            }
-        });
+        const log = await scaleTo(3, onlyTheDifference(5, 3));
         assert.match(log.output, /removed member lab-[45]/);
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no staying member restarted");
         for (const host of ["lab4", "lab5"]) {
