@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { EtcdMember } from "./member";
 import { Connection, remoteStep } from "./remoteStep";
+import { ScheduledSnapshots } from "./snapshots";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { renderReconcileMembershipScript } from "./renderMembership";
@@ -85,6 +86,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
             }, { parent: this });
             this.members.push(member);
             previous = member.rollDone;
+        }
+
+        // Scheduled snapshots, on the chosen members once they run (they never restart etcd).
+        const snapshots = spec.snapshots;
+        if (snapshots) {
+            for (const [i, m] of spec.members.entries()) {
+                if (!snapshots.members.includes(m.name)) continue;
+                new ScheduledSnapshots(`${m.name}-snapshots`, {
+                    spec, snapshots, member: m, connection: connectionFor(spec, m, args.sshPrivateKey), ca, algorithm,
+                    after: this.members[i].rollDone,
+                }, { parent: this });
+            }
         }
 
         // Members the stack no longer lists leave the cluster (one at a time, quorum checked)

@@ -15,7 +15,7 @@ export interface StackInputs {
     caPrivateKeyPem?: pulumi.Output<string>;
 }
 
-const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "bastion"] as const;
+const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "bastion"] as const;
 const scalarKeys = ["clusterName", "version", "certValidityHours", "allowSingleMember", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
     "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
 

@@ -22,6 +22,12 @@ export const stagingDir = "/var/tmp/etcd-stack";
 /** Snapshots taken before an upgrade (root only: a snapshot holds every key). */
 export const snapshotDir = "/var/backups/etcd";
 
+/** Scheduled snapshots: the script, its unit and timer, and the client certificate it uses. */
+export const snapshotScriptPath = "/usr/local/sbin/etcd-snapshot";
+export const snapshotUnitName = "etcd-snapshot.service";
+export const snapshotTimerName = "etcd-snapshot.timer";
+export const snapshotCertFiles = { cert: "snapshot.crt", key: "snapshot.key" } as const;
+
 /** The systemd unit, owned by this program. */
 export const unitName = "etcd.service";
 export const unitPath = `/etc/systemd/system/${unitName}`;

@@ -64,6 +64,18 @@ export interface CaSpec {
     bringYourOwn: boolean;
 }
 
+/** Scheduled snapshots: a systemd timer per member runs `etcdctl snapshot save`, keeps the newest. */
+export interface SnapshotSpec {
+    /** systemd OnCalendar expression, e.g. "hourly" or "*-*-* 00/6:00:00". */
+    onCalendar: string;
+    /** How many snapshots to keep on each member (newest first). */
+    keep: number;
+    /** Snapshots older than this are removed even when fewer than `keep` exist. */
+    maxAgeDays: number;
+    /** Members that take snapshots (default: all). */
+    members: string[];
+}
+
 export interface BastionSpec {
     host: string;
     port: number;
@@ -86,6 +98,8 @@ export interface ClusterSpec {
     /** Validity of member and client certificates. */
     certValidityHours: number;
     clientCertificates: ClientCertificateSpec[];
+    /** Scheduled snapshots; undefined when off. */
+    snapshots?: SnapshotSpec;
     bastion?: BastionSpec;
     allowSingleMember: boolean;
     /** Connect to hosts without a pinned host key (a lab; never production). */
@@ -113,6 +127,7 @@ export interface RawClusterConfig {
     ca?: unknown;
     certValidityHours?: unknown;
     clientCertificates?: unknown;
+    snapshots?: unknown;
     bastion?: unknown;
     allowSingleMember?: unknown;
     allowUnverifiedHosts?: unknown;
@@ -233,6 +248,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const tuning = parseTuning(raw.tuning, p, problems);
     const ca = parseCa(raw, p, problems);
     const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
+    const snapshots = parseSnapshots(raw.snapshots, members, p);
     const bastion = parseBastion(raw.bastion, p);
     const allowUnverifiedHosts = p.boolean("allowUnverifiedHosts", raw.allowUnverifiedHosts, false);
     resolveHostKeys(members, bastion, raw.knownHostsText, allowUnverifiedHosts || raw.knownHostsUnreadable === true, problems);
@@ -252,6 +268,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         ca,
         certValidityHours: p.positiveInt("certValidityHours", raw.certValidityHours, 8760),
         clientCertificates,
+        ...(snapshots ? { snapshots } : {}),
         bastion,
         allowSingleMember,
         allowUnverifiedHosts,
@@ -495,6 +512,24 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
         result.push({ name, commonName, organization });
     });
     return result;
+}
+
+function parseSnapshots(value: unknown, members: MemberSpec[], p: Reader): SnapshotSpec | undefined {
+    if (value === undefined) return undefined;
+    if (!p.object("snapshots", value)) return undefined;
+    if (!p.boolean("snapshots.enabled", field(value, "enabled"), true)) return undefined;
+    const onCalendar = p.string("snapshots.onCalendar", field(value, "onCalendar"), "hourly");
+    if (/[\n'"\\]/.test(onCalendar)) p.problems.push(`snapshots.onCalendar: "${onCalendar}" is not a systemd calendar expression`);
+    const names = field(value, "members") === undefined ? members.map((m) => m.name) : p.stringList("snapshots.members", field(value, "members"));
+    for (const n of names) {
+        if (!members.some((m) => m.name === n)) p.problems.push(`snapshots.members: "${n}" is not a member of the stack`);
+    }
+    return {
+        onCalendar,
+        keep: p.positiveInt("snapshots.keep", field(value, "keep"), 24),
+        maxAgeDays: p.positiveInt("snapshots.maxAgeDays", field(value, "maxAgeDays"), 7),
+        members: names,
+    };
 }
 
 function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {

@@ -165,6 +165,24 @@ describe("EtcdCluster (mocked engine)", function () {
         }
     });
 
+    it("scheduled snapshots: per chosen member, its own client key, after its service; none by default", async () => {
+        assert.equal(recorded.filter((r) => /snapshots/.test(r.name)).length, 0);
+        const mine = installMocks();
+        const withSnapshots = new EtcdCluster("etcd", {
+            spec: spec({ binary: { localTarball: tarball }, snapshots: { members: ["lab-2"], onCalendar: "*:0/15" } }),
+            sshPrivateKey: pulumi.secret("SSH-KEY"),
+        }, { transformations: [deps.transformation] });
+        await resolve(withSnapshots.clientEndpoints);
+        await new Promise((r) => setTimeout(r, 100));
+        const names = mine.filter((r) => /snapshots/.test(r.name)).map((r) => r.name);
+        assert.ok(names.includes("lab-2-snapshots-timer") && !names.some((n) => /^lab-[13]/.test(n)), names.join(", "));
+        const key = mine.find((r) => r.name === "lab-2:/etc/etcd/pki/snapshot.key-write")!;
+        assert.equal(unwrapSecret(key.inputs.stdin), "PRIVATE-KEY(lab-2-snapshots-client-key)");
+        assert.match(key.inputs.create, /chmod 0600/);
+        assert.deepEqual(deps.dependsOn("lab-2:/etc/systemd/system/etcd-snapshot.timer-write"), ["lab-2-promote", "lab-2-service"]);
+        assert.match(mine.find((r) => r.name === "lab-2:/etc/systemd/system/etcd-snapshot.timer-write")!.inputs.stdin, /^OnCalendar=\*:0\/15$/m);
+    });
+
     it("exports endpoints and peer URLs", async () => {
         assert.equal(await resolve(cluster.clientEndpoints), "https://10.213.0.11:2379,https://10.213.0.12:2379,https://10.213.0.13:2379");
         assert.deepEqual(cluster.peerUrls, { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" });

@@ -8,6 +8,7 @@ import {
     renderPrepareHostScript, renderRemoveDirsScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
     renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
+import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
 import { parseJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
@@ -40,6 +41,9 @@ describe("render: golden files", () => {
     it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
     it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
     it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
+    const snaps = spec({ snapshots: { onCalendar: "hourly", keep: 48, maxAgeDays: 7 } });
+    it("snapshot script", () => golden("etcd-snapshot.sh", renderSnapshotScript(snaps, snaps.snapshots!)));
+    it("snapshot unit and timer", () => golden("etcd-snapshot.units", renderSnapshotUnit() + "---\n" + renderSnapshotTimer(snaps.snapshots!)));
     it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));

@@ -136,6 +136,17 @@ describe("spec: validation", () => {
         assert.deepEqual(spec({ members, allowUnverifiedHosts: true }).members.map((m) => m.hostKey), [undefined, undefined, undefined]);
     });
 
+    it("scheduled snapshots: off by default, all members when on, checked names and bounds", () => {
+        assert.equal(spec().snapshots, undefined);
+        assert.deepEqual(spec({ snapshots: {} }).snapshots, { onCalendar: "hourly", keep: 24, maxAgeDays: 7, members: ["lab-1", "lab-2", "lab-3"] });
+        assert.equal(spec({ snapshots: { enabled: false } }).snapshots, undefined);
+        assert.deepEqual(spec({ snapshots: { members: ["lab-2"], keep: 3 } }).snapshots?.members, ["lab-2"]);
+        const problems = problemsOf({ snapshots: { members: ["nope"], keep: 0, onCalendar: "daily'; rm -rf /" } });
+        assert.ok(problems.some((p) => /snapshots.members: "nope" is not a member/.test(p)), problems.join("\n"));
+        assert.ok(problems.some((p) => /snapshots.keep: must be a positive integer/.test(p)), problems.join("\n"));
+        assert.ok(problems.some((p) => /snapshots.onCalendar: .* is not a systemd calendar expression/.test(p)), problems.join("\n"));
+    });
+
     it("allows one member only with allowSingleMember", () => {
         assert.equal(spec({ members: [member(1)], allowSingleMember: true }).members.length, 1);
     });

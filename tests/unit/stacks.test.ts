@@ -54,6 +54,7 @@ describe("stacks/", () => {
         assert.equal((cfg["etcd:members"] as unknown[]).length, 5);
         assert.match((cfg["etcd:binary"] as { url: string }).url, /^https:\/\/.*\{version\}.*\{arch\}/);
         assert.equal(cfg["etcd:purgeDataOnDestroy"], false);
+        assert.deepEqual(cfg["etcd:snapshots"], { onCalendar: "hourly", keep: 48, maxAgeDays: 7 }, "prod takes scheduled snapshots");
     });
 
     it("no shared stack connects to a host without a pinned key; prod pins through a known_hosts file", () => {

@@ -1,0 +1,88 @@
+/**
+ * Pure renderers for scheduled snapshots: the script a systemd timer runs on a member, its
+ * oneshot unit and the timer. A failed snapshot is a failed unit (`systemctl --failed`, the journal).
+ */
+import * as paths from "./paths";
+import { shq } from "./render";
+import { ClusterSpec, SnapshotSpec } from "./spec";
+
+export function snapshotCertPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCertFiles): string {
+    return `${spec.dirs.pki}/${paths.snapshotCertFiles[file]}`;
+}
+
+/** Saves a snapshot with the snapshot client certificate, checks it with etcdutl, keeps the newest. */
+export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec): string {
+    const dir = shq(paths.snapshotDir);
+    return [
+        `#!/bin/sh`,
+        `# Managed by etcd-stack: a scheduled snapshot of this member (run by ${paths.snapshotTimerName}).`,
+        `set -eu`,
+        `install -d -m 0700 -o root -g root ${dir}`,
+        `file=${dir}/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db`,
+        `trap 'rm -f "$file.part"' EXIT`,
+        `${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} --cacert ${shq(`${spec.dirs.pki}/${paths.pkiFiles.ca}`)}` +
+        ` --cert ${shq(snapshotCertPath(spec, "cert"))} --key ${shq(snapshotCertPath(spec, "key"))} --command-timeout=5m snapshot save "$file.part" >/dev/null`,
+        `${paths.binDir}/etcdutl snapshot status "$file.part" >/dev/null`,
+        `mv "$file.part" "$file"`,
+        `find ${dir} -maxdepth 1 -name 'scheduled-*.db' -mtime +${snapshots.maxAgeDays - 1} -delete`,
+        `ls -1t ${dir}/scheduled-*.db 2>/dev/null | tail -n +${snapshots.keep + 1} | while read -r old; do rm -f "$old"; done`,
+        `echo "snapshot $file ($(stat -c %s "$file") bytes) checked; $(ls -1 ${dir}/scheduled-*.db | wc -l) kept"`,
+        ``,
+    ].join("\n");
+}
+
+export function renderSnapshotUnit(): string {
+    return [
+        `# Managed by etcd-stack.`,
+        `[Unit]`,
+        `Description=etcd snapshot`,
+        `After=${paths.unitName}`,
+        ``,
+        `[Service]`,
+        `Type=oneshot`,
+        `ExecStart=${paths.snapshotScriptPath}`,
+        `Nice=10`,
+        `IOSchedulingClass=idle`,
+        ``,
+    ].join("\n");
+}
+
+export function renderSnapshotTimer(snapshots: SnapshotSpec): string {
+    return [
+        `# Managed by etcd-stack.`,
+        `[Unit]`,
+        `Description=scheduled etcd snapshots`,
+        ``,
+        `[Timer]`,
+        `OnCalendar=${snapshots.onCalendar}`,
+        `AccuracySec=1s`,
+        `Persistent=true`,
+        ``,
+        `[Install]`,
+        `WantedBy=timers.target`,
+        ``,
+    ].join("\n");
+}
+
+/** Checks the calendar expression on the host, then enables the timer. */
+export function renderEnableSnapshotsScript(snapshots: SnapshotSpec): string {
+    return [
+        `set -eu`,
+        `systemd-analyze calendar ${shq(snapshots.onCalendar)} >/dev/null 2>&1 || { echo "snapshots.onCalendar ${shq(snapshots.onCalendar)} is not a systemd calendar expression (systemd-analyze calendar)" >&2; exit 1; }`,
+        `systemctl daemon-reload`,
+        `systemctl enable --now ${paths.snapshotTimerName} >/dev/null 2>&1`,
+        `systemctl restart ${paths.snapshotTimerName}`,
+        `echo "snapshots on $(hostname): $(systemctl show -p NextElapseUSecRealtime --value ${paths.snapshotTimerName} | sed 's/^$/scheduled/')"`,
+        ``,
+    ].join("\n");
+}
+
+export function renderDisableSnapshotsScript(): string {
+    return [
+        `set -eu`,
+        `systemctl disable --now ${paths.snapshotTimerName} >/dev/null 2>&1 || true`,
+        `systemctl reset-failed ${paths.snapshotUnitName} >/dev/null 2>&1 || true`,
+        `echo "snapshots off on $(hostname) (taken snapshots are kept in ${paths.snapshotDir})"`,
+        ``,
+    ].join("\n");
+}

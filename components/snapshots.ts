@@ -1,0 +1,52 @@
+/**
+ * Scheduled snapshots on one member: a client certificate of its own (its key only on this host),
+ * the snapshot script, a oneshot unit and a timer, enabled once the member runs. Nothing here
+ * restarts etcd; turning snapshots off disables the timer and keeps the snapshots taken.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { HostFile } from "./hostFile";
+import * as paths from "./paths";
+import { CertificateAuthority, KeyAlgorithm, clientCertificate } from "./pki";
+import { Connection, remoteStep } from "./remoteStep";
+import {
+    renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath,
+} from "./renderSnapshots";
+import { ClusterSpec, MemberSpec, SnapshotSpec } from "./spec";
+
+export interface ScheduledSnapshotsArgs {
+    spec: ClusterSpec;
+    snapshots: SnapshotSpec;
+    member: MemberSpec;
+    /** SSH connection to the member's host (secret). */
+    connection: pulumi.Input<Connection>;
+    ca: CertificateAuthority;
+    algorithm: KeyAlgorithm;
+    /** The member's service: snapshots start once it runs. */
+    after: pulumi.Resource[];
+}
+
+export class ScheduledSnapshots extends pulumi.ComponentResource {
+    constructor(name: string, args: ScheduledSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("etcd:index:ScheduledSnapshots", name, {}, opts);
+        const { spec, snapshots, member, connection } = args;
+        const cert = clientCertificate(`${name}-client`, { name: `snapshot-${member.name}`, commonName: "etcd-snapshot", organization: "etcd-stack" },
+            args.ca, args.algorithm, spec.certValidityHours, { parent: this });
+        const file = (path: string, content: pulumi.Input<string>, mode: string) =>
+            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: "root:root" }, { parent: this, dependsOn: args.after });
+        const files = [
+            file(snapshotCertPath(spec, "cert"), cert.certPem, paths.modes.certificate),
+            file(snapshotCertPath(spec, "key"), cert.privateKeyPem, paths.modes.privateKey),
+            file(paths.snapshotScriptPath, renderSnapshotScript(spec, snapshots), paths.modes.binary),
+            file(`/etc/systemd/system/${paths.snapshotUnitName}`, renderSnapshotUnit(), paths.modes.unit),
+            file(`/etc/systemd/system/${paths.snapshotTimerName}`, renderSnapshotTimer(snapshots), paths.modes.unit),
+        ];
+        remoteStep(`${name}-timer`, {
+            connection,
+            label: `${member.name} snapshots`,
+            create: renderEnableSnapshotsScript(snapshots),
+            update: renderEnableSnapshotsScript(snapshots),
+            delete: renderDisableSnapshotsScript(),
+        }, { parent: this, dependsOn: files.map((f) => f.write) });
+        this.registerOutputs({});
+    }
+}
