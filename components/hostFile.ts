@@ -20,6 +20,8 @@ export interface HostFileArgs {
     mode: string;
     /** "user:group" owning the file. */
     owner: string;
+    /** Shell lines that complete the content on the host (in "$tmp") from what only the host knows. */
+    fill?: string[];
 }
 
 export class HostFile extends pulumi.ComponentResource {
@@ -29,7 +31,7 @@ export class HostFile extends pulumi.ComponentResource {
     constructor(name: string, args: HostFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:HostFile", name, {}, opts);
         // The content is stdin, so the command is the (short) write script, labelled with the file.
-        const script = `# etcd-stack: write ${name}\n` + renderWriteFileScript(args.path, args.mode, args.owner);
+        const script = `# etcd-stack: write ${name}\n` + renderWriteFileScript(args.path, args.mode, args.owner, args.fill);
         this.write = new command.remote.Command(`${name}-write`, {
             connection: args.connection,
             create: script,

@@ -15,7 +15,7 @@ import * as paths from "./paths";
 import { HostFile } from "./hostFile";
 import { MemberCertificates } from "./pki";
 import {
-    parseJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript,
+    joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript,
 } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
@@ -88,8 +88,8 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         // Phase 4: files, in this member's turn of the roll. Keys are secrets and go only to this host.
         const owner = `${paths.etcdUser}:${paths.etcdGroup}`;
-        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, extra: pulumi.Resource[] = []) =>
-            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner },
+        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, extra: pulumi.Resource[] = [], fill?: string[]) =>
+            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner, fill },
                 { parent: this, dependsOn: [prepare, ...extra, ...after] });
         const pki = [
             file(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
@@ -108,13 +108,13 @@ export class EtcdMember extends pulumi.ComponentResource {
             update: renderJoinScript(spec, member),
             delete: renderForgetJoinScript(spec),
         }, [binaries, membersFile.write, ...pki.map((f) => f.write), ...after]);
-        const config = pulumi.all([join.stdout, args.token]).apply(([out, token]) =>
-            renderEtcdConfig(spec, member, { token, ...parseJoinDecision(out) }));
+        // The join's decision reaches the config on the host (see renderFillJoinDecision).
+        const config = pulumi.output(args.token).apply((token) => renderEtcdConfig(spec, member, { token, ...joinPlaceholders }));
         const unit = renderUnit(spec, member);
         const files = [
             ...pki,
             membersFile,
-            file(configPath(spec), config, paths.modes.config, "root:root", [join]),
+            file(configPath(spec), config, paths.modes.config, "root:root", [join], renderFillJoinDecision(spec)),
             file(paths.unitPath, unit, paths.modes.unit, "root:root", [binaries]),
         ];
 

@@ -253,14 +253,18 @@ export function renderRemoveBinariesScript(): string {
     return scriptHeader + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + `\nrm -rf ${paths.stagingDir}\n`;
 }
 
-/** Writes stdin to `path` atomically with the given mode and owner; the content never reaches stdout. */
-export function renderWriteFileScript(path: string, mode: string, owner: string): string {
+/**
+ * Writes stdin to `path` atomically with the given mode and owner; the content never reaches
+ * stdout. `fill` (shell lines) may complete the content in "$tmp" on the host before it lands.
+ */
+export function renderWriteFileScript(path: string, mode: string, owner: string, fill: string[] = []): string {
     return scriptHeader + [
         `dir=$(dirname ${shq(path)})`,
         `tmp=$(mktemp "$dir/.etcd-stack.XXXXXX")`,
         `trap 'rm -f "$tmp"' EXIT`,
         `chmod ${mode} "$tmp"`,
         `cat > "$tmp"`,
+        ...fill,
         `chown ${owner} "$tmp"`,
         `mv -f "$tmp" ${shq(path)}`,
         `trap - EXIT`,

@@ -27,12 +27,21 @@ export interface JoinDecision {
     initialCluster: string;
 }
 
-/** Parses the join step's output (`initial-cluster-state=…` and `initial-cluster=…` lines). */
-export function parseJoinDecision(stdout: string): JoinDecision {
-    const state = /^initial-cluster-state=(new|existing)$/m.exec(stdout)?.[1];
-    const cluster = /^initial-cluster=(\S+)$/m.exec(stdout)?.[1];
-    if (!state || !cluster) throw new Error(`the join step printed no decision: ${JSON.stringify(stdout.slice(0, 300))}`);
-    return { initialClusterState: state as JoinDecision["initialClusterState"], initialCluster: cluster };
+/** Placeholders in a member's config that the host fills from its join record as the file is written. */
+export const joinPlaceholders: JoinDecision = { initialClusterState: "@@initial-cluster-state@@" as JoinDecision["initialClusterState"], initialCluster: "@@initial-cluster@@" };
+
+/**
+ * Shell lines (for renderWriteFileScript's `fill`) that put the join record's decision into the
+ * config in "$tmp". The config Pulumi holds stays a pure function of the stack, so a preview shows
+ * exactly what changes, and a member's join never changes its config after the fact.
+ */
+export function renderFillJoinDecision(spec: ClusterSpec): string[] {
+    const record = shq(joinRecordPath(spec));
+    return [
+        `state=$(sed -n 's/^initial-cluster-state=//p' ${record}); cluster=$(sed -n 's/^initial-cluster=//p' ${record})`,
+        `[ -n "$state" ] && [ -n "$cluster" ] || { echo "no join decision in ${joinRecordPath(spec)}: the join step must run first" >&2; exit 1; }`,
+        `sed -i "s|${joinPlaceholders.initialClusterState}|$state|; s|${joinPlaceholders.initialCluster}|$cluster|" "$tmp"`,
+    ];
 }
 
 const header = "set -eu\n";

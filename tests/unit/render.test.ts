@@ -9,7 +9,7 @@ import {
     renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
-import { parseJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
+import { joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
 const goldenDir = path.join(__dirname, "..", "golden");
@@ -127,13 +127,24 @@ describe("render: semantics", () => {
         }
     });
 
-    it("a member's config takes initial-cluster and its state from the join decision", () => {
-        const d = parseJoinDecision("noise\ninitial-cluster-state=existing\ninitial-cluster=lab-4=https://10.213.0.14:2380,lab-1=https://10.213.0.11:2380\n");
-        assert.deepEqual(d, { initialClusterState: "existing", initialCluster: "lab-4=https://10.213.0.14:2380,lab-1=https://10.213.0.11:2380" });
-        const c = renderEtcdConfig(s, s.members[0], { token: "t", ...d });
-        assert.match(c, /^initial-cluster-state: "existing"$/m);
-        assert.match(c, /^initial-cluster: "lab-4=https:\/\/10\.213\.0\.14:2380,lab-1=https:\/\/10\.213\.0\.11:2380"$/m);
-        assert.throws(() => parseJoinDecision("initial-cluster-state=maybe\n"), /printed no decision/);
+    it("a member's config gets initial-cluster and its state from the host's join record as it is written (run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-fill-"));
+        try {
+            const local = spec({ dirs: { config: dir } });
+            const tmp = path.join(dir, "config.tmp");
+            fs.writeFileSync(tmp, renderEtcdConfig(local, local.members[0], { token: "t", ...joinPlaceholders }));
+            fs.writeFileSync(path.join(dir, "etcd-stack.join"), "initial-cluster-state=existing\ninitial-cluster=lab-4=https://10.213.0.14:2380,lab-1=https://10.213.0.11:2380\n");
+            execFileSync("sh", ["-c", `set -eu; tmp=${shq(tmp)}\n${renderFillJoinDecision(local).join("\n")}`]);
+            const c = fs.readFileSync(tmp, "utf8");
+            assert.match(c, /^initial-cluster-state: "existing"$/m);
+            assert.match(c, /^initial-cluster: "lab-4=https:\/\/10\.213\.0\.14:2380,lab-1=https:\/\/10\.213\.0\.11:2380"$/m);
+            assert.doesNotMatch(c, /@@/);
+            // Without a record the write fails instead of landing a half-made config.
+            fs.rmSync(path.join(dir, "etcd-stack.join"));
+            assert.throws(() => execFileSync("sh", ["-c", `set -eu; tmp=${shq(tmp)}\n${renderFillJoinDecision(local).join("\n")}`], { stdio: "pipe" }));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("join adds a new member as a learner and reads an existing record first", () => {
