@@ -279,7 +279,7 @@ export function renderRemoveFileScript(path: string): string {
  * `until <condition>` retried every second; past `$deadline` it fails with `failure`
  * (shell-expanded) and the member's journal tail, which is what an operator needs to see.
  */
-function untilDeadline(condition: string, failure: string): string[] {
+export function untilDeadline(condition: string, failure: string): string[] {
     return [
         `until ${condition}; do`,
         `  if [ "$(date +%s)" -ge "$deadline" ]; then`,

@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, etcdctlTls, membersFilePath, peerUrl, shq, statusColumnFunction } from "./render";
+import { clientUrl, etcdctlTls, membersFilePath, peerUrl, shq, statusColumnFunction, untilDeadline } from "./render";
 import { ClusterSpec, MemberSpec } from "./spec";
 
 /**
@@ -137,21 +137,17 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
         otherClientUrls(spec, ","),
         // Bootstrap members vote from the start; and while the cluster forms they cannot answer.
         `if grep -qx 'initial-cluster-state=new' ${shq(joinRecordPath(spec))} 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi`,
-        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
-        `while :; do`,
+        `promoted() {`,
         `  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true`,
         `  case "$mine" in`,
-        `    *", false") echo "$me is a voting member"; exit 0 ;;`,
-        `    *", true") out=$(ctl --endpoints "$others" member promote "$(echo "$mine" | awk -F', ' '{print $1}')" 2>&1) && { echo "$me promoted from learner to voting member"; exit 0; } ;;`,
+        `    *", false") echo "$me is a voting member"; return 0 ;;`,
+        `    *", true") out=$(ctl --endpoints "$others" member promote "$(echo "$mine" | awk -F', ' '{print $1}')" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; } ;;`,
         `    *) out="not in the member list" ;;`,
         `  esac`,
-        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
-        `    echo "$me could not be promoted within ${spec.healthTimeoutSeconds}s: $out; last journal lines:" >&2`,
-        `    journalctl -u ${paths.unitName} -n 30 --no-pager >&2 || true`,
-        `    exit 1`,
-        `  fi`,
-        `  sleep 1`,
-        `done`,
+        `  return 1`,
+        `}`,
+        `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        ...untilDeadline("promoted", `$me could not be promoted within ${spec.healthTimeoutSeconds}s: $out`),
     ].join("\n") + "\n";
 }
 

@@ -20,8 +20,11 @@ export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec)
         `install -d -m 0700 -o root -g root ${dir}`,
         `file=${dir}/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db`,
         `trap 'rm -f "$file.part"' EXIT`,
-        `${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} --cacert ${shq(`${spec.dirs.pki}/${paths.pkiFiles.ca}`)}` +
-        ` --cert ${shq(snapshotCertPath(spec, "cert"))} --key ${shq(snapshotCertPath(spec, "key"))} --command-timeout=5m snapshot save "$file.part" >/dev/null`,
+        `ctl() { ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} --cacert ${shq(`${spec.dirs.pki}/${paths.pkiFiles.ca}`)}` +
+        ` --cert ${shq(snapshotCertPath(spec, "cert"))} --key ${shq(snapshotCertPath(spec, "key"))} "$@"; }`,
+        // A member that is down fails fast and clearly (a save would wait out its whole timeout).
+        `ctl --command-timeout=5s endpoint health >/dev/null 2>&1 || { echo "no snapshot: etcd on $(hostname) is not healthy" >&2; exit 1; }`,
+        `ctl --command-timeout=5m snapshot save "$file.part" >/dev/null`,
         `${paths.binDir}/etcdutl snapshot status "$file.part" >/dev/null`,
         `mv "$file.part" "$file"`,
         `find ${dir} -maxdepth 1 -name 'scheduled-*.db' -mtime +${snapshots.maxAgeDays - 1} -delete`,

@@ -4,7 +4,9 @@ set -eu
 install -d -m 0700 -o root -g root '/var/backups/etcd'
 file='/var/backups/etcd'/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db
 trap 'rm -f "$file.part"' EXIT
-/usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/snapshot.crt' --key '/etc/etcd/pki/snapshot.key' --command-timeout=5m snapshot save "$file.part" >/dev/null
+ctl() { /usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/snapshot.crt' --key '/etc/etcd/pki/snapshot.key' "$@"; }
+ctl --command-timeout=5s endpoint health >/dev/null 2>&1 || { echo "no snapshot: etcd on $(hostname) is not healthy" >&2; exit 1; }
+ctl --command-timeout=5m snapshot save "$file.part" >/dev/null
 /usr/local/bin/etcdutl snapshot status "$file.part" >/dev/null
 mv "$file.part" "$file"
 find '/var/backups/etcd' -maxdepth 1 -name 'scheduled-*.db' -mtime +6 -delete
