@@ -1,13 +1,14 @@
 /**
  * The whole cluster: PKI, one EtcdMember per host, and the health gate.
  *
- * Ordering is the point of this file. Members form a roll: member i's binaries, files and
- * service all wait for member i-1's service. A brand-new cluster so starts member after member
- * *without blocking* (the start script does not wait for Type=notify readiness), and a later
- * change reaches one host at a time: write, restart, healthy, then the next host's files. The
- * restart hands leadership to a member already done, so the leader is never simply killed.
- * The health gate runs after every member's service and fails the update with the journal of
- * any member that did not become healthy.
+ * Ordering is the point of this file. Members form a roll: member i's binaries, files, join and
+ * service all wait for member i-1's service and promotion. A brand-new cluster so starts member
+ * after member *without blocking* (the start script does not wait for Type=notify readiness), a
+ * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
+ * restart, healthy, then the next host's files. The restart hands leadership to a member already
+ * done, so the leader is never simply killed. After the roll, the membership step removes members
+ * the stack no longer lists; then the health gate on every member fails the update with the
+ * journal of any member that did not become healthy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";

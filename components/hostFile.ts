@@ -42,8 +42,11 @@ export class HostFile extends pulumi.ComponentResource {
             logging: "stderr",
             // A new path is a different file: write it, then remove the old one.
             triggers: [args.path],
-        // A component's dependsOn does not hold back its children: the write itself must wait.
-        }, { parent: this, dependsOn: opts?.dependsOn });
+        }, {
+            parent: this,
+            // A component's dependsOn does not hold back its children: the write itself must wait.
+            dependsOn: opts?.dependsOn,
+        });
         this.registerOutputs({});
     }
 }
