@@ -55,6 +55,12 @@ export const modes = {
     binary: "0755",
 } as const;
 
+/**
+ * The common name of every member's peer certificate, and the only one the peer port accepts
+ * (etcd's allowed-cn): a client certificate from the same CA (admin, apiserver…) cannot pose as a member.
+ */
+export const peerCommonName = "etcd-peer";
+
 /** Names of the files inside the pki dir. */
 export const pkiFiles = {
     ca: "ca.crt",

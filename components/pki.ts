@@ -4,6 +4,7 @@
  * never leaves the operator's state.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as paths from "./paths";
 import * as tls from "@pulumi/tls";
 import { CaSpec, ClientCertificateSpec, MemberSpec, isValidAddress } from "./spec";
 
@@ -149,7 +150,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
             ...common, ...serverSans(args.member), usages: ["server_auth", "client_auth"],
         }, { parent: this });
         this.peer = new LeafCertificate(`${name}-peer`, {
-            ...common, ...peerSans(args.member), usages: ["server_auth", "client_auth"],
+            ...common, commonName: paths.peerCommonName, ...peerSans(args.member), usages: ["server_auth", "client_auth"],
         }, { parent: this });
         this.registerOutputs({});
     }

@@ -77,6 +77,7 @@ export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: Et
         ...tls(pkiPath(spec, "serverCert"), pkiPath(spec, "serverKey")),
         `peer-transport-security:`,
         ...tls(pkiPath(spec, "peerCert"), pkiPath(spec, "peerKey")),
+        `  allowed-cn: [${yq(paths.peerCommonName)}]`,
         `heartbeat-interval: ${t.heartbeatIntervalMs}`,
         `election-timeout: ${t.electionTimeoutMs}`,
         `auto-compaction-mode: ${yq(t.autoCompactionMode)}`,

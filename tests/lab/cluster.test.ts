@@ -64,15 +64,40 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, size, health.out);
     });
 
-    it("refuses, at every listener, a client without a certificate and one from another CA; nothing listens in plaintext", async () => {
+    /** Resources of the stack's state with their secrets in plaintext (never printed). */
+    function stateWithSecrets(): Array<{ urn: string; type: string; outputs?: Record<string, unknown> }> {
+        const exported = scratch.cli(["stack", "export", "--show-secrets"]);
+        assert.strictEqual(exported.code, 0, exported.stderr);
+        return JSON.parse(exported.stdout).deployment.resources;
+    }
+
+    /** An output of a resource in the state; `export --show-secrets` shows a secret as { plaintext: <JSON> }. */
+    function stateOutput(resources: ReturnType<typeof stateWithSecrets>, type: string, name: string, output: string): string {
+        let v = resources.find((x) => x.type === type && x.urn.endsWith(`::${name}`))?.outputs?.[output] as unknown;
+        if (typeof v === "object" && v !== null && "plaintext" in v) v = JSON.parse(String((v as { plaintext: string }).plaintext));
+        assert.ok(typeof v === "string" && v !== "", `no ${output} of ${name} in the state`);
+        return v;
+    }
+
+    it("refuses, at every listener, a client without a certificate and one from another CA, and a client certificate at the peer port; nothing listens in plaintext", async () => {
         const foreign = await makeForeignClient();
+        const state = stateWithSecrets();
         for (const m of members) {
-            for (const port of [paths.defaultPorts.client, paths.defaultPorts.peer]) {
+            // The control at each port: the admin client certificate at the client port, this
+            // member's own peer certificate at the peer port.
+            const peerPair = {
+                certPem: stateOutput(state, "tls:index/locallySignedCert:LocallySignedCert", `${m.name}-certs-peer-cert`, "certPem"),
+                privateKeyPem: stateOutput(state, "tls:index/privateKey:PrivateKey", `${m.name}-certs-peer-key`, "privateKeyPem"),
+            };
+            for (const [port, control] of [[paths.defaultPorts.client, adminPair], [paths.defaultPorts.peer, peerPair]] as const) {
                 const at = { host: m.address, port, ca: caPem };
-                assert.strictEqual(await tlsOutcome({ ...at, client: adminPair }), "accepted", `${m.name}:${port} (control)`);
+                assert.strictEqual(await tlsOutcome({ ...at, client: control }), "accepted", `${m.name}:${port} (control)`);
                 assert.match(await tlsOutcome(at), /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/, `${m.name}:${port} without a certificate`);
                 assert.match(await tlsOutcome({ ...at, client: foreign }), /UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR/, `${m.name}:${port} foreign CA`);
             }
+            // Same CA, but a client certificate: the peer port accepts only the peer CN.
+            assert.match(await tlsOutcome({ host: m.address, port: paths.defaultPorts.peer, ca: caPem, client: adminPair }),
+                /BAD_CERTIFICATE|HANDSHAKE_FAILURE|CERTIFICATE_UNKNOWN/, `${m.name}: the admin client certificate at the peer port`);
             const plain = await etcdctl.run(`http://${m.address}:${paths.defaultPorts.client}`, ["endpoint", "health"], { ca: admin.ca });
             assert.notStrictEqual(plain.code, 0, plain.out);
             const listeners = labSsh(hostOf(m.name), "ss -Htln").stdout;
@@ -98,14 +123,9 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         const plain = scratch.cli(["stack", "export"]);
         assert.strictEqual(plain.code, 0, plain.stderr);
         assert.doesNotMatch(plain.stdout, /PRIVATE KEY/, "a private key is stored in plaintext in the state");
-        const exported = scratch.cli(["stack", "export", "--show-secrets"]);
-        assert.strictEqual(exported.code, 0, exported.stderr);
-        const resources = JSON.parse(exported.stdout).deployment.resources as Array<{ urn: string; type: string; outputs?: Record<string, unknown> }>;
+        const resources = stateWithSecrets();
         const keyBody = (name: string) => {
-            const r = resources.find((x) => x.type === "tls:index/privateKey:PrivateKey" && x.urn.endsWith(`::${name}`));
-            let pem = r?.outputs?.privateKeyPem as unknown;
-            // `export --show-secrets` shows a secret as { <sig>, plaintext: <JSON of the value> }.
-            if (typeof pem === "object" && pem !== null && "plaintext" in pem) pem = JSON.parse(String((pem as { plaintext: string }).plaintext));
+            const pem = stateOutput(resources, "tls:index/privateKey:PrivateKey", name, "privateKeyPem");
             assert.match(String(pem), /^-----BEGIN [A-Z ]*PRIVATE KEY-----\n/, `no key ${name} in the state`);
             const line = String(pem).split("\n")[1]; // one base64 line identifies the key; it is never printed
             assert.ok(line.length >= 40, `${name}: key line too short to identify it`);

@@ -73,6 +73,7 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.deepEqual(csr.dnsNames.sort(), ["etcd.example.internal", "lab-3", "localhost"]);
         assert.deepEqual(csr.ipAddresses.sort(), ["10.213.0.100", "10.213.0.13", "127.0.0.1", "::1"]);
         const peer = named("lab-3-certs-peer-csr").inputs;
+        assert.equal(peer.subject.commonName, "etcd-peer", "the CN the peer port accepts (allowed-cn)");
         assert.deepEqual(peer.dnsNames, ["lab-3"]);
         assert.deepEqual(peer.ipAddresses, ["10.213.0.13"]);
         const signed = named("lab-3-certs-server-cert").inputs;

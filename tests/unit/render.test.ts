@@ -63,6 +63,8 @@ describe("render: semantics", () => {
         assert.match(cfg, /^listen-metrics-urls: "http:\/\/127\.0\.0\.1:2381"$/m);
         assert.equal((cfg.match(/client-cert-auth: true/g) ?? []).length, 2);
         assert.equal((cfg.match(/auto-tls: false/g) ?? []).length, 2);
+        // Only certificates with the peer CN may speak on the peer port; client certificates may not.
+        assert.match(cfg, /^peer-transport-security:\n(  .*\n)*  allowed-cn: \["etcd-peer"\]$/m);
     });
 
     it("lists every member in initial-cluster", () => {
