@@ -84,14 +84,16 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         const state = stateWithSecrets();
         for (const m of members) {
             // The control at each port: the admin client certificate at the client port, this
-            // member's own peer certificate at the peer port.
+            // member's own peer certificate at the peer port (connecting from its own host).
             const peerPair = {
                 certPem: stateOutput(state, "tls:index/locallySignedCert:LocallySignedCert", `${m.name}-certs-peer-cert`, "certPem"),
                 privateKeyPem: stateOutput(state, "tls:index/privateKey:PrivateKey", `${m.name}-certs-peer-key`, "privateKeyPem"),
             };
             for (const [port, control] of [[paths.defaultPorts.client, adminPair], [paths.defaultPorts.peer, peerPair]] as const) {
                 const at = { host: m.address, port, ca: caPem };
-                assert.strictEqual(await tlsOutcome({ ...at, client: control }), "accepted", `${m.name}:${port} (control)`);
+                // A peer certificate is accepted from the member's own address (etcd checks its IP SANs).
+                const from = port === paths.defaultPorts.peer ? { fromNetns: `etcdlab-${hostOf(m.name)}` } : {};
+                assert.strictEqual(await tlsOutcome({ ...at, client: control, ...from }), "accepted", `${m.name}:${port} (control)`);
                 assert.match(await tlsOutcome(at), /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/, `${m.name}:${port} without a certificate`);
                 assert.match(await tlsOutcome({ ...at, client: foreign }), /UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR/, `${m.name}:${port} foreign CA`);
             }

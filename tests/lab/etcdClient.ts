@@ -8,7 +8,6 @@ import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import * as tls from "tls";
 import { KeyPairPem } from "./foreignCa";
 
 export interface Credentials { ca: string; cert?: string; key?: string }
@@ -142,22 +141,23 @@ export class HealthMonitor {
 }
 
 /**
- * Opens a TLS connection to a listener as a client would and reports how the server
- * answered: "accepted" if it kept the connection, otherwise the TLS alert's code.
+ * Opens a TLS connection to a listener as a client would and reports how the server answered:
+ * "accepted" if it kept the connection, otherwise the TLS alert's code. With `fromNetns`, the
+ * connection comes from inside that lab host's network namespace (its address), as a peer's would:
+ * etcd checks a peer certificate's IP SANs against the address it comes from.
  */
-export function tlsOutcome(opts: { host: string; port: number; ca: string; client?: KeyPairPem }): Promise<string> {
+export function tlsOutcome(opts: { host: string; port: number; ca: string; client?: KeyPairPem; fromNetns?: string }): Promise<string> {
+    const probe = path.join(__dirname, "tlsProbe.js");
+    const argv = opts.fromNetns ? ["ip", "netns", "exec", opts.fromNetns, process.execPath, probe] : [process.execPath, probe];
     return new Promise((resolve) => {
-        const socket = tls.connect({
-            host: opts.host, port: opts.port, ca: opts.ca, ALPNProtocols: ["h2"],
-            cert: opts.client?.certPem, key: opts.client?.privateKeyPem,
-        });
-        const done = (outcome: string) => { socket.destroy(); resolve(outcome); };
-        // With TLS 1.3 the server judges the client certificate after the client's handshake
-        // ends, so wait a moment for its alert before calling the connection accepted.
-        socket.once("secureConnect", () => setTimeout(() => done("accepted"), 1000));
-        socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-        socket.once("close", () => done("closed"));
-        socket.setTimeout(10_000, () => done("timeout"));
+        const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+        child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        child.on("close", () => { clearTimeout(timer); resolve(out.trim() || `probe failed: ${err.trim()}`); });
+        child.stdin.end(JSON.stringify({ host: opts.host, port: opts.port, ca: opts.ca, cert: opts.client?.certPem, key: opts.client?.privateKeyPem }));
     });
 }
 

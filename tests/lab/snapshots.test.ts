@@ -53,8 +53,12 @@ describe("lab: scheduled snapshots (real engine)", function () {
 
     it("a snapshot that fails is a failed unit, visible in systemctl --failed and the journal", async () => {
         labSsh("lab2", `systemctl stop ${paths.unitName}`);
-        await sleep(20_000);
-        const failed = labSsh("lab2", "systemctl --failed --no-legend --plain").stdout;
+        // Every 10 s the unit runs again (and is "activating", not failed, meanwhile): poll, bounded.
+        let failed = "";
+        for (let i = 0; i < 40 && !failed.includes(paths.snapshotUnitName); i++) {
+            await sleep(1000);
+            failed = labSsh("lab2", "systemctl --failed --no-legend --plain").stdout;
+        }
         assert.match(failed, new RegExp(paths.snapshotUnitName.replace(".", "\\.")), failed);
         assert.match(labSsh("lab2", `journalctl -u ${paths.snapshotUnitName} --no-pager -o cat`).stdout, /no snapshot: etcd on lab2 is not healthy/);
         labSsh("lab2", `systemctl start ${paths.unitName}`);
