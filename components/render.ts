@@ -135,6 +135,11 @@ export function etcdctlTls(spec: ClusterSpec): string {
 
 const scriptHeader = "set -eu\n";
 
+/** `ctl`: etcdctl authenticated as this member, with `flags` (timeouts, endpoints) on every call. */
+export function etcdctlFunction(spec: ClusterSpec, flags: string): string {
+    return `ctl() { ${paths.binDir}/etcdctl ${etcdctlTls(spec)} ${flags} "$@"; }`;
+}
+
 /**
  * `col <endpoint> <HEADER>`: one column of `endpoint status -w table` by its header name
  * ("ID", "IS LEADER"…), which stays right as etcd versions add columns. Needs a `ctl` function.
@@ -238,7 +243,7 @@ function upgradeGuard(spec: ClusterSpec): string[] {
         `  if [ "$wM" -ne "$hM" ] || [ "$wm" -lt "$hm" ] || { [ "$wm" -eq "$hm" ] && [ "$wp" -lt "$hp" ]; }; then refuse "a downgrade is not supported"; fi`,
         `  if [ "$wm" -gt $((hm + 1)) ]; then refuse "upgrades go one minor version at a time (to $hM.$((hm + 1)) first)"; fi`,
         `  if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ] && [ "$hp" -lt 26 ]; then refuse "3.5 members must run 3.5.26 or later before 3.6"; fi`,
-        `  ctl() { ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=10s "$@"; }`,
+        `  ${etcdctlFunction(spec, `--command-timeout=10s --endpoints https://127.0.0.1:${spec.ports.client}`)}`,
         `  health=$(ctl endpoint health --cluster 2>&1) || refuse "not every member is healthy: $(echo "$health" | grep -v '^{' | grep -v 'is healthy' | head -n 3)"`,
         `  install -d -m 0700 -o root -g root ${shq(paths.snapshotDir)}`,
         `  snap="${snapshot}"`,
@@ -352,12 +357,11 @@ export function handoffOrder(spec: ClusterSpec): string {
  * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
 export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, inputsDigest: string): string {
-    const ctl = `${paths.binDir}/etcdctl ${etcdctlTls(spec)} --command-timeout=5s`;
     return scriptHeader + [
         `me=${shq(member.name)}`,
         `digest=${shq(inputsDigest)}`,
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
-        `ctl() { ${ctl} "$@"; }`,
+        etcdctlFunction(spec, "--command-timeout=5s"),
         statusColumnFunction,
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,

@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, etcdctlTls, membersFilePath, peerUrl, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, etcdctlFunction, membersFilePath, peerUrl, shq, statusColumnFunction, untilDeadline } from "./render";
 import { ClusterSpec, MemberSpec } from "./spec";
 
 /**
@@ -48,7 +48,7 @@ const header = "set -eu\n";
 
 /** etcdctl with this member's own certificate (its server cert carries client auth). */
 function ctlFunction(spec: ClusterSpec): string {
-    return `ctl() { ${paths.binDir}/etcdctl ${etcdctlTls(spec)} --dial-timeout=3s --command-timeout=10s "$@"; }`;
+    return etcdctlFunction(spec, "--dial-timeout=3s --command-timeout=10s");
 }
 
 /** awk over the members file and a member list: the list as name=peerURL, nameless members named from the file. */

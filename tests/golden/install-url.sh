@@ -14,7 +14,7 @@ if [ -n "$have" ] && [ "$have" != "$want" ]; then
   if [ "$wM" -ne "$hM" ] || [ "$wm" -lt "$hm" ] || { [ "$wm" -eq "$hm" ] && [ "$wp" -lt "$hp" ]; }; then refuse "a downgrade is not supported"; fi
   if [ "$wm" -gt $((hm + 1)) ]; then refuse "upgrades go one minor version at a time (to $hM.$((hm + 1)) first)"; fi
   if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ] && [ "$hp" -lt 26 ]; then refuse "3.5 members must run 3.5.26 or later before 3.6"; fi
-  ctl() { /usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=10s "$@"; }
+  ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=10s --endpoints https://127.0.0.1:2379 "$@"; }
   health=$(ctl endpoint health --cluster 2>&1) || refuse "not every member is healthy: $(echo "$health" | grep -v '^{' | grep -v 'is healthy' | head -n 3)"
   install -d -m 0700 -o root -g root '/var/backups/etcd'
   snap="/var/backups/etcd/pre-upgrade-$have-to-$want-$(date -u +%Y%m%dT%H%M%SZ).db"
