@@ -25,6 +25,17 @@ export function resolveLocalPath(p: string, baseDir: string = process.cwd()): st
     return path.resolve(baseDir, p);
 }
 
+/** A local file named by config `key`, or undefined with a problem saying why it could not be read. */
+function readLocalFile(key: string, resolved: string, problems: string[]): string | undefined {
+    try {
+        return fs.readFileSync(resolved, "utf8");
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        problems.push(code === "ENOENT" ? `${key}: file "${resolved}" does not exist` : `${key}: cannot read "${resolved}" (${code ?? e})`);
+        return undefined;
+    }
+}
+
 export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd")): StackInputs {
     const raw: RawClusterConfig = { hasSshKey: false };
     const problems: string[] = [];
@@ -43,27 +54,15 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
     const keyPath = config.get("sshPrivateKeyPath");
     if (sshPrivateKey === undefined && keyPath !== undefined) {
         const resolved = resolveLocalPath(keyPath);
-        try {
-            sshPrivateKey = pulumi.secret(fs.readFileSync(resolved, "utf8"));
-        } catch (e) {
-            const code = (e as NodeJS.ErrnoException).code;
-            problems.push(code === "ENOENT" ? `sshPrivateKeyPath: file "${resolved}" does not exist`
-                : `sshPrivateKeyPath: cannot read "${resolved}" (${code ?? e})`);
-        }
+        const key = readLocalFile("sshPrivateKeyPath", resolved, problems);
+        if (key !== undefined) sshPrivateKey = pulumi.secret(key);
     }
     raw.hasSshKey = sshPrivateKey !== undefined || keyPath !== undefined;
 
     const knownHostsPath = config.get("knownHostsPath");
     if (knownHostsPath !== undefined) {
-        const resolved = resolveLocalPath(knownHostsPath);
-        try {
-            raw.knownHostsText = fs.readFileSync(resolved, "utf8");
-        } catch (e) {
-            const code = (e as NodeJS.ErrnoException).code;
-            problems.push(code === "ENOENT" ? `knownHostsPath: file "${resolved}" does not exist`
-                : `knownHostsPath: cannot read "${resolved}" (${code ?? e})`);
-            raw.knownHostsUnreadable = true;
-        }
+        raw.knownHostsText = readLocalFile("knownHostsPath", resolveLocalPath(knownHostsPath), problems);
+        raw.knownHostsUnreadable = raw.knownHostsText === undefined;
     }
 
     const caCertPem = config.get("caCertPem");
