@@ -9,6 +9,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { spawnSync } from "child_process";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { readPins } from "../pins";
 
 export const repoRoot = path.resolve(__dirname, "../..");
 export const cacheDir = process.env.ETCD_STACK_CACHE ?? path.join(os.homedir(), ".cache/etcd-stack");
@@ -28,11 +29,7 @@ function engineEnv(backendDir: string): Record<string, string> {
 
 /** Provider plugins and their pinned versions (scripts/toolchain/pins.tsv). */
 export function pinnedPlugins(): Array<{ name: string; version: string }> {
-    return fs.readFileSync(path.join(repoRoot, "scripts/toolchain/pins.tsv"), "utf8").split("\n")
-        .filter((l) => l.trim() !== "" && !l.startsWith("#"))
-        .map((l) => l.trim().split(/\s+/))
-        .filter(([piece]) => !["cli", "language-nodejs"].includes(piece))
-        .map(([name, , version]) => ({ name, version }));
+    return readPins().filter((p) => !["cli", "language-nodejs"].includes(p.piece)).map((p) => ({ name: p.piece, version: p.version }));
 }
 
 /** Why the engine cannot run here, or undefined when it can. */
@@ -113,8 +110,9 @@ export class StepLog {
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
         if (meta && meta.op !== "same" && !meta.urn.endsWith("pulumi:pulumi:Stack")) {
-            this.ops.set(meta.urn.split("::").pop()!, meta.op);
-            this.diffs.set(meta.urn.split("::").pop()!, [...(meta.diffs ?? [])].sort());
+            const name = meta.urn.split("::").pop()!;
+            this.ops.set(name, meta.op);
+            this.diffs.set(name, [...(meta.diffs ?? [])].sort());
         }
     };
 

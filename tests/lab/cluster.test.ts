@@ -14,10 +14,8 @@ import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, clusterVersion, tlsOutcome } from "./etcdClient";
 import { KeyPairPem, makeForeignClient } from "./foreignCa";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 
-const mainPid = (host: string) => labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
-const indent = (text: string) => text.trimEnd().replace(/^/gm, "      ");
 
 for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} members`, function () {
     this.timeout(20 * 60_000);

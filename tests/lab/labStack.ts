@@ -47,3 +47,13 @@ export function leftovers(host: string): string {
     ].join("; ")).stdout.trim();
 }
 
+
+/** The PID of the etcd service on a lab host ("0" when it is not running). */
+export function mainPid(host: string): string {
+    return labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
+}
+
+/** Indents engine or host output under a mocha test line. */
+export function indent(text: string): string {
+    return text.trimEnd().replace(/^/gm, "      ");
+}

@@ -10,10 +10,8 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 
-const mainPid = (host: string) => labSsh(host, `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
-const indent = (text: string) => text.trimEnd().replace(/^/gm, "      ");
 
 describe("lab: membership changes as stack edits (real engine)", function () {
     this.timeout(20 * 60_000);

@@ -6,19 +6,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { readPins } from "../pins";
 
 const root = path.join(__dirname, "..", "..");
-
-interface Pin { piece: string; npm: string; version: string; source: string }
-
-function readPins(): Pin[] {
-    return fs.readFileSync(path.join(root, "scripts/toolchain/pins.tsv"), "utf8").split("\n")
-        .filter((l) => l.trim() !== "" && !l.startsWith("#"))
-        .map((l) => {
-            const [piece, npm, version, source] = l.trim().split(/\s+/);
-            return { piece, npm, version, source };
-        });
-}
 
 describe("toolchain pins (scripts/toolchain/pins.tsv)", () => {
     const pins = readPins();
@@ -29,7 +19,7 @@ describe("toolchain pins (scripts/toolchain/pins.tsv)", () => {
         assert.deepEqual(pins.map((p) => p.piece).sort(), ["cli", "command", "language-nodejs", "random", "tls"]);
     });
 
-    for (const pin of readPins()) {
+    for (const pin of pins) {
         it(`${pin.piece} ${pin.version} matches ${pin.npm} in package.json and package-lock.json`, () => {
             assert.equal(pkg.dependencies[pin.npm], pin.version, `package.json asks for ${pin.npm} ${pkg.dependencies[pin.npm]}`);
             assert.equal(lock.packages[`node_modules/${pin.npm}`].version, pin.version, "package-lock.json");
