@@ -19,18 +19,23 @@ export const binDir = "/usr/local/bin";
 /** Staging directory for downloads and copied release tarballs. */
 export const stagingDir = "/var/tmp/etcd-stack";
 
-/** Snapshots taken before an upgrade (root only: a snapshot holds every key). */
+/** Snapshots: before an upgrade and scheduled ones (root only: a snapshot holds every key). */
 export const snapshotDir = "/var/backups/etcd";
+
+/** Where the program's systemd units go. */
+export const systemdUnitDir = "/etc/systemd/system";
+
+/** The systemd unit, owned by this program. */
+export const unitName = "etcd.service";
+export const unitPath = `${systemdUnitDir}/${unitName}`;
 
 /** Scheduled snapshots: the script, its unit and timer, and the client certificate it uses. */
 export const snapshotScriptPath = "/usr/local/sbin/etcd-snapshot";
 export const snapshotUnitName = "etcd-snapshot.service";
 export const snapshotTimerName = "etcd-snapshot.timer";
+export const snapshotUnitPath = `${systemdUnitDir}/${snapshotUnitName}`;
+export const snapshotTimerPath = `${systemdUnitDir}/${snapshotTimerName}`;
 export const snapshotCertFiles = { cert: "snapshot.crt", key: "snapshot.key" } as const;
-
-/** The systemd unit, owned by this program. */
-export const unitName = "etcd.service";
-export const unitPath = `/etc/systemd/system/${unitName}`;
 
 /** The service account etcd runs as. */
 export const etcdUser = "etcd";

@@ -37,8 +37,8 @@ export class ScheduledSnapshots extends pulumi.ComponentResource {
             file(snapshotCertPath(spec, "cert"), cert.certPem, paths.modes.certificate),
             file(snapshotCertPath(spec, "key"), cert.privateKeyPem, paths.modes.privateKey),
             file(paths.snapshotScriptPath, renderSnapshotScript(spec, snapshots), paths.modes.binary),
-            file(`/etc/systemd/system/${paths.snapshotUnitName}`, renderSnapshotUnit(), paths.modes.unit),
-            file(`/etc/systemd/system/${paths.snapshotTimerName}`, renderSnapshotTimer(snapshots), paths.modes.unit),
+            file(paths.snapshotUnitPath, renderSnapshotUnit(), paths.modes.unit),
+            file(paths.snapshotTimerPath, renderSnapshotTimer(snapshots), paths.modes.unit),
         ];
         remoteStep(`${name}-timer`, {
             connection,
