@@ -2,6 +2,7 @@
  * Reads a stack's `etcd:*` config into a validated spec plus the secrets that stay out of it.
  * Validation happens here, before any resource is registered: a bad stack changes nothing.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,7 +16,7 @@ export interface StackInputs {
     caPrivateKeyPem?: pulumi.Output<string>;
 }
 
-const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "bastion"] as const;
+const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "restore", "bastion"] as const;
 const scalarKeys = ["clusterName", "version", "certValidityHours", "allowSingleMember", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
     "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
 
@@ -34,6 +35,11 @@ function readLocalFile(key: string, resolved: string, problems: string[]): strin
         problems.push(code === "ENOENT" ? `${key}: file "${resolved}" does not exist` : `${key}: cannot read "${resolved}" (${code ?? e})`);
         return undefined;
     }
+}
+
+/** sha256 of a local file, hex. */
+export function sha256File(file: string): string {
+    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd")): StackInputs {
@@ -77,6 +83,13 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
             problems.push(`binary.localTarball: file "${resolved}" does not exist`);
         }
         raw.binary = { ...binary, localTarball: resolved };
+    }
+
+    const restore = raw.restore as { snapshot?: unknown } | undefined;
+    if (restore && typeof restore.snapshot === "string") {
+        const resolved = resolveLocalPath(restore.snapshot);
+        if (!fs.existsSync(resolved)) problems.push(`restore.snapshot: file "${resolved}" does not exist`);
+        else raw.restore = { ...restore, snapshot: resolved, sha256: sha256File(resolved) };
     }
 
     let spec: ClusterSpec | undefined;

@@ -8,10 +8,10 @@
  * healthy, and the cluster chains members so that happens one member at a time.
  */
 import * as crypto from "crypto";
-import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as paths from "./paths";
+import { sha256File } from "./config";
 import { HostFile } from "./hostFile";
 import { MemberCertificates } from "./pki";
 import {
@@ -41,11 +41,6 @@ export interface EtcdMemberArgs {
      * restart all wait for it: a change reaches this host only once the member before is healthy.
      */
     after?: pulumi.Resource[];
-}
-
-/** sha256 of a local file, hex. */
-export function sha256File(path: string): string {
-    return crypto.createHash("sha256").update(fs.readFileSync(path)).digest("hex");
 }
 
 /** Parses the `arch=` line the preflight script prints. */
@@ -115,7 +110,8 @@ export class EtcdMember extends pulumi.ComponentResource {
             ...pki,
             membersFile,
             file(configPath(spec), config, paths.modes.config, "root:root", [join], renderFillJoinDecision(spec)),
-            file(paths.unitPath, unit, paths.modes.unit, "root:root", [binaries]),
+            // A unit taken over may have the same name: ours replaces it once the join stopped it.
+            file(paths.unitPath, unit, paths.modes.unit, "root:root", member.adopt ? [binaries, join] : [binaries]),
         ];
 
         // Phase 5: the service. Certificates (not keys: a new key means a new certificate),
@@ -147,11 +143,14 @@ export class EtcdMember extends pulumi.ComponentResource {
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
             const stagedTarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
-            // Staging the tarball changes nothing etcd uses, so it is not part of the roll.
+            // Staging the tarball changes nothing etcd uses, so it is not part of the roll. The
+            // provider copies again only when the file or path changes, not the connection: a
+            // member moved to another machine (address or host key) needs a new copy.
             const copy = new command.remote.CopyToRemote(`${name}-tarball`, {
                 connection,
                 source: new pulumi.asset.FileAsset(spec.binary.tarballPath),
                 remotePath: stagedTarball,
+                triggers: [member.sshHost, member.sshPort, member.hostKey ?? ""],
             }, { parent: this, dependsOn: [prepare] });
             return install(renderInstallBinariesScript(spec, { stagedTarball, sha256 }), [copy]);
         }

@@ -4,7 +4,7 @@
  * them, and a change to any of them shows in `pulumi preview` as a change to one input.
  */
 import * as paths from "./paths";
-import { ClusterSpec, MemberSpec, urlHost } from "./spec";
+import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /** Quotes a value for POSIX sh. */
 export function shq(value: string | number): string {
@@ -176,9 +176,20 @@ export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, cer
         `while [ ! -d "$data_parent" ]; do data_parent=$(dirname "$data_parent"); done`,
         `free_mib=$(df -Pm "$data_parent" | awk 'NR==2 {print $4}')`,
         `[ "$free_mib" -ge ${spec.minFreeDiskMiB} ] || fail "only \${free_mib} MiB free under $data_parent (need ${spec.minFreeDiskMiB} MiB)"`,
+        ...(member.adopt ? adoptPreflight(spec, member.adopt) : []),
         `if [ -n "$problems" ]; then printf 'preflight failed on %s:%b\\n' "$host" "$problems" >&2; exit 1; fi`,
         `echo "arch=$arch"`,
     ].join("\n") + "\n";
+}
+
+/** Preflight lines for a member that takes over an existing etcd: until it has, the etcd and its data must be there. */
+function adoptPreflight(spec: ClusterSpec, adopt: AdoptSpec): string[] {
+    return [
+        `if [ ! -s ${shq(`${spec.dirs.config}/${paths.joinRecordFile}`)} ]; then`,
+        `  systemctl cat ${shq(adopt.unit)} >/dev/null 2>&1 || fail "adopt: no systemd unit ${adopt.unit} on this host"`,
+        `  [ -d ${shq(`${adopt.dataDir}/member`)} ] || [ -d ${shq(`${spec.dirs.data}/member`)} ] || fail "adopt: no etcd data in ${adopt.dataDir} (no member/ directory)"`,
+        `fi`,
+    ];
 }
 
 /** Creates the etcd system user and the directories with their modes. Idempotent. */
@@ -351,6 +362,8 @@ export function handoffOrder(spec: ClusterSpec): string {
  * roll (the cluster runs members' steps one after another):
  * 1. nothing to do when the running etcd already read these inputs (a changed SSH connection or
  *    destroy policy runs this script too: it must not restart anything);
+ * 1b. a host where this stack never started etcd (the member moved to a new or rebuilt host):
+ *    start it without waiting, as for a new member;
  * 2. refuse when stopping this member would leave fewer healthy members than a quorum,
  *    naming the members that are down;
  * 3. hand leadership to a member that is already done;
@@ -367,6 +380,14 @@ export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, input
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         `if systemctl is-active --quiet ${paths.unitName} && [ "$(cat ${shq(appliedInputsPath(spec))} 2>/dev/null)" = "$digest" ]; then`,
         `  echo "$me: etcd already runs with these inputs; not restarted"`,
+        `  exit 0`,
+        `fi`,
+        // This stack never started etcd here: the member moved to a new (or rebuilt) host. It
+        // starts like a new member; its promote step waits for it to catch up.
+        `if [ ! -s ${shq(appliedInputsPath(spec))} ] && ! systemctl is-active --quiet ${paths.unitName}; then`,
+        `  systemctl start --no-block ${paths.unitName}`,
+        ...recordApplied(spec, `"$digest"`).map((l) => `  ${l}`),
+        `  echo "$me: first start of ${paths.unitName} on this host"`,
         `  exit 0`,
         `fi`,
         `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,

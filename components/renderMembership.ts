@@ -6,7 +6,7 @@
  */
 import * as paths from "./paths";
 import { clientUrl, etcdctlFunction, membersFilePath, peerUrl, shq, statusColumnFunction, untilDeadline } from "./render";
-import { ClusterSpec, MemberSpec } from "./spec";
+import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
  * The members file: what the join and promote steps read at run time. Keeping the list out of
@@ -63,12 +63,87 @@ function otherClientUrls(spec: ClusterSpec, separator: " " | ","): string {
 }
 
 /**
+ * Shell lines of the join script: the cluster lists this member's name at another peer URL, so the
+ * stack moved the member to a new host (its old host failed, or is being retired). The old
+ * registration is removed *before* the replacement is added, through the members that answer
+ * (the old host may be unreachable), so the cluster never counts a dead voter toward its quorum;
+ * refused, before anything changes, if the other voting members could not keep a quorum.
+ */
+function removeOldRegistration(spec: ClusterSpec): string[] {
+    return [
+        `old=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v n="$me" -v u="$my_peer" '$3 == n && $4 != u')`,
+        `if [ -n "$old" ]; then`,
+        `  old_id=$(echo "$old" | awk -F', ' '{print $1}'); old_peer=$(echo "$old" | awk -F', ' '{print $4}'); old_client=$(echo "$old" | awk -F', ' '{print $5}')`,
+        `  if [ -n "$old_client" ] && ctl --endpoints "$old_client" endpoint health >/dev/null 2>&1; then old_state="still healthy"; else old_state="down"; fi`,
+        `  voters=0; voters_up=0`,
+        `  for row in $(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v id="$old_id" '$1 != id && $6 != "true" {print $1 "|" $5}'); do`,
+        `    voters=$((voters + 1)); if [ -n "\${row#*|}" ] && ctl --endpoints "\${row#*|}" endpoint health >/dev/null 2>&1; then voters_up=$((voters_up + 1)); fi`,
+        `  done`,
+        `  if [ "$voters_up" -lt $(( voters / 2 + 1 )) ]; then`,
+        `    echo "refusing to replace $me (registered at $old_peer, $old_state): only $voters_up of the $voters other voting members are healthy (quorum $(( voters / 2 + 1 ))); nothing was changed" >&2`,
+        `    exit 1`,
+        `  fi`,
+        `  ctl --endpoints "$endpoint" member remove "$old_id" >/dev/null`,
+        `  echo "$me moved from $old_peer ($old_state) to $my_peer: removed its old registration $old_id" >&2`,
+        `fi`,
+    ];
+}
+
+/**
+ * Join lines for a member that takes over an existing etcd: stop and disable its unit, copy its
+ * data into the stack's data dir (through a temporary name, so a run killed mid-copy starts the
+ * copy again; the original stays where it was), and start from that data. The record notes the
+ * adoption: the promote step then moves the member's peer URL to the stack's TLS one.
+ */
+function adoptExisting(spec: ClusterSpec, member: MemberSpec, adopt: AdoptSpec): string[] {
+    const data = shq(spec.dirs.data);
+    const from = shq(adopt.dataDir);
+    return [
+        `echo "$me: taking over the etcd of ${adopt.unit} (data in ${adopt.dataDir})" >&2`,
+        ...handOffAdoptedLeadership(spec, member),
+        `systemctl stop ${shq(adopt.unit)} || true; systemctl disable ${shq(adopt.unit)} >/dev/null 2>&1 || true`,
+        `if systemctl is-active --quiet ${shq(adopt.unit)}; then echo "$me: ${adopt.unit} did not stop" >&2; exit 1; fi`,
+        `if [ ! -d ${data}/member ] && [ ${from} != ${data} ]; then`,
+        `  rm -rf ${data}/member.adopting; cp -a ${from}/member ${data}/member.adopting; mv ${data}/member.adopting ${data}/member`,
+        `fi`,
+        `[ -d ${data}/member ] || { echo "$me: no etcd data in ${adopt.dataDir} to take over" >&2; exit 1; }`,
+        `chown -R ${paths.etcdUser}:${paths.etcdGroup} ${data}; chmod ${paths.modes.dataDir} ${data}`,
+        `decide existing "$me=$my_peer" ${shq(`adopted-from=${adopt.dataDir}
+`)}`,
+        `exit 0`,
+    ];
+}
+
+/**
+ * Best effort, before an adopted etcd that is one member of a cluster stops: if it leads, hand
+ * leadership to another started voting member, so clients see no election. Its registration is
+ * found among the others' member list by this host's address in its client URLs; reaching it
+ * needs the cluster to trust this member's certificate (the stack was given the cluster's CA).
+ * A standalone, or a cluster that cannot be reached this way, just stops.
+ */
+function handOffAdoptedLeadership(spec: ClusterSpec, member: MemberSpec): string[] {
+    return [
+        otherClientUrls(spec, ","),
+        statusColumnFunction,
+        `list=$(ctl --endpoints "$others" --dial-timeout=2s --command-timeout=3s member list -w simple 2>/dev/null) || list=""`,
+        `old=$(echo "$list" | awk -F', ' -v a=${shq(`//${urlHost(member.address)}:`)} 'index($5, a) > 0 { print $1 " " $5; exit }')`,
+        `if [ -n "$old" ] && [ "$(col "\${old#* }" "IS LEADER" 2>/dev/null)" = true ]; then`,
+        `  to=$(echo "$list" | awk -F', ' -v id="\${old%% *}" '$1 != id && $2 == "started" && $6 == "false" { print $1 " " $3; exit }')`,
+        `  if [ -n "$to" ] && ctl --endpoints "\${old#* }" move-leader "\${to%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to \${to#* } before taking over" >&2; fi`,
+        `fi`,
+    ];
+}
+
+/**
  * Decides, once, how `member` joins, records it on the host and prints it. A later run prints the
  * record, so an existing member's config never changes because the member list did.
+ * - the member takes over an existing etcd (`adopt`): its data, see adoptExisting;
  * - no other member answers: a new cluster, bootstrapped from every member of the stack;
  * - a cluster answers and already lists this peer URL: join it as that member (`existing`); if it
  *   was once started but this host has no data (a wiped or new disk), its old registration is
  *   removed and it is added again;
+ * - the cluster lists this member's name at another peer URL: the member moved to a new host; its
+ *   old registration is removed first (see removeOldRegistration);
  * - otherwise: `member add --learner` (promoted by the promote step once caught up).
  */
 export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string {
@@ -79,7 +154,8 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `my_peer=${shq(peerUrl(spec, member))}`,
         ctlFunction(spec),
         `if [ -s ${record} ]; then cat ${record}; exit 0; fi`,
-        `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n' "$1" "$2" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
+        `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n%s' "$1" "$2" "\${3:-}" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
+        ...(member.adopt ? adoptExisting(spec, member, member.adopt) : []),
         otherClientUrls(spec, " "),
         // Ask every other member at once: a cold cluster's members are all silent, and asking
         // them one after another would cost a timeout each.
@@ -94,6 +170,7 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' ${shq(membersFilePath(spec))})"`,
         `  exit 0`,
         `fi`,
+        ...removeOldRegistration(spec),
         `mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')`,
         // Listed with client URLs (it published them, so it once started), yet this host has no
         // data: the member that started is gone. (Bootstrap members carry names before they start.)
@@ -106,11 +183,15 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `if [ -z "$mine" ]; then`,
         // Data left by an earlier, removed incarnation would make etcd refuse to start as a new member.
         `  if [ -d ${data}/member ]; then mv ${data}/member ${data}/member.removed-$(date +%s); echo "$me: moved old data aside" >&2; fi`,
-        `  if ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); then`,
+        // etcd answers "unhealthy cluster" until the member asked has been connected to every
+        // voting member for a few seconds (a member promoted a moment ago): wait for that.
+        `  deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        `  while ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); do`,
+        `    case "$out" in *"unhealthy cluster"*) if [ "$(date +%s)" -lt "$deadline" ]; then sleep 1; continue; fi ;; esac`,
         `    echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2`,
         `    case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac`,
         `    exit 1`,
-        `  fi`,
+        `  done`,
         `  echo "$me: added as a learner through $endpoint" >&2`,
         `  decide existing "$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p')"`,
         `  exit 0`,
@@ -126,6 +207,30 @@ export function renderForgetJoinScript(spec: ClusterSpec): string {
 }
 
 /**
+ * Promote lines for a member that took over an existing etcd (a voting member already): once it
+ * answers, its registered peer URL (often plaintext `http://`, or `localhost` for a standalone)
+ * becomes the stack's TLS one with `member update`. The member already listens there, so nothing
+ * restarts; the next member added reaches it at that URL.
+ */
+function settleAdopted(spec: ClusterSpec): string[] {
+    return [
+        `if grep -q '^adopted-from=' ${shq(joinRecordPath(spec))} 2>/dev/null; then`,
+        `  local_ep=https://127.0.0.1:${spec.ports.client}`,
+        statusColumnFunction.replace(/^/, "  "),
+        `  deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
+        ...untilDeadline(`ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1`, `$me (adopted) not healthy after ${spec.healthTimeoutSeconds}s`).map((l) => `  ${l}`),
+        `  id=$(col "$local_ep" ID)`,
+        `  peer=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v id="$id" '$1 == id {print $4}')`,
+        `  if [ "$peer" != "$my_peer" ]; then`,
+        `    ctl --endpoints "$local_ep" member update "$id" --peer-urls="$my_peer" >/dev/null`,
+        `    echo "$me (adopted) now reached by its peers at $my_peer (was $peer)"`,
+        `  else echo "$me (adopted) is a voting member at $my_peer"; fi`,
+        `  exit 0`,
+        `fi`,
+    ];
+}
+
+/**
  * Promotes `member` from learner to voting member once it has caught up with the leader (etcd
  * refuses before that; the refusal is retried until the health timeout). A voting member: nothing to do.
  */
@@ -137,6 +242,7 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
         otherClientUrls(spec, ","),
         // Bootstrap members vote from the start; and while the cluster forms they cannot answer.
         `if grep -qx 'initial-cluster-state=new' ${shq(joinRecordPath(spec))} 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi`,
+        ...settleAdopted(spec),
         `promoted() {`,
         `  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true`,
         `  case "$mine" in`,

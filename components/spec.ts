@@ -26,6 +26,21 @@ export interface MemberSpec {
      * member's `hostKey` or the stack's known_hosts. Undefined only when unverified hosts are allowed.
      */
     hostKey?: string;
+    /** An etcd already running on this host that the member takes over on its first run (see AdoptSpec). */
+    adopt?: AdoptSpec;
+}
+
+/**
+ * An etcd this stack did not create (a standalone, or a member of a cluster set up by hand) that
+ * a member takes over: on the member's first run its unit is stopped and disabled, its data is
+ * copied into the stack's data dir (the original is kept), and the member starts from that data
+ * with the stack's config, certificates and TLS peer URL. Used once; later runs ignore it.
+ */
+export interface AdoptSpec {
+    /** The systemd unit that runs it now, e.g. `etcd-legacy.service` (may be `etcd.service`). */
+    unit: string;
+    /** Its data dir (the one holding `member/`). */
+    dataDir: string;
 }
 
 /** CPU architectures an etcd release is published for, named as in the release tarballs. */
@@ -76,6 +91,19 @@ export interface SnapshotSpec {
     members: string[];
 }
 
+/**
+ * Restore every member from one snapshot file: a deliberate, one-time operation on the whole
+ * cluster, named by the file's digest (a new file is a new restore; the same file never runs twice).
+ */
+export interface RestoreSpec {
+    /** The snapshot on the operator's machine (`etcdctl snapshot save`), copied to every member. */
+    snapshotPath: string;
+    /** sha256 of the file, hex; checked on each host before anything is stopped. */
+    sha256: string;
+    /** This restore's name: the first 12 hex digits of the sha256. */
+    id: string;
+}
+
 export interface BastionSpec {
     host: string;
     port: number;
@@ -100,6 +128,8 @@ export interface ClusterSpec {
     clientCertificates: ClientCertificateSpec[];
     /** Scheduled snapshots; undefined when off. */
     snapshots?: SnapshotSpec;
+    /** A restore from a snapshot; undefined when none is asked for. */
+    restore?: RestoreSpec;
     bastion?: BastionSpec;
     allowSingleMember: boolean;
     /** Connect to hosts without a pinned host key (a lab; never production). */
@@ -128,6 +158,8 @@ export interface RawClusterConfig {
     certValidityHours?: unknown;
     clientCertificates?: unknown;
     snapshots?: unknown;
+    /** `{ snapshot: <path> }`; config.ts resolves the path and adds the file's `sha256`. */
+    restore?: unknown;
     bastion?: unknown;
     allowSingleMember?: unknown;
     allowUnverifiedHosts?: unknown;
@@ -249,6 +281,10 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const ca = parseCa(raw, p, problems);
     const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
     const snapshots = parseSnapshots(raw.snapshots, members, p);
+    const restore = parseRestore(raw.restore, p);
+    if (restore && members.some((m) => m.adopt)) {
+        problems.push("restore: cannot restore while a member adopts an existing etcd; adopt first, then restore in a later run");
+    }
     const bastion = parseBastion(raw.bastion, p);
     const allowUnverifiedHosts = p.boolean("allowUnverifiedHosts", raw.allowUnverifiedHosts, false);
     resolveHostKeys(members, bastion, raw.knownHostsText, allowUnverifiedHosts || raw.knownHostsUnreadable === true, problems);
@@ -269,6 +305,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         certValidityHours: p.positiveInt("certValidityHours", raw.certValidityHours, 8760),
         clientCertificates,
         ...(snapshots ? { snapshots } : {}),
+        ...(restore ? { restore } : {}),
         bastion,
         allowSingleMember,
         allowUnverifiedHosts,
@@ -332,7 +369,8 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
         if (name) duplicate(seenNames, name, i, `${label}: duplicate member name "${name}" (also members[%d])`, p.problems);
         if (address) duplicate(seenAddresses, canonicalAddress(address), i, `${label}: duplicate address "${address}" (also members[%d])`, p.problems);
         if (sshHost) duplicate(seenSsh, `${sshHost}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
-        members.push({ name, address, sshHost, sshPort, sshUser, extraSans, ...(hostKey ? { hostKey } : {}) });
+        const adopt = parseAdopt(`${label}.adopt`, field(m, "adopt"), p);
+        members.push({ name, address, sshHost, sshPort, sshUser, extraSans, ...(hostKey ? { hostKey } : {}), ...(adopt ? { adopt } : {}) });
     });
     return members;
 }
@@ -514,6 +552,28 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
     return result;
 }
 
+const unitName = /^[A-Za-z0-9:_.@-]+\.service$/;
+
+function parseAdopt(at: string, value: unknown, p: Reader): AdoptSpec | undefined {
+    if (value === undefined || !p.object(at, value)) return undefined;
+    const unit = p.string(`${at}.unit`, field(value, "unit"), "");
+    if (unit && !unitName.test(unit)) p.problems.push(`${at}.unit: "${unit}" is not a systemd service name (like etcd-legacy.service)`);
+    const dataDir = p.absPath(`${at}.dataDir`, field(value, "dataDir"), "");
+    return { unit, dataDir };
+}
+
+function parseRestore(value: unknown, p: Reader): RestoreSpec | undefined {
+    if (value === undefined || !p.object("restore", value)) return undefined;
+    const snapshotPath = p.string("restore.snapshot", field(value, "snapshot"), "");
+    const sha256 = field(value, "sha256");
+    if (snapshotPath === "") return undefined;
+    if (typeof sha256 !== "string" || !sha256Hex.test(sha256)) {
+        p.problems.push(`restore.snapshot: "${snapshotPath}" could not be read to check its digest`);
+        return undefined;
+    }
+    return { snapshotPath, sha256, id: sha256.slice(0, 12) };
+}
+
 function parseSnapshots(value: unknown, members: MemberSpec[], p: Reader): SnapshotSpec | undefined {
     if (value === undefined) return undefined;
     if (!p.object("snapshots", value)) return undefined;
@@ -650,6 +710,7 @@ class Reader {
 
     absPath(at: string, value: unknown, fallback: string): string {
         const s = this.string(at, value, fallback);
+        if (s === "") return s; // already reported as required
         if (!s.startsWith("/") || s.includes("..") || /\s/.test(s) || s.length < 2 || s.endsWith("/")) {
             this.problems.push(`${at}: "${s}" must be an absolute path without spaces, "..", or a trailing slash`);
         }

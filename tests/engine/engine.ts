@@ -47,6 +47,9 @@ export function engineUnavailable(): string | undefined {
 export interface ScratchStack {
     stack: Stack;
     dir: string;
+    /** The pulumi CLI and the environment it runs this stack with (to drive it as a plain process). */
+    cliPath: string;
+    env: Record<string, string>;
     /** Rewrites the stack's config file with `change` applied (keys without `etcd:`; undefined removes). */
     setConfig(change: Record<string, unknown>): void;
     /** Runs the pulumi CLI on this stack (for what the Automation API lacks, e.g. export --show-secrets). */
@@ -78,6 +81,8 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     return {
         stack,
         dir,
+        cliPath: path.join(binDir, "pulumi"),
+        env,
         setConfig(change) {
             // Keep everything else in the file (the engine adds the secrets' encryption salt).
             const doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> };

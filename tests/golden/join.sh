@@ -3,7 +3,7 @@ me='lab-2'
 my_peer='https://10.213.0.12:2380'
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --dial-timeout=3s --command-timeout=10s "$@"; }
 if [ -s '/etc/etcd/etcd-stack.join' ]; then cat '/etc/etcd/etcd-stack.join'; exit 0; fi
-decide() { printf 'initial-cluster-state=%s\ninitial-cluster=%s\n' "$1" "$2" > '/etc/etcd/etcd-stack.join'.tmp; mv '/etc/etcd/etcd-stack.join'.tmp '/etc/etcd/etcd-stack.join'; cat '/etc/etcd/etcd-stack.join'; }
+decide() { printf 'initial-cluster-state=%s\ninitial-cluster=%s\n%s' "$1" "$2" "${3:-}" > '/etc/etcd/etcd-stack.join'.tmp; mv '/etc/etcd/etcd-stack.join'.tmp '/etc/etcd/etcd-stack.join'; cat '/etc/etcd/etcd-stack.join'; }
 others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = " " }' '/etc/etcd/etcd-stack.members')
 answers=$(mktemp -d); n=0
 for url in $others; do
@@ -16,6 +16,21 @@ if [ -z "$endpoint" ]; then
   decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' '/etc/etcd/etcd-stack.members')"
   exit 0
 fi
+old=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v n="$me" -v u="$my_peer" '$3 == n && $4 != u')
+if [ -n "$old" ]; then
+  old_id=$(echo "$old" | awk -F', ' '{print $1}'); old_peer=$(echo "$old" | awk -F', ' '{print $4}'); old_client=$(echo "$old" | awk -F', ' '{print $5}')
+  if [ -n "$old_client" ] && ctl --endpoints "$old_client" endpoint health >/dev/null 2>&1; then old_state="still healthy"; else old_state="down"; fi
+  voters=0; voters_up=0
+  for row in $(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v id="$old_id" '$1 != id && $6 != "true" {print $1 "|" $5}'); do
+    voters=$((voters + 1)); if [ -n "${row#*|}" ] && ctl --endpoints "${row#*|}" endpoint health >/dev/null 2>&1; then voters_up=$((voters_up + 1)); fi
+  done
+  if [ "$voters_up" -lt $(( voters / 2 + 1 )) ]; then
+    echo "refusing to replace $me (registered at $old_peer, $old_state): only $voters_up of the $voters other voting members are healthy (quorum $(( voters / 2 + 1 ))); nothing was changed" >&2
+    exit 1
+  fi
+  ctl --endpoints "$endpoint" member remove "$old_id" >/dev/null
+  echo "$me moved from $old_peer ($old_state) to $my_peer: removed its old registration $old_id" >&2
+fi
 mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')
 if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ] && [ ! -d '/var/lib/etcd'/member ]; then
   id=$(echo "$mine" | awk -F', ' '{print $1}')
@@ -25,11 +40,13 @@ if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ] && [ ! -
 fi
 if [ -z "$mine" ]; then
   if [ -d '/var/lib/etcd'/member ]; then mv '/var/lib/etcd'/member '/var/lib/etcd'/member.removed-$(date +%s); echo "$me: moved old data aside" >&2; fi
-  if ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); then
+  deadline=$(( $(date +%s) + 120 ))
+  while ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); do
+    case "$out" in *"unhealthy cluster"*) if [ "$(date +%s)" -lt "$deadline" ]; then sleep 1; continue; fi ;; esac
     echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2
     case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac
     exit 1
-  fi
+  done
   echo "$me: added as a learner through $endpoint" >&2
   decide existing "$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')"
   exit 0

@@ -10,6 +10,12 @@ if systemctl is-active --quiet etcd.service && [ "$(cat '/etc/etcd/etcd-stack.ap
   echo "$me: etcd already runs with these inputs; not restarted"
   exit 0
 fi
+if [ ! -s '/etc/etcd/etcd-stack.applied' ] && ! systemctl is-active --quiet etcd.service; then
+  systemctl start --no-block etcd.service
+  echo "$digest" > '/etc/etcd/etcd-stack.applied'
+  echo "$me: first start of etcd.service on this host"
+  exit 0
+fi
 if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
   others=0; healthy=0; down=""
   for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do

@@ -12,7 +12,7 @@ import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, clusterVersion, tlsOutcome } from "./etcdClient";
-import { KeyPairPem, makeForeignClient } from "./foreignCa";
+import { KeyPairPem, makeForeignClient } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { KeyPairPem } from "./foreignCa";
+import { KeyPairPem } from "./handMadePki";
 
 export interface Credentials { ca: string; cert?: string; key?: string }
 

@@ -27,13 +27,16 @@ export const hostOf = (member: string) => member.replace(/^lab-/, "lab");
 
 /** Removes what any earlier run left on the hosts, so each suite starts from clean machines. */
 export function wipeHosts(size: number): void {
-    for (const m of labMembers(size)) {
-        labSsh(hostOf(m.name), [
-            `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
-            `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
-            `systemctl daemon-reload; systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
-        ].join("; "));
-    }
+    for (const m of labMembers(size)) wipeHost(hostOf(m.name));
+}
+
+/** Removes every etcd-stack file, unit, binary and process from one lab host. */
+export function wipeHost(host: string): void {
+    labSsh(host, [
+        `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
+        `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
+        `systemctl daemon-reload; systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
+    ].join("; "));
 }
 
 /** What must be gone from a host after destroy (empty when clean). */

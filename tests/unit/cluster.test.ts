@@ -5,7 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { fixtureHostKeys, spec } from "./fixtures";
+import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Mocks see secret inputs in their wire form: { <signature>: ..., value }. */
 function unwrapSecret(v: any): any {
@@ -23,7 +23,9 @@ describe("EtcdCluster (mocked engine)", function () {
     before(async () => {
         fs.writeFileSync(tarball, "not really a tarball");
         recorded = installMocks();
-        const s = spec({ binary: { localTarball: tarball } });
+        // lab-3 takes over an etcd installed by hand (its unit may share our unit's name).
+        const members = (rawConfig().members as object[]).map((m, i) => i === 2 ? { ...m, adopt: { unit: "etcd.service", dataDir: "/var/lib/etcd-old" } } : m);
+        const s = spec({ binary: { localTarball: tarball }, members });
         cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY") }, { transformations: [deps.transformation] });
         // Wait until every resource has been registered and its outputs resolved.
         await resolve(cluster.clientEndpoints);
@@ -123,7 +125,9 @@ describe("EtcdCluster (mocked engine)", function () {
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
             for (const f of files) {
-                const extra = f.endsWith("etcd.service") ? [`${m}-binaries`] : f.endsWith("etcd.conf.yml") ? [`${m}-join`] : [];
+                // An adopting member replaces the old unit only once its join stopped it.
+                const unitAfter = m === "lab-3" ? [`${m}-binaries`, `${m}-join`] : [`${m}-binaries`];
+                const extra = f.endsWith("etcd.service") ? unitAfter : f.endsWith("etcd.conf.yml") ? [`${m}-join`] : [];
                 assert.deepEqual(deps.dependsOn(`${m}:${f}-write`), [`${m}-prepare`, ...extra, ...previous].sort(), f);
             }
             const pki = files.filter((f) => f.includes("/pki/") || f.endsWith(".members")).map((f) => `${m}:${f}-write`);

@@ -28,6 +28,7 @@ function golden(name: string, actual: string): void {
 describe("render: golden files", () => {
     const s = spec();
     const m = s.members[0];
+    const adopting = { ...s.members[0], adopt: { unit: "etcd-legacy.service", dataDir: "/var/lib/etcd-legacy" } };
     it("etcd config", () => golden("etcd.conf.yml", renderEtcdConfig(s, m, { token: "lab-0123456789abcdef", initialClusterState: "new" })));
     it("systemd unit", () => golden("etcd.service", renderUnit(s, m)));
     it("preflight script", () => golden("preflight.sh", renderPreflightScript(s, m, "2026-11-23T08:00:00Z")));
@@ -40,6 +41,8 @@ describe("render: golden files", () => {
     it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
     it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
     it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
+    it("join script of a member taking over an existing etcd", () => golden("join-adopt.sh", renderJoinScript(s, adopting)));
+    it("preflight of a member taking over an existing etcd", () => golden("preflight-adopt.sh", renderPreflightScript(s, adopting, "2026-11-23T08:00:00Z")));
     it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
     const snaps = spec({ snapshots: { onCalendar: "hourly", keep: 48, maxAgeDays: 7 } });
     it("snapshot script", () => golden("etcd-snapshot.sh", renderSnapshotScript(snaps, snaps.snapshots!)));

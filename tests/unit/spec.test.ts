@@ -98,6 +98,9 @@ describe("spec: validation", () => {
         ["malformed host key", { members: [member(1), member(2), { ...member(3), hostKey: "SHA256:abc" }] }, /members\[2\] \(m-3\): hostKey is not an SSH public key line/],
         ["host key under the wrong type", { members: [member(1), member(2), { ...member(3), hostKey: fixtureHostKeys[0].replace("ssh-ed25519", "ecdsa-sha2-nistp256") }] }, /hostKey is not an SSH public key line/],
         ["bastion without a host key", { bastion: { host: "10.213.0.2" } }, /bastion: no SSH host key for 10\.213\.0\.2:22/],
+        ["adopt without a unit", { members: [member(1), member(2), { ...member(3), adopt: { dataDir: "/var/lib/etcd-old" } }] }, /members\[2\] \(m-3\)\.adopt\.unit: required/],
+        ["adopt unit not a service", { members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd; reboot", dataDir: "/var/lib/etcd-old" } }] }, /adopt\.unit: "etcd; reboot" is not a systemd service name/],
+        ["adopt with a relative data dir", { members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd.service", dataDir: "default.etcd" } }] }, /adopt\.dataDir: "default\.etcd" must be an absolute path/],
         ["protectCa not a boolean", { protectCa: "maybe" }, /protectCa/],
         ["known_hosts without the member", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.13" }], knownHostsText: `10.213.0.99 ${fixtureHostKeys[0]}\n` }, /\(m-3\): no SSH host key/],
     ];
@@ -145,6 +148,13 @@ describe("spec: validation", () => {
         assert.ok(problems.some((p) => /snapshots.members: "nope" is not a member/.test(p)), problems.join("\n"));
         assert.ok(problems.some((p) => /snapshots.keep: must be a positive integer/.test(p)), problems.join("\n"));
         assert.ok(problems.some((p) => /snapshots.onCalendar: .* is not a systemd calendar expression/.test(p)), problems.join("\n"));
+    });
+
+    it("adopt: kept on the member that takes over an existing etcd, absent elsewhere", () => {
+        const [first, ...rest] = rawConfig().members as object[];
+        const s = spec({ members: [{ ...first, adopt: { unit: "etcd-legacy.service", dataDir: "/var/lib/etcd-legacy" } }, ...rest] });
+        assert.deepEqual(s.members[0].adopt, { unit: "etcd-legacy.service", dataDir: "/var/lib/etcd-legacy" });
+        assert.equal(s.members[1].adopt, undefined);
     });
 
     it("allows one member only with allowSingleMember", () => {

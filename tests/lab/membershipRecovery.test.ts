@@ -1,0 +1,180 @@
+/**
+ * Lab, real engine: membership when things go wrong. A member whose host is powered off moves
+ * to a new host by editing its address (the dead member is removed through the survivors, the
+ * healthy ones never restart), and a scale-up whose engine is killed mid-way converges on the
+ * next `up`: the cluster, not Pulumi state, says what is left to do. A bounded writer runs
+ * across each step.
+ */
+import * as assert from "assert";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
+import { indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+
+/** A member list: name → lab host number (address 10.213.0.(10 + n)). */
+const on = (placement: Record<string, number>) =>
+    Object.entries(placement).map(([name, n]) => ({ name, address: `10.213.0.${10 + n}` }));
+
+describe("lab: a failed host replaced, a killed scale-up resumed (real engine)", function () {
+    this.timeout(20 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    // lab-1 and lab-2 stay on their hosts through every step: the writer and checks go through them.
+    const endpoints = "https://10.213.0.11:2379,https://10.213.0.12:2379";
+
+    /** The cluster's members: name → [peer URL, learner?]. */
+    async function memberList(): Promise<Record<string, [string, boolean]>> {
+        const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+        assert.strictEqual(r.code, 0, r.out);
+        return Object.fromEntries(r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], [f[3], f[5] === "true"]]));
+    }
+
+    function expectMembers(got: Record<string, [string, boolean]>, placement: Record<string, number>): void {
+        assert.deepStrictEqual(got, Object.fromEntries(Object.entries(placement).map(([name, n]) => [name, [`https://10.213.0.${10 + n}:2380`, false]])),
+            "the cluster's members are the stack's, at the stack's addresses, all voting");
+    }
+
+    /** After the writer was stopped: every write acknowledged and readable. */
+    async function writerChecks(writer: BoundedWriter): Promise<void> {
+        const lost = await writer.lost();
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+        assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
+    }
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(5);
+        wipeHosts(5);
+        scratch = await scratchStack("lab", { ...labStackConfig(3), members: on({ "lab-1": 1, "lab-2": 2, "lab-3": 3 }) });
+        etcdctl = Etcdctl.extract(labTarball);
+        const up = await scratch.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        const outputs = await scratch.stack.outputs();
+        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
+            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+    });
+
+    after(async () => {
+        labRun(["known-hosts"]);
+        etcdctl?.dispose();
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+        labUp(5);
+        wipeHosts(5);
+    });
+
+    it("lab-3's host is powered off; moving lab-3 to a new host removes the dead member through the others, restarting none", async () => {
+        const pids = ["lab1", "lab2"].map(mainPid);
+        labFault("stop", "lab3");
+        const placement = { "lab-1": 1, "lab-2": 2, "lab-3": 4 };
+        scratch.setConfig({ members: on(placement) });
+
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        for (const [name, op] of preview.ops) {
+            if (/^lab-3($|[-:])/.test(name)) assert.match(op, /^(update|replace|create-replacement|delete-replaced)$/, `${name} ${op}`);
+            else assert.match(`${name} ${op}`, /^(lab-[12]-health|lab-[12]:\/etc\/etcd\/etcd-stack\.members-write|etcd-membership) update$/, `an untouched member's resource changes: ${name} ${op}`);
+        }
+        assert.strictEqual(preview.ops.get("lab-3-service"), "update");
+
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/replace").start();
+        const log = new StepLog();
+        try {
+            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await writer.stop();
+        }
+        await writerChecks(writer);
+        console.log(indent(log.output.split("\n").filter((l) => /(moved from|first start|promoted).*/.test(l) && /updated/.test(l)).join("\n")));
+        assert.match(log.output, /lab-3 moved from https:\/\/10\.213\.0\.13:2380 \(down\) to https:\/\/10\.213\.0\.14:2380: removed its old registration/);
+        expectMembers(await memberList(), placement);
+        assert.deepStrictEqual(["lab1", "lab2"].map(mainPid), pids, "a healthy member restarted");
+        assert.match(labSsh("lab4", `cat /etc/etcd/${paths.joinRecordFile}`).stdout, /^initial-cluster-state=existing$/m);
+    });
+
+    it("the old host comes back: its etcd is no longer a member and the cluster stays as the stack says", async () => {
+        labFault("start", "lab3");
+        // Its unit is enabled and starts with its old data; the others refuse a removed member.
+        const deadline = Date.now() + 60_000;
+        while (mainPid("lab3") !== "0" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+        assert.match(labSsh("lab3", `journalctl -u ${paths.unitName} -b --no-pager | grep -c 'removed' || true`).stdout, /^[1-9]/m,
+            "the old member learnt it was removed");
+        expectMembers(await memberList(), { "lab-1": 1, "lab-2": 2, "lab-3": 4 });
+        wipeHost("lab3");
+    });
+
+    it("a scale-up whose engine is killed after a new member registered converges on the next up", async () => {
+        const placement = { "lab-1": 1, "lab-2": 2, "lab-3": 4, "lab-4": 5, "lab-5": 3 };
+        scratch.setConfig({ members: on(placement) });
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/killed-scale-up").start();
+        try {
+            // The whole engine (CLI, language host, providers) dies as if its machine crashed.
+            const killed = await new Promise<string>((resolve) => {
+                const child = spawn(scratch.cliPath, ["up", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive"],
+                    { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+                let out = "";
+                const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 5 * 60_000);
+                child.stdout.on("data", (d: Buffer) => {
+                    out += d.toString();
+                    if (/lab-4-join created/.test(out)) process.kill(-child.pid!, "SIGKILL");
+                });
+                child.on("close", () => { clearTimeout(timer); resolve(out); });
+            });
+            assert.match(killed, /lab-4-join created/, `the engine was killed after lab-4 registered; its output ended:\n${killed.slice(-2000)}`);
+            assert.doesNotMatch(killed, /lab-5-join created/);
+            const listed = await memberList();
+            assert.deepStrictEqual(listed["lab-4"] ?? listed[""], ["https://10.213.0.15:2380", true], "lab-4 is registered as a learner");
+
+            // The killed engine left its lock on the state: the one step a person takes, after making
+            // sure no other run is alive. Nothing on the cluster needs a hand.
+            const cancel = scratch.cli(["cancel", "--yes"]);
+            assert.strictEqual(cancel.code, 0, cancel.stderr);
+            const log = new StepLog();
+            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }).catch((e) => {
+                fs.writeFileSync("/tmp/killed-rerun.log", log.output);
+                throw e;
+            });
+            assert.strictEqual(up.summary.result, "succeeded");
+            console.log(indent(log.output.split("\n").filter((l) => /(join|promote) (created|updated)|pending operations from/.test(l)).join("\n")));
+        } finally {
+            await writer.stop();
+        }
+        await writerChecks(writer);
+        expectMembers(await memberList(), placement);
+    });
+
+    it("lab-5's host is rebuilt at the same address (disk wiped, new SSH host key): the new key alone re-installs it", async () => {
+        const placement = { "lab-1": 1, "lab-2": 2, "lab-3": 4, "lab-4": 5, "lab-5": 3 };
+        const pids = ["lab1", "lab2", "lab4", "lab5"].map(mainPid);
+        wipeHost("lab3");
+        labRun(["impostor", "lab3"]);
+        // The operator checks the rebuilt machine's key out of band and puts it in known_hosts.
+        labRun(["known-hosts"]);
+
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        for (const name of preview.changed()) assert.match(name, /^lab-5($|[-:])/, `only lab-5 changes: ${name}`);
+        assert.strictEqual(preview.ops.get("lab-5-join"), "update");
+
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/rebuilt").start();
+        const log = new StepLog();
+        try {
+            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await writer.stop();
+        }
+        await writerChecks(writer);
+        assert.match(log.output, /lab-5: registered as [0-9a-f]+ and once started, but this host has no data: removing the stale registration/);
+        expectMembers(await memberList(), placement);
+        assert.deepStrictEqual(["lab1", "lab2", "lab4", "lab5"].map(mainPid), pids, "a healthy member restarted");
+    });
+});
