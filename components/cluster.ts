@@ -18,6 +18,7 @@ import { ScheduledSnapshots } from "./snapshots";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { renderReconcileMembershipScript } from "./renderMembership";
+import { ClusterRestore } from "./restore";
 import { ClusterSpec, MemberSpec } from "./spec";
 
 export interface EtcdClusterArgs {
@@ -111,17 +112,25 @@ export class EtcdCluster extends pulumi.ComponentResource {
             update: renderReconcileMembershipScript(spec),
         }, { parent: this, dependsOn: this.members.flatMap((m) => m.rollDone) });
 
-        // The gate re-runs whenever any member's inputs changed, so every `up` that touched a
-        // member ends with the whole cluster verified healthy.
+        // A restore from a snapshot (etcd:restore) stops every member, once the roll and the
+        // membership step are done, and starts them together from the snapshot's data.
+        const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
+            spec, restore: spec.restore, token: this.token, after: [membership],
+            connections: spec.members.map((m) => connectionFor(spec, m, args.sshPrivateKey)),
+        }, { parent: this }) : undefined;
+
+        // The gate re-runs whenever any member's inputs changed (or a restore happened), so every
+        // `up` that touched a member ends with the whole cluster verified healthy.
         const allDigests = pulumi.all(this.members.map((m) => m.inputsDigest)).apply((ds) => ds.join(","));
         const names = spec.members.map((m) => m.name);
-        const gateScript = allDigests.apply((d) => `# inputs ${d}\n` + renderHealthGateScript(spec, names));
+        const restored = spec.restore ? `# restored from snapshot ${spec.restore.id}\n` : "";
+        const gateScript = allDigests.apply((d) => `# inputs ${d}\n${restored}` + renderHealthGateScript(spec, names));
         const gates = spec.members.map((m) => remoteStep(`${m.name}-health`, {
             connection: connectionFor(spec, m, args.sshPrivateKey),
             label: `${m.name} health gate`,
             create: gateScript,
             update: gateScript,
-        }, { parent: this, dependsOn: [membership] }));
+        }, { parent: this, dependsOn: [membership, ...(restore?.started ?? [])] }));
 
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
         const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, ...gates.map((g) => g.stdout)]).apply(([x]) => x as T);

@@ -88,6 +88,9 @@ export const membersFile = "etcd-stack.members";
 /** Inside the config dir: how this member joined (initial-cluster and its state), decided once. */
 export const joinRecordFile = "etcd-stack.join";
 
+/** Inside the config dir: the restores (snapshot ids) this host has carried out, so each happens once. */
+export const restoredFile = "etcd-stack.restored";
+
 /** Name of the etcd config file inside the config dir. */
 export const configFileName = "etcd.conf.yml";
 

@@ -170,6 +170,11 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' ${shq(membersFilePath(spec))})"`,
         `  exit 0`,
         `fi`,
+        ...(spec.restore ? [
+            // A member joining the running cluster would be left out of the cluster the restore builds.
+            `echo "$me cannot join the running cluster while a restore is declared (etcd:restore): restore first, remove etcd:restore, then add members" >&2`,
+            `exit 1`,
+        ] : []),
         ...removeOldRegistration(spec),
         `mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')`,
         // Listed with client URLs (it published them, so it once started), yet this host has no

@@ -188,6 +188,29 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(mine.find((r) => r.name === "lab-2:/etc/systemd/system/etcd-snapshot.timer-write")!.inputs.stdin, /^OnCalendar=\*:0\/15$/m);
     });
 
+    it("a restore: every member restores after the membership step, all start only once all restored, the gates after", async () => {
+        assert.equal(recorded.filter((r) => /restore/.test(r.name)).length, 0, "no restore unless asked");
+        const mine = installMocks();
+        const restoring = new EtcdCluster("etcd", {
+            spec: spec({ binary: { localTarball: tarball }, restore: { snapshot: "/tmp/backup.db", sha256: "d".repeat(64) } }),
+            sshPrivateKey: pulumi.secret("SSH-KEY"),
+        }, { transformations: [deps.transformation] });
+        await resolve(restoring.clientEndpoints);
+        await new Promise((r) => setTimeout(r, 100));
+        const staged = names.map((m) => `${m}-restore-snapshot`);
+        const restores = names.map((m) => `${m}-restore`);
+        for (const m of names) {
+            assert.deepEqual(deps.dependsOn(`${m}-restore`), ["etcd-membership", ...staged].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-restore-start`), restores);
+            assert.deepEqual(deps.dependsOn(`${m}-health`), ["etcd-membership", ...names.map((n) => `${n}-restore-start`)].sort());
+            const script = mine.find((r) => r.name === `${m}-restore`)!.inputs.stdin as string;
+            assert.match(script, new RegExp(`--name "\\$me" .*--initial-cluster-token 'lab-[0-9a-f]+-dddddddddddd'`));
+            assert.match(mine.find((r) => r.name === `${m}-health`)!.inputs.stdin, /# restored from snapshot dddddddddddd/);
+        }
+        // A member cannot join a running cluster while the restore is declared.
+        assert.match(mine.find((r) => r.name === "lab-2-join")!.inputs.stdin, /cannot join the running cluster while a restore is declared/);
+    });
+
     it("exports endpoints and peer URLs", async () => {
         assert.equal(await resolve(cluster.clientEndpoints), "https://10.213.0.11:2379,https://10.213.0.12:2379,https://10.213.0.13:2379");
         assert.deepEqual(cluster.peerUrls, { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" });

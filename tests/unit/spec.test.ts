@@ -101,6 +101,8 @@ describe("spec: validation", () => {
         ["adopt without a unit", { members: [member(1), member(2), { ...member(3), adopt: { dataDir: "/var/lib/etcd-old" } }] }, /members\[2\] \(m-3\)\.adopt\.unit: required/],
         ["adopt unit not a service", { members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd; reboot", dataDir: "/var/lib/etcd-old" } }] }, /adopt\.unit: "etcd; reboot" is not a systemd service name/],
         ["adopt with a relative data dir", { members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd.service", dataDir: "default.etcd" } }] }, /adopt\.dataDir: "default\.etcd" must be an absolute path/],
+        ["restore without a readable snapshot", { restore: { snapshot: "/nope.db" } }, /restore\.snapshot: "\/nope\.db" could not be read/],
+        ["restore while adopting", { restore: { snapshot: "/b.db", sha256: "e".repeat(64) }, members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd.service", dataDir: "/var/lib/etcd" } }] }, /cannot restore while a member adopts/],
         ["protectCa not a boolean", { protectCa: "maybe" }, /protectCa/],
         ["known_hosts without the member", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.13" }], knownHostsText: `10.213.0.99 ${fixtureHostKeys[0]}\n` }, /\(m-3\): no SSH host key/],
     ];

@@ -1,0 +1,58 @@
+/**
+ * Pure renderers for restoring the cluster from a snapshot: every member stops, sets its data
+ * aside (never deleted) and rebuilds it from the same file with `etcdutl snapshot restore`; then
+ * all start together, as a new cluster does. A marker per host makes each restore happen once.
+ */
+import * as paths from "./paths";
+import { initialCluster, peerUrl, shq } from "./render";
+import { ClusterSpec, MemberSpec, RestoreSpec } from "./spec";
+
+/** Where each host records the restores it has carried out (one id per line). */
+export function restoreMarkerPath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.restoredFile}`;
+}
+
+/** Where the snapshot file is staged on each host. */
+export function stagedSnapshotPath(restore: RestoreSpec): string {
+    return `${paths.stagingDir}/restore-${restore.id}.db`;
+}
+
+/**
+ * Restores this member's data from the staged snapshot, once: checks the file (digest and
+ * `etcdutl snapshot status`) before stopping anything, stops etcd, restores into a new directory,
+ * moves any existing data aside as `member.before-restore-<id>-<time>`, puts the restored data in
+ * place and records the restore. Does not start etcd: all members start together afterwards.
+ */
+export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, restore: RestoreSpec, token: string): string {
+    const data = shq(spec.dirs.data);
+    const snap = shq(stagedSnapshotPath(restore));
+    const marker = shq(restoreMarkerPath(spec));
+    const work = `${spec.dirs.data}/restore-${restore.id}.tmp`;
+    return "set -eu\n" + [
+        `me=${shq(member.name)}`,
+        `id=${shq(restore.id)}`,
+        `if grep -qx "$id" ${marker} 2>/dev/null; then echo "$me: snapshot $id already restored here"; exit 0; fi`,
+        `echo ${shq(`${restore.sha256}  ${stagedSnapshotPath(restore)}`)} | sha256sum -c --quiet - >/dev/null 2>&1 || { echo "$me: the staged snapshot does not match sha256 ${restore.sha256}" >&2; exit 1; }`,
+        `out=$(${paths.binDir}/etcdutl snapshot status ${snap} -w simple 2>&1) || { echo "$me: ${stagedSnapshotPath(restore)} is not a valid etcd snapshot: $(echo "$out" | tail -n 2)" >&2; exit 1; }`,
+        `systemctl stop ${paths.unitName}`,
+        `rm -rf ${shq(work)}`,
+        `out=$(${paths.binDir}/etcdutl snapshot restore ${snap} --name "$me" --data-dir ${shq(work)}` +
+        ` --initial-cluster ${shq(initialCluster(spec))} --initial-advertise-peer-urls ${shq(peerUrl(spec, member))}` +
+        ` --initial-cluster-token ${shq(`${token}-${restore.id}`)} 2>&1) || { echo "$me: etcdutl snapshot restore failed: $(echo "$out" | tail -n 3)" >&2; exit 1; }`,
+        `if [ -d ${data}/member ]; then aside=member.before-restore-$id-$(date +%s); mv ${data}/member ${data}/$aside; echo "$me: previous data moved aside to ${spec.dirs.data}/$aside"; fi`,
+        `mv ${shq(`${work}/member`)} ${data}/member; rmdir ${shq(work)}`,
+        `chown -R ${paths.etcdUser}:${paths.etcdGroup} ${data}`,
+        `echo "$id" >> ${marker}`,
+        // The file holds the whole keyspace: it does not stay on the host once restored.
+        `rm -f ${snap}`,
+        `echo "$me: restored from snapshot $id"`,
+    ].join("\n") + "\n";
+}
+
+/** Starts a restored member without waiting: the restored members form their cluster together. */
+export function renderStartRestoredScript(restore: RestoreSpec): string {
+    return "set -eu\n" + [
+        `systemctl start --no-block ${paths.unitName}`,
+        `echo "$(hostname): etcd started from snapshot ${restore.id}"`,
+    ].join("\n") + "\n";
+}

@@ -1,0 +1,107 @@
+/**
+ * Lab, real engine: restoring the cluster from a snapshot as a stack edit. Numbered keys are
+ * written, a snapshot is saved to the operator's machine, more keys are written, then disaster:
+ * two members lose their data (quorum gone), the third keeps running alone. Setting
+ * `etcd:restore` brings back exactly the snapshot's keys on every member; the third member's
+ * data is moved aside, not deleted; the restore never runs twice.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labSsh, labUp } from "./lab";
+import { indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+
+const keysBefore = 100;
+const keysAfter = 30;
+
+describe("lab: restore from a snapshot as a stack edit (real engine)", function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let endpoints = "";
+    let snapshotFile = "";
+
+    async function count(prefix: string): Promise<number> {
+        const r = await etcdctl.run(endpoints, ["get", prefix, "--prefix", "--count-only", "-w", "fields"], admin, 60_000);
+        assert.strictEqual(r.code, 0, r.out);
+        return Number(/"Count" : (\d+)/.exec(r.out)?.[1] ?? "NaN");
+    }
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(3);
+        wipeHosts(3);
+        scratch = await scratchStack("lab", labStackConfig(3));
+        etcdctl = Etcdctl.extract(labTarball);
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
+        const outputs = await scratch.stack.outputs();
+        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
+            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        endpoints = String(outputs["clientEndpoints"].value);
+    });
+
+    after(async () => {
+        etcdctl?.dispose();
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+        wipeHosts(3);
+    });
+
+    it("keys written, a snapshot saved to the operator's machine, more keys written, two members' data lost", async () => {
+        for (let i = 1; i <= keysBefore; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/before/${i}`, String(i)], admin)).code, 0);
+        snapshotFile = path.join(scratch.dir, "backup.db");
+        const save = await etcdctl.run(endpoints.split(",")[0], ["snapshot", "save", snapshotFile], admin, 60_000);
+        assert.strictEqual(save.code, 0, save.out);
+        for (let i = 1; i <= keysAfter; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/after/${i}`, String(i)], admin)).code, 0);
+        for (const host of ["lab1", "lab2"]) labSsh(host, `systemctl stop ${paths.unitName}; rm -rf /var/lib/etcd/member`);
+        const r = await etcdctl.run("https://10.213.0.13:2379", ["endpoint", "health"], admin);
+        assert.notStrictEqual(r.code, 0, "lab-3 alone has no quorum");
+    });
+
+    it("the restore previews as restore steps and health gates only", async () => {
+        scratch.setConfig({ restore: { snapshot: snapshotFile } });
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        for (const [name, op] of preview.ops) {
+            assert.match(`${name} ${op}`, /^(etcd-restore create|lab-[1-3]-restore(-snapshot|-start)? create|lab-[1-3]-health update|lab-[1-3]-join update)$/);
+        }
+        for (const m of labMembers(3)) assert.strictEqual(preview.ops.get(`${m.name}-restore`), "create", m.name);
+    });
+
+    it("up restores every member from the snapshot: its keys and nothing written later", async () => {
+        const log = new StepLog();
+        const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+        assert.strictEqual(up.summary.result, "succeeded");
+        console.log(indent(log.output.split("\n").filter((l) => /(restored from|moved aside|started from)/.test(l) && /created/.test(l)).join("\n")));
+        for (const m of labMembers(3)) assert.match(log.output, new RegExp(`${m.name}: restored from snapshot [0-9a-f]{12}`));
+        assert.strictEqual(await count("restore/before/"), keysBefore);
+        assert.strictEqual(await count("restore/after/"), 0, "keys written after the snapshot are gone");
+        for (const m of labMembers(3)) {
+            const r = await etcdctl.run(`https://${m.address}:2379`, ["get", `restore/before/${keysBefore}`, "--consistency=s", "--print-value-only"], admin);
+            assert.strictEqual(r.out.trim(), String(keysBefore), `${m.name} serves the restored data itself`);
+        }
+        const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+        assert.deepStrictEqual(list.out.trim().split("\n").map((l) => l.split(", ")[2]).sort(), ["lab-1", "lab-2", "lab-3"]);
+        assert.match(labSsh("lab3", "ls /var/lib/etcd").stdout, /^member\.before-restore-[0-9a-f]{12}-\d+$/m, "lab-3's own data is kept aside");
+        for (const h of ["lab1", "lab2", "lab3"]) {
+            assert.strictEqual(labSsh(h, `ls ${paths.stagingDir}/restore-*.db 2>/dev/null | wc -l`).stdout.trim(), "0", `${h}: the snapshot file is gone`);
+        }
+    });
+
+    it("the restore happens once: the next preview is empty, and a re-run of its steps restores nothing", async () => {
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        assert.deepStrictEqual(preview.changed(), []);
+        assert.ok(fs.existsSync(snapshotFile));
+        const pid = labSsh("lab1", `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim();
+        const up = await scratch.stack.up({ replace: ["lab-1-restore"].map((n) => `urn:pulumi:lab::etcd-stack::etcd:index:Cluster$etcd:index:ClusterRestore$command:remote:Command::${n}`) });
+        assert.strictEqual(up.summary.result, "succeeded");
+        assert.match(up.stdout, /lab-1: snapshot [0-9a-f]{12} already restored here/);
+        assert.strictEqual(labSsh("lab1", `systemctl show -p MainPID --value ${paths.unitName}`).stdout.trim(), pid, "lab-1 was not stopped again");
+    });
+});
