@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { renderRemoveFileScript, renderWriteFileScript } from "./render";
+import { asRoot, renderRemoveFileScript, renderWriteFileScript } from "./render";
 
 export interface HostFileArgs {
     /** SSH connection to the host (secret: it carries the private key). */
@@ -31,12 +31,12 @@ export class HostFile extends pulumi.ComponentResource {
     constructor(name: string, args: HostFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:HostFile", name, {}, opts);
         // The content is stdin, so the command is the (short) write script, labelled with the file.
-        const script = `# etcd-stack: write ${name}\n` + renderWriteFileScript(args.path, args.mode, args.owner, args.fill);
+        const script = `# etcd-stack: write ${name}\n` + asRoot(renderWriteFileScript(args.path, args.mode, args.owner, args.fill));
         this.write = new command.remote.Command(`${name}-write`, {
             connection: args.connection,
             create: script,
             update: script,
-            delete: `# etcd-stack: remove ${name}\n` + renderRemoveFileScript(args.path),
+            delete: `# etcd-stack: remove ${name}\n` + asRoot(renderRemoveFileScript(args.path)),
             stdin: args.content,
             addPreviousOutputInEnv: false,
             logging: "stderr",

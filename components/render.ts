@@ -202,7 +202,8 @@ export function renderPrepareHostScript(spec: ClusterSpec): string {
         `install -d -m ${paths.modes.dataDir} -o ${u} -g ${g} ${shq(spec.dirs.data)}`,
         `install -d -m ${paths.modes.configDir} -o root -g root ${shq(spec.dirs.config)}`,
         `install -d -m ${paths.modes.pkiDir} -o ${u} -g ${g} ${shq(spec.dirs.pki)}`,
-        `install -d -m 0700 -o root -g root ${shq(paths.stagingDir)}`,
+        // Files are copied here over SFTP as the SSH login (root, or the sudo user this runs for).
+        `install -d -m 0700 -o "\${SUDO_USER:-root}" ${shq(paths.stagingDir)}`,
     ].join("\n") + "\n";
 }
 
@@ -286,6 +287,14 @@ export function renderWriteFileScript(path: string, mode: string, owner: string,
         `mv -f "$tmp" ${shq(path)}`,
         `trap - EXIT`,
     ].join("\n") + "\n";
+}
+
+/**
+ * A command line running `script` as root: directly for root, through `sudo -n` for another
+ * login (never asking for a password). Standard input passes through to the script.
+ */
+export function asRoot(script: string): string {
+    return `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${shq(script)}`;
 }
 
 export function renderRemoveFileScript(path: string): string {
@@ -472,7 +481,8 @@ export function renderStdinRunner(label: string, step: string): string {
         `# etcd-stack: ${label.replace(/\n/g, " ")} (${step})`,
         `s=$(mktemp) || exit 1`,
         `cat > "$s"; [ -s "$s" ] || { echo "etcd-stack: no script on stdin" >&2; rm -f "$s"; exit 1; }`,
-        `sh "$s" ${step} </dev/null; rc=$?; rm -f "$s"; exit $rc`,
+        // A login other than root runs the step through sudo (never asking for a password).
+        `$([ "$(id -u)" = 0 ] || echo sudo -n) sh "$s" ${step} </dev/null; rc=$?; rm -f "$s"; exit $rc`,
     ].join("\n");
 }
 

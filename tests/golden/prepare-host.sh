@@ -4,4 +4,4 @@ getent passwd etcd >/dev/null || useradd --system --gid etcd --home-dir '/var/li
 install -d -m 0700 -o etcd -g etcd '/var/lib/etcd'
 install -d -m 0755 -o root -g root '/etc/etcd'
 install -d -m 0700 -o etcd -g etcd '/etc/etcd/pki'
-install -d -m 0700 -o root -g root '/var/tmp/etcd-stack'
+install -d -m 0700 -o "${SUDO_USER:-root}" '/var/tmp/etcd-stack'

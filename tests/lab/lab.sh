@@ -12,7 +12,7 @@ set -euo pipefail
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
 CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}/lab
-BASE=$CACHE/bookworm-base
+BASE=$CACHE/bookworm-base-2   # the suffix changes with the package list below
 STATE=/var/lib/etcd-stack-lab            # runtime state: overlays, pid files, console logs
 SSH_DIR=$REPO/.lab/ssh
 KEY=$SSH_DIR/id_ed25519
@@ -97,13 +97,13 @@ build_base() {
   [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
   local t0=$SECONDS tmp mirror; mirror=$(apt_mirror)
   mkdir -p "$CACHE"
-  for tmp in "$CACHE"/bookworm-base.tmp.*; do  # leftovers of a killed build (debootstrap mounts /proc, /sys)
+  for tmp in "$BASE".tmp.*; do  # leftovers of a killed build (debootstrap mounts /proc, /sys)
     [[ -e $tmp ]] && { umount_under "$tmp"; rm -rf --one-file-system "$tmp"; }
   done
-  tmp=$(mktemp -d "$CACHE/bookworm-base.tmp.XXXXXX")
+  tmp=$(mktemp -d "$BASE.tmp.XXXXXX")
   log "lab: building the base rootfs from $mirror (once, about a minute)"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl \
+    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo \
     bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
   chroot "$tmp" apt-get clean
   rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin

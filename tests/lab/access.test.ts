@@ -1,0 +1,95 @@
+/**
+ * Lab, real engine: the access patterns of real data centres. The members are reached only
+ * through a bastion (lab4) and as a non-root login with sudo (`deploy`): the whole stack comes
+ * up and is destroyed that way, every login on a member is `deploy` arriving from the bastion,
+ * and the files land with the stack's owners and modes.
+ */
+import * as assert from "assert";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { Etcdctl } from "./etcdClient";
+import { labAvailable, labSsh, labUp } from "./lab";
+import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+
+const members = labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
+const bastion = "10.213.0.14";
+
+/** The lab's time as journalctl takes it, read on the bastion (one kernel clock for all hosts) so that
+ * reading it adds no login to a member's log. */
+const labTime = () => labSsh("lab4", "date -u '+%Y-%m-%d %H:%M:%S'").stdout.trim();
+
+/** "user from address" of every SSH login accepted on `host` between two host times. */
+function logins(host: string, since: string, until: string): string[] {
+    const r = labSsh(host, `TZ=UTC journalctl -u ssh --no-pager -o cat --since '${since}' --until '${until}' | sed -n 's/^Accepted publickey for \\([^ ]*\\) from \\([^ ]*\\) .*/\\1 from \\2/p'`);
+    return r.stdout.split("\n").filter((l) => l !== "");
+}
+
+describe("lab: through a bastion, as a sudo user without root login (real engine)", function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack;
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(4);
+        wipeHosts(4);
+        for (const m of members) {
+            const r = labSsh(hostOf(m.name), [
+                "command -v sudo >/dev/null || { echo 'sudo is not installed in the lab rootfs' >&2; exit 1; }",
+                "id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy",
+                "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh",
+                "install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys",
+                "echo 'deploy ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+            ].join(" && "));
+            assert.strictEqual(r.code, 0, r.stderr);
+        }
+        scratch = await scratchStack("lab", { ...labStackConfig(3), members, bastion: { host: bastion } });
+    });
+
+    after(async () => {
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+        wipeHosts(4);
+    });
+
+    it("up: every member healthy; on the members only deploy logged in, always from the bastion", async () => {
+        // A second after the set-up's own root logins, so `since` (whole seconds) excludes them.
+        await new Promise((r) => setTimeout(r, 1100));
+        const since = labTime();
+        const log = new StepLog();
+        const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
+        assert.strictEqual(up.summary.result, "succeeded");
+        const until = labTime();
+        for (const m of members) {
+            const seen = logins(hostOf(m.name), since, until);
+            assert.ok(seen.length >= 10, `${m.name}: the stack's steps logged in (${seen.length})`);
+            assert.deepStrictEqual([...new Set(seen)], [`deploy from ${bastion}`], `${m.name}: logins other than deploy via the bastion`);
+        }
+        const outputs = await scratch.stack.outputs();
+        const etcdctl = Etcdctl.extract(labTarball);
+        try {
+            const admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
+                { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+            const health = await etcdctl.run(String(outputs["clientEndpoints"].value), ["endpoint", "health"], admin);
+            assert.strictEqual(health.code, 0, health.out);
+        } finally {
+            etcdctl.dispose();
+        }
+    });
+
+    it("files land with the stack's owners and modes, written through sudo", () => {
+        for (const m of members) {
+            const stat = labSsh(hostOf(m.name), `stat -c '%n %U:%G %a' /etc/etcd/pki/server.key /etc/etcd/pki/server.crt /etc/etcd/etcd.conf.yml ${paths.unitPath} /var/lib/etcd ${paths.stagingDir}`).stdout;
+            assert.strictEqual(stat, [
+                "/etc/etcd/pki/server.key etcd:etcd 600", "/etc/etcd/pki/server.crt etcd:etcd 644", "/etc/etcd/etcd.conf.yml root:root 644",
+                `${paths.unitPath} root:root 644`, "/var/lib/etcd etcd:etcd 700", `${paths.stagingDir} deploy:root 700`, "",
+            ].join("\n"), m.name);
+        }
+    });
+
+    it("destroy through the bastion as deploy leaves nothing on the members", async () => {
+        const destroy = await scratch.stack.destroy();
+        assert.strictEqual(destroy.summary.result, "succeeded");
+        for (const m of members) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
+    });
+});
