@@ -1,0 +1,15 @@
+/**
+ * The etcd-stack policy pack: `pulumi preview --policy-pack policy` (and `up`) refuses a stack that
+ * breaks any of these rules. Every policy is mandatory; see README, "Policy pack".
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { caKeyOffHosts } from "./caKeyOffHosts";
+import { certificateValidity } from "./certValidity";
+import { clientCertAuth } from "./clientCertAuth";
+import { memberCount } from "./memberCount";
+import { prodSnapshots } from "./prodSnapshots";
+import { tlsUrls } from "./tlsUrls";
+
+new PolicyPack("etcd-stack", {
+    policies: [memberCount, tlsUrls, clientCertAuth, prodSnapshots, certificateValidity, caKeyOffHosts],
+});
