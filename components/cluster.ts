@@ -15,7 +15,7 @@ import * as random from "@pulumi/random";
 import { EtcdMember } from "./member";
 import { Connection, remoteStep } from "./remoteStep";
 import { ScheduledSnapshots } from "./snapshots";
-import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, clientCertificate } from "./pki";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { renderReconcileMembershipScript } from "./renderMembership";
 import { ClusterRestore } from "./restore";
@@ -58,31 +58,32 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const tokenSuffix = new random.RandomId(`${name}-token`, { byteLength: 8 }, { parent: this });
         this.token = pulumi.interpolate`${spec.clusterName}-${tokenSuffix.hex}`;
 
-        const ca = new CertificateAuthority(`${name}-ca`, {
-            spec: spec.ca,
-            commonName: `${spec.clusterName}-etcd-ca`,
-            certPem: args.caCertPem,
-            privateKeyPem: args.caPrivateKeyPem,
-            protect: spec.protectCa,
-        }, { parent: this });
+        const cas = certificateAuthorities(name, spec, args, this);
+        // Members' certificates come from the issuing generation; clients move first, to the
+        // newest trusted one, so during a rotation they hold new certificates before any member
+        // stops trusting the old CA. Members and clients trust the bundle of trusted generations.
+        const ca = cas.get(spec.ca.generation)!;
+        const clientCa = cas.get(Math.max(...spec.ca.trust))!;
+        const trusted = spec.ca.trust.map((g) => cas.get(g)!.certPem);
+        const trustedPem = trusted.length === 1 ? trusted[0] : pulumi.all(trusted).apply((ps) => ps.map((p) => p.trimEnd() + "\n").join(""));
 
         this.clientCertificates = {};
         for (const c of spec.clientCertificates) {
-            this.clientCertificates[c.name] = clientCertificate(`${name}-client-${c.name}`, c, ca, algorithm, spec.certValidityHours, { parent: this });
+            this.clientCertificates[c.name] = clientCertificate(`${name}-client-${c.name}`, c, clientCa, algorithm, certificateLifetime(spec), { parent: this });
         }
 
         this.members = [];
         let previous: pulumi.Resource[] = [];
         for (const m of spec.members) {
             const certificates = new MemberCertificates(`${m.name}-certs`, {
-                ca, member: m, algorithm, validityHours: spec.certValidityHours,
+                ca, member: m, algorithm, lifetime: certificateLifetime(spec),
             }, { parent: this });
             const member = new EtcdMember(m.name, {
                 spec,
                 member: m,
                 connection: connectionFor(spec, m, args.sshPrivateKey),
                 certificates,
-                caCertPem: ca.certPem,
+                caCertPem: trustedPem,
                 token: this.token,
                 after: previous,
             }, { parent: this });
@@ -96,7 +97,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             for (const [i, m] of spec.members.entries()) {
                 if (!snapshots.members.includes(m.name)) continue;
                 new ScheduledSnapshots(`${m.name}-snapshots`, {
-                    spec, snapshots, member: m, connection: connectionFor(spec, m, args.sshPrivateKey), ca, algorithm,
+                    spec, snapshots, member: m, connection: connectionFor(spec, m, args.sshPrivateKey), ca: clientCa, algorithm,
                     after: this.members[i].rollDone,
                 }, { parent: this });
             }
@@ -135,7 +136,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
         const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, ...gates.map((g) => g.stdout)]).apply(([x]) => x as T);
         this.clientEndpoints = afterGate(spec.members.map((m) => clientUrl(spec, m)).join(","));
-        this.caCertPem = ca.certPem;
+        this.caCertPem = pulumi.output(trustedPem);
         this.adminCertPem = this.clientCertificates["admin"].certPem;
         this.adminKeyPem = this.clientCertificates["admin"].privateKeyPem;
         this.memberNames = names;
@@ -150,6 +151,27 @@ export class EtcdCluster extends pulumi.ComponentResource {
             peerUrls: this.peerUrls,
         });
     }
+}
+
+/**
+ * The cluster's CAs by generation: every generation up to the newest one used is declared (a
+ * generated CA is protected, and an old one stays in state with its key, never on a host);
+ * generation 1 may be brought (`etcd:caCertPem`/`caKeyPem`) and is then needed only while used.
+ */
+function certificateAuthorities(name: string, spec: ClusterSpec, args: EtcdClusterArgs, parent: pulumi.Resource): Map<number, CertificateAuthority> {
+    const cas = new Map<number, CertificateAuthority>();
+    const used = [spec.ca.generation, ...spec.ca.trust];
+    for (let g = 1; g <= Math.max(...used); g++) {
+        const brought = g === 1 && spec.ca.bringYourOwn;
+        if (brought && !used.includes(g)) continue;
+        cas.set(g, new CertificateAuthority(g === 1 ? `${name}-ca` : `${name}-ca-g${g}`, {
+            spec: { ...spec.ca, bringYourOwn: brought },
+            commonName: g === 1 ? `${spec.clusterName}-etcd-ca` : `${spec.clusterName}-etcd-ca-g${g}`,
+            ...(brought ? { certPem: args.caCertPem, privateKeyPem: args.caPrivateKeyPem } : {}),
+            protect: spec.protectCa,
+        }, { parent }));
+    }
+    return cas;
 }
 
 /** The SSH connection to a member's host, its host key pinned; secret because it carries the key. */

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as paths from "./paths";
 import * as tls from "@pulumi/tls";
-import { CaSpec, ClientCertificateSpec, MemberSpec, isValidAddress } from "./spec";
+import { CaSpec, ClientCertificateSpec, ClusterSpec, MemberSpec, isValidAddress } from "./spec";
 
 /** Key algorithm for the CA and every leaf key. */
 export interface KeyAlgorithm {
@@ -67,6 +67,18 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     }
 }
 
+/** How long member and client certificates live, and how early an `up` re-issues them. */
+export interface CertificateLifetime {
+    validityHours: number;
+    /** An `up` this close to a certificate's expiry replaces it (and rolls the member that uses it). */
+    renewBeforeHours: number;
+}
+
+/** The stack's certificate lifetime (etcd:certValidityHours, etcd:certRenewBeforeHours). */
+export function certificateLifetime(spec: ClusterSpec): CertificateLifetime {
+    return { validityHours: spec.certValidityHours, renewBeforeHours: spec.certRenewBeforeHours };
+}
+
 /** What a signed leaf certificate needs. */
 export interface LeafCertificateArgs {
     ca: CertificateAuthority;
@@ -76,7 +88,7 @@ export interface LeafCertificateArgs {
     dnsNames: string[];
     ipAddresses: string[];
     usages: Array<"server_auth" | "client_auth">;
-    validityHours: number;
+    lifetime: CertificateLifetime;
 }
 
 /** A key pair and certificate signed by the cluster CA. */
@@ -100,9 +112,9 @@ export class LeafCertificate extends pulumi.ComponentResource {
             certRequestPem: csr.certRequestPem,
             caCertPem: args.ca.certPem,
             caPrivateKeyPem: args.ca.privateKeyPem,
-            validityPeriodHours: args.validityHours,
+            validityPeriodHours: args.lifetime.validityHours,
             // Renewal happens on the next `up` inside this window; nothing renews by itself.
-            earlyRenewalHours: Math.min(720, Math.floor(args.validityHours / 4)),
+            earlyRenewalHours: args.lifetime.renewBeforeHours,
             allowedUses: ["digital_signature", "key_encipherment", ...args.usages],
         }, { parent: this });
         this.certPem = cert.certPem;
@@ -135,7 +147,7 @@ export interface MemberCertificatesArgs {
     ca: CertificateAuthority;
     member: MemberSpec;
     algorithm: KeyAlgorithm;
-    validityHours: number;
+    lifetime: CertificateLifetime;
 }
 
 /** A member's server certificate (for clients) and peer certificate (for other members). */
@@ -145,7 +157,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
 
     constructor(name: string, args: MemberCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:MemberCertificates", name, {}, opts);
-        const common = { ca: args.ca, algorithm: args.algorithm, commonName: args.member.name, validityHours: args.validityHours };
+        const common = { ca: args.ca, algorithm: args.algorithm, commonName: args.member.name, lifetime: args.lifetime };
         this.server = new LeafCertificate(`${name}-server`, {
             ...common, ...serverSans(args.member), usages: ["server_auth", "client_auth"],
         }, { parent: this });
@@ -158,9 +170,9 @@ export class MemberCertificates extends pulumi.ComponentResource {
 
 /** A client certificate (admin, healthcheck, apiserver-etcd-client, or one from config). */
 export function clientCertificate(name: string, spec: ClientCertificateSpec, ca: CertificateAuthority, algorithm: KeyAlgorithm,
-    validityHours: number, opts: pulumi.ComponentResourceOptions): LeafCertificate {
+    lifetime: CertificateLifetime, opts: pulumi.ComponentResourceOptions): LeafCertificate {
     return new LeafCertificate(name, {
-        ca, algorithm, validityHours,
+        ca, algorithm, lifetime,
         commonName: spec.commonName,
         organization: spec.organization,
         dnsNames: [],

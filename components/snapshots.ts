@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostFile } from "./hostFile";
 import * as paths from "./paths";
-import { CertificateAuthority, KeyAlgorithm, clientCertificate } from "./pki";
+import { CertificateAuthority, KeyAlgorithm, certificateLifetime, clientCertificate } from "./pki";
 import { Connection, remoteStep } from "./remoteStep";
 import {
     renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath,
@@ -30,7 +30,7 @@ export class ScheduledSnapshots extends pulumi.ComponentResource {
         super("etcd:index:ScheduledSnapshots", name, {}, opts);
         const { spec, snapshots, member, connection } = args;
         const cert = clientCertificate(`${name}-client`, { name: `snapshot-${member.name}`, commonName: "etcd-snapshot", organization: "etcd-stack" },
-            args.ca, args.algorithm, spec.certValidityHours, { parent: this });
+            args.ca, args.algorithm, certificateLifetime(spec), { parent: this });
         const file = (path: string, content: pulumi.Input<string>, mode: string) =>
             new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: "root:root" }, { parent: this, dependsOn: args.after });
         const files = [

@@ -75,8 +75,15 @@ export interface CaSpec {
     algorithm: "ECDSA" | "RSA";
     rsaBits: number;
     validityHours: number;
-    /** True when the CA certificate and key are supplied in config instead of generated. */
+    /** True when the CA certificate and key are supplied in config instead of generated (generation 1 only). */
     bringYourOwn: boolean;
+    /** The CA generation that signs the members' certificates (1, then 2 after a rotation, …). */
+    generation: number;
+    /**
+     * The generations members and clients trust: `[generation]`, or during a rotation also the
+     * next (`[g, g+1]`: clients move to it first) or the previous (`[g-1, g]`: old clients still work).
+     */
+    trust: number[];
 }
 
 /** Scheduled snapshots: a systemd timer per member runs `etcdctl snapshot save`, keeps the newest. */
@@ -125,6 +132,8 @@ export interface ClusterSpec {
     ca: CaSpec;
     /** Validity of member and client certificates. */
     certValidityHours: number;
+    /** An `up` within this many hours of a certificate's expiry re-issues it. */
+    certRenewBeforeHours: number;
     clientCertificates: ClientCertificateSpec[];
     /** Scheduled snapshots; undefined when off. */
     snapshots?: SnapshotSpec;
@@ -156,6 +165,7 @@ export interface RawClusterConfig {
     tuning?: unknown;
     ca?: unknown;
     certValidityHours?: unknown;
+    certRenewBeforeHours?: unknown;
     clientCertificates?: unknown;
     snapshots?: unknown;
     /** `{ snapshot: <path> }`; config.ts resolves the path and adds the file's `sha256`. */
@@ -293,6 +303,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         problems.push("missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`");
     }
 
+    const certValidityHours = p.positiveInt("certValidityHours", raw.certValidityHours, 8760);
     const spec: ClusterSpec = {
         clusterName,
         members,
@@ -302,7 +313,8 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         ports,
         tuning,
         ca,
-        certValidityHours: p.positiveInt("certValidityHours", raw.certValidityHours, 8760),
+        certValidityHours,
+        certRenewBeforeHours: p.positiveInt("certRenewBeforeHours", raw.certRenewBeforeHours, Math.max(1, Math.min(720, Math.floor(certValidityHours / 4)))),
         clientCertificates,
         ...(snapshots ? { snapshots } : {}),
         ...(restore ? { restore } : {}),
@@ -315,6 +327,9 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         minFreeDiskMiB: p.positiveInt("minFreeDiskMiB", raw.minFreeDiskMiB, 1024),
         healthTimeoutSeconds: p.positiveInt("healthTimeoutSeconds", raw.healthTimeoutSeconds, 120),
     };
+    if (spec.certRenewBeforeHours >= spec.certValidityHours) {
+        problems.push(`certRenewBeforeHours (${spec.certRenewBeforeHours}) must be less than certValidityHours (${spec.certValidityHours}): every up would re-issue every certificate`);
+    }
     if (spec.certValidityHours > ca.validityHours) {
         problems.push(`certValidityHours (${spec.certValidityHours}) must not exceed ca.validityHours (${ca.validityHours})`);
     }
@@ -520,11 +535,28 @@ function parseCa(raw: RawClusterConfig, p: Reader, problems: string[]): CaSpec {
     if (bringYourOwn && !(raw.hasCaCert && raw.hasCaKey)) {
         problems.push("ca: bring-your-own CA needs both `etcd:caCertPem` and the secret `etcd:caKeyPem`");
     }
+    const generation = p.positiveInt("ca.generation", field(raw.ca, "generation"), 1);
+    const trustRaw = field(raw.ca, "trust");
+    let trust = [generation];
+    if (trustRaw !== undefined) {
+        if (!Array.isArray(trustRaw) || trustRaw.some((g) => !Number.isSafeInteger(g) || g < 1)) {
+            problems.push("ca.trust: must be a list of CA generations (positive integers)");
+        } else {
+            trust = [...new Set(trustRaw as number[])].sort((a, b) => a - b);
+            const allowed = [[generation], [generation, generation + 1], [generation - 1, generation]].map((t) => t.join(","));
+            if (!allowed.includes(trust.join(","))) {
+                problems.push(`ca.trust: [${trust.join(", ")}] with ca.generation ${generation}; use [${generation}], or during a rotation ` +
+                    `[${generation}, ${generation + 1}] (trust the next CA first)` + (generation > 1 ? ` or [${generation - 1}, ${generation}] (still trust the previous one)` : ""));
+            }
+        }
+    }
     return {
         algorithm: algorithm as CaSpec["algorithm"],
         rsaBits,
         validityHours: p.positiveInt("ca.validityHours", field(raw.ca, "validityHours"), 87600),
         bringYourOwn,
+        generation,
+        trust,
     };
 }
 

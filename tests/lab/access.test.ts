@@ -1,6 +1,7 @@
 /**
  * Lab, real engine: the access patterns of real data centres. The members are reached only
- * through a bastion (lab4) and as a non-root login with sudo (`deploy`): the whole stack comes
+ * through a bastion (lab4), one of them on a custom SSH port, and as a non-root login with sudo
+ * (`deploy`): the whole stack comes
  * up and is destroyed that way, every login on a member is `deploy` arriving from the bastion,
  * and the files land with the stack's owners and modes.
  */
@@ -12,7 +13,8 @@ import { Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
-const members = labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
+const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
+    labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
 const bastion = "10.213.0.14";
 
 /** The lab's time as journalctl takes it, read on the bastion (one kernel clock for all hosts) so that
@@ -43,12 +45,18 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
             ].join(" && "));
             assert.strictEqual(r.code, 0, r.stderr);
         }
+        // lab1's sshd also listens on 2222 and logs the port each connection arrives on; its member
+        // is reached there (a known_hosts file holds port-22 entries, so its key is given inline).
+        const r = labSsh("lab1", "printf 'Port 22\\nPort 2222\\nLogLevel VERBOSE\\n' > /etc/ssh/sshd_config.d/lab-access.conf && systemctl restart ssh && cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
+        assert.strictEqual(r.code, 0, r.stderr);
+        members[0] = { ...members[0], sshPort: 2222, hostKey: r.stdout.trim() };
         scratch = await scratchStack("lab", { ...labStackConfig(3), members, bastion: { host: bastion } });
     });
 
     after(async () => {
         await scratch?.stack.destroy().catch(() => undefined);
         await scratch?.dispose();
+        labSsh("lab1", "rm -f /etc/ssh/sshd_config.d/lab-access.conf && systemctl restart ssh");
         wipeHosts(4);
     });
 
@@ -65,6 +73,8 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
             assert.ok(seen.length >= 10, `${m.name}: the stack's steps logged in (${seen.length})`);
             assert.deepStrictEqual([...new Set(seen)], [`deploy from ${bastion}`], `${m.name}: logins other than deploy via the bastion`);
         }
+        const ports = labSsh("lab1", `TZ=UTC journalctl -u ssh --no-pager -o cat --since '${since}' --until '${until}' | sed -n 's/^Connection from .* on 10\\.213\\.0\\.11 port \\([0-9]*\\).*/\\1/p' | sort -u`).stdout.trim();
+        assert.strictEqual(ports, "2222", "lab-1's steps connected on its custom SSH port only");
         const outputs = await scratch.stack.outputs();
         const etcdctl = Etcdctl.extract(labTarball);
         try {

@@ -1,15 +1,18 @@
 /**
  * Lab, real engine: restoring the cluster from a snapshot as a stack edit. Numbered keys are
- * written, a snapshot is saved to the operator's machine, more keys are written, then disaster:
+ * written, a snapshot is saved to the operator's machine (scripts/snapshot.sh, from the stack's
+ * outputs), more keys are written, then disaster:
  * two members lose their data (quorum gone), the third keeps running alone. Setting
  * `etcd:restore` brings back exactly the snapshot's keys on every member; the third member's
  * data is moved aside, not deleted; the restore never runs twice.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
@@ -54,9 +57,15 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
 
     it("keys written, a snapshot saved to the operator's machine, more keys written, two members' data lost", async () => {
         for (let i = 1; i <= keysBefore; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/before/${i}`, String(i)], admin)).code, 0);
-        snapshotFile = path.join(scratch.dir, "backup.db");
-        const save = await etcdctl.run(endpoints.split(",")[0], ["snapshot", "save", snapshotFile], admin, 60_000);
-        assert.strictEqual(save.code, 0, save.out);
+        // The project's on-demand snapshot command, run in the project as an operator would.
+        snapshotFile = path.join(scratch.dir, "backups", "backup.db");
+        const save = spawnSync("bash", [path.join(repoRoot, "scripts/snapshot.sh"), "lab", snapshotFile],
+            { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, encoding: "utf8", timeout: 120_000 });
+        assert.strictEqual(save.status, 0, save.stderr);
+        console.log(indent(save.stdout.split("\n").filter((l) => /^snapshot of|^sha256/.test(l)).join("\n")));
+        assert.ok(save.stdout.includes(`sha256 ${crypto.createHash("sha256").update(fs.readFileSync(snapshotFile)).digest("hex")}`));
+        assert.strictEqual((fs.statSync(snapshotFile).mode & 0o777).toString(8), "600");
+        assert.doesNotMatch(save.stdout + save.stderr, /PRIVATE KEY/);
         for (let i = 1; i <= keysAfter; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/after/${i}`, String(i)], admin)).code, 0);
         for (const host of ["lab1", "lab2"]) labSsh(host, `systemctl stop ${paths.unitName}; rm -rf /var/lib/etcd/member`);
         const r = await etcdctl.run("https://10.213.0.13:2379", ["endpoint", "health"], admin);

@@ -211,6 +211,41 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(mine.find((r) => r.name === "lab-2-join")!.inputs.stdin, /cannot join the running cluster while a restore is declared/);
     });
 
+    it("every member and client certificate renews inside the stack's window", () => {
+        const certs = ofType("tls:index/locallySignedCert:LocallySignedCert");
+        assert.equal(certs.length, 3 * 2 + 3, "server and peer per member, three client certificates");
+        for (const c of certs) {
+            assert.deepEqual([c.inputs.validityPeriodHours, c.inputs.earlyRenewalHours], [8760, 720], c.name);
+        }
+    });
+
+    it("CA rotation: a second generation is trusted with the first, clients move to it first, members when it issues", async () => {
+        const rotate = async (ca: object) => {
+            const mine = installMocks();
+            const c = new EtcdCluster("etcd", { spec: spec({ binary: { localTarball: tarball }, ca }), sshPrivateKey: pulumi.secret("SSH-KEY") });
+            await resolve(c.clientEndpoints);
+            await new Promise((r) => setTimeout(r, 100));
+            const signer = (n: string) => unwrapSecret(mine.find((r) => r.name === n)!.inputs.caPrivateKeyPem);
+            const caFile = unwrapSecret(mine.find((r) => r.name === "lab-2:/etc/etcd/pki/ca.crt-write")!.inputs.stdin) as string;
+            return { mine, signer, caFile, caOutput: await resolve(c.caCertPem) };
+        };
+        // Step 1: trust [1, 2]. The new CA exists; clients are issued by it, members still by the first.
+        const trustBoth = await rotate({ trust: [1, 2] });
+        assert.equal(trustBoth.mine.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert").length, 2);
+        assert.equal(trustBoth.signer("etcd-client-admin-cert"), "PRIVATE-KEY(etcd-ca-g2-key)");
+        assert.equal(trustBoth.signer("lab-2-certs-server-cert"), "PRIVATE-KEY(etcd-ca-key)");
+        assert.match(trustBoth.caFile, /^CA-CERT\(etcd-ca-cert#\w+\)\nCA-CERT\(etcd-ca-g2-cert#\w+\)\n$/);
+        assert.equal(trustBoth.caOutput, trustBoth.caFile, "clients get the same bundle");
+        // Step 2: generation 2 issues the members' certificates too; both still trusted.
+        const issue = await rotate({ generation: 2, trust: [1, 2] });
+        assert.equal(issue.signer("lab-2-certs-server-cert"), "PRIVATE-KEY(etcd-ca-g2-key)");
+        assert.equal(issue.signer("lab-2-certs-peer-cert"), "PRIVATE-KEY(etcd-ca-g2-key)");
+        // Step 3: only generation 2 is trusted; the first stays in state (protected), never on a host.
+        const done = await rotate({ generation: 2 });
+        assert.match(done.caFile, /^CA-CERT\(etcd-ca-g2-cert#\w+\)$/);
+        assert.equal(done.mine.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert").length, 2);
+    });
+
     it("exports endpoints and peer URLs", async () => {
         assert.equal(await resolve(cluster.clientEndpoints), "https://10.213.0.11:2379,https://10.213.0.12:2379,https://10.213.0.13:2379");
         assert.deepEqual(cluster.peerUrls, { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" });

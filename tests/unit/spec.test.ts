@@ -103,6 +103,10 @@ describe("spec: validation", () => {
         ["adopt with a relative data dir", { members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd.service", dataDir: "default.etcd" } }] }, /adopt\.dataDir: "default\.etcd" must be an absolute path/],
         ["restore without a readable snapshot", { restore: { snapshot: "/nope.db" } }, /restore\.snapshot: "\/nope\.db" could not be read/],
         ["restore while adopting", { restore: { snapshot: "/b.db", sha256: "e".repeat(64) }, members: [member(1), member(2), { ...member(3), adopt: { unit: "etcd.service", dataDir: "/var/lib/etcd" } }] }, /cannot restore while a member adopts/],
+        ["renewal window as long as the validity", { certValidityHours: 48, certRenewBeforeHours: 48 }, /certRenewBeforeHours \(48\) must be less than certValidityHours \(48\)/],
+        ["trusting a CA generation two ahead", { ca: { generation: 1, trust: [1, 3] } }, /ca\.trust: \[1, 3\] with ca\.generation 1; use \[1\], or during a rotation \[1, 2\]/],
+        ["not trusting the issuing CA", { ca: { generation: 2, trust: [1] } }, /ca\.trust: \[1\] with ca\.generation 2/],
+        ["a CA generation that is not a number", { ca: { trust: ["next"] } }, /ca\.trust: must be a list of CA generations/],
         ["protectCa not a boolean", { protectCa: "maybe" }, /protectCa/],
         ["known_hosts without the member", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.13" }], knownHostsText: `10.213.0.99 ${fixtureHostKeys[0]}\n` }, /\(m-3\): no SSH host key/],
     ];
@@ -157,6 +161,13 @@ describe("spec: validation", () => {
         const s = spec({ members: [{ ...first, adopt: { unit: "etcd-legacy.service", dataDir: "/var/lib/etcd-legacy" } }, ...rest] });
         assert.deepEqual(s.members[0].adopt, { unit: "etcd-legacy.service", dataDir: "/var/lib/etcd-legacy" });
         assert.equal(s.members[1].adopt, undefined);
+    });
+
+    it("certificate renewal window: a quarter of the validity up to 30 days unless set", () => {
+        assert.equal(spec().certRenewBeforeHours, 720);
+        assert.equal(spec({ certValidityHours: 100 }).certRenewBeforeHours, 25);
+        assert.equal(spec({ certValidityHours: 2 }).certRenewBeforeHours, 1);
+        assert.equal(spec({ certRenewBeforeHours: 2000 }).certRenewBeforeHours, 2000);
     });
 
     it("allows one member only with allowSingleMember", () => {

@@ -1,0 +1,80 @@
+/**
+ * Lab, real engine: maintenance of a full cluster. With a small backend quota, overwriting one
+ * key fills the history until etcd raises NOSPACE and refuses writes; `scripts/maintenance.sh`
+ * (the operator's command, run in the project) compacts, defragments one member at a time with
+ * the leader last, disarms the alarm, and writes go through again, each member now far below
+ * the quota.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labUp } from "./lab";
+import { indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
+
+const quota = 16 * 1024 * 1024;
+
+describe("lab: NOSPACE, compaction and defragmentation one member at a time (real engine)", function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let endpoints = "";
+    let lastWritten = -1;
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(3);
+        wipeHosts(3);
+        const config = labStackConfig(3);
+        scratch = await scratchStack("lab", { ...config, tuning: { ...(config.tuning as object ?? {}), quotaBackendBytes: quota } });
+        etcdctl = Etcdctl.extract(labTarball);
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
+        const outputs = await scratch.stack.outputs();
+        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
+            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        endpoints = String(outputs["clientEndpoints"].value);
+    });
+
+    after(async () => {
+        etcdctl?.dispose();
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+        wipeHosts(3);
+    });
+
+    it("overwriting one key fills the quota: NOSPACE is raised and writes are refused", async () => {
+        const value = "x".repeat(100 * 1024);
+        let refused = "";
+        for (let i = 0; i < 400 && refused === ""; i++) {
+            const r = await etcdctl.run(endpoints, ["put", "maintenance/fill", `${i}:${value}`], admin);
+            if (r.code !== 0) refused = r.out;
+            else lastWritten = i;
+        }
+        assert.match(refused, /database space exceeded/);
+        const alarms = await etcdctl.run(endpoints, ["alarm", "list"], admin);
+        assert.match(alarms.out, /alarm:NOSPACE/);
+    });
+
+    it("scripts/maintenance.sh compacts, defragments each member with the leader last, disarms, and writes go through", async () => {
+        const r = spawnSync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"],
+            { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, encoding: "utf8", timeout: 10 * 60_000 });
+        console.log(indent(r.stdout));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^compacted history up to revision \d+$/m);
+        const defragmented = [...r.stdout.matchAll(/^defragmented (\S+):/gm)].map((m) => m[1]);
+        assert.deepStrictEqual([...defragmented].sort(), endpoints.split(",").sort(), "each member once");
+        const status = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
+        const leader = (JSON.parse(status.out.replace(/"(member_id|leader)":(\d+)/g, '"$1":"$2"')) as Array<{ Endpoint: string; Status: { header: { member_id: string }; leader: string; dbSize: number } }>);
+        const leaderEp = leader.find((s) => s.Status.leader === s.Status.header.member_id)!.Endpoint;
+        assert.strictEqual(defragmented[defragmented.length - 1], leaderEp, "the leader is defragmented last");
+        for (const s of leader) assert.ok(s.Status.dbSize < quota / 4, `${s.Endpoint}: ${s.Status.dbSize} bytes after defragmentation`);
+        assert.match(r.stdout, /^NOSPACE disarmed$/m);
+        assert.strictEqual((await etcdctl.run(endpoints, ["alarm", "list"], admin)).out.trim(), "");
+        assert.strictEqual((await etcdctl.run(endpoints, ["put", "maintenance/after", "ok"], admin)).code, 0);
+        const kept = await etcdctl.run(endpoints, ["get", "maintenance/fill", "--print-value-only"], admin);
+        assert.ok(kept.out.startsWith(`${lastWritten}:`), "the last acknowledged value survives compaction");
+    });
+});
