@@ -133,7 +133,8 @@ export function etcdctlTls(spec: ClusterSpec): string {
     ].join(" ");
 }
 
-const scriptHeader = "set -eu\n";
+/** The first line of every host script: stop at the first failure and on unset variables. */
+export const scriptHeader = "set -eu\n";
 
 /** `ctl`: etcdctl authenticated as this member, with `flags` (timeouts, endpoints) on every call. */
 export function etcdctlFunction(spec: ClusterSpec, flags: string): string {

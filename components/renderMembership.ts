@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, etcdctlFunction, membersFilePath, peerUrl, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, shq, statusColumnFunction, untilDeadline } from "./render";
 import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
@@ -43,8 +43,6 @@ export function renderFillJoinDecision(spec: ClusterSpec): string[] {
         `sed -i "s|${joinPlaceholders.initialClusterState}|$state|; s|${joinPlaceholders.initialCluster}|$cluster|" "$tmp"`,
     ];
 }
-
-const header = "set -eu\n";
 
 /** etcdctl with this member's own certificate (its server cert carries client auth). */
 function ctlFunction(spec: ClusterSpec): string {
@@ -149,7 +147,7 @@ function handOffAdoptedLeadership(spec: ClusterSpec, member: MemberSpec): string
 export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string {
     const record = shq(joinRecordPath(spec));
     const data = shq(spec.dirs.data);
-    return header + [
+    return scriptHeader + [
         `me=${shq(member.name)}`,
         `my_peer=${shq(peerUrl(spec, member))}`,
         ctlFunction(spec),
@@ -208,7 +206,7 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
 
 /** Removes the join record (on destroy): a later stack on this host decides afresh. */
 export function renderForgetJoinScript(spec: ClusterSpec): string {
-    return header + `rm -f ${shq(joinRecordPath(spec))}\n`;
+    return scriptHeader + `rm -f ${shq(joinRecordPath(spec))}\n`;
 }
 
 /**
@@ -240,7 +238,7 @@ function settleAdopted(spec: ClusterSpec): string[] {
  * refuses before that; the refusal is retried until the health timeout). A voting member: nothing to do.
  */
 export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): string {
-    return header + [
+    return scriptHeader + [
         `me=${shq(member.name)}`,
         `my_peer=${shq(peerUrl(spec, member))}`,
         ctlFunction(spec),
@@ -270,7 +268,7 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
  */
 export function renderReconcileMembershipScript(spec: ClusterSpec): string {
     const desired = spec.members.map((m) => peerUrl(spec, m)).join(" ");
-    return header + [
+    return scriptHeader + [
         ctlFunction(spec),
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
         `desired=${shq(desired)}`,

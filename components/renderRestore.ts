@@ -4,7 +4,7 @@
  * all start together, as a new cluster does. A marker per host makes each restore happen once.
  */
 import * as paths from "./paths";
-import { initialCluster, peerUrl, shq } from "./render";
+import { initialCluster, peerUrl, scriptHeader, shq } from "./render";
 import { ClusterSpec, MemberSpec, RestoreSpec } from "./spec";
 
 /** Where each host records the restores it has carried out (one id per line). */
@@ -28,7 +28,7 @@ export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, resto
     const snap = shq(stagedSnapshotPath(restore));
     const marker = shq(restoreMarkerPath(spec));
     const work = `${spec.dirs.data}/restore-${restore.id}.tmp`;
-    return "set -eu\n" + [
+    return scriptHeader + [
         `me=${shq(member.name)}`,
         `id=${shq(restore.id)}`,
         `if grep -qx "$id" ${marker} 2>/dev/null; then echo "$me: snapshot $id already restored here"; exit 0; fi`,
@@ -51,7 +51,7 @@ export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, resto
 
 /** Starts a restored member without waiting: the restored members form their cluster together. */
 export function renderStartRestoredScript(restore: RestoreSpec): string {
-    return "set -eu\n" + [
+    return scriptHeader + [
         `systemctl start --no-block ${paths.unitName}`,
         `echo "$(hostname): etcd started from snapshot ${restore.id}"`,
     ].join("\n") + "\n";
