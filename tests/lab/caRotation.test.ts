@@ -17,13 +17,13 @@ import { hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } fr
 
 const names = labMembers(3).map((m) => m.name);
 
-/** The common name of the CA that issued a member's client-port certificate, read over TLS. */
-function serverIssuer(address: string, creds: Credentials): Promise<string> {
+/** The certificate a member presents on its client port, read over TLS. */
+function serverCertificate(address: string, creds: Credentials): Promise<tls.PeerCertificate> {
     return new Promise((resolve, reject) => {
         const socket = tls.connect({
             host: address, port: 2379, ca: fs.readFileSync(creds.ca), cert: fs.readFileSync(creds.cert!), key: fs.readFileSync(creds.key!),
             timeout: 10_000,
-        }, () => { resolve(String(socket.getPeerCertificate().issuer.CN)); socket.end(); });
+        }, () => { resolve(socket.getPeerCertificate()); socket.end(); });
         socket.on("error", reject);
         socket.on("timeout", () => { socket.destroy(); reject(new Error(`TLS to ${address} timed out`)); });
     });
@@ -87,6 +87,28 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
         wipeHosts(3);
     });
 
+    it("0. a forced renewal of one member's certificate (up --replace) rolls that member only, no client refused", async () => {
+        const before = await serverCertificate("10.213.0.12", oldClient);
+        const pids = names.map((m) => mainPid(hostOf(m)));
+        const writer = new BoundedWriter(etcdctl, endpoints, oldClient, "lab/ca/renewal").start();
+        try {
+            const up = await scratch.stack.up({
+                replace: ["urn:pulumi:lab::etcd-stack::etcd:index:Cluster$etcd:index:MemberCertificates$etcd:index:LeafCertificate$tls:index/locallySignedCert:LocallySignedCert::lab-2-certs-server-cert"],
+            });
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await writer.stop();
+        }
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(await writer.lost(), []);
+        const after = await serverCertificate("10.213.0.12", oldClient);
+        assert.notStrictEqual(after.serialNumber, before.serialNumber, "lab-2 presents a new certificate");
+        assert.ok(new Date(after.valid_from) >= new Date(before.valid_from));
+        const now = names.map((m) => mainPid(hostOf(m)));
+        assert.deepStrictEqual([now[0], now[2]], [pids[0], pids[2]], "only lab-2 restarted");
+        assert.notStrictEqual(now[1], pids[1]);
+    });
+
     it("1. trust [1, 2]: a new CA, trusted next to the old by every member; clients get certificates from it", async () => {
         await step({ trust: [1, 2] }, (preview) => {
             for (const [name, op] of preview.ops) {
@@ -108,7 +130,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
             }
             assert.ok(!preview.changed().some((n) => /^etcd-(ca|client)/.test(n)), "the CAs and clients stay");
         }, [["old-CA", oldClient], ["new-CA", newClient]]);
-        for (const m of labMembers(3)) assert.strictEqual(await serverIssuer(m.address, newClient), "lab-etcd-ca-g2", m.name);
+        for (const m of labMembers(3)) assert.strictEqual((await serverCertificate(m.address, newClient)).issuer.CN, "lab-etcd-ca-g2", m.name);
     });
 
     it("3. trust [2]: the old CA is no longer trusted; the new client keeps writing, the old one is refused everywhere", async () => {
