@@ -6,7 +6,8 @@
 # 2. with a NOSPACE alarm raised (the backend reached etcd:tuning.quotaBackendBytes), compacts
 #    the history up to the current revision: old revisions are what fills the quota;
 # 3. defragments each member in turn, followers first and the leader last, waiting until each
-#    answers healthy again before the next (a member does not serve while it defragments);
+#    answers again before the next (a member does not serve while it defragments; `endpoint
+#    health` stays false while an alarm is raised, so "answers" is its status);
 # 4. disarms NOSPACE once it was raised and every member is below the quota again, and checks
 #    that a write goes through.
 # Credentials come from the stack's outputs (see scripts/lib/stackClient.sh).
@@ -37,8 +38,8 @@ order=$(status_lines | sort -k2,2 | awk '{ print $1 }')   # "false" sorts before
 for ep in $order; do
   before=$(status_lines | awk -v e="$ep" '$1 == e { $1 = ""; $2 = ""; sub(/^ +/, ""); print }')
   ctl --endpoints "$ep" --command-timeout=5m defrag >/dev/null || die "defrag of $ep failed"
-  for _ in $(seq 60); do ctl --endpoints "$ep" --command-timeout=5s endpoint health >/dev/null 2>&1 && break; sleep 1; done
-  ctl --endpoints "$ep" --command-timeout=5s endpoint health >/dev/null 2>&1 || die "$ep not healthy after its defrag"
+  for _ in $(seq 60); do ctl --endpoints "$ep" --command-timeout=5s endpoint status >/dev/null 2>&1 && break; sleep 1; done
+  ctl --endpoints "$ep" --command-timeout=5s endpoint status >/dev/null 2>&1 || die "$ep does not answer after its defrag"
   after=$(status_lines | awk -v e="$ep" '$1 == e { $1 = ""; $2 = ""; sub(/^ +/, ""); print }')
   echo "defragmented $ep: $before -> $after"
 done
@@ -51,4 +52,5 @@ if $nospace; then
 fi
 ctl --endpoints "$endpoints" --command-timeout=10s put maintenance-probe "$(date -u +%FT%TZ)" >/dev/null || die "a write still fails"
 ctl --endpoints "$endpoints" --command-timeout=10s del maintenance-probe >/dev/null
-echo "writes go through"
+ctl --endpoints "$endpoints" --command-timeout=10s endpoint health >/dev/null || die "not every member is healthy afterwards"
+echo "writes go through; every member healthy"

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { readPins } from "../pins";
 
@@ -47,13 +47,18 @@ export function engineUnavailable(): string | undefined {
 export interface ScratchStack {
     stack: Stack;
     dir: string;
-    /** The pulumi CLI and the environment it runs this stack with (to drive it as a plain process). */
-    cliPath: string;
+    /** The environment the pulumi CLI runs this stack with (for the project's own scripts). */
     env: Record<string, string>;
     /** Rewrites the stack's config file with `change` applied (keys without `etcd:`; undefined removes). */
     setConfig(change: Record<string, unknown>): void;
     /** Runs the pulumi CLI on this stack (for what the Automation API lacks, e.g. export --show-secrets). */
     cli(args: string[]): { code: number; stdout: string; stderr: string };
+    /**
+     * Runs `pulumi up` as a plain process and SIGKILLs the whole engine (CLI, language host,
+     * providers: its process group) as soon as its output matches `at` — as if the operator's
+     * machine died there. Bounded: killed anyway after `timeoutMs`. Returns the output until then.
+     */
+    upKilledAt(at: RegExp, timeoutMs?: number): Promise<string>;
     /** Removes the stack's state and the scratch copy. */
     dispose(): Promise<void>;
 }
@@ -81,7 +86,6 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     return {
         stack,
         dir,
-        cliPath: path.join(binDir, "pulumi"),
         env,
         setConfig(change) {
             // Keep everything else in the file (the engine adds the secrets' encryption salt).
@@ -97,6 +101,20 @@ export async function scratchStack(stackName: string, config: Record<string, unk
                 cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 5 * 60_000,
             });
             return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+        },
+        upKilledAt(at, timeoutMs = 5 * 60_000) {
+            return new Promise<string>((resolve) => {
+                const child = spawn(path.join(binDir, "pulumi"), ["up", "--yes", "--skip-preview", "--stack", stackName, "--non-interactive"],
+                    { cwd: dir, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+                let out = "";
+                const kill = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ } };
+                const timer = setTimeout(kill, timeoutMs);
+                child.stdout!.on("data", (d: Buffer) => {
+                    out += d.toString();
+                    if (at.test(out)) kill();
+                });
+                child.on("close", () => { clearTimeout(timer); resolve(out); });
+            });
         },
         async dispose() {
             await workspace.removeStack(stackName, { force: true }).catch(() => undefined);

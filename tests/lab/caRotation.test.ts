@@ -37,6 +37,9 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     let oldClient: Credentials;
     let newClient: Credentials;
 
+    let oldPair: { certPem: string; privateKeyPem: string };
+
+    /** The admin client from the stack's outputs: its certificate, and the CA bundle to trust. */
     async function admin(label: string): Promise<Credentials> {
         const o = await scratch.stack.outputs();
         return etcdctl.credentials(label, String(o["caCertPem"].value),
@@ -78,6 +81,8 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
         endpoints = labMembers(3).map((m) => `https://${m.address}:2379`).join(",");
         oldClient = await admin("old-ca-admin");
+        const o = await scratch.stack.outputs();
+        oldPair = { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) };
     });
 
     after(async () => {
@@ -119,6 +124,9 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
             assert.ok(!preview.changed().some((n) => /-certs-/.test(n)), "no member certificate changes yet");
         }, [["old-CA", oldClient]]);
         newClient = await admin("new-ca-admin");
+        // Clients take the new caCertPem bundle (both CAs) before members present new-CA
+        // certificates; the old client keeps its old-CA certificate.
+        oldClient = etcdctl.credentials("old-ca-admin-bundle", String((await scratch.stack.outputs())["caCertPem"].value), oldPair);
         const bundle = labSsh("lab1", `grep -c 'BEGIN CERTIFICATE' /etc/etcd/pki/ca.crt`).stdout.trim();
         assert.strictEqual(bundle, "2", "each member trusts both CAs");
     });

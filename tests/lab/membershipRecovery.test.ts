@@ -6,7 +6,6 @@
  * across each step.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
@@ -117,17 +116,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/killed-scale-up").start();
         try {
             // The whole engine (CLI, language host, providers) dies as if its machine crashed.
-            const killed = await new Promise<string>((resolve) => {
-                const child = spawn(scratch.cliPath, ["up", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive"],
-                    { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-                let out = "";
-                const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 5 * 60_000);
-                child.stdout.on("data", (d: Buffer) => {
-                    out += d.toString();
-                    if (/lab-4-join created/.test(out)) process.kill(-child.pid!, "SIGKILL");
-                });
-                child.on("close", () => { clearTimeout(timer); resolve(out); });
-            });
+            const killed = await scratch.upKilledAt(/lab-4-join created/);
             assert.match(killed, /lab-4-join created/, `the engine was killed after lab-4 registered; its output ended:\n${killed.slice(-2000)}`);
             assert.doesNotMatch(killed, /lab-5-join created/);
             const listed = await memberList();
