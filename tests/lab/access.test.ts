@@ -16,6 +16,7 @@ import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
     labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
 const bastion = "10.213.0.14";
+const noRootMarker = "# etcd-stack access test: no root login from the bastion";
 
 /** The lab's time as journalctl takes it, read on the bastion (one kernel clock for all hosts) so that
  * reading it adds no login to a member's log. */
@@ -42,6 +43,11 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
                 "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh",
                 "install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys",
                 "echo 'deploy ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+                // No root login from the bastion, where the stack's connections come from (the
+                // test's own checks log in from the lab bridge). A Match block must end the file.
+                `sed -i '/${noRootMarker}/,$d' /etc/ssh/sshd_config`,
+                `printf '${noRootMarker}\\nMatch Address ${bastion}\\n    PermitRootLogin no\\n' >> /etc/ssh/sshd_config`,
+                "sshd -t && systemctl restart ssh",
             ].join(" && "));
             assert.strictEqual(r.code, 0, r.stderr);
         }
@@ -56,7 +62,8 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
     after(async () => {
         await scratch?.stack.destroy().catch(() => undefined);
         await scratch?.dispose();
-        labSsh("lab1", "rm -f /etc/ssh/sshd_config.d/lab-access.conf && systemctl restart ssh");
+        labSsh("lab1", "rm -f /etc/ssh/sshd_config.d/lab-access.conf");
+        for (const m of members) labSsh(hostOf(m.name), `sed -i '/${noRootMarker}/,$d' /etc/ssh/sshd_config && systemctl restart ssh`);
         wipeHosts(4);
     });
 
@@ -84,6 +91,12 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
             assert.strictEqual(health.code, 0, health.out);
         } finally {
             etcdctl.dispose();
+        }
+    });
+
+    it("root cannot log in on a member from the bastion: the stack never needed it", () => {
+        for (const m of members) {
+            assert.match(labSsh(hostOf(m.name), `sshd -T -C user=root,host=lab4,addr=${bastion} | grep -i '^permitrootlogin'`).stdout, /^permitrootlogin no$/m, m.name);
         }
     });
 

@@ -12,9 +12,10 @@ import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, clusterVersion, tlsOutcome } from "./etcdClient";
-import { KeyPairPem, makeForeignClient } from "./handMadePki";
+import { KeyPairPem, caFromPem, issue, makeForeignClient } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
+import { count } from "./report";
 
 
 for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} members`, function () {
@@ -50,6 +51,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         console.log(indent(log.lines.filter((l) => /Resources:|created|Duration/.test(l)).slice(-4).join("")));
         assert.strictEqual(up.summary.result, "succeeded");
         assert.doesNotMatch(log.output, /warning/i);
+        count("secretsFound", (log.output.match(/PRIVATE KEY/g) ?? []).length);
         assert.doesNotMatch(log.output, /PRIVATE KEY/);
         const outputs = await scratch.stack.outputs();
         assert.ok(outputs["adminKeyPem"].secret, "the admin key output is a secret");
@@ -80,6 +82,10 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
     it("refuses, at every listener, a client without a certificate and one from another CA, and a client certificate at the peer port; nothing listens in plaintext", async () => {
         const foreign = await makeForeignClient();
         const state = stateWithSecrets();
+        // The cluster's own CA, but a certificate that expired yesterday.
+        const ownCa = await caFromPem(caPem, stateOutput(state, "tls:index/privateKey:PrivateKey", "etcd-ca-key", "privateKeyPem"));
+        const day = 24 * 3600 * 1000;
+        const expired = await issue(ownCa, "root", undefined, { notBefore: new Date(Date.now() - 2 * day), notAfter: new Date(Date.now() - day) });
         for (const m of members) {
             // The control at each port: the admin client certificate at the client port, this
             // member's own peer certificate at the peer port (connecting from its own host).
@@ -94,6 +100,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
                 assert.strictEqual(await tlsOutcome({ ...at, client: control, ...from }), "accepted", `${m.name}:${port} (control)`);
                 assert.match(await tlsOutcome(at), /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/, `${m.name}:${port} without a certificate`);
                 assert.match(await tlsOutcome({ ...at, client: foreign }), /UNKNOWN_CA|BAD_CERTIFICATE|DECRYPT_ERROR/, `${m.name}:${port} foreign CA`);
+                assert.match(await tlsOutcome({ ...at, client: expired }), /CERTIFICATE_EXPIRED|BAD_CERTIFICATE/, `${m.name}:${port} expired certificate`);
             }
             // Same CA, but a client certificate: the peer port accepts only the peer CN.
             assert.match(await tlsOutcome({ host: m.address, port: paths.defaultPorts.peer, ca: caPem, client: adminPair }),
@@ -106,6 +113,15 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
                 `${m.address}:${paths.defaultPorts.client}`, `${m.address}:${paths.defaultPorts.peer}`,
                 `127.0.0.1:${paths.defaultPorts.client}`, `127.0.0.1:${paths.defaultPorts.metrics}`,
             ].sort(), `${m.name}: ${listeners}`);
+        }
+    });
+
+    if (size === 3) it("the unit's hardening: in etcd's own mount namespace, even root can write only under the data dir", () => {
+        for (const m of members) {
+            const probe = (dir: string) => `nsenter -t "$pid" -m -- sh -c 'touch ${dir}/.etcd-stack-probe && rm -f ${dir}/.etcd-stack-probe' 2>/dev/null && echo "writable ${dir}" || echo "read-only ${dir}"`;
+            const out = labSsh(hostOf(m.name), [`pid=$(systemctl show -p MainPID --value ${paths.unitName})`,
+                ...["/var/lib/etcd", "/etc/etcd", "/usr/local/bin", "/var/lib", "/root"].map(probe)].join("; ")).stdout;
+            assert.strictEqual(out, ["writable /var/lib/etcd", "read-only /etc/etcd", "read-only /usr/local/bin", "read-only /var/lib", "read-only /root", ""].join("\n"), m.name);
         }
     });
 
@@ -122,6 +138,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
     it("puts each key only on its own host, the CA key on none, every managed file with its mode and owner, no key in plaintext in the state", () => {
         const plain = scratch.cli(["stack", "export"]);
         assert.strictEqual(plain.code, 0, plain.stderr);
+        count("secretsFound", (plain.stdout.match(/PRIVATE KEY/g) ?? []).length);
         assert.doesNotMatch(plain.stdout, /PRIVATE KEY/, "a private key is stored in plaintext in the state");
         const resources = stateWithSecrets();
         const keyBody = (name: string) => {

@@ -10,6 +10,7 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 import { labAvailable, labRun, labSsh, labUp } from "./lab";
+import { count } from "./report";
 
 const members = ["lab-1", "lab-2", "lab-3"];
 const hasEtcdFiles = (host: string) => labSsh(host, "ls -A /etc/etcd 2>/dev/null; true").stdout.trim() !== "";
@@ -86,6 +87,9 @@ describe("lab: failed runs name the member and the reason, and leave a state des
         // The stack still pins lab3's original key.
         fs.writeFileSync(path.join(repoRoot, ".lab/ssh/known_hosts"), before);
         const { output } = await failingUp(scratch!);
+        count("impostorsTried");
+        count("runsTried");
+        if (hasEtcdFiles("lab3")) count("impostorsAccepted");
         assert.match(output, /lab-3-preflight/);
         assert.match(output, /host key mismatch/);
         assert.strictEqual(hasEtcdFiles("lab3"), false, "files reached the impostor");

@@ -5,7 +5,7 @@
  * comes from its own PKI (components/pki.ts).
  */
 import "reflect-metadata";
-import { webcrypto } from "crypto";
+import { createPrivateKey, webcrypto } from "crypto";
 import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -23,7 +23,7 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
     return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY");
 }
 
-function validity(): { notBefore: Date; notAfter: Date } {
+function defaultValidity(): { notBefore: Date; notAfter: Date } {
     const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     return { notBefore, notAfter: new Date(notBefore.getTime() + 24 * 3600 * 1000) };
 }
@@ -31,20 +31,31 @@ function validity(): { notBefore: Date; notAfter: Date } {
 export async function makeCa(commonName: string): Promise<HandMadeCa> {
     const keys = await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"]) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: "01", name: `CN=${commonName}`, ...validity(), keys, signingAlgorithm: algorithm,
+        serialNumber: "01", name: `CN=${commonName}`, ...defaultValidity(), keys, signingAlgorithm: algorithm,
         extensions: [new x509.BasicConstraintsExtension(true, undefined, true),
             new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true)],
     });
     return { cert, keys, certPem: cert.toString("pem"), privateKeyPem: await privateKeyPem(keys.privateKey) };
 }
 
+/** An existing CA (e.g. the stack's, read from its state) as a HandMadeCa that can sign. */
+export async function caFromPem(certPem: string, privateKeyPem: string): Promise<HandMadeCa> {
+    const der = createPrivateKey(privateKeyPem).export({ format: "der", type: "pkcs8" });
+    const privateKey = await webcrypto.subtle.importKey("pkcs8", der, algorithm, true, ["sign"]);
+    const cert = new x509.X509Certificate(certPem);
+    return { cert, keys: { privateKey, publicKey: await cert.publicKey.export() } as CryptoKeyPair, certPem, privateKeyPem };
+}
+
 let serial = 2;
 
-/** A certificate from `ca`: client auth only, or (with `ips`) a server certificate that also authenticates as a client. */
-export async function issue(ca: HandMadeCa, commonName: string, ips?: string[]): Promise<KeyPairPem> {
+/**
+ * A certificate from `ca`: client auth only, or (with `ips`) a server certificate that also
+ * authenticates as a client. `validity` defaults to a day from now.
+ */
+export async function issue(ca: HandMadeCa, commonName: string, ips?: string[], validity = defaultValidity()): Promise<KeyPairPem> {
     const keys = await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"]) as CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: (serial++).toString(16).padStart(2, "0"), subject: `CN=${commonName}`, issuer: ca.cert.subject, ...validity(),
+        serialNumber: (serial++).toString(16).padStart(2, "0"), subject: `CN=${commonName}`, issuer: ca.cert.subject, ...validity,
         publicKey: keys.publicKey, signingKey: ca.keys.privateKey, signingAlgorithm: algorithm,
         extensions: [new x509.BasicConstraintsExtension(false, undefined, true),
             new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),

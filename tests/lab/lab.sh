@@ -5,14 +5,14 @@
 # See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
 #
 #   lab.sh install-deps | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
-#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start HOST
+#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
 CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}/lab
-BASE=$CACHE/bookworm-base-2   # the suffix changes with the package list below
+BASE=$CACHE/bookworm-base-3   # the suffix changes with the package list below
 STATE=/var/lib/etcd-stack-lab            # runtime state: overlays, pid files, console logs
 SSH_DIR=$REPO/.lab/ssh
 KEY=$SSH_DIR/id_ed25519
@@ -103,7 +103,7 @@ build_base() {
   tmp=$(mktemp -d "$BASE.tmp.XXXXXX")
   log "lab: building the base rootfs from $mirror (once, about a minute)"
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo \
+    --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo,libfaketime \
     bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
   chroot "$tmp" apt-get clean
   rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin
@@ -326,7 +326,7 @@ case $cmd in
   ssh) valid_host "${1:-}"; h=$1; shift; exec ssh -F "$SSH_CONFIG" "$h" "$@" ;;
   _supervise) supervise "$1" ;;
   known-hosts) write_known_hosts; cat "$SSH_DIR/known_hosts" ;;
-  stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start)
+  stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix)
     h=${1:-}; require_host "$h"; lock
     case $cmd in
       stop) stop_host "$h"; echo "$h stopped" ;;
@@ -350,6 +350,13 @@ case $cmd in
                 wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"
                 echo "$h now answers with host key $(ssh-keygen -lf "$r/etc/ssh/ssh_host_ed25519_key.pub" | cut -d' ' -f2)" ;;
       sshd-stop) ssh_host "$h" systemctl stop ssh.socket ssh </dev/null >/dev/null 2>&1 || true; echo "$h sshd stopped" ;;
+      # Hosts share the VM's kernel clock: a clock hours off is faked for every program started
+      # on the host from now on (libfaketime preloaded); etcd, a static Go binary, is not affected.
+      clock-behind) r=$STATE/$h/root; echo "-3h" >"$r/etc/faketimerc"
+                    find "$r/usr/lib" -name libfaketime.so.1 -path '*faketime*' | head -n1 | sed 's|^'"$r"'||' >"$r/etc/ld.so.preload"
+                    [[ -s $r/etc/ld.so.preload ]] || die "libfaketime is not in $h's rootfs"
+                    echo "$h clock 3 hours behind: $(ssh_host "$h" date -u +%H:%M </dev/null) on the host, $(date -u +%H:%M) here" ;;
+      clock-fix) r=$STATE/$h/root; rm -f "$r/etc/ld.so.preload" "$r/etc/faketimerc"; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
   *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;

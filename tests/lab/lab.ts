@@ -9,7 +9,7 @@ import * as path from "path";
 export interface RunResult { code: number; stdout: string; stderr: string }
 
 /** Faults lab.sh can inject into one host. */
-export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw" | "link-down" | "link-up";
+export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw" | "link-down" | "link-up" | "clock-behind" | "clock-fix";
 
 const repoRoot = path.resolve(__dirname, "../..");
 export const labScript = path.join(repoRoot, "tests/lab/lab.sh");

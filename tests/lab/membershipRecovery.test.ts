@@ -13,6 +13,7 @@ import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
 import { indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+import { count } from "./report";
 
 /** A member list: name → lab host number (address 10.213.0.(10 + n)). */
 const on = (placement: Record<string, number>) =>
@@ -41,6 +42,8 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
     /** After the writer was stopped: every write acknowledged and readable. */
     async function writerChecks(writer: BoundedWriter): Promise<void> {
         const lost = await writer.lost();
+        count("writesAcknowledged", writer.acknowledged.length);
+        count("writesLost", lost.length);
         console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);
@@ -72,6 +75,8 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
     it("lab-3's host is powered off; moving lab-3 to a new host removes the dead member through the others, restarting none", async () => {
         const pids = ["lab1", "lab2"].map(mainPid);
         labFault("stop", "lab3");
+        count("faultsInjected");
+        count("runsTried", 2);
         const placement = { "lab-1": 1, "lab-2": 2, "lab-3": 4 };
         scratch.setConfig({ members: on(placement) });
 
@@ -117,6 +122,8 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         try {
             // The whole engine (CLI, language host, providers) dies as if its machine crashed.
             const killed = await scratch.upKilledAt(/lab-4-join created/);
+            count("runsTried", 2);
+            count("faultsInjected");
             assert.match(killed, /lab-4-join created/, `the engine was killed after lab-4 registered; its output ended:\n${killed.slice(-2000)}`);
             assert.doesNotMatch(killed, /lab-5-join created/);
             const listed = await memberList();
