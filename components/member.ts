@@ -19,7 +19,7 @@ import {
 } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
-    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript,
+    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRestartScript,
     renderStartScript, renderStopScript, renderUnit,
 } from "./render";
@@ -65,10 +65,20 @@ export class EtcdMember extends pulumi.ComponentResource {
         const step = (suffix: string, a: Omit<Parameters<typeof remoteStep>[1], "connection" | "label">, dependsOn: pulumi.Resource[]) =>
             remoteStep(`${name}-${suffix}`, { connection, label: `${member.name} ${suffix}`, ...a }, { parent: this, dependsOn });
 
+        // Phase 0, on the operator's machine: the host presents the pinned key, or the run stops
+        // with both fingerprints before any connection. (Through a bastion the connection's pin
+        // alone refuses an impostor: ssh-keyscan cannot hop.)
+        const hostKeyCheck = member.hostKey && !spec.bastion ? [new command.local.Command(`${name}-host-key`, {
+            create: `# etcd-stack: ${member.name} host key\nsh -s`,
+            stdin: renderHostKeyCheckScript(member, member.hostKey),
+            addPreviousOutputInEnv: false,
+            triggers: [member.sshHost, member.sshPort, member.hostKey],
+        }, { parent: this })] : [];
+
         // Phase 1: read-only checks. Fails before anything changes on the host.
         const preflight = step("preflight", {
             create: certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb)),
-        }, []);
+        }, hostKeyCheck);
 
         // Phase 2: user and directories. The destroy policy for the data dir lives here, not in
         // the service, so changing it restarts nothing.

@@ -350,13 +350,16 @@ case $cmd in
                 wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"
                 echo "$h now answers with host key $(ssh-keygen -lf "$r/etc/ssh/ssh_host_ed25519_key.pub" | cut -d' ' -f2)" ;;
       sshd-stop) ssh_host "$h" systemctl stop ssh.socket ssh </dev/null >/dev/null 2>&1 || true; echo "$h sshd stopped" ;;
-      # Hosts share the VM's kernel clock: a clock hours off is faked for every program started
-      # on the host from now on (libfaketime preloaded); etcd, a static Go binary, is not affected.
-      clock-behind) r=$STATE/$h/root; echo "-3h" >"$r/etc/faketimerc"
-                    find "$r/usr/lib" -name libfaketime.so.1 -path '*faketime*' | head -n1 | sed 's|^'"$r"'||' >"$r/etc/ld.so.preload"
-                    [[ -s $r/etc/ld.so.preload ]] || die "libfaketime is not in $h's rootfs"
+      # Hosts share the VM's kernel clock: a clock hours off is faked for every SSH session on the
+      # host from now on (libfaketime preloaded through the session's environment, /etc/environment
+      # read by pam_env); sshd itself, systemd and etcd keep the real clock.
+      clock-behind) r=$STATE/$h/root
+                    lib=$(cd "$r" && find usr/lib -name libfaketime.so.1 -path '*faketime*' | head -n1)
+                    [[ -n $lib ]] || die "libfaketime is not in $h's rootfs"
+                    sed -i '/^# lab.sh clock-behind$/,+2d' "$r/etc/environment" 2>/dev/null || true
+                    printf '# lab.sh clock-behind\nLD_PRELOAD=/%s\nFAKETIME=-3h\n' "$lib" >>"$r/etc/environment"
                     echo "$h clock 3 hours behind: $(ssh_host "$h" date -u +%H:%M </dev/null) on the host, $(date -u +%H:%M) here" ;;
-      clock-fix) r=$STATE/$h/root; rm -f "$r/etc/ld.so.preload" "$r/etc/faketimerc"; echo "$h clock right again" ;;
+      clock-fix) sed -i '/^# lab.sh clock-behind$/,+2d' "$STATE/$h/root/etc/environment" 2>/dev/null || true; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
   *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;

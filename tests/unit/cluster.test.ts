@@ -5,6 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
+import { hostKeyFingerprint } from "../../components/hostKeys";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Mocks see secret inputs in their wire form: { <signature>: ..., value }. */
@@ -120,7 +121,7 @@ describe("EtcdCluster (mocked engine)", function () {
     it("rolls: a member's binaries, files, join and service wait for the previous member's service and promotion", () => {
         names.forEach((m, i) => {
             const previous = i === 0 ? [] : [`${names[i - 1]}-promote`, `${names[i - 1]}-service`];
-            assert.deepEqual(deps.dependsOn(`${m}-preflight`), []);
+            assert.deepEqual(deps.dependsOn(`${m}-preflight`), [`${m}-host-key`], "nothing connects before the host key is checked");
             assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
@@ -161,6 +162,15 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(gate.stdin, /want='lab-1,lab-2,lab-3'/);
         const digests = await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
         assert.ok(gate.stdin.includes(`# inputs ${digests.join(",")}\n`));
+    });
+
+    it("checks every member's host key from the operator's machine, with its fingerprint, before any connection", () => {
+        for (const [i, m] of names.entries()) {
+            const check = named(`${m}-host-key`);
+            assert.equal(check.type, "command:local:Command");
+            assert.ok(String(check.inputs.stdin).includes(`pins ${hostKeyFingerprint(fixtureHostKeys[i])}`), m);
+            assert.deepEqual(check.inputs.triggers, [`10.213.0.1${i + 1}`, 22, fixtureHostKeys[i]]);
+        }
     });
 
     it("pins every member's host key on its connection", () => {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
+    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveDirsScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
     renderStopScript, renderUnit, renderWriteFileScript, shq,
 } from "../../components/render";
@@ -42,6 +42,7 @@ describe("render: golden files", () => {
     it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
     it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
     it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
+    it("host key check script", () => golden("host-key-check.sh", renderHostKeyCheckScript(m, m.hostKey!)));
     it("restore script", () => golden("restore.sh", renderRestoreScript(s, s.members[1], { snapshotPath: "/tmp/backup.db", sha256: "d".repeat(64), id: "dddddddddddd" }, "lab-0123456789abcdef")));
     it("join script of a member taking over an existing etcd", () => golden("join-adopt.sh", renderJoinScript(s, adopting)));
     it("preflight of a member taking over an existing etcd", () => golden("preflight-adopt.sh", renderPreflightScript(s, adopting, "2026-11-23T08:00:00Z")));
