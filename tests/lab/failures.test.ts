@@ -97,8 +97,8 @@ describe("lab: failed runs name the member and the reason, and leave a state des
         assert.strictEqual(labSsh("lab3", "ls /usr/local/bin/etcd /var/tmp/etcd-stack 2>/dev/null; true").stdout.trim(), "");
     });
 
-    it("a host that stops answering mid-way fails the up naming it; destroy then completes with the host still down", async () => {
-        // sshd stops once lab3 has passed its host key check and preflight: mid-way.
+    /** An `up` during which lab3's sshd stops once lab3 passed its host key check and preflight: mid-way. */
+    async function upWithSshdStoppingMidway(): Promise<string> {
         let stopped: ReturnType<typeof labRun> | undefined;
         const log = new StepLog();
         await assert.rejects(scratch!.stack.up({
@@ -108,14 +108,34 @@ describe("lab: failed runs name the member and the reason, and leave a state des
                 if (!stopped && /lab-3-preflight created/.test(log.output)) stopped = labRun(["sshd-stop", "lab3"]);
             },
         }));
-        const output = log.output;
         assert.strictEqual(stopped?.code, 0, stopped?.stderr ?? "sshd was never stopped");
-        assert.match(output, /lab-3-(prepare|tarball)/);
-        assert.match(output, /connection refused|failed attempts/);
-        // lab-1 and lab-2 were set up before the failure: a partly applied stack.
-        assert.ok(hasEtcdFiles("lab1") && hasEtcdFiles("lab2"), "lab1 and lab2 were not prepared");
+        assert.match(log.output, /lab-3-(prepare|tarball)/);
+        assert.match(log.output, /connection refused|failed attempts/);
+        return log.output;
+    }
+
+    it("a host whose sshd is down fails the up naming it before any connection; destroy then completes with the host still down", async () => {
+        assert.strictEqual(labRun(["sshd-stop", "lab3"]).code, 0);
+        const { output } = await failingUp(scratch!);
+        assert.match(output, /lab-3: 10\.213\.0\.13:22 presents no ssh-ed25519 host key \(host down, or sshd not answering\)/);
+        assert.strictEqual(hasEtcdFiles("lab3"), false);
         const destroy = await scratch!.stack.destroy();
         assert.strictEqual(destroy.summary.result, "succeeded");
         for (const host of ["lab1", "lab2"]) assert.strictEqual(leftovers(host), "", host);
+    });
+
+    it("a host that stops answering mid-way fails the up naming it; with its sshd back, the same up converges and destroy completes", async () => {
+        await upWithSshdStoppingMidway();
+        // lab-1 and lab-2 were set up before the failure: a partly applied stack.
+        assert.ok(hasEtcdFiles("lab1") && hasEtcdFiles("lab2"), "lab1 and lab2 were not prepared");
+        assert.strictEqual(labRun(["sshd-start", "lab3"]).code, 0);
+        const up = await scratch!.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        for (const host of ["lab1", "lab2", "lab3"]) {
+            assert.strictEqual(labSsh(host, "systemctl is-active etcd").stdout.trim(), "active", host);
+        }
+        const destroy = await scratch!.stack.destroy();
+        assert.strictEqual(destroy.summary.result, "succeeded");
+        for (const host of ["lab1", "lab2", "lab3"]) assert.strictEqual(leftovers(host), "", host);
     });
 });
