@@ -1,6 +1,6 @@
 /**
  * One etcd member on one host, in explicit phases:
- * preflight → host prep (user, dirs) → binaries, certificates and keys → join (how this member
+ * host key check (from the operator's machine) → preflight → host prep (user, dirs) → binaries, certificates and keys → join (how this member
  * enters the cluster, decided once) → config, unit → service → promote (a learner, once caught up).
  *
  * The service is *started* without waiting (members of a new cluster must start together,
