@@ -106,8 +106,7 @@ function adoptExisting(spec: ClusterSpec, member: MemberSpec, adopt: AdoptSpec):
         `fi`,
         `[ -d ${data}/member ] || { echo "$me: no etcd data in ${adopt.dataDir} to take over" >&2; exit 1; }`,
         `chown -R ${paths.etcdUser}:${paths.etcdGroup} ${data}; chmod ${paths.modes.dataDir} ${data}`,
-        `decide existing "$me=$my_peer" ${shq(`adopted-from=${adopt.dataDir}
-`)}`,
+        `decide existing "$me=$my_peer" ${shq(`adopted-from=${adopt.dataDir}\n`)}`,
         `exit 0`,
     ];
 }
