@@ -11,7 +11,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
     labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
@@ -85,8 +85,7 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         const outputs = await scratch.stack.outputs();
         const etcdctl = Etcdctl.extract(labTarball);
         try {
-            const admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-                { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+            const admin = await adminCredentials(scratch, etcdctl);
             const health = await etcdctl.run(String(outputs["clientEndpoints"].value), ["endpoint", "health"], admin);
             assert.strictEqual(health.code, 0, health.out);
         } finally {

@@ -15,7 +15,7 @@ import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { HandMadeCa, issue, makeCa } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const legacyUnit = "etcd-legacy.service";
 const legacyData = "/var/lib/etcd-legacy";
@@ -82,8 +82,7 @@ describe("lab: adopting a standalone etcd with data (real engine)", function () 
         assert.doesNotMatch(log.output, /bootstrapping a new cluster/);
 
         const outputs = await scratch.stack.outputs();
-        const admin: Credentials = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        const admin: Credentials = await adminCredentials(scratch, etcdctl);
         const endpoints = String(outputs["clientEndpoints"].value);
         const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
         assert.strictEqual(list.code, 0, list.out);

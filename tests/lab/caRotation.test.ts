@@ -13,7 +13,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 
 const names = labMembers(3).map((m) => m.name);
 
@@ -40,11 +40,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     let oldPair: { certPem: string; privateKeyPem: string };
 
     /** The admin client from the stack's outputs: its certificate, and the CA bundle to trust. */
-    async function admin(label: string): Promise<Credentials> {
-        const o = await scratch.stack.outputs();
-        return etcdctl.credentials(label, String(o["caCertPem"].value),
-            { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) });
-    }
+    const admin = (label: string) => adminCredentials(scratch, etcdctl, label);
 
     /** One step: the config edit, its preview checked, then `up` with a writer per client that must keep working. */
     async function step(ca: object, expectPreview: (preview: StepLog) => void, clients: Array<[string, Credentials]>): Promise<void> {

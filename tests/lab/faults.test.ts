@@ -12,7 +12,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { LabFault, labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { indent, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 import { count } from "./report";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,8 +30,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         wipeHosts(3);
         scratch = await scratchStack("lab", labStackConfig(3));
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        const o = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(o["caCertPem"].value), { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
     }
 
     /** Healthy members among lab1..3 (by host number), each asked on its own. */
@@ -161,8 +160,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         const up = await scratch.stack.up();
         count("runsTried");
         assert.strictEqual(up.summary.result, "succeeded");
-        const o = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(o["caCertPem"].value), { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
         await waitHealthy([1, 2, 3]);
     });
 
@@ -180,8 +178,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
             assert.strictEqual(cancel.code, 0, cancel.stderr);
             const up = await scratch.stack.up();
             assert.strictEqual(up.summary.result, "succeeded");
-            const o = await scratch.stack.outputs();
-            admin = etcdctl.credentials("admin", String(o["caCertPem"].value), { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) });
+            admin = await adminCredentials(scratch, etcdctl);
             await waitHealthy([1, 2, 3]);
             const list = await etcdctl.run(labMembers(3).map((m) => `https://${m.address}:2379`).join(","), ["member", "list", "-w", "simple"], admin);
             assert.deepStrictEqual(list.out.trim().split("\n").map((l) => l.split(", ").slice(1, 3).join(" ")).sort(), ["started lab-1", "started lab-2", "started lab-3"]);

@@ -1,7 +1,8 @@
 /** The lab stack as the engine tests deploy it, and what they check on the hosts before and after. */
 import * as path from "path";
 import * as paths from "../../components/paths";
-import { cacheDir, repoRoot } from "../engine/engine";
+import { ScratchStack, cacheDir, repoRoot } from "../engine/engine";
+import { Credentials, Etcdctl } from "./etcdClient";
 import { readStackFile } from "../stackFile";
 import { labKeyPath, labSsh } from "./lab";
 
@@ -59,4 +60,11 @@ export function mainPid(host: string): string {
 /** Indents engine or host output under a mocha test line. */
 export function indent(text: string): string {
     return text.trimEnd().replace(/^/gm, "      ");
+}
+
+/** The admin client of a deployed scratch stack, from its outputs (CA bundle, admin certificate and key). */
+export async function adminCredentials(scratch: ScratchStack, etcdctl: Etcdctl, label = "admin"): Promise<Credentials> {
+    const o = await scratch.stack.outputs();
+    return etcdctl.credentials(label, String(o["caCertPem"].value),
+        { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) });
 }

@@ -12,7 +12,7 @@ import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "../engi
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labUp } from "./lab";
-import { indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const quota = 16 * 1024 * 1024;
 
@@ -33,8 +33,7 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
         etcdctl = Etcdctl.extract(labTarball);
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
         const outputs = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
         endpoints = String(outputs["clientEndpoints"].value);
     });
 

@@ -10,7 +10,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 
 
 describe("lab: membership changes as stack edits (real engine)", function () {
@@ -74,9 +74,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         etcdctl = Etcdctl.extract(labTarball);
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
-        const outputs = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
         // The writer and checks go through the members that stay in every step.
         endpoints = labMembers(3).map((m) => `https://${m.address}:2379`).join(",");
     });

@@ -12,7 +12,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
 import { count } from "./report";
 
 /** A member list: name → lab host number (address 10.213.0.(10 + n)). */
@@ -58,9 +58,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         etcdctl = Etcdctl.extract(labTarball);
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
-        const outputs = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
     });
 
     after(async () => {

@@ -16,7 +16,7 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const keysBefore = 100;
 const keysAfter = 30;
@@ -43,8 +43,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
         etcdctl = Etcdctl.extract(labTarball);
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
         const outputs = await scratch.stack.outputs();
-        admin = etcdctl.credentials("admin", String(outputs["caCertPem"].value),
-            { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) });
+        admin = await adminCredentials(scratch, etcdctl);
         endpoints = String(outputs["clientEndpoints"].value);
     });
 
