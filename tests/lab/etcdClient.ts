@@ -71,6 +71,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class BoundedWriter {
     acknowledged: number[] = [];
     failed: string[] = [];
+    /**
+     * Writes etcd answered "raft proposal dropped" and that succeeded when tried again. Raft drops
+     * proposals while leadership is being handed over (a rolled leader hands it on); such a write
+     * never entered the log, so a client may safely retry it, as real clients do.
+     */
+    retriedAfterDrop: number[] = [];
     private stopped = false;
     private loop: Promise<void> = Promise.resolve();
 
@@ -81,7 +87,12 @@ export class BoundedWriter {
         const started = Date.now();
         this.loop = (async () => {
             for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() - started < this.maxMs; n++) {
-                const r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                let r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                for (let retry = 0; r.code !== 0 && /raft proposal dropped/.test(r.out) && retry < 3; retry++) {
+                    await sleep(100);
+                    r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                    if (r.code === 0) this.retriedAfterDrop.push(n);
+                }
                 if (r.code === 0) this.acknowledged.push(n);
                 else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
                 await sleep(50);

@@ -43,7 +43,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         }
         console.log(indent(log.lines.filter((l) => /(join|promote|membership).*(created|updated)/.test(l)).join("")));
         const lost = await writer.lost();
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(lost, []);
