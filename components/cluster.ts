@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { HostFilesProvider } from "./hostFiles";
 import { EtcdMember } from "./member";
 import { Connection, remoteStep } from "./remoteStep";
 import { ScheduledSnapshots } from "./snapshots";
@@ -55,6 +56,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const spec = args.spec;
         const algorithm: KeyAlgorithm = { algorithm: spec.ca.algorithm, rsaBits: spec.ca.rsaBits };
 
+        // Host files are written by a dynamic provider of their own: the engine's default one takes
+        // the whole stack config as its inputs, so every config edit would show it as changed.
+        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this });
         const tokenSuffix = new random.RandomId(`${name}-token`, { byteLength: 8 }, { parent: this });
         this.token = pulumi.interpolate`${spec.clusterName}-${tokenSuffix.hex}`;
 
@@ -86,7 +90,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 caCertPem: trustedPem,
                 token: this.token,
                 after: previous,
-            }, { parent: this });
+            }, { parent: this, providers: [hostFiles] });
             this.members.push(member);
             previous = member.rollDone;
         }
@@ -99,7 +103,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 new ScheduledSnapshots(`${m.name}-snapshots`, {
                     spec, snapshots, member: m, connection: connectionFor(spec, m, args.sshPrivateKey), ca: clientCa, algorithm,
                     after: this.members[i].rollDone,
-                }, { parent: this });
+                }, { parent: this, providers: [hostFiles] });
             }
         }
 

@@ -12,7 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { sha256File } from "./config";
-import { HostFile } from "./hostFile";
+import { HostFiles } from "./hostFiles";
+import { HostChecks } from "./renderHostFiles";
 import { MemberCertificates } from "./pki";
 import {
     joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript,
@@ -20,8 +21,8 @@ import {
 import { Connection, remoteStep } from "./remoteStep";
 import {
     configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRestartScript,
-    renderStartScript, renderStopScript, renderUnit,
+    renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
+    renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
 } from "./render";
 import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "./spec";
 
@@ -91,49 +92,58 @@ export class EtcdMember extends pulumi.ComponentResource {
         // Phase 3: binaries, from a URL or a local tarball; checksum and versions checked on the host.
         const binaries = this.installBinaries(name, spec, member, connection, preflight, prepare, after);
 
-        // Phase 4: files, in this member's turn of the roll. Keys are secrets and go only to this host.
+        // Phase 4: what the join reads — certificates, keys, the member list — in one write, in this
+        // member's turn of the roll. Keys are secrets and go only to this host.
+        const config = pulumi.output(args.token).apply((token) => renderEtcdConfig(spec, member, { token, ...joinPlaceholders }));
+        const unit = renderUnit(spec, member);
+        // Certificates (not keys: a new key means a new certificate), config, unit and version feed
+        // the digest; the restart compares it with the one the running etcd started with, so only
+        // a change etcd reads restarts it.
+        this.inputsDigest = pulumi.all([config, unit, args.caCertPem, certificates.server.certPem, certificates.peer.certPem])
+            .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
+        // A hand change etcd has started with is repaired and then read again, by the same restart.
+        const repairRestart = renderRepairRestartScript(spec, member);
         const owner = `${paths.etcdUser}:${paths.etcdGroup}`;
-        const file = (path: string, content: pulumi.Input<string>, mode: string, fileOwner = owner, extra: pulumi.Resource[] = [], fill?: string[]) =>
-            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: fileOwner, fill },
-                { parent: this, dependsOn: [prepare, ...extra, ...after] });
-        const pki = [
-            file(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
-            file(pkiPath(spec, "serverCert"), certificates.server.certPem, paths.modes.certificate),
-            file(pkiPath(spec, "serverKey"), certificates.server.privateKeyPem, paths.modes.privateKey),
-            file(pkiPath(spec, "peerCert"), certificates.peer.certPem, paths.modes.certificate),
-            file(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
-        ];
+        const pem = (path: string, content: pulumi.Input<string>, mode: string) => ({ path, content, mode, owner, readByEtcd: true });
+        const joinFiles = new HostFiles(`${member.name}-files`, {
+            connection, label: `${member.name} files`, restartScript: repairRestart,
+            files: [
+                pem(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
+                pem(pkiPath(spec, "serverCert"), certificates.server.certPem, paths.modes.certificate),
+                pem(pkiPath(spec, "serverKey"), certificates.server.privateKeyPem, paths.modes.privateKey),
+                pem(pkiPath(spec, "peerCert"), certificates.peer.certPem, paths.modes.certificate),
+                pem(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
+                { path: membersFilePath(spec), content: renderMembersFile(spec), mode: paths.modes.config, owner: "root:root", readByEtcd: false },
+            ],
+        }, { parent: this, dependsOn: [prepare, ...after] });
 
         // Phase 4b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
         // host; later runs print the record, so the member list growing never rewrites this config.
-        const membersFile = file(membersFilePath(spec), renderMembersFile(spec), paths.modes.config, "root:root");
         const join = step("join", {
             create: renderJoinScript(spec, member),
             update: renderJoinScript(spec, member),
             delete: renderForgetJoinScript(spec),
-        }, [binaries, membersFile.write, ...pki.map((f) => f.write), ...after]);
-        // The join's decision reaches the config on the host (see renderFillJoinDecision).
-        const config = pulumi.output(args.token).apply((token) => renderEtcdConfig(spec, member, { token, ...joinPlaceholders }));
-        const unit = renderUnit(spec, member);
-        const files = [
-            ...pki,
-            membersFile,
-            file(configPath(spec), config, paths.modes.config, "root:root", [join], renderFillJoinDecision(spec)),
-            // A unit taken over may have the same name: ours replaces it once the join stopped it.
-            file(paths.unitPath, unit, paths.modes.unit, "root:root", member.adopt ? [binaries, join] : [binaries]),
-        ];
+        }, [binaries.install, joinFiles.write, ...after]);
 
-        // Phase 5: the service. Certificates (not keys: a new key means a new certificate),
-        // config, unit and version feed the digest; the restart script compares it with the
-        // one the running etcd started with, so only a change etcd reads restarts it.
-        this.inputsDigest = pulumi.all([config, unit, args.caCertPem, certificates.server.certPem, certificates.peer.certPem])
-            .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
+        // Phase 4c: the config (completed on the host with the join's decision, see
+        // renderFillJoinDecision) and the unit — a unit taken over may have the same name, so it is
+        // written once the join stopped that one. Its refresh also checks the unit is enabled and
+        // running and the binaries are those of the staged release.
+        const configFiles = new HostFiles(`${member.name}-config`, {
+            connection, label: `${member.name} config`, restartScript: repairRestart, checks: binaries.checks,
+            files: [
+                { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), readByEtcd: true },
+                { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
+            ],
+        }, { parent: this, dependsOn: [binaries.install, join, ...after] });
+
+        // Phase 5: the service, started (a new member) or restarted when the digest changed.
         this.service = step("service", {
             create: this.inputsDigest.apply((d) => renderStartScript(spec, d)),
             update: this.inputsDigest.apply((d) => renderRestartScript(spec, member, d)),
             delete: renderStopScript(spec),
-        }, [binaries, join, ...files.map((f) => f.write), ...after]);
+        }, [binaries.install, join, joinFiles.write, configFiles.write, ...after]);
 
         // Phase 6: a member added as a learner becomes a voting member once it has caught up.
         const promote = step("promote", {
@@ -146,7 +156,7 @@ export class EtcdMember extends pulumi.ComponentResource {
     }
 
     private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
-        preflight: command.remote.Command, prepare: command.remote.Command, after: pulumi.Resource[]): command.remote.Command {
+        preflight: command.remote.Command, prepare: command.remote.Command, after: pulumi.Resource[]): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
         }, { parent: this, dependsOn: [...dependsOn, ...after] });
@@ -162,15 +172,22 @@ export class EtcdMember extends pulumi.ComponentResource {
                 remotePath: stagedTarball,
                 triggers: [member.sshHost, member.sshPort, member.hostKey ?? ""],
             }, { parent: this, dependsOn: [prepare] });
-            return install(renderInstallBinariesScript(spec, { stagedTarball, sha256 }), [copy]);
+            return {
+                install: install(renderInstallBinariesScript(spec, { stagedTarball, sha256 }), [copy]),
+                checks: { unit: paths.unitName, binaries: { tarball: stagedTarball, sha256 } },
+            };
         }
         const source = spec.binary;
-        const script = preflight.stdout.apply((out) => {
+        const sha256 = preflight.stdout.apply((out) => {
             const arch = parseArch(out);
-            const sha256 = source.sha256[arch];
-            if (!sha256) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
-            return renderInstallBinariesScript(spec, { url: releaseUrl(source.urlTemplate, spec.version, arch), sha256 });
+            const sum = source.sha256[arch];
+            if (!sum) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
+            return { arch, sum };
         });
-        return install(script, [prepare]);
+        return {
+            install: install(sha256.apply(({ arch, sum }) =>
+                renderInstallBinariesScript(spec, { url: releaseUrl(source.urlTemplate, spec.version, arch), sha256: sum })), [prepare]),
+            checks: sha256.apply(({ sum }) => ({ unit: paths.unitName, binaries: { tarball: stagedReleasePath(spec), sha256: sum } })),
+        };
     }
 }

@@ -233,8 +233,13 @@ export function renderPrepareHostScript(spec: ClusterSpec): string {
  * Installs etcd, etcdctl and etcdutl from a release tarball: downloaded by URL, or already
  * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
  */
+/** Where a release downloaded from a URL is kept on the host (a local tarball is staged under its digest). */
+export function stagedReleasePath(spec: ClusterSpec): string {
+    return `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
+}
+
 export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: string; sha256: string } | { stagedTarball: string; sha256: string }): string {
-    const tarball = "stagedTarball" in source ? source.stagedTarball : `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
+    const tarball = "stagedTarball" in source ? source.stagedTarball : stagedReleasePath(spec);
     const fetch = "url" in source
         ? [`curl -fsSL --retry 3 -o ${shq(tarball)}.part ${shq(source.url)} || wget -q -O ${shq(tarball)}.part ${shq(source.url)}`,
             `mv ${shq(tarball)}.part ${shq(tarball)}`]
@@ -401,14 +406,19 @@ export function handoffOrder(spec: ClusterSpec): string {
  * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
 export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, inputsDigest: string): string {
-    return scriptHeader + [
-        `me=${shq(member.name)}`,
-        `digest=${shq(inputsDigest)}`,
-        `local_ep=https://127.0.0.1:${spec.ports.client}`,
-        etcdctlFunction(spec, "--command-timeout=5s"),
-        statusColumnFunction,
-        `systemctl daemon-reload`,
-        `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
+    return renderRestart(spec, member, inputsDigest);
+}
+
+/**
+ * The same restart, run when a repair of hand changes (renderHostFiles.ts) changed what etcd reads
+ * back to the stack's: the inputs, and so the recorded digest, are the same; what etcd runs is not.
+ */
+export function renderRepairRestartScript(spec: ClusterSpec, member: MemberSpec): string {
+    return renderRestart(spec, member, undefined);
+}
+
+function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: string | undefined): string {
+    const skipIfCurrent = inputsDigest === undefined ? [] : [
         `if systemctl is-active --quiet ${paths.unitName} && [ "$(cat ${shq(appliedInputsPath(spec))} 2>/dev/null)" = "$digest" ]; then`,
         `  echo "$me: etcd already runs with these inputs; not restarted"`,
         `  exit 0`,
@@ -421,6 +431,16 @@ export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, input
         `  echo "$me: first start of ${paths.unitName} on this host"`,
         `  exit 0`,
         `fi`,
+    ];
+    return scriptHeader + [
+        `me=${shq(member.name)}`,
+        ...(inputsDigest === undefined ? [] : [`digest=${shq(inputsDigest)}`]),
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        etcdctlFunction(spec, "--command-timeout=5s"),
+        statusColumnFunction,
+        `systemctl daemon-reload`,
+        `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
+        ...skipIfCurrent,
         `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,
         `  others=0; healthy=0; down=""`,
         `  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,
@@ -453,7 +473,7 @@ export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, input
         ...untilDeadline(
             `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1`,
             `member $me not healthy after ${spec.healthTimeoutSeconds}s`),
-        ...recordApplied(spec, `"$digest"`),
+        ...(inputsDigest === undefined ? [] : recordApplied(spec, `"$digest"`)),
         `echo "restarted ${paths.unitName} on $me (pid $old_pid -> $pid); healthy"`,
     ].join("\n") + "\n";
 }

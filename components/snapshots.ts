@@ -4,7 +4,7 @@
  * restarts etcd; turning snapshots off disables the timer and keeps the snapshots taken.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostFile } from "./hostFile";
+import { HostFiles } from "./hostFiles";
 import * as paths from "./paths";
 import { CertificateAuthority, KeyAlgorithm, certificateLifetime, clientCertificate } from "./pki";
 import { Connection, remoteStep } from "./remoteStep";
@@ -31,22 +31,24 @@ export class ScheduledSnapshots extends pulumi.ComponentResource {
         const { spec, snapshots, member, connection } = args;
         const cert = clientCertificate(`${name}-client`, { name: `snapshot-${member.name}`, commonName: "etcd-snapshot", organization: "etcd-stack" },
             args.ca, args.algorithm, certificateLifetime(spec), { parent: this });
-        const file = (path: string, content: pulumi.Input<string>, mode: string) =>
-            new HostFile(`${member.name}:${path}`, { connection, path, content, mode, owner: "root:root" }, { parent: this, dependsOn: args.after });
-        const files = [
-            file(snapshotCertPath(spec, "cert"), cert.certPem, paths.modes.certificate),
-            file(snapshotCertPath(spec, "key"), cert.privateKeyPem, paths.modes.privateKey),
-            file(paths.snapshotScriptPath, renderSnapshotScript(spec, snapshots), paths.modes.binary),
-            file(paths.snapshotUnitPath, renderSnapshotUnit(), paths.modes.unit),
-            file(paths.snapshotTimerPath, renderSnapshotTimer(snapshots), paths.modes.unit),
-        ];
+        const file = (path: string, content: pulumi.Input<string>, mode: string) => ({ path, content, mode, owner: "root:root", readByEtcd: false });
+        const files = new HostFiles(`${member.name}-snapshot-files`, {
+            connection, label: `${member.name} snapshot files`,
+            files: [
+                file(snapshotCertPath(spec, "cert"), cert.certPem, paths.modes.certificate),
+                file(snapshotCertPath(spec, "key"), cert.privateKeyPem, paths.modes.privateKey),
+                file(paths.snapshotScriptPath, renderSnapshotScript(spec, snapshots), paths.modes.binary),
+                file(paths.snapshotUnitPath, renderSnapshotUnit(), paths.modes.unit),
+                file(paths.snapshotTimerPath, renderSnapshotTimer(snapshots), paths.modes.unit),
+            ],
+        }, { parent: this, dependsOn: args.after });
         remoteStep(`${name}-timer`, {
             connection,
             label: `${member.name} snapshots`,
             create: renderEnableSnapshotsScript(snapshots),
             update: renderEnableSnapshotsScript(snapshots),
             delete: renderDisableSnapshotsScript(),
-        }, { parent: this, dependsOn: files.map((f) => f.write) });
+        }, { parent: this, dependsOn: [files.write] });
         this.registerOutputs({});
     }
 }

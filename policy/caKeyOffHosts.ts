@@ -30,8 +30,8 @@ export function caKeys(resources: StackResource[]): CaKeys {
     return keys;
 }
 
-/** The inputs of a remote command that travel to the host. */
-const sentToHost = ["stdin", "create", "update", "delete", "environment", "source"];
+/** The inputs of a remote command, or of a HostFiles write, that travel to the host. */
+const sentToHost = ["stdin", "create", "update", "delete", "environment", "source", "contents"];
 
 /** The strings in a value: itself, or those inside an object or array (e.g. a command's environment). */
 function stringsIn(value: unknown): string[] {

@@ -8,10 +8,10 @@ export const clientCertAuth: ResourceValidationPolicy = {
     description: "client-cert-auth is on for the client and the peer listener of every member.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const write = etcdConfigWrite(args.type, args.opts.parent);
-        if (!write) return;
+        const write = etcdConfigWrite(args.type, args.opts.parent, args.props);
+        if (!write || write.content === undefined) return;
         // Unknown in a stack's first preview, like every check of the config text (see tlsUrls.ts).
-        for (const problem of clientCertAuthProblems(parseEtcdConfig(String(args.props.stdin)))) {
+        for (const problem of clientCertAuthProblems(parseEtcdConfig(write.content))) {
             reportViolation(`${write.member} ${write.path}: ${problem} (renderEtcdConfig in components/render.ts)`);
         }
     },

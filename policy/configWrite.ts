@@ -1,19 +1,24 @@
 /**
- * Which command writes a member's etcd config. Every file reaches a host through a HostFile
- * component (components/hostFile.ts), named "<member>:<path>", whose write command carries the
- * file's content on stdin; the config is the one named paths.configFileName.
+ * Which resource writes a member's etcd config. A member's files reach its host through HostFiles
+ * components (components/hostFiles.ts), each writing with one resource whose `contents` input maps
+ * a path to the file's text; the config is the path named paths.configFileName.
  */
 import * as path from "path";
 import * as paths from "../components/paths";
-import { parseUrn, types } from "./resources";
+import { known, parseUrn, types } from "./resources";
 
-/** The member and path of the etcd config a resource writes, or undefined for any other resource. */
-export function etcdConfigWrite(type: string, parentUrn: string | undefined): { member: string; path: string } | undefined {
-    if (type !== types.remoteCommand || parentUrn === undefined) return undefined;
-    const parent = parseUrn(parentUrn);
-    if (parent.type !== types.hostFile) return undefined;
-    const colon = parent.name.indexOf(":");
-    const filePath = parent.name.slice(colon + 1);
-    if (colon < 0 || path.posix.basename(filePath) !== paths.configFileName) return undefined;
-    return { member: parent.name.slice(0, colon), path: filePath };
+/**
+ * The member, path and text (undefined while unknown, in a stack's first preview) of the etcd
+ * config a resource writes, or undefined for any other resource.
+ */
+export function etcdConfigWrite(type: string, parentUrn: string | undefined, props: Record<string, unknown>):
+    { member: string; path: string; content: string | undefined } | undefined {
+    if (type !== types.dynamic || parentUrn === undefined || parseUrn(parentUrn).type !== types.hostFiles) return undefined;
+    const order = known(props, "order");
+    const filePath = Array.isArray(order) ? order.find((p) => typeof p === "string" && path.posix.basename(p) === paths.configFileName) : undefined;
+    if (filePath === undefined) return undefined;
+    const label = known(props, "label");
+    const contents = known(props, "contents") as Record<string, unknown> | undefined;
+    const content = contents === undefined ? undefined : known(contents, filePath);
+    return { member: String(label).split(" ")[0], path: filePath, content: typeof content === "string" ? content : undefined };
 }

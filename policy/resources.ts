@@ -8,16 +8,18 @@ import { UnknownValueError } from "@pulumi/policy";
 export const types = {
     cluster: "etcd:index:Cluster",
     member: "etcd:index:EtcdMember",
-    hostFile: "etcd:index:HostFile",
+    hostFiles: "etcd:index:HostFiles",
+    /** What a HostFiles component writes with: a dynamic resource (components/hostFilesProvider.ts). */
+    dynamic: "pulumi-nodejs:dynamic/etcd:HostFilesWrite",
     snapshots: "etcd:index:ScheduledSnapshots",
     remoteCommand: "command:remote:Command",
     selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
     locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
 } as const;
 
-/** Resources of the command provider that run on (or copy to) a remote host. */
+/** Resources that run on (or copy to) a remote host: the command provider's, and HostFiles' writes. */
 export function runsOnHost(type: string): boolean {
-    return type.startsWith("command:remote:");
+    return type.startsWith("command:remote:") || type === types.dynamic;
 }
 
 /** The part of a resource a stack policy needs: @pulumi/policy's PolicyResource has all of it. */

@@ -152,6 +152,21 @@ install_plugin() {
   log "installed plugin $name $version under $PULUMI_HOME"
 }
 
+# The engine starts a Node.js dynamic provider (components/hostFilesProvider.ts) through a
+# `pulumi-resource-pulumi-nodejs` executable next to `pulumi`; the official CLI archive ships
+# one, a CLI built from source has none. It runs @pulumi/pulumi's dynamic provider host from the
+# program's own node_modules (the engine starts it in the program's directory).
+install_dynamic_provider_launcher() {
+  local bin="$BIN_DIR/pulumi-resource-pulumi-nodejs"
+  cat >"$bin.tmp" <<'SH'
+#!/bin/sh
+# Written by etcd-stack's scripts/toolchain.sh: the launcher of Pulumi's Node.js dynamic providers.
+host=$(node -p "require.resolve('@pulumi/pulumi/cmd/dynamic-provider')") || exit 1
+exec node "$host" "$@"
+SH
+  chmod 0755 "$bin.tmp" && mv -f "$bin.tmp" "$bin"
+}
+
 # Proves the engine, the language host and the installed plugins work together without any
 # network: a TypeScript program that creates a random.RandomId, a tls.PrivateKey and a local
 # command.local.Command goes through `pulumi up`, with no ambient-plugin warning.
@@ -167,12 +182,16 @@ runtime:
 YAML
   cat >"$dir/index.ts" <<'TS'
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 const id = new random.RandomId("id", { byteLength: 4 });
 const key = new tls.PrivateKey("key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
 const echo = new command.local.Command("echo", { create: "echo toolchain-ok" });
+const dynamicProvider: pulumi.dynamic.ResourceProvider = { async create(inputs) { return { id: "d", outs: { doubled: inputs.n * 2 } }; } };
+class Dynamic extends pulumi.dynamic.Resource { declare readonly doubled: pulumi.Output<number>; constructor(n: number) { super(dynamicProvider, "dynamic", { n, doubled: undefined }); } }
 export const answer = echo.stdout;
+export const dynamicDoubled = new Dynamic(21).doubled;
 export const idLength = id.hex.apply((h) => h.length);
 export const keyAlgorithm = key.algorithm;
 TS
@@ -186,6 +205,7 @@ TS
     pulumi up --yes --non-interactive --skip-preview >"$dir/up.log" 2>&1 &&
       [[ "$(pulumi stack output answer)" == toolchain-ok ]] &&
       [[ "$(pulumi stack output idLength)" == 8 ]] &&
+      [[ "$(pulumi stack output dynamicDoubled)" == 42 ]] &&
       ! grep -qi 'ambient\|from \$PATH' "$dir/up.log"
   ) || status=$?
   if ((status != 0)); then
@@ -194,7 +214,7 @@ TS
     die "engine check FAILED: the CLI, language host and plugins could not run a TypeScript program"
   fi
   rm -rf "$dir"
-  log "engine check passed: pulumi $(pulumi version) ran a program with the command, tls and random plugins offline"
+  log "engine check passed: pulumi $(pulumi version) ran a program with the command, tls and random plugins and a dynamic provider offline"
 }
 
 main() {
@@ -208,6 +228,7 @@ main() {
     build_plugin tls github.com/pulumi/pulumi-tls/provider/v5/pkg/version
     build_plugin random github.com/pulumi/pulumi-random/provider/v4/pkg/version
     for p in command tls random; do install_plugin "$p"; done
+    install_dynamic_provider_launcher
     check_engine
   fi
   log "binaries: $(cd "$BIN_DIR" && ls -1 | grep -v stamp | tr '\n' ' ')"

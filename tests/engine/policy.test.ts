@@ -185,7 +185,7 @@ describe("engine: the policy pack on real previews", function () {
                 ["m-1 /etc/etcd/etcd.conf.yml: listen-client-urls: http://127.0.0.1:2379 is plaintext; use https:// (clientUrl/peerUrl in components/render.ts)"]);
             assert.deepEqual(result.messages("etcd-client-cert-auth"),
                 ["m-1 /etc/etcd/etcd.conf.yml: peer-transport-security.client-cert-auth is false; it must be true (renderEtcdConfig in components/render.ts)"]);
-            assert.deepEqual(result.messages("etcd-ca-key-off-hosts"), ["m-1:/etc/etcd/pki/ca.key-write sends the CA private key to its host (in its stdin): " +
+            assert.deepEqual(result.messages("etcd-ca-key-off-hosts"), ["m-1-files sends the CA private key to its host (in its contents): " +
                 "the CA key stays in the operator's state; give a host only certificates and its own keys"]);
             // The CA certificate and the config file are not mistaken for the key.
             assert.equal(result.events.filter((e) => e.policyName === "etcd-ca-key-off-hosts").length, 1);

@@ -161,7 +161,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
                 }
             }
             // The files the program manages on this host, from its own state, with the modes paths.ts declares.
-            const files = resources.map((r) => new RegExp(`::${m.name}:(/.+)-write$`).exec(r.urn)?.[1]).filter((f): f is string => !!f);
+            const files = resources.filter((r) => new RegExp(`::${m.name}-(files|config)-write$`).test(r.urn)).flatMap((r) => r.outputs?.order as string[]);
             assert.strictEqual(files.length, 8, files.join(", "));
             for (const f of files) {
                 const want = f.endsWith(".key") ? `${Number(paths.modes.privateKey).toString()} etcd:etcd`
@@ -237,13 +237,13 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
 
     it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
         await roll({ tuning: { snapshotCount: 10001 } },
-            names.flatMap((m) => [`${m}:/etc/etcd/etcd.conf.yml-write`, `${m}-service`, `${m}-health`]), "/etc/etcd/etcd.conf.yml");
+            names.flatMap((m) => [`${m}-config-write`, `${m}-service`, `${m}-health`]), "/etc/etcd/etcd.conf.yml");
     });
 
     if (size === 3) it("new certificates (a validity change) roll the same way, one member at a time", async () => {
         await roll({ certValidityHours: 8000 }, [
             ...names.flatMap((m) => [
-                `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}:/etc/etcd/pki/server.crt-write`, `${m}:/etc/etcd/pki/peer.crt-write`,
+                `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
                 `${m}-preflight`, `${m}-service`, `${m}-health`]),
             ...["admin", "healthcheck", "apiserver-etcd-client"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt");
@@ -258,7 +258,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.strictEqual((before.out.match(/"version":"3\.5\.35"/g) ?? []).length, size, before.out);
         assert.strictEqual(await clusterVersion(members[0].address, caPem, adminPair), "3.5.0");
         await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
-            names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-service`, `${m}-health`]), "/usr/local/bin/etcd");
+            names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`, `${m}-health`]), "/usr/local/bin/etcd");
         const after = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
         assert.strictEqual((after.out.match(/"version":"3\.6\.16"/g) ?? []).length, size, after.out);
         // The cluster version (what /version calls etcdcluster) follows once every member runs 3.6.

@@ -55,7 +55,7 @@ describe("change scope (mocked engine)", function () {
 
     it("a tuning change updates each member's config file, its service and the gates only", async () => {
         const changed = changedBetween(base, await declare({ binary, tuning: { snapshotCount: 12345 } }));
-        const expected = ["lab-1", "lab-2", "lab-3"].flatMap((m) => [`${m}:/etc/etcd/etcd.conf.yml-write`, `${m}-service`, `${m}-health`]).sort();
+        const expected = ["lab-1", "lab-2", "lab-3"].flatMap((m) => [`${m}-config-write`, `${m}-service`, `${m}-health`]).sort();
         assert.deepStrictEqual(changed, expected);
     });
 
@@ -69,8 +69,8 @@ describe("change scope (mocked engine)", function () {
         // (The real provider also gives the new certificate a new start time, which re-runs
         // lab-2's read-only preflight; the mock keeps start times fixed.)
         assert.deepStrictEqual(changed, [
-            "lab-1-health", "lab-2-certs-server-cert", "lab-2-certs-server-csr", "lab-2-health",
-            "lab-2-service", "lab-2:/etc/etcd/pki/server.crt-write", "lab-3-health",
+            "lab-1-health", "lab-2-certs-server-cert", "lab-2-certs-server-csr", "lab-2-files-write",
+            "lab-2-health", "lab-2-service", "lab-3-health",
         ]);
     });
 

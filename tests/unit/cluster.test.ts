@@ -5,6 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
+import { HostFilesInputs } from "../../components/hostFilesProvider";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
@@ -39,20 +40,28 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.ok(r, `no resource named ${n}; have ${recorded.map((x) => x.name).join(", ")}`);
         return r;
     };
-    const commands = () => [...ofType("command:remote:Command"), ...ofType("command:remote:CopyToRemote")];
+    const commands = () => [...ofType("command:remote:Command"), ...ofType("command:remote:CopyToRemote"), ...ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite")];
+    /** A HostFiles write's inputs: per path its mode and owner, the (secret) contents, the scripts. */
+    const hostFiles = (n: string, from = recorded) => {
+        const r = from.find((x) => x.name === `${n}-write`);
+        assert.ok(r, `no HostFiles ${n}`);
+        return { ...r.inputs, contents: unwrapSecret(r.inputs.contents) as Record<string, string> } as
+            Omit<HostFilesInputs, "contents"> & { contents: Record<string, string> };
+    };
 
     it("declares the same phases on every member", () => {
         for (const m of ["lab-1", "lab-2", "lab-3"]) {
             for (const suffix of ["-preflight", "-prepare", "-tarball", "-binaries", "-join", "-service", "-promote", "-health"]) {
                 named(`${m}${suffix}`);
             }
-            for (const file of ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
-                "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]) {
-                named(`${m}:${file}-write`);
-            }
+            // What the join reads, in one write; then the config and unit, in another.
+            assert.deepEqual(hostFiles(`${m}-files`).order, ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key",
+                "/etc/etcd/pki/peer.crt", "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members"]);
+            assert.deepEqual(hostFiles(`${m}-config`).order, ["/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]);
         }
         named("etcd-membership");
-        assert.equal(ofType("command:remote:Command").length, 3 * (7 + 8) + 1);
+        assert.equal(ofType("command:remote:Command").length, 3 * 7 + 1);
+        assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
 
     it("parents every child under its component", async () => {
@@ -96,11 +105,14 @@ describe("EtcdCluster (mocked engine)", function () {
             const mine = commands().filter((c) => c.name.startsWith(`${m}`)).map((c) => JSON.stringify(c.inputs)).join("\n");
             const keys = mine.match(/PRIVATE-KEY\([^)]*\)/g) ?? [];
             assert.deepEqual([...new Set(keys)].sort(), [`PRIVATE-KEY(${m}-certs-peer-key)`, `PRIVATE-KEY(${m}-certs-server-key)`]);
-            const serverKey = named(`${m}:/etc/etcd/pki/server.key-write`).inputs;
-            assert.match(serverKey.create, /chmod 0600/);
-            assert.match(serverKey.create, /chown etcd:etcd/);
-            assert.equal(unwrapSecret(serverKey.stdin), `PRIVATE-KEY(${m}-certs-server-key)`);
-            assert.doesNotMatch(serverKey.create, /PRIVATE-KEY/);
+            const files = hostFiles(`${m}-files`);
+            assert.deepEqual(files.files["/etc/etcd/pki/server.key"].mode, "0600");
+            assert.deepEqual(files.files["/etc/etcd/pki/server.key"].owner, "etcd:etcd");
+            assert.match(files.scripts.create, /chmod 0600 "\$tmp"\nprintf '%s' "\$content" \| base64 -d > "\$tmp"\nchown etcd:etcd "\$tmp"/);
+            assert.equal(files.contents["/etc/etcd/pki/server.key"], `PRIVATE-KEY(${m}-certs-server-key)`);
+            assert.doesNotMatch(JSON.stringify(files.scripts), /PRIVATE-KEY/);
+            assert.doesNotMatch(JSON.stringify(files.files), /PRIVATE-KEY/, "only digests of contents are shown");
+            assert.match(files.files["/etc/etcd/pki/server.key"].sha256, /^[0-9a-f]{64}$/, "the digests are not secret: a preview shows them");
         }
     });
 
@@ -108,8 +120,8 @@ describe("EtcdCluster (mocked engine)", function () {
         for (const c of commands()) {
             assert.notEqual(unwrapSecret(c.inputs.connection), c.inputs.connection, `${c.name}: connection is not secret`);
         }
-        const keyFile = named("lab-1:/etc/etcd/pki/peer.key-write").inputs;
-        assert.notEqual(unwrapSecret(keyFile.stdin), keyFile.stdin, "key content is not secret");
+        const keyFile = named("lab-1-files-write").inputs;
+        assert.notEqual(unwrapSecret(keyFile.contents), keyFile.contents, "key content is not secret");
         assert.ok(await pulumi.isSecret(cluster.adminKeyPem as pulumi.Output<string>));
         assert.ok(await pulumi.isSecret(cluster.clientCertificates["healthcheck"].privateKeyPem));
     });
@@ -125,15 +137,11 @@ describe("EtcdCluster (mocked engine)", function () {
             assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
-            for (const f of files) {
-                // An adopting member replaces the old unit only once its join stopped it.
-                const unitAfter = m === "lab-3" ? [`${m}-binaries`, `${m}-join`] : [`${m}-binaries`];
-                const extra = f.endsWith("etcd.service") ? unitAfter : f.endsWith("etcd.conf.yml") ? [`${m}-join`] : [];
-                assert.deepEqual(deps.dependsOn(`${m}:${f}-write`), [`${m}-prepare`, ...extra, ...previous].sort(), f);
-            }
-            const pki = files.filter((f) => f.includes("/pki/") || f.endsWith(".members")).map((f) => `${m}:${f}-write`);
-            assert.deepEqual(deps.dependsOn(`${m}-join`), [`${m}-binaries`, ...pki, ...previous].sort());
-            assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-join`, ...files.map((f) => `${m}:${f}-write`), ...previous].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-files-write`), [`${m}-prepare`, ...previous].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-join`), [`${m}-binaries`, `${m}-files-write`, ...previous].sort());
+            // The config carries the join's decision; the unit (in the same write) may replace an adopted one only once the join stopped it.
+            assert.deepEqual(deps.dependsOn(`${m}-config-write`), [`${m}-binaries`, `${m}-join`, ...previous].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-config-write`, `${m}-files-write`, `${m}-join`, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-promote`), [`${m}-service`]);
         });
     });
@@ -144,7 +152,7 @@ describe("EtcdCluster (mocked engine)", function () {
     });
 
     it("runs scripts from stdin behind a short, labelled command, with no previous-output environment", async () => {
-        for (const c of ofType("command:remote:Command").filter((r) => !/-write$/.test(r.name))) {
+        for (const c of ofType("command:remote:Command")) {
             for (const op of ["create", "update", "delete"]) {
                 if (c.inputs[op] === undefined) continue;
                 assert.ok(c.inputs[op].split("\n").length <= 4, `${c.name} ${op} is not a short runner:\n${c.inputs[op]}`);
@@ -176,7 +184,8 @@ describe("EtcdCluster (mocked engine)", function () {
     it("pins every member's host key on its connection", () => {
         for (const [i, m] of names.entries()) {
             assert.equal(unwrapSecret(named(`${m}-service`).inputs.connection).hostKey, fixtureHostKeys[i]);
-            assert.equal(unwrapSecret(named(`${m}:/etc/etcd/pki/peer.key-write`).inputs.connection).hostKey, fixtureHostKeys[i]);
+            assert.equal(unwrapSecret(named(`${m}-files-write`).inputs.connection).hostKey, fixtureHostKeys[i]);
+            assert.equal(unwrapSecret(named(`${m}-config-write`).inputs.connection).hostKey, fixtureHostKeys[i]);
         }
     });
 
@@ -191,11 +200,12 @@ describe("EtcdCluster (mocked engine)", function () {
         await new Promise((r) => setTimeout(r, 100));
         const names = mine.filter((r) => /snapshots/.test(r.name)).map((r) => r.name);
         assert.ok(names.includes("lab-2-snapshots-timer") && !names.some((n) => /^lab-[13]/.test(n)), names.join(", "));
-        const key = mine.find((r) => r.name === "lab-2:/etc/etcd/pki/snapshot.key-write")!;
-        assert.equal(unwrapSecret(key.inputs.stdin), "PRIVATE-KEY(lab-2-snapshots-client-key)");
-        assert.match(key.inputs.create, /chmod 0600/);
-        assert.deepEqual(deps.dependsOn("lab-2:/etc/systemd/system/etcd-snapshot.timer-write"), ["lab-2-promote", "lab-2-service"]);
-        assert.match(mine.find((r) => r.name === "lab-2:/etc/systemd/system/etcd-snapshot.timer-write")!.inputs.stdin, /^OnCalendar=\*:0\/15$/m);
+        const files = hostFiles("lab-2-snapshot-files", mine);
+        assert.equal(files.contents["/etc/etcd/pki/snapshot.key"], "PRIVATE-KEY(lab-2-snapshots-client-key)");
+        assert.equal(files.files["/etc/etcd/pki/snapshot.key"].mode, "0600");
+        assert.deepEqual(deps.dependsOn("lab-2-snapshot-files-write"), ["lab-2-promote", "lab-2-service"]);
+        assert.deepEqual(deps.dependsOn("lab-2-snapshots-timer"), ["lab-2-snapshot-files-write"]);
+        assert.match(files.contents["/etc/systemd/system/etcd-snapshot.timer"], /^OnCalendar=\*:0\/15$/m);
     });
 
     it("a restore: every member restores after the membership step, all start only once all restored, the gates after", async () => {
@@ -236,7 +246,7 @@ describe("EtcdCluster (mocked engine)", function () {
             await resolve(c.clientEndpoints);
             await new Promise((r) => setTimeout(r, 100));
             const signer = (n: string) => unwrapSecret(mine.find((r) => r.name === n)!.inputs.caPrivateKeyPem);
-            const caFile = unwrapSecret(mine.find((r) => r.name === "lab-2:/etc/etcd/pki/ca.crt-write")!.inputs.stdin) as string;
+            const caFile = hostFiles("lab-2-files", mine).contents["/etc/etcd/pki/ca.crt"];
             return { mine, signer, caFile, caOutput: await resolve(c.caCertPem) };
         };
         // Step 1: trust [1, 2]. The new CA exists; clients are issued by it, members still by the first.

@@ -61,7 +61,10 @@ describe("policy: the CA key off the hosts", () => {
             props: unknownCheckingProxy({ environment: { NOT_YET: unknownStringValue, CA_KEY: caKeyPem } }),
         });
         const local = resource("command:local:Command", "operator-side", undefined, { props: { stdin: caKeyPem } });
-        const found = caKeyCarriers([signed, ownKey, inScript, inEnv, local]);
-        assert.deepEqual(found.map((f) => [f.resource.name, f.input]), [["lab-1-debug", "create"], ["lab-2-debug", "environment"]]);
+        const hostFiles = (name: string, contents: Record<string, string>) => resource("pulumi-nodejs:dynamic/etcd:HostFilesWrite", name, undefined, { props: { contents } });
+        const ownFiles = hostFiles("lab-1-files", { "/etc/etcd/pki/peer.key": memberKeyPem });
+        const inFiles = hostFiles("lab-3-files", { "/etc/etcd/pki/peer.key": memberKeyPem, "/etc/etcd/pki/ca.key": caKeyPem });
+        const found = caKeyCarriers([signed, ownKey, inScript, inEnv, local, ownFiles, inFiles]);
+        assert.deepEqual(found.map((f) => [f.resource.name, f.input]), [["lab-1-debug", "create"], ["lab-2-debug", "environment"], ["lab-3-files", "contents"]]);
     });
 });

@@ -1,22 +1,33 @@
-/** Which command writes a member's etcd config: found from its HostFile parent, nothing else matches. */
+/** Which resource writes a member's etcd config: the write of a HostFiles holding <config dir>/etcd.conf.yml, nothing else. */
 import { strict as assert } from "assert";
+import { unknownCheckingProxy } from "@pulumi/policy";
 import { etcdConfigWrite } from "../../../policy/configWrite";
 
-const chain = "etcd:index:Cluster$etcd:index:EtcdMember$etcd:index:HostFile";
-const hostFileUrn = (name: string, types = chain) => `urn:pulumi:dev::etcd-stack::${types}::${name}`;
+// How @pulumi/policy marks a value that is unknown during a preview (internal to its proxy module).
+const { unknownStringValue } = require("@pulumi/policy/proxy") as { unknownStringValue: string };
+
+const dynamic = "pulumi-nodejs:dynamic/etcd:HostFilesWrite";
+const chain = "etcd:index:Cluster$etcd:index:EtcdMember$etcd:index:HostFiles";
+const hostFilesUrn = (name: string, types = chain) => `urn:pulumi:dev::etcd-stack::${types}::${name}`;
+const props = (label: string, contents: Record<string, string>) => ({ label, order: Object.keys(contents), contents });
 
 describe("policy: the etcd config write", () => {
-    it("is the command under the HostFile of <config dir>/etcd.conf.yml, with member and path", () => {
-        assert.deepEqual(etcdConfigWrite("command:remote:Command", hostFileUrn("lab-1:/etc/etcd/etcd.conf.yml")),
-            { member: "lab-1", path: "/etc/etcd/etcd.conf.yml" });
-        assert.deepEqual(etcdConfigWrite("command:remote:Command", hostFileUrn("lab-2:/srv/etcd/conf/etcd.conf.yml")),
-            { member: "lab-2", path: "/srv/etcd/conf/etcd.conf.yml" });
+    it("is the HostFiles write holding <config dir>/etcd.conf.yml, with member, path and text", () => {
+        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), props("lab-1 config", { "/etc/etcd/etcd.conf.yml": "name: lab-1\n", "/etc/systemd/system/etcd.service": "[Unit]\n" })),
+            { member: "lab-1", path: "/etc/etcd/etcd.conf.yml", content: "name: lab-1\n" });
+        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-2-config"), props("lab-2 config", { "/srv/etcd/conf/etcd.conf.yml": "x: 1\n" })),
+            { member: "lab-2", path: "/srv/etcd/conf/etcd.conf.yml", content: "x: 1\n" });
     });
 
-    it("is not another file's write, a step outside a HostFile, or another type", () => {
-        assert.equal(etcdConfigWrite("command:remote:Command", hostFileUrn("lab-1:/etc/etcd/etcd-stack.members")), undefined);
-        assert.equal(etcdConfigWrite("command:remote:Command", hostFileUrn("lab-1", "etcd:index:Cluster$etcd:index:EtcdMember")), undefined);
-        assert.equal(etcdConfigWrite("command:remote:Command", undefined), undefined);
-        assert.equal(etcdConfigWrite("etcd:index:HostFile", hostFileUrn("lab-1:/etc/etcd/etcd.conf.yml")), undefined);
+    it("has no text while the contents are unknown (a stack's first preview)", () => {
+        const unknown = unknownCheckingProxy({ label: "lab-1 config", order: ["/etc/etcd/etcd.conf.yml"], contents: unknownStringValue });
+        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), unknown), { member: "lab-1", path: "/etc/etcd/etcd.conf.yml", content: undefined });
+    });
+
+    it("is not another HostFiles' write, a resource outside a HostFiles, or another type", () => {
+        assert.equal(etcdConfigWrite(dynamic, hostFilesUrn("lab-1-files"), props("lab-1 files", { "/etc/etcd/etcd-stack.members": "" })), undefined);
+        assert.equal(etcdConfigWrite(dynamic, hostFilesUrn("lab-1", "etcd:index:Cluster$etcd:index:EtcdMember"), props("lab-1", { "/etc/etcd/etcd.conf.yml": "" })), undefined);
+        assert.equal(etcdConfigWrite(dynamic, undefined, props("lab-1", { "/etc/etcd/etcd.conf.yml": "" })), undefined);
+        assert.equal(etcdConfigWrite("command:remote:Command", hostFilesUrn("lab-1-config"), props("lab-1", { "/etc/etcd/etcd.conf.yml": "" })), undefined);
     });
 });

@@ -1,0 +1,225 @@
+/**
+ * The dynamic provider behind HostFiles: writes a host's files in one SSH session and, on
+ * `pulumi refresh`, reads them back, so hand changes on a host show in the next preview as
+ * changes of that file on that host.
+ *
+ * SSH is the `ssh2` library, with the host key pinned exactly as the command provider pins it
+ * (and the presented fingerprint named when another key answers), through the bastion when the
+ * stack has one. The provider runs in the engine's own Node.js process for dynamic resources:
+ * it is serialized into the state, so it only uses what it requires itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Client, ClientChannel, ConnectConfig } from "ssh2";
+import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
+
+/** The connection fields HostFiles uses (the command provider's ConnectionArgs, resolved). */
+export interface SshConnection {
+    host: string;
+    port?: number;
+    user?: string;
+    privateKey?: string;
+    hostKey?: string;
+    perDialTimeout?: number;
+    dialErrorLimit?: number;
+    proxy?: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string };
+}
+
+export interface FileState { sha256: string; mode: string; owner: string }
+
+/** The resource's inputs: everything but `contents` is shown in previews. */
+export interface HostFilesInputs {
+    /** "<member> <what>", for messages. */
+    label: string;
+    connection: SshConnection;
+    /** Per path, what the host should hold; `sha256` of the stack's content (before any fill on the host). */
+    files: Record<string, FileState>;
+    /** Per path, the content (secret). */
+    contents: Record<string, string>;
+    /** The paths in the order the scripts handle them (maps do not keep an order through the engine). */
+    order: string[];
+    /** Host state beside the files, as it should read: unit "enabled active", binaries "same as <release tarball>". */
+    checks: Record<string, string>;
+    /** The scripts (renderHostFiles.ts). */
+    scripts: { create: string; update: string; inspect: string; remove: string };
+}
+
+export interface HostFilesOutputs extends HostFilesInputs {
+    /** Per path, what the host held right after the last write (after any fill): the baseline for drift. */
+    written: Record<string, FileState>;
+}
+
+const sshKeyTypes: Record<string, string[]> = {
+    "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"], "rsa-sha2-512": ["rsa-sha2-512"], "rsa-sha2-256": ["rsa-sha2-256"],
+};
+
+function fingerprint(blob: Buffer): string {
+    return "SHA256:" + require("crypto").createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
+/** Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one. */
+function openClient(label: string, c: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }, timeoutMs: number, via?: Client): Promise<Client> {
+    const ssh2 = require("ssh2");
+    const where = `${c.host}:${c.port ?? 22}`;
+    return new Promise((resolve, reject) => {
+        const client: Client = new ssh2.Client();
+        let presented: string | undefined;
+        const config: ConnectConfig = {
+            username: c.user ?? "root", privateKey: c.privateKey, readyTimeout: timeoutMs, keepaliveInterval: 5000,
+        };
+        if (c.hostKey) {
+            const [type, b64] = c.hostKey.split(" ");
+            const pinned = Buffer.from(b64, "base64");
+            config.algorithms = { serverHostKey: (sshKeyTypes[type] ?? [type]) as any };
+            config.hostVerifier = (key: Buffer) => {
+                if (key.equals(pinned)) return true;
+                presented = fingerprint(key);
+                return false;
+            };
+        }
+        const fail = (e: Error) => {
+            client.end();
+            reject(presented
+                ? new Error(`${label}: ${where} presents host key ${presented}, but the stack pins ${fingerprint(Buffer.from(c.hostKey!.split(" ")[1], "base64"))}: another machine answers there; nothing was sent to it`)
+                : new Error(`${label}: ${where}: ${e.message}`));
+        };
+        client.once("ready", () => resolve(client)).once("error", fail);
+        if (via) {
+            via.forwardOut("127.0.0.1", 0, c.host, c.port ?? 22, (err, stream) => {
+                if (err) return fail(new Error(`through the bastion: ${err.message}`));
+                client.connect({ ...config, sock: stream });
+            });
+        } else client.connect({ ...config, host: c.host, port: c.port ?? 22 });
+    });
+}
+
+/** Connects (through the bastion if any), retrying a host that does not answer yet, never a wrong host key. */
+async function connect(label: string, conn: SshConnection): Promise<{ client: Client; close: () => void }> {
+    const timeoutMs = (conn.perDialTimeout ?? 10) * 1000;
+    const attempts = Math.max(1, conn.dialErrorLimit ?? 10);
+    let last: Error | undefined;
+    for (let i = 0; i < attempts; i++) {
+        let bastion: Client | undefined;
+        try {
+            if (conn.proxy) bastion = await openClient(`${label} (bastion)`, conn.proxy, timeoutMs);
+            const client = await openClient(label, conn, timeoutMs, bastion);
+            return { client, close: () => { client.end(); bastion?.end(); } };
+        } catch (e) {
+            bastion?.end();
+            last = e as Error;
+            if (/host key|authentication/i.test(last.message)) break;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    }
+    throw last!;
+}
+
+/** Runs `script` as root (sudo -n for another login) with `stdin`; resolves with stdout, rejects naming the step. */
+function runScript(client: Client, label: string, script: string, stdin: string): Promise<string> {
+    const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
+    const command = `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${quoted}`;
+    return new Promise((resolve, reject) => {
+        client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+            if (err) return reject(new Error(`${label}: ${err.message}`));
+            let out = "";
+            let errOut = "";
+            stream.on("data", (d: Buffer) => { out += d.toString(); });
+            stream.stderr.on("data", (d: Buffer) => { errOut += d.toString(); });
+            stream.on("close", (code: number | null) => {
+                if (code === 0) resolve(out);
+                else reject(new Error(`${label} failed (exit ${code}): ${errOut.trim().split("\n").slice(-15).join("\n")}`));
+            });
+            stream.end(stdin);
+        });
+    });
+}
+
+async function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>): Promise<T> {
+    const { client, close } = await connect(inputs.label, inputs.connection);
+    try {
+        return await work(client);
+    } finally {
+        close();
+    }
+}
+
+function stdinFor(inputs: HostFilesInputs, last: Record<string, FileState>): string {
+    return inputs.order.map((p) =>
+        `${last[p]?.sha256 ?? "-"}\n${Buffer.from(inputs.contents[p], "utf8").toString("base64")}\n`).join("");
+}
+
+function writtenFrom(inputs: HostFilesInputs, report: HostReport): Record<string, FileState> {
+    const written: Record<string, FileState> = {};
+    for (const p of inputs.order) {
+        const r = report.files[p];
+        if (r === undefined || r === "missing") throw new Error(`${inputs.label}: ${p} is not on the host after writing it`);
+        written[p] = r;
+    }
+    return written;
+}
+
+/** What the preview should show for a file the host holds differently from the last write. */
+function drifted(want: FileState, last: FileState | undefined, now: FileReport | undefined): FileState {
+    if (now === undefined || now === "missing") return { sha256: "missing on the host", mode: "-", owner: "-" };
+    if (!last) return want;
+    return {
+        sha256: now.sha256 === last.sha256 ? want.sha256 : `changed on the host (now ${now.sha256.slice(0, 12)}…)`,
+        mode: now.mode === last.mode ? want.mode : now.mode,
+        owner: now.owner === last.owner ? want.owner : now.owner,
+    };
+}
+
+function observedChecks(want: Record<string, string>, report: HostReport): Record<string, string> {
+    const checks = { ...want };
+    if (want.unit !== undefined && report.unit !== undefined && report.unit !== "enabled active") checks.unit = report.unit;
+    if (want.binaries !== undefined && report.binaries) {
+        const off = Object.entries(report.binaries).filter(([, s]) => s !== "same").map(([b, s]) => `${b} ${s}`);
+        if (off.length > 0) checks.binaries = off.join(", ");
+    }
+    return checks;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function whereTo(c: SshConnection): unknown {
+    return [c.host, c.port, c.user, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.user, c.proxy?.hostKey];
+}
+
+export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: HostFilesInputs) {
+        const out = await onHost(inputs, (c) => runScript(c, `${inputs.label} write`, inputs.scripts.create, stdinFor(inputs, {})));
+        const outs: HostFilesOutputs = { ...inputs, written: writtenFrom(inputs, parseHostReport(out)) };
+        return { id: `${inputs.connection.host}:${inputs.label}`, outs };
+    },
+
+    async diff(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
+        const changes = !same(olds.files, news.files) || !same(olds.contents, news.contents) || !same(olds.checks, news.checks) ||
+            !same(whereTo(olds.connection), whereTo(news.connection));
+        return { changes };
+    },
+
+    async update(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
+        // A member moved to another machine starts from nothing there.
+        const last = same(whereTo(olds.connection), whereTo(news.connection)) ? olds.written ?? {} : {};
+        const out = await onHost(news, async (c) => {
+            const report = await runScript(c, `${news.label} write`, news.scripts.update, stdinFor(news, last));
+            const gone = Object.keys(olds.files).filter((p) => !(p in news.files));
+            if (gone.length > 0) await runScript(c, `${news.label} remove`, gone.map((p) => `rm -f '${p.replace(/'/g, `'"'"'`)}'`).join("\n"), "");
+            return report;
+        });
+        const outs: HostFilesOutputs = { ...news, written: writtenFrom(news, parseHostReport(out)) };
+        return { outs };
+    },
+
+    async read(id: string, props: HostFilesOutputs) {
+        const report = parseHostReport(await onHost(props, (c) => runScript(c, `${props.label} read`, props.scripts.inspect, "")));
+        const files: Record<string, FileState> = {};
+        for (const [p, want] of Object.entries(props.files)) files[p] = drifted(want, props.written?.[p], report.files[p]);
+        const checks = observedChecks(props.checks, report);
+        const { written, ...inputs } = props;
+        return { id, props: { ...props, files, checks }, inputs: { ...inputs, files, checks } };
+    },
+
+    async delete(_id: string, props: HostFilesOutputs) {
+        await onHost(props, (c) => runScript(c, `${props.label} remove`, props.scripts.remove, ""));
+    },
+};
