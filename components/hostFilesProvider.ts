@@ -3,26 +3,16 @@
  * `pulumi refresh`, reads them back, so hand changes on a host show in the next preview as
  * changes of that file on that host.
  *
- * SSH is the `ssh2` library, with the host key pinned exactly as the command provider pins it
- * (and the presented fingerprint named when another key answers), through the bastion when the
- * stack has one. The provider runs in the engine's own Node.js process for dynamic resources:
- * it is serialized into the state, so it only uses what it requires itself.
+ * SSH is ssh.ts (the `ssh2` library, host key pinned, bastion, sudo). The provider runs in the
+ * engine's Node.js process for dynamic resources: it is serialized into the state with the
+ * functions it uses, and requires its libraries itself.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Client, ClientChannel, ConnectConfig } from "ssh2";
+import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
+import { SshConnection, connect, runScript } from "./ssh";
 
-/** The connection fields HostFiles uses (the command provider's ConnectionArgs, resolved). */
-export interface SshConnection {
-    host: string;
-    port?: number;
-    user?: string;
-    privateKey?: string;
-    hostKey?: string;
-    perDialTimeout?: number;
-    dialErrorLimit?: number;
-    proxy?: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string };
-}
+export { SshConnection };
 
 export interface FileState { sha256: string; mode: string; owner: string }
 
@@ -46,91 +36,6 @@ export interface HostFilesInputs {
 export interface HostFilesOutputs extends HostFilesInputs {
     /** Per path, what the host held right after the last write (after any fill): the baseline for drift. */
     written: Record<string, FileState>;
-}
-
-const sshKeyTypes: Record<string, string[]> = {
-    "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"], "rsa-sha2-512": ["rsa-sha2-512"], "rsa-sha2-256": ["rsa-sha2-256"],
-};
-
-function fingerprint(blob: Buffer): string {
-    return "SHA256:" + require("crypto").createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
-}
-
-/** Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one. */
-function openClient(label: string, c: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }, timeoutMs: number, via?: Client): Promise<Client> {
-    const ssh2 = require("ssh2");
-    const where = `${c.host}:${c.port ?? 22}`;
-    return new Promise((resolve, reject) => {
-        const client: Client = new ssh2.Client();
-        let presented: string | undefined;
-        const config: ConnectConfig = {
-            username: c.user ?? "root", privateKey: c.privateKey, readyTimeout: timeoutMs, keepaliveInterval: 5000,
-        };
-        if (c.hostKey) {
-            const [type, b64] = c.hostKey.split(" ");
-            const pinned = Buffer.from(b64, "base64");
-            config.algorithms = { serverHostKey: (sshKeyTypes[type] ?? [type]) as any };
-            config.hostVerifier = (key: Buffer) => {
-                if (key.equals(pinned)) return true;
-                presented = fingerprint(key);
-                return false;
-            };
-        }
-        const fail = (e: Error) => {
-            client.end();
-            reject(presented
-                ? new Error(`${label}: ${where} presents host key ${presented}, but the stack pins ${fingerprint(Buffer.from(c.hostKey!.split(" ")[1], "base64"))}: another machine answers there; nothing was sent to it`)
-                : new Error(`${label}: ${where}: ${e.message}`));
-        };
-        client.once("ready", () => resolve(client)).once("error", fail);
-        if (via) {
-            via.forwardOut("127.0.0.1", 0, c.host, c.port ?? 22, (err, stream) => {
-                if (err) return fail(new Error(`through the bastion: ${err.message}`));
-                client.connect({ ...config, sock: stream });
-            });
-        } else client.connect({ ...config, host: c.host, port: c.port ?? 22 });
-    });
-}
-
-/** Connects (through the bastion if any), retrying a host that does not answer yet, never a wrong host key. */
-async function connect(label: string, conn: SshConnection): Promise<{ client: Client; close: () => void }> {
-    const timeoutMs = (conn.perDialTimeout ?? 10) * 1000;
-    const attempts = Math.max(1, conn.dialErrorLimit ?? 10);
-    let last: Error | undefined;
-    for (let i = 0; i < attempts; i++) {
-        let bastion: Client | undefined;
-        try {
-            if (conn.proxy) bastion = await openClient(`${label} (bastion)`, conn.proxy, timeoutMs);
-            const client = await openClient(label, conn, timeoutMs, bastion);
-            return { client, close: () => { client.end(); bastion?.end(); } };
-        } catch (e) {
-            bastion?.end();
-            last = e as Error;
-            if (/host key|authentication/i.test(last.message)) break;
-            await new Promise((r) => setTimeout(r, 1000));
-        }
-    }
-    throw last!;
-}
-
-/** Runs `script` as root (sudo -n for another login) with `stdin`; resolves with stdout, rejects naming the step. */
-function runScript(client: Client, label: string, script: string, stdin: string): Promise<string> {
-    const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
-    const command = `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${quoted}`;
-    return new Promise((resolve, reject) => {
-        client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-            if (err) return reject(new Error(`${label}: ${err.message}`));
-            let out = "";
-            let errOut = "";
-            stream.on("data", (d: Buffer) => { out += d.toString(); });
-            stream.stderr.on("data", (d: Buffer) => { errOut += d.toString(); });
-            stream.on("close", (code: number | null) => {
-                if (code === 0) resolve(out);
-                else reject(new Error(`${label} failed (exit ${code}): ${errOut.trim().split("\n").slice(-15).join("\n")}`));
-            });
-            stream.end(stdin);
-        });
-    });
 }
 
 async function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>): Promise<T> {

@@ -13,6 +13,7 @@ import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { sha256File } from "./config";
 import { HostFiles } from "./hostFiles";
+import { HostKeyCheck } from "./hostKeyCheck";
 import { HostChecks } from "./renderHostFiles";
 import { MemberCertificates } from "./pki";
 import {
@@ -66,15 +67,17 @@ export class EtcdMember extends pulumi.ComponentResource {
         const step = (suffix: string, a: Omit<Parameters<typeof remoteStep>[1], "connection" | "label">, dependsOn: pulumi.Resource[]) =>
             remoteStep(`${name}-${suffix}`, { connection, label: `${member.name} ${suffix}`, ...a }, { parent: this, dependsOn });
 
-        // Phase 0, on the operator's machine: the host presents the pinned key, or the run stops
-        // with both fingerprints before any connection. (Through a bastion the connection's pin
-        // alone refuses an impostor: ssh-keyscan cannot hop.)
-        const hostKeyCheck = member.hostKey && !spec.bastion ? [new command.local.Command(`${name}-host-key`, {
-            create: `# etcd-stack: ${member.name} host key\nsh -s`,
-            stdin: renderHostKeyCheckScript(member, member.hostKey),
-            addPreviousOutputInEnv: false,
-            triggers: [member.sshHost, member.sshPort, member.hostKey],
-        }, { parent: this })] : [];
+        // Phase 0: the host presents the pinned key, or the run stops with both fingerprints before
+        // anything connects to it: from the operator's machine (ssh-keyscan), or through the
+        // bastion, which ssh-keyscan cannot cross.
+        const hostKeyCheck: pulumi.Resource[] = !member.hostKey ? []
+            : spec.bastion ? [new HostKeyCheck(`${name}-host-key`, { label: member.name, connection }, { parent: this })]
+            : [new command.local.Command(`${name}-host-key`, {
+                create: `# etcd-stack: ${member.name} host key\nsh -s`,
+                stdin: renderHostKeyCheckScript(member, member.hostKey),
+                addPreviousOutputInEnv: false,
+                triggers: [member.sshHost, member.sshPort, member.hostKey],
+            }, { parent: this })];
 
         // Phase 1: read-only checks. Fails before anything changes on the host.
         const preflight = step("preflight", {

@@ -299,36 +299,6 @@ export function renderRemoveBinariesScript(): string {
 }
 
 /**
- * Writes stdin to `path` atomically with the given mode and owner; the content never reaches
- * stdout. `fill` (shell lines) may complete the content in "$tmp" on the host before it lands.
- */
-export function renderWriteFileScript(path: string, mode: string, owner: string, fill: string[] = []): string {
-    return scriptHeader + [
-        `dir=$(dirname ${shq(path)})`,
-        `tmp=$(mktemp "$dir/.etcd-stack.XXXXXX")`,
-        `trap 'rm -f "$tmp"' EXIT`,
-        `chmod ${mode} "$tmp"`,
-        `cat > "$tmp"`,
-        ...fill,
-        `chown ${owner} "$tmp"`,
-        `mv -f "$tmp" ${shq(path)}`,
-        `trap - EXIT`,
-    ].join("\n") + "\n";
-}
-
-/**
- * A command line running `script` as root: directly for root, through `sudo -n` for another
- * login (never asking for a password). Standard input passes through to the script.
- */
-export function asRoot(script: string): string {
-    return `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${shq(script)}`;
-}
-
-export function renderRemoveFileScript(path: string): string {
-    return scriptHeader + `rm -f ${shq(path)}\n`;
-}
-
-/**
  * `until <condition>` retried every second; past `$deadline` it fails with `failure`
  * (shell-expanded) and the member's journal tail, which is what an operator needs to see.
  */

@@ -129,7 +129,9 @@ export function renderApplyScript(files: ManagedFile[], checks: HostChecks, opts
         ];
     });
     return scriptHeader + [
-        `restart=0`,
+        `restart=0; tmp=""; rs=""`,
+        // A failure leaves no temporary file behind (and the file it was for untouched).
+        `trap 'rm -f "$tmp" "$rs"' EXIT`,
         ...(checks.unit ? etcdStartedLines(checks.unit) : [`started=0`]),
         ...body,
         ...(opts.repair ? binaryLines(checks, true) : []),
@@ -139,7 +141,7 @@ export function renderApplyScript(files: ManagedFile[], checks: HostChecks, opts
         ] : []),
         ...(restart ? [
             `if [ "$restart" = 1 ]; then`,
-            `  rs=$(mktemp); trap 'rm -f "$rs"' EXIT`,
+            `  rs=$(mktemp)`,
             `  cat > "$rs" <<'ETCD_STACK_RESTART'`,
             opts.restartScript!.replace(/\n$/, ""),
             `ETCD_STACK_RESTART`,

@@ -6,11 +6,13 @@
  * and the files land with the stack's owners and modes.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
+import { labAvailable, labRun, labSsh, labUp } from "./lab";
 import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
@@ -113,5 +115,24 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         const destroy = await scratch.stack.destroy();
         assert.strictEqual(destroy.summary.result, "succeeded");
         for (const m of members) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
+    });
+
+    it("an impostor behind the bastion is refused naming the member and both fingerprints, before any file reaches it", async () => {
+        const knownHosts = path.join(repoRoot, ".lab/ssh/known_hosts");
+        const pinned = fs.readFileSync(knownHosts, "utf8");
+        const impostor = labRun(["impostor", "lab3"]);
+        assert.strictEqual(impostor.code, 0, impostor.stderr);
+        try {
+            fs.writeFileSync(knownHosts, pinned); // the stack still pins lab3's original key
+            const log = new StepLog();
+            await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+            const refused = /lab-3: 10\.213\.0\.13:22 presents host key (SHA256:\S+), but the stack pins SHA256:\S+ \(ssh-ed25519\): another machine answers there; nothing was sent to it/.exec(log.output);
+            assert.ok(refused, log.output.split("\n").filter((l) => /error|lab-3/.test(l)).join("\n"));
+            console.log(`      ${refused[0]}`);
+            assert.ok(impostor.stdout.includes(`host key ${refused[1]}`), `the fingerprint named is the impostor's: ${impostor.stdout}`);
+            assert.strictEqual(labSsh("lab3", "ls /etc/etcd /usr/local/bin/etcd /var/tmp/etcd-stack 2>/dev/null; true").stdout.trim(), "", "something reached the impostor");
+        } finally {
+            labRun(["known-hosts"]); // later suites pin the hosts' keys as they are now
+        }
     });
 });

@@ -5,9 +5,10 @@ import * as os from "os";
 import * as path from "path";
 import {
     handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRemoveDirsScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
-    renderStopScript, renderUnit, renderWriteFileScript, shq,
+    renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
+    renderStopScript, renderUnit, shq,
 } from "../../components/render";
+import { renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
 import { renderRestoreScript } from "../../components/renderRestore";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
 import { joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
@@ -54,7 +55,15 @@ describe("render: golden files", () => {
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));
     it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s, ["lab-3", "lab-1", "lab-2"])));
-    it("write-file script", () => golden("write-file.sh", renderWriteFileScript("/etc/etcd/pki/server.key", "0600", "etcd:etcd")));
+    const hostFiles = [
+        { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", readByEtcd: true },
+        { path: "/etc/etcd/etcd.conf.yml", mode: "0644", owner: "root:root", readByEtcd: true, fill: renderFillJoinDecision(s) },
+        { path: "/etc/etcd/etcd-stack.members", mode: "0644", owner: "root:root", readByEtcd: false },
+    ];
+    const hostChecks = { unit: "etcd.service", binaries: { tarball: "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz", sha256: "b".repeat(64) } };
+    it("host files: first write", () => golden("host-files-create.sh", renderApplyScript(hostFiles, hostChecks, { repair: false })));
+    it("host files: write with repair", () => golden("host-files-update.sh", renderApplyScript(hostFiles, hostChecks, { repair: true, restartScript: renderRepairRestartScript(s, m) })));
+    it("host files: read back", () => golden("host-files-inspect.sh", renderInspectScript(hostFiles, hostChecks)));
 });
 
 describe("render: semantics", () => {

@@ -1,0 +1,51 @@
+/**
+ * A member's host key checked through the bastion, before anything else connects to it: the
+ * operator's machine cannot `ssh-keyscan` a host behind a bastion (renderHostKeyCheckScript does
+ * it for direct hosts), so this opens the SSH connection itself — through the bastion, the pinned
+ * key the only one accepted — and closes it. Another key fails the run naming the member, its
+ * address and both fingerprints; nothing is sent to that machine.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Connection } from "./remoteStep";
+import { SshConnection, connect } from "./ssh";
+
+interface HostKeyCheckInputs {
+    /** The member's name, for messages. */
+    label: string;
+    connection: SshConnection;
+}
+
+const where = (c: SshConnection) => [c.host, c.port, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.hostKey];
+
+const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: HostKeyCheckInputs) {
+        const { close } = await connect(inputs.label, inputs.connection);
+        close();
+        const fingerprint = "SHA256:" + require("crypto").createHash("sha256")
+            .update(Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64")).digest("base64").replace(/=+$/, "");
+        return { id: `${inputs.connection.host}:${inputs.connection.port ?? 22}`, outs: { ...inputs, fingerprint } };
+    },
+    async diff(_id: string, olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
+        // Another address, port, pinned key or bastion: check again (a new check replaces the old).
+        const moved = JSON.stringify(where(olds.connection)) !== JSON.stringify(where(news.connection));
+        return { changes: moved || olds.label !== news.label, replaces: moved ? ["connection"] : [] };
+    },
+    async update(_id: string, _olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
+        return { outs: news };
+    },
+};
+
+export interface HostKeyCheckArgs {
+    /** The member's name. */
+    label: string;
+    /** Its connection, bastion included (secret: it carries the private key). */
+    connection: pulumi.Input<Connection>;
+}
+
+/** The check itself: a dynamic resource (type pulumi-nodejs:dynamic/etcd:HostKeyCheck). */
+export class HostKeyCheck extends pulumi.dynamic.Resource {
+    constructor(name: string, args: HostKeyCheckArgs, opts: pulumi.CustomResourceOptions) {
+        super(hostKeyCheckProvider, name, { label: args.label, connection: args.connection, fingerprint: undefined },
+            { ...opts, additionalSecretOutputs: ["connection"] }, "etcd", "HostKeyCheck");
+    }
+}

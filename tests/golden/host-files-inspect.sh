@@ -1,0 +1,20 @@
+set -eu
+if [ -e '/etc/etcd/pki/server.key' ]; then echo "file /etc/etcd/pki/server.key $(sha256sum < '/etc/etcd/pki/server.key' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/pki/server.key')"; else echo "file /etc/etcd/pki/server.key missing"; fi
+if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
+if [ -e '/etc/etcd/etcd-stack.members' ]; then echo "file /etc/etcd/etcd-stack.members $(sha256sum < '/etc/etcd/etcd-stack.members' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')"; else echo "file /etc/etcd/etcd-stack.members missing"; fi
+echo "unit $(systemctl is-enabled 'etcd.service' 2>/dev/null || true) $(systemctl is-active 'etcd.service' 2>/dev/null || true)"
+if [ -f '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' ] && echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' | sha256sum -c --quiet - 2>/dev/null; then
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  echo "binary etcd $state"
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  echo "binary etcdctl $state"
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  echo "binary etcdutl $state"
+else
+  echo "binary etcd no-staged-release"
+  echo "binary etcdctl no-staged-release"
+  echo "binary etcdutl no-staged-release"
+fi

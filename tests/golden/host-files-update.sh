@@ -1,0 +1,120 @@
+set -eu
+restart=0; tmp=""; rs=""
+trap 'rm -f "$tmp" "$rs"' EXIT
+started=0
+if systemctl is-active --quiet 'etcd.service'; then
+  at=$(systemctl show -p ActiveEnterTimestamp --value 'etcd.service')
+  [ -z "$at" ] || started=$(date -d "$at" +%s)
+fi
+IFS= read -r last; IFS= read -r content
+tmp=$(mktemp "$(dirname '/etc/etcd/pki/server.key')/.etcd-stack.XXXXXX")
+chmod 0600 "$tmp"
+printf '%s' "$content" | base64 -d > "$tmp"
+chown etcd:etcd "$tmp"
+if [ "$last" != - ] && [ -e '/etc/etcd/pki/server.key' ] && [ "$(sha256sum < '/etc/etcd/pki/server.key' | cut -c1-64)" != "$last" ] && [ "$(stat -c %Y '/etc/etcd/pki/server.key')" -le "$started" ]; then
+  echo "/etc/etcd/pki/server.key was changed by hand and etcd has started with it since" >&2; restart=1
+fi
+if cmp -s "$tmp" '/etc/etcd/pki/server.key' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/pki/server.key')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/pki/server.key'; fi
+if [ -e '/etc/etcd/pki/server.key' ]; then echo "file /etc/etcd/pki/server.key $(sha256sum < '/etc/etcd/pki/server.key' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/pki/server.key')"; else echo "file /etc/etcd/pki/server.key missing"; fi
+IFS= read -r last; IFS= read -r content
+tmp=$(mktemp "$(dirname '/etc/etcd/etcd.conf.yml')/.etcd-stack.XXXXXX")
+chmod 0644 "$tmp"
+printf '%s' "$content" | base64 -d > "$tmp"
+state=$(sed -n 's/^initial-cluster-state=//p' '/etc/etcd/etcd-stack.join'); cluster=$(sed -n 's/^initial-cluster=//p' '/etc/etcd/etcd-stack.join')
+[ -n "$state" ] && [ -n "$cluster" ] || { echo "no join decision in /etc/etcd/etcd-stack.join: the join step must run first" >&2; exit 1; }
+sed -i "s|@@initial-cluster-state@@|$state|; s|@@initial-cluster@@|$cluster|" "$tmp"
+chown root:root "$tmp"
+if [ "$last" != - ] && [ -e '/etc/etcd/etcd.conf.yml' ] && [ "$(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64)" != "$last" ] && [ "$(stat -c %Y '/etc/etcd/etcd.conf.yml')" -le "$started" ]; then
+  echo "/etc/etcd/etcd.conf.yml was changed by hand and etcd has started with it since" >&2; restart=1
+fi
+if cmp -s "$tmp" '/etc/etcd/etcd.conf.yml' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd.conf.yml'; fi
+if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
+IFS= read -r last; IFS= read -r content
+tmp=$(mktemp "$(dirname '/etc/etcd/etcd-stack.members')/.etcd-stack.XXXXXX")
+chmod 0644 "$tmp"
+printf '%s' "$content" | base64 -d > "$tmp"
+chown root:root "$tmp"
+if cmp -s "$tmp" '/etc/etcd/etcd-stack.members' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd-stack.members'; fi
+if [ -e '/etc/etcd/etcd-stack.members' ]; then echo "file /etc/etcd/etcd-stack.members $(sha256sum < '/etc/etcd/etcd-stack.members' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')"; else echo "file /etc/etcd/etcd-stack.members missing"; fi
+if [ -f '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' ] && echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' | sha256sum -c --quiet - 2>/dev/null; then
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ "$state" != same ]; then
+    [ "$state" = differs ] && [ "$(stat -c %Y '/usr/local/bin/etcd')" -le "$started" ] && restart=1
+    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' > '/usr/local/bin/etcd'.new && chmod 0755 '/usr/local/bin/etcd'.new && chown root:root '/usr/local/bin/etcd'.new && mv -f '/usr/local/bin/etcd'.new '/usr/local/bin/etcd'
+    echo "repaired /usr/local/bin/etcd ($state) from the staged release" >&2
+  fi
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ "$state" != same ]; then
+    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' > '/usr/local/bin/etcdctl'.new && chmod 0755 '/usr/local/bin/etcdctl'.new && chown root:root '/usr/local/bin/etcdctl'.new && mv -f '/usr/local/bin/etcdctl'.new '/usr/local/bin/etcdctl'
+    echo "repaired /usr/local/bin/etcdctl ($state) from the staged release" >&2
+  fi
+  want=$(tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' | sha256sum | cut -c1-64)
+  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ "$state" != same ]; then
+    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' > '/usr/local/bin/etcdutl'.new && chmod 0755 '/usr/local/bin/etcdutl'.new && chown root:root '/usr/local/bin/etcdutl'.new && mv -f '/usr/local/bin/etcdutl'.new '/usr/local/bin/etcdutl'
+    echo "repaired /usr/local/bin/etcdutl ($state) from the staged release" >&2
+  fi
+else
+  echo "no staged release at /var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz to check the binaries against" >&2
+fi
+if ! systemctl is-enabled --quiet 'etcd.service'; then systemctl enable 'etcd.service' >/dev/null 2>&1; echo "enabled etcd.service again" >&2; fi
+systemctl is-active --quiet 'etcd.service' || { echo "etcd.service was not running" >&2; restart=1; }
+if [ "$restart" = 1 ]; then
+  rs=$(mktemp)
+  cat > "$rs" <<'ETCD_STACK_RESTART'
+set -eu
+me='lab-1'
+local_ep=https://127.0.0.1:2379
+ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s "$@"; }
+col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" 'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }
+systemctl daemon-reload
+systemctl enable etcd.service >/dev/null 2>&1
+if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
+  others=0; healthy=0; down=""
+  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do
+    name=${m%%=*}; urls=${m#*=}
+    [ "$name" = "$me" ] && continue
+    others=$((others + 1))
+    if [ -n "$urls" ] && ctl --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi
+  done
+  quorum=$(( (others + 1) / 2 + 1 ))
+  if [ "$healthy" -lt "$quorum" ]; then
+    echo "refusing to restart $me: unhealthy members:$down; with $me stopped only $healthy of $((others + 1)) members would be healthy (quorum $quorum)" >&2
+    exit 1
+  fi
+  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"
+  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then
+    for to in $(awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = i - 1; k >= 1; k--) print n[k]; for (k = NR; k > i; k--) print n[k] }' '/etc/etcd/etcd-stack.members'); do
+      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
+      [ -n "$line" ] || continue
+      ctl --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue
+      if ctl --endpoints "$local_ep" move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
+    done
+  fi
+fi
+old_pid=$(systemctl show -p MainPID --value etcd.service)
+systemctl restart --no-block etcd.service
+deadline=$(( $(date +%s) + 120 ))
+until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "member $me did not start a new etcd process within 120s; last journal lines:" >&2
+    journalctl -u etcd.service -n 40 --no-pager >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "member $me not healthy after 120s; last journal lines:" >&2
+    journalctl -u etcd.service -n 40 --no-pager >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+echo "restarted etcd.service on $me (pid $old_pid -> $pid); healthy"
+ETCD_STACK_RESTART
+  sh "$rs" >&2 </dev/null
+  echo "restarted"
+fi

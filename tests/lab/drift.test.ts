@@ -1,0 +1,170 @@
+/**
+ * Lab, real engine: drift on the hosts. Hand changes to managed files (content, mode, a missing
+ * file), a removed binary, a stopped and disabled unit show in `preview --refresh` as changes of
+ * that file (or check) on that host; `up --refresh` puts them back under a bounded writer,
+ * restarting a member only when its running etcd had read a hand change; a converged stack's
+ * `preview --refresh` shows nothing.
+ */
+import * as assert from "assert";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import * as paths from "../../components/paths";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labSsh, labUp } from "./lab";
+import { adminCredentials, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+
+type Files = Record<string, { sha256: string; mode: string; owner: string }>;
+
+/** Per HostFiles write in a preview: each file or check whose value differs, as "<path> <field>: <old> -> <new>". */
+class DriftLog {
+    readonly changes = new Map<string, string[]>();
+    readonly ops = new Map<string, string>();
+    readonly onEvent = (e: EngineEvent) => {
+        const meta = e.resourcePreEvent?.metadata;
+        if (!meta || meta.op === "same" || meta.op === "refresh" || meta.urn.endsWith("pulumi:pulumi:Stack")) return;
+        const name = meta.urn.split("::").pop()!;
+        this.ops.set(name, meta.op);
+        const before = meta.old?.inputs ?? {};
+        const after = meta.new?.inputs ?? {};
+        const lines: string[] = [];
+        const oldFiles = (before.files ?? {}) as Files;
+        for (const [p, want] of Object.entries((after.files ?? {}) as Files)) {
+            for (const field of ["sha256", "mode", "owner"] as const) {
+                if (oldFiles[p]?.[field] !== want[field]) lines.push(`${p} ${field}: ${oldFiles[p]?.[field]} -> ${want[field]}`);
+            }
+        }
+        const oldChecks = (before.checks ?? {}) as Record<string, string>;
+        for (const [k, want] of Object.entries((after.checks ?? {}) as Record<string, string>)) {
+            if (oldChecks[k] !== want) lines.push(`${k}: ${oldChecks[k]} -> ${want}`);
+        }
+        this.changes.set(name, lines);
+    };
+}
+
+describe("lab: drift on the hosts shows in preview --refresh and up repairs it (real engine)", function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let endpoints = "";
+    const names = ["lab-1", "lab-2", "lab-3"];
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
+        labUp(3);
+        wipeHosts(3);
+        scratch = await scratchStack("lab", labStackConfig(3));
+        const up = await scratch.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        etcdctl = Etcdctl.extract(labTarball);
+        admin = await adminCredentials(scratch, etcdctl);
+        endpoints = String((await scratch.stack.outputs())["clientEndpoints"].value);
+    });
+
+    after(async () => {
+        await scratch?.stack.destroy().catch(() => undefined);
+        await scratch?.dispose();
+        etcdctl?.dispose();
+    });
+
+    async function previewRefresh(): Promise<{ drift: DriftLog; output: string }> {
+        const drift = new DriftLog();
+        const out: string[] = [];
+        await scratch.stack.preview({ refresh: true, diff: true, onEvent: drift.onEvent, onOutput: (l) => out.push(l) });
+        return { drift, output: out.join("") };
+    }
+
+    /** `up --refresh` under a bounded writer: succeeded, every acknowledged write readable. */
+    async function repair(label: string): Promise<StepLog> {
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/drift-${label}-${Date.now()}`).start();
+        const log = new StepLog();
+        try {
+            const up = await scratch.stack.up({ refresh: true, onOutput: log.onOutput, onEvent: log.onEvent });
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await writer.stop();
+        }
+        const lost = await writer.lost();
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
+        assert.ok(writer.acknowledged.length >= 10, `the writer ran through the repair (${writer.acknowledged.length} writes)`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
+        const health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
+        assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, 3, health.out);
+        return log;
+    }
+
+    const sha = (host: string, file: string) => labSsh(host, `sha256sum < ${file} | cut -c1-64`).stdout.trim();
+
+    it("a converged stack's preview --refresh shows no change", async () => {
+        const { drift } = await previewRefresh();
+        assert.deepStrictEqual([...drift.ops.keys()], []);
+    });
+
+    it("hand edits to files, a key's mode, a missing file and a removed binary show per host and path; up puts them back", async () => {
+        const config = "/etc/etcd/etcd.conf.yml";
+        const want = Object.fromEntries(names.map((m, i) => [m, { config: sha(`lab${i + 1}`, config), unit: sha(`lab${i + 1}`, paths.unitPath), ca: sha(`lab${i + 1}`, "/etc/etcd/pki/ca.crt") }]));
+        // lab-1: the config and the unit edited by hand, the CA bundle removed; etcd not restarted since (it runs what the stack wrote).
+        labSsh("lab1", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 250/' ${config}; echo '# added by hand' >> ${paths.unitPath}; rm -f /etc/etcd/pki/ca.crt`);
+        // lab-2: a private key made world-readable, etcdctl removed.
+        labSsh("lab2", `chmod 0644 /etc/etcd/pki/peer.key; rm -f ${paths.binDir}/etcdctl`);
+        // lab-3: the config edited and etcd restarted by hand: it now runs the edit.
+        labSsh("lab3", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 250/' ${config}; sleep 1; systemctl restart ${paths.unitName}`);
+        const active = labSsh("lab3", `for i in $(seq 60); do systemctl is-active --quiet ${paths.unitName} && exit 0; sleep 1; done; exit 1`);
+        assert.strictEqual(active.code, 0, "lab-3's etcd came back after the hand restart");
+        const pids = [1, 2, 3].map((i) => mainPid(`lab${i}`));
+
+        const { drift, output } = await previewRefresh();
+        const shown = Object.fromEntries([...drift.changes].map(([n, lines]) => [n, lines.map((l) => l.replace(/[0-9a-f]{64}/g, "<sha256>").replace(/now [0-9a-f]{12}…/, "now …"))]));
+        console.log(indent(JSON.stringify(shown, null, 1)));
+        assert.deepStrictEqual(shown, {
+            "lab-1-config-write": [
+                `${config} sha256: changed on the host (now …) -> <sha256>`,
+                `${paths.unitPath} sha256: changed on the host (now …) -> <sha256>`,
+            ],
+            "lab-1-files-write": [
+                "/etc/etcd/pki/ca.crt sha256: missing on the host -> <sha256>",
+                "/etc/etcd/pki/ca.crt mode: - -> 0644",
+                "/etc/etcd/pki/ca.crt owner: - -> etcd:etcd",
+            ],
+            "lab-2-files-write": ["/etc/etcd/pki/peer.key mode: 0644 -> 0600"],
+            "lab-2-config-write": ["binaries: etcdctl missing -> same as " + output.match(/etcd-v3\.6\.16-[0-9a-f]{12}\.tar\.gz/)?.[0]],
+            "lab-3-config-write": [`${config} sha256: changed on the host (now …) -> <sha256>`],
+        });
+        // The preview's own text names the host's file and hides contents.
+        assert.match(output, /lab-1-config-write/);
+        assert.match(output, /changed on the host/);
+        assert.match(output, /contents\s*: \[secret\]/);
+        assert.doesNotMatch(output, /PRIVATE KEY/);
+
+        const log = await repair("files");
+        assert.doesNotMatch(log.output, /PRIVATE KEY/);
+        for (const [i, m] of names.entries()) {
+            const host = `lab${i + 1}`;
+            assert.deepStrictEqual({ config: sha(host, config), unit: sha(host, paths.unitPath), ca: sha(host, "/etc/etcd/pki/ca.crt") }, want[m], `${m}'s files are the stack's again`);
+        }
+        assert.strictEqual(labSsh("lab2", "stat -c '%a %U:%G' /etc/etcd/pki/peer.key").stdout.trim(), "600 etcd:etcd");
+        assert.strictEqual(labSsh("lab2", `${paths.binDir}/etcdctl version | head -n1`).stdout.trim(), "etcdctl version: 3.6.16");
+        // Only lab-3's etcd had read a hand change: it alone restarted.
+        const after = [1, 2, 3].map((i) => mainPid(`lab${i}`));
+        assert.deepStrictEqual([after[0], after[1]], [pids[0], pids[1]], "lab-1 and lab-2 were not restarted");
+        assert.notStrictEqual(after[2], pids[2], "lab-3 restarted to read the repaired config");
+        assert.match(labSsh("lab3", `cat /proc/${after[2]}/cmdline | tr '\\0' ' '`).stdout, /--config-file/);
+
+        const again = await previewRefresh();
+        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
+    });
+
+    it("a unit stopped and disabled by hand shows on its host; up starts it again, health-gated", async () => {
+        labSsh("lab2", `systemctl disable --now ${paths.unitName}`);
+        const { drift } = await previewRefresh();
+        assert.deepStrictEqual(Object.fromEntries(drift.changes), { "lab-2-config-write": ["unit: disabled inactive -> enabled active"] });
+        const pid = mainPid("lab2");
+        await repair("unit");
+        assert.strictEqual(labSsh("lab2", `systemctl is-enabled ${paths.unitName}; systemctl is-active ${paths.unitName}`).stdout.trim(), "enabled\nactive");
+        assert.ok(pid === "0" && mainPid("lab2") !== "0", "etcd runs on lab-2 again");
+        const again = await previewRefresh();
+        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
+    });
+});
