@@ -9,9 +9,9 @@ export const clientCertAuth: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
         const write = etcdConfigWrite(args.type, args.opts.parent, args.props);
-        if (!write || write.content === undefined) return;
+        if (!write) return;
         // Unknown in a stack's first preview, like every check of the config text (see tlsUrls.ts).
-        for (const problem of clientCertAuthProblems(parseEtcdConfig(write.content))) {
+        for (const problem of clientCertAuthProblems(parseEtcdConfig(write.content()))) {
             reportViolation(`${write.member} ${write.path}: ${problem} (renderEtcdConfig in components/render.ts)`);
         }
     },

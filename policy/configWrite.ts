@@ -8,17 +8,17 @@ import * as paths from "../components/paths";
 import { known, parseUrn, types } from "./resources";
 
 /**
- * The member, path and text (undefined while unknown, in a stack's first preview) of the etcd
- * config a resource writes, or undefined for any other resource.
+ * The member, path and text of the etcd config a resource writes, or undefined for any other
+ * resource. The text is read when asked for: in a stack's first preview it is unknown, and the
+ * read throws @pulumi/policy's UnknownValueError, which the pack reports as "can't run … during
+ * preview" (the policy then runs on `up`, before the file is written).
  */
 export function etcdConfigWrite(type: string, parentUrn: string | undefined, props: Record<string, unknown>):
-    { member: string; path: string; content: string | undefined } | undefined {
+    { member: string; path: string; content: () => string } | undefined {
     if (type !== types.dynamic || parentUrn === undefined || parseUrn(parentUrn).type !== types.hostFiles) return undefined;
     const order = known(props, "order");
     const filePath = Array.isArray(order) ? order.find((p) => typeof p === "string" && path.posix.basename(p) === paths.configFileName) : undefined;
     if (filePath === undefined) return undefined;
     const label = known(props, "label");
-    const contents = known(props, "contents") as Record<string, unknown> | undefined;
-    const content = contents === undefined ? undefined : known(contents, filePath);
-    return { member: String(label).split(" ")[0], path: filePath, content: typeof content === "string" ? content : undefined };
+    return { member: String(label).split(" ")[0], path: filePath, content: () => String((props.contents as Record<string, unknown>)[filePath]) };
 }

@@ -9,11 +9,11 @@ export const tlsUrls: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
         const write = etcdConfigWrite(args.type, args.opts.parent, args.props);
-        if (!write || write.content === undefined) return;
+        if (!write) return;
         // The config is unknown in the first preview of a stack (it carries the cluster token, a
         // random.RandomId); reading it then reports "can't run during preview", and `up` checks it
         // before the file is written.
-        for (const problem of plaintextUrlProblems(parseEtcdConfig(write.content))) {
+        for (const problem of plaintextUrlProblems(parseEtcdConfig(write.content()))) {
             reportViolation(`${write.member} ${write.path}: ${problem} (clientUrl/peerUrl in components/render.ts)`);
         }
     },

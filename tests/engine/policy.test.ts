@@ -107,7 +107,7 @@ describe("engine: the policy pack on real previews", function () {
             for (const policy of ["etcd-tls-urls", "etcd-client-cert-auth"]) {
                 const messages = first.messages(policy);
                 assert.equal(messages.length, 3, `${policy}: ${messages.join("\n")}`);
-                for (const m of messages) assert.match(m, /^can't run policy '.*' from policy pack 'etcd-stack@v0\.1\.0' during preview: string value at \.stdin/);
+                for (const m of messages) assert.match(m, /^can't run policy '.*' from policy pack 'etcd-stack@v0\.1\.0' during preview: string value at \.contents/);
             }
             assert.deepEqual(first.events.filter((e) => !["etcd-tls-urls", "etcd-client-cert-auth"].includes(e.policyName)), []);
 
@@ -185,7 +185,7 @@ describe("engine: the policy pack on real previews", function () {
                 ["m-1 /etc/etcd/etcd.conf.yml: listen-client-urls: http://127.0.0.1:2379 is plaintext; use https:// (clientUrl/peerUrl in components/render.ts)"]);
             assert.deepEqual(result.messages("etcd-client-cert-auth"),
                 ["m-1 /etc/etcd/etcd.conf.yml: peer-transport-security.client-cert-auth is false; it must be true (renderEtcdConfig in components/render.ts)"]);
-            assert.deepEqual(result.messages("etcd-ca-key-off-hosts"), ["m-1-files sends the CA private key to its host (in its contents): " +
+            assert.deepEqual(result.messages("etcd-ca-key-off-hosts"), ["m-1-files-write sends the CA private key to its host (in its contents): " +
                 "the CA key stays in the operator's state; give a host only certificates and its own keys"]);
             // The CA certificate and the config file are not mistaken for the key.
             assert.equal(result.events.filter((e) => e.policyName === "etcd-ca-key-off-hosts").length, 1);

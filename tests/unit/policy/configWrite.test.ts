@@ -13,15 +13,17 @@ const props = (label: string, contents: Record<string, string>) => ({ label, ord
 
 describe("policy: the etcd config write", () => {
     it("is the HostFiles write holding <config dir>/etcd.conf.yml, with member, path and text", () => {
-        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), props("lab-1 config", { "/etc/etcd/etcd.conf.yml": "name: lab-1\n", "/etc/systemd/system/etcd.service": "[Unit]\n" })),
-            { member: "lab-1", path: "/etc/etcd/etcd.conf.yml", content: "name: lab-1\n" });
-        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-2-config"), props("lab-2 config", { "/srv/etcd/conf/etcd.conf.yml": "x: 1\n" })),
-            { member: "lab-2", path: "/srv/etcd/conf/etcd.conf.yml", content: "x: 1\n" });
+        const one = etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), props("lab-1 config", { "/etc/etcd/etcd.conf.yml": "name: lab-1\n", "/etc/systemd/system/etcd.service": "[Unit]\n" }));
+        assert.deepEqual([one?.member, one?.path, one?.content()], ["lab-1", "/etc/etcd/etcd.conf.yml", "name: lab-1\n"]);
+        const two = etcdConfigWrite(dynamic, hostFilesUrn("lab-2-config"), props("lab-2 config", { "/srv/etcd/conf/etcd.conf.yml": "x: 1\n" }));
+        assert.deepEqual([two?.member, two?.path, two?.content()], ["lab-2", "/srv/etcd/conf/etcd.conf.yml", "x: 1\n"]);
     });
 
-    it("has no text while the contents are unknown (a stack's first preview)", () => {
+    it("is found while the contents are unknown (a stack's first preview); reading the text then throws, as the pack expects", () => {
         const unknown = unknownCheckingProxy({ label: "lab-1 config", order: ["/etc/etcd/etcd.conf.yml"], contents: unknownStringValue });
-        assert.deepEqual(etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), unknown), { member: "lab-1", path: "/etc/etcd/etcd.conf.yml", content: undefined });
+        const write = etcdConfigWrite(dynamic, hostFilesUrn("lab-1-config"), unknown);
+        assert.deepEqual([write?.member, write?.path], ["lab-1", "/etc/etcd/etcd.conf.yml"]);
+        assert.throws(() => write?.content(), /can't be known during preview/);
     });
 
     it("is not another HostFiles' write, a resource outside a HostFiles, or another type", () => {
