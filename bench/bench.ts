@@ -9,8 +9,9 @@
  *   npm run bench -- --runs 1              # quick: one run of each
  *   npm run bench -- --sizes 3 --roll 0    # only 3 members, no rolling change
  *   options: --runs N  --sizes 3,7  --roll 5|0  --max-minutes M  --keep-lab  --no-readme
+ *            --profile-cli: one more cold up of the largest size, with the CLI's CPU profile (`pulumi up --profiling`), its top functions kept
  */
-import { execSync } from "child_process";
+import { execSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -30,10 +31,10 @@ import { hostSupervisors, hostsFor, sshConnections, sshdVerbose, wipe } from "./
 import { BenchResults, RollResults, SizeResults, markdown } from "./report";
 import { round } from "./stats";
 
-interface Options { runs: number; sizes: number[]; roll: number; maxMinutes: number; keepLab: boolean; readme: boolean }
+interface Options { runs: number; sizes: number[]; roll: number; maxMinutes: number; keepLab: boolean; readme: boolean; profileCli: boolean }
 
 function parseArgs(argv: string[]): Options {
-    const o: Options = { runs: 3, sizes: [3, 7], roll: 5, maxMinutes: 40, keepLab: false, readme: true };
+    const o: Options = { runs: 3, sizes: [3, 7], roll: 5, maxMinutes: 40, keepLab: false, readme: true, profileCli: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
@@ -44,6 +45,7 @@ function parseArgs(argv: string[]): Options {
         else if (a === "--max-minutes") o.maxMinutes = Number(next());
         else if (a === "--keep-lab") o.keepLab = true;
         else if (a === "--no-readme") o.readme = false;
+        else if (a === "--profile-cli") o.profileCli = true;
         else throw new Error(`unknown option ${a} (see bench/bench.ts)`);
     }
     if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 10) throw new Error("--runs: 1..10");
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
             date: new Date().toISOString(), host: os.hostname(), cores: os.cpus().length,
             commit: execSync("git rev-parse --short HEAD", { cwd: repoRoot, encoding: "utf8" }).trim(),
             dirty: execSync("git status --porcelain -- components index.ts", { cwd: repoRoot, encoding: "utf8" }).trim() !== "",
-            runs: o.runs, sizes: o.sizes, roll: o.roll, loadavgAtStart: os.loadavg(), etcd: readStackFile("lab").version,
+            argv: process.argv.slice(2), runs: o.runs, sizes: o.sizes, roll: o.roll, loadavgAtStart: os.loadavg(), etcd: readStackFile("lab").version,
         },
         sizes: [], notes,
     };
@@ -88,6 +90,13 @@ async function main(): Promise<void> {
     try {
         for (const size of o.sizes) results.sizes.push(await measureSize(size, o, timeLeft, etcdctl));
         if (o.roll > 0 && timeLeft(`rolling change on ${o.roll}`)) results.roll = await measureRoll(o.roll, o, timeLeft);
+        if (o.profileCli && timeLeft("CLI profile")) {
+            try {
+                results.cliProfile = await profileCli(Math.max(...o.sizes));
+            } catch (e) {
+                notes.push(`CLI profile not taken: ${e instanceof Error ? e.message : e}`);
+            }
+        }
     } finally {
         etcdctl.dispose();
         if (!o.keepLab) { log("lab: down"); labDown(); }
@@ -128,7 +137,7 @@ async function sshFor(size: number, from: number, to: number) {
 
 async function measureSize(size: number, o: Options, timeLeft: (what: string) => boolean, etcdctl: Etcdctl): Promise<SizeResults> {
     const hosts = hostsFor(size);
-    const s: SizeResults = { size, floor: [], classic: [], emptyUp: [], emptyPreview: [], coldUp: [], noopPreview: [], noopUp: [], noopPreviewTranspileOnly: [], coldUpAnalysis: [] };
+    const s: SizeResults = { size, floor: [], classic: [], emptyUp: [], emptyPreview: [], coldUp: [], noopPreview: [], noopUp: [], noopPreviewTranspileOnly: [], coldUpSkipCheckpoints: [], coldUpAnalysis: [] };
     let graph: ReturnType<typeof dependencyGraph> | undefined;
     for (let run = 1; run <= o.runs; run++) {
         if (!timeLeft(`${size} members, run ${run}`)) break;
@@ -175,28 +184,44 @@ async function measureSize(size: number, o: Options, timeLeft: (what: string) =>
             log(`${tag} cold up ${cold.seconds.toFixed(1)} s (${analysis.resources} steps; sessions per host ${Object.values(ssh.sessionsPerHost).join(",")})`);
 
             from = Date.now();
-            const pv = await timedRun(`no-op preview (${size})`, program, "preview");
-            s.noopPreview.push({ seconds: pv.seconds, changes: pv.changes, ssh: await sshFor(size, from, pv.endedAt), extra: phases(pv) });
+            const pv = await timedRun(`no-op preview (${size})`, program, "preview", { sampler: new CpuSampler(hostSupervisors) });
+            s.noopPreview.push({ seconds: pv.seconds, changes: pv.changes, cpu: pv.cpu, ssh: await sshFor(size, from, pv.endedAt), extra: phases(pv) });
             const up = await timedRun(`no-op up (${size})`, program, "up");
             s.noopUp.push({ seconds: up.seconds, changes: up.changes, extra: phases(up) });
             const changed = Object.entries(up.changes).filter(([k, v]) => k !== "same" && v > 0);
             if (changed.length > 0) s.noopUp[s.noopUp.length - 1].extra = { unexpectedChanges: Object.fromEntries(changed) };
             // The experiment: the same preview without type-checking the program (nothing else changes).
             program.stack.workspace.envVars["PULUMI_NODEJS_TRANSPILE_ONLY"] = "true";
-            const fast = await timedRun(`no-op preview, transpile only (${size})`, program, "preview");
+            const fast = await timedRun(`no-op preview, transpile only (${size})`, program, "preview", { sampler: new CpuSampler(hostSupervisors) });
             delete program.stack.workspace.envVars["PULUMI_NODEJS_TRANSPILE_ONLY"];
-            s.noopPreviewTranspileOnly.push({ seconds: fast.seconds, changes: fast.changes, extra: phases(fast) });
+            s.noopPreviewTranspileOnly.push({ seconds: fast.seconds, changes: fast.changes, cpu: fast.cpu, extra: phases(fast) });
             log(`${tag} no-op preview ${pv.seconds.toFixed(1)} s, no-op up ${up.seconds.toFixed(1)} s, transpile-only preview ${fast.seconds.toFixed(1)} s`);
         } finally {
             await program.dispose();
+        }
+
+        // The second experiment, on the largest size only: a cold up that saves the state once at
+        // the end instead of after every step (PULUMI_SKIP_CHECKPOINTS), on wiped hosts.
+        if (size === Math.max(...o.sizes)) {
+            await wipe(hosts);
+            const again = await programStack(size);
+            try {
+                again.stack.workspace.envVars["PULUMI_SKIP_CHECKPOINTS"] = "true";
+                const sampler2 = new CpuSampler(hostSupervisors);
+                const cold = await timedRun(`cold up without checkpoints (${size})`, again, "up", { sampler: sampler2 });
+                s.coldUpSkipCheckpoints.push({ seconds: cold.seconds, cpu: cold.cpu, changes: cold.changes, extra: phases(cold) });
+                log(`${tag} cold up with PULUMI_SKIP_CHECKPOINTS=true ${cold.seconds.toFixed(1)} s (CLI CPU ${cold.cpu?.engineByKind["pulumi CLI (engine)"]?.toFixed(1)} s)`);
+            } finally {
+                await again.dispose();
+            }
         }
     }
     await wipe(hosts);
     return s;
 }
 
-/** Restarts each member by hand, one after another, timing on the host until a new process answers healthy. */
-async function restartByHand(size: number): Promise<RollResults["restart"]> {
+/** Restarts each member by hand, one after another (`rounds` times over the members), timing on the host until a new process answers healthy. */
+async function restartByHand(size: number, rounds: number): Promise<RollResults["restart"]> {
     const spec = labSpec(size);
     const ctl = `${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} --cacert ${pkiPath(spec, "ca")} --cert ${pkiPath(spec, "serverCert")} --key ${pkiPath(spec, "serverKey")} --command-timeout=5s`;
     const script = [
@@ -211,7 +236,7 @@ async function restartByHand(size: number): Promise<RollResults["restart"]> {
         `echo "$((t1 - t0)) $((t2 - t0))"`,
     ].join("\n");
     const out: RollResults["restart"] = [];
-    for (const host of hostsFor(size)) {
+    for (let round = 0; round < rounds; round++) for (const host of hostsFor(size)) {
         const r = await labSshAsync(host, script, 120_000);
         if (r.code !== 0) throw new Error(`restart by hand on ${host}: ${r.stderr.slice(-300)}`);
         const [a, b] = r.stdout.trim().split(" ").map((x) => Number(x) / 1e9);
@@ -245,7 +270,7 @@ async function measureRoll(size: number, o: Options, timeLeft: (what: string) =>
             log(`roll ${size}, run ${run}/${o.runs}: ${roll.seconds.toFixed(1)} s (${services} service steps)`);
         }
         if (timeLeft("restart by hand")) {
-            r.restart = await restartByHand(size);
+            r.restart = await restartByHand(size, o.runs);
             log(`roll ${size}: restart + health by hand ${r.restart.map((x) => x.healthy.toFixed(2)).join(", ")} s`);
         }
     } finally {
@@ -253,6 +278,38 @@ async function measureRoll(size: number, o: Options, timeLeft: (what: string) =>
         await wipe(hosts);
     }
     return r;
+}
+
+/**
+ * One more cold up, run as a plain `pulumi up --profiling` (the Automation API has no such option),
+ * then `go tool pprof -top` of the CLI's CPU profile: which functions of the engine the CPU goes to.
+ * Not one of the timed measures (profiling slows the CLI a little).
+ */
+async function profileCli(size: number): Promise<NonNullable<BenchResults["cliProfile"]>> {
+    const hosts = hostsFor(size);
+    await wipe(hosts);
+    const program = await programStack(size);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-bench-profile-"));
+    try {
+        const started = Date.now();
+        const up = program.cli(["up", "--yes", "--skip-preview", "--profiling", path.join(dir, "cli")]);
+        const seconds = (Date.now() - started) / 1000;
+        if (up.code !== 0) throw new Error(`profiled up failed: ${up.stderr.slice(-800)}`);
+        const cpu = fs.readdirSync(dir).filter((f) => f.endsWith(".cpu")).map((f) => path.join(dir, f));
+        if (cpu.length === 0) throw new Error("pulumi --profiling wrote no .cpu profile");
+        const top = (flags: string[]) => {
+            const r = spawnSync("go", ["tool", "pprof", "-top", "-nodecount=30", ...flags, cpu[0]], { encoding: "utf8", timeout: 120_000 });
+            if (r.status !== 0) throw new Error(`go tool pprof: ${r.stderr.slice(-400)}`);
+            return r.stdout.split("\n").filter((l) => l.trim() !== "" && !/^(File|Build ID|Type|Time):/.test(l));
+        };
+        const result = { size, seconds, flat: top([]), cumulative: top(["-cum"]) };
+        log(`CLI profile of a cold up (${size}): ${seconds.toFixed(1)} s`);
+        return result;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+        await program.dispose();
+        await wipe(hosts);
+    }
 }
 
 main().then(() => process.exit(0), (e) => {

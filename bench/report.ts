@@ -16,6 +16,8 @@ export interface SizeResults {
     noopUp: Measure[];
     /** The no-op preview again with PULUMI_NODEJS_TRANSPILE_ONLY=true: what type-checking the program costs each run. */
     noopPreviewTranspileOnly: Measure[];
+    /** Largest size only: a cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step). */
+    coldUpSkipCheckpoints: Measure[];
     /** Analysis of each cold up (spans, critical path, chains). */
     coldUpAnalysis: RunAnalysis[];
 }
@@ -33,6 +35,8 @@ export interface BenchResults {
     meta: Record<string, unknown>;
     sizes: SizeResults[];
     roll?: RollResults;
+    /** `--profile-cli`: the CLI's CPU profile of one more cold up, as `go tool pprof -top` prints it. */
+    cliProfile?: { size: number; seconds: number; flat: string[]; cumulative: string[] };
     notes: string[];
 }
 
@@ -113,6 +117,7 @@ function measureRows(r: BenchResults): string[] {
     row("program: no-op `pulumi preview`", (s) => sum(s.noopPreview));
     row("program: no-op `pulumi up`", (s) => sum(s.noopUp));
     row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly));
+    row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment, largest size)", (s) => sum(s.coldUpSkipCheckpoints));
     if (r.roll) {
         rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");
         rows.push(`| program: cold \`pulumi up\` | ${spread(sum(r.roll.coldUp))} |`);
@@ -139,6 +144,43 @@ function phaseRows(r: BenchResults): string[] {
         }
     }
     return lines;
+}
+
+/** CPU seconds by where they went, medians over the runs of each kind. */
+function cpuRows(r: BenchResults): string[] {
+    const cols: Array<[string, Measure[]]> = [];
+    for (const s of r.sizes) {
+        cols.push([`floor, ${s.size}`, s.floor], [`cold up, ${s.size}`, s.coldUp]);
+        if (s.coldUpSkipCheckpoints.length) cols.push([`cold up without checkpoints, ${s.size}`, s.coldUpSkipCheckpoints]);
+        cols.push([`no-op preview, ${s.size}`, s.noopPreview], [`no-op preview transpile-only, ${s.size}`, s.noopPreviewTranspileOnly]);
+    }
+    if (r.roll) cols.push([`rolling change, ${r.roll.size}`, r.roll.roll]);
+    const withCpu = cols.filter(([, ms]) => ms.some((m) => m.cpu));
+    if (withCpu.length === 0) return [];
+    const cell = (ms: Measure[], f: (c: CpuReport) => number) => {
+        const v = summarize(ms.filter((m) => m.cpu).map((m) => f(m.cpu!)))?.median;
+        return v === undefined ? "–" : v.toFixed(1);
+    };
+    const kinds = [...new Set(withCpu.flatMap(([, ms]) => ms.flatMap((m) => Object.keys(m.cpu?.engineByKind ?? {}))))]
+        .filter((k) => !k.startsWith("other ("));
+    const hostsTotal = (c: CpuReport) => Object.values(c.hosts).reduce((a, h) => a + h.total, 0);
+    const etcd = (c: CpuReport) => Object.values(c.hosts).reduce((a, h) => a + h.etcd, 0);
+    const rows: Array<[string, (c: CpuReport) => number]> = [
+        ["wall clock", (c) => c.wallSeconds],
+        ["machine busy (both cores)", (c) => c.machineBusy],
+        ["engine, providers and local commands (exact)", (c) => c.engine],
+        ...kinds.map((k): [string, (c: CpuReport) => number] => [`  own CPU: ${k}`, (c) => c.engineByKind[k] ?? 0]),
+        ["lab hosts (exact)", hostsTotal],
+        ["  etcd (own CPU)", etcd],
+        ["  sshd and what the steps run", (c) => hostsTotal(c) - etcd(c)],
+        ["the bench itself (sampling)", (c) => c.bench],
+        ["everything else (kernel, other work)", (c) => c.other],
+    ];
+    return [
+        "| CPU seconds (medians) | " + withCpu.map(([l]) => l).join(" | ") + " |",
+        "|---|" + withCpu.map(() => "---|").join(""),
+        ...rows.map(([label, f]) => `| ${label} | ${withCpu.map(([, ms]) => cell(ms, f)).join(" | ")} |`),
+    ];
 }
 
 function whereRows(s: SizeResults): string[] {
@@ -180,7 +222,8 @@ function whereRows(s: SizeResults): string[] {
 export function markdown(r: BenchResults, resultsFile: string): string {
     const g = goals(r);
     const lines = [
-        `Measured ${r.meta.date} on ${r.meta.host} (${r.meta.cores} cores), commit ${r.meta.commit}, ${r.meta.runs} runs per measure, all in one bench run of ${secs(Number(r.meta.benchSeconds), 0)}; raw numbers in \`${resultsFile}\`.`,
+        `Measured ${r.meta.date} on ${r.meta.host} (${r.meta.cores} cores), commit ${r.meta.commit}, ${r.meta.runs} runs per measure, all in one bench run of ${secs(Number(r.meta.benchSeconds), 0)} ` +
+        `(\`npm run bench${(r.meta.argv as string[] | undefined)?.length ? " -- " + (r.meta.argv as string[]).join(" ") : ""}\`); load average ${(r.meta.loadavgAtStart as number[]).map((x) => x.toFixed(1)).join(" ")} at the start; raw numbers in \`${resultsFile}\`.`,
         "",
         "| goal (issue 11) | target | measured (medians of this run) | |",
         "|---|---|---|---|",
@@ -207,6 +250,13 @@ export function markdown(r: BenchResults, resultsFile: string): string {
             for (const p of a.criticalPath) lines.push(`${p.start.toFixed(1).padStart(6)}–${p.end.toFixed(1).padEnd(6)} ${p.seconds.toFixed(2).padStart(5)} s  wait ${p.waitBefore.toFixed(2).padStart(5)}  ${p.name}`);
             lines.push("```", "");
         }
+    }
+    const cpu = cpuRows(r);
+    if (cpu.length) lines.push("#### CPU", "", ...cpu, "");
+    if (r.cliProfile) {
+        lines.push(`#### The CLI's CPU profile (\`pulumi up --profiling\`, one more cold up of ${r.cliProfile.size} members: ${secs(r.cliProfile.seconds)})`, "",
+            "Heaviest functions by cumulative time (`go tool pprof -top -cum`):", "", "```", ...r.cliProfile.cumulative.slice(0, 36), "```", "",
+            "By own time (`go tool pprof -top`):", "", "```", ...r.cliProfile.flat.slice(0, 26), "```", "");
     }
     if (r.notes.length) lines.push("Notes from the run:", "", ...r.notes.map((n) => `- ${n}`), "");
     return lines.join("\n");
