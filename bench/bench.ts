@@ -8,6 +8,7 @@
  *   npm run bench                          # 3 runs of each measure, 3 and 7 members, the roll on 5
  *   npm run bench -- --runs 1              # quick: one run of each
  *   npm run bench -- --sizes 3 --roll 0    # only 3 members, no rolling change
+ *   npx ts-node bench/bench.ts --render bench/results/<file>.json   # only rewrite bench/README.md's tables (no lab, no lock)
  *   options: --runs N  --sizes 3,7  --roll 5|0  --max-minutes M  --keep-lab  --no-readme
  *            --profile-cli: one more cold up of the largest size, with the CLI's CPU profile (`pulumi up --profiling`), its top functions kept
  */
@@ -31,7 +32,7 @@ import { hostSupervisors, hostsFor, sshConnections, sshdVerbose, wipe } from "./
 import { BenchResults, RollResults, SizeResults, markdown } from "./report";
 import { round } from "./stats";
 
-interface Options { runs: number; sizes: number[]; roll: number; maxMinutes: number; keepLab: boolean; readme: boolean; profileCli: boolean }
+interface Options { render?: string; runs: number; sizes: number[]; roll: number; maxMinutes: number; keepLab: boolean; readme: boolean; profileCli: boolean }
 
 function parseArgs(argv: string[]): Options {
     const o: Options = { runs: 3, sizes: [3, 7], roll: 5, maxMinutes: 40, keepLab: false, readme: true, profileCli: false };
@@ -46,6 +47,7 @@ function parseArgs(argv: string[]): Options {
         else if (a === "--keep-lab") o.keepLab = true;
         else if (a === "--no-readme") o.readme = false;
         else if (a === "--profile-cli") o.profileCli = true;
+        else if (a === "--render") o.render = next();
         else throw new Error(`unknown option ${a} (see bench/bench.ts)`);
     }
     if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 10) throw new Error("--runs: 1..10");
@@ -55,11 +57,19 @@ function parseArgs(argv: string[]): Options {
 }
 
 const t0 = Date.now();
+/** Set once this run starts changing the lab: only then does a failure take it down. */
+let labTouched = false;
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
 const log = (msg: string) => console.log(`${stamp()} ${msg}`);
 
 async function main(): Promise<void> {
     const o = parseArgs(process.argv.slice(2));
+    if (o.render) {
+        const results = JSON.parse(fs.readFileSync(o.render, "utf8")) as BenchResults;
+        writeReadme(markdown(results, path.relative(repoRoot, path.resolve(o.render))));
+        console.log(`bench/README.md rewritten from ${o.render}`);
+        return;
+    }
     const why = engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball);
     if (why) throw new Error(`the bench cannot run here: ${why}`);
     const deadline = t0 + o.maxMinutes * 60_000;
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
 
     // A fresh lab: hosts left by another run may trust another clone's lab key.
     log(`lab: down, then up ${hostsNeeded}`);
+    labTouched = !o.keepLab;
     labDown();
     labUp(hostsNeeded);
     await sshdVerbose(hostsFor(hostsNeeded));
@@ -109,16 +120,19 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(results, null, 1) + "\n");
     const md = markdown(results, `bench/results/${name}`);
-    if (o.readme) {
-        const readme = path.join(__dirname, "README.md");
-        const text = fs.readFileSync(readme, "utf8");
-        const [open, close] = ["<!-- bench:results -->", "<!-- /bench:results -->"];
-        const a = text.indexOf(open), b = text.indexOf(close);
-        if (a < 0 || b < a) throw new Error(`bench/README.md has no ${open} … ${close} section`);
-        fs.writeFileSync(readme, text.slice(0, a + open.length) + "\n" + md + "\n" + text.slice(b));
-    }
+    if (o.readme) writeReadme(md);
     console.log("\n" + md);
     log(`results: ${path.relative(repoRoot, file)}${o.readme ? ", tables in bench/README.md" : ""}`);
+}
+
+/** Replaces the generated section of bench/README.md. */
+function writeReadme(md: string): void {
+    const readme = path.join(__dirname, "README.md");
+    const text = fs.readFileSync(readme, "utf8");
+    const [open, close] = ["<!-- bench:results -->", "<!-- /bench:results -->"];
+    const a = text.indexOf(open), b = text.indexOf(close);
+    if (a < 0 || b < a) throw new Error(`bench/README.md has no ${open} … ${close} section`);
+    fs.writeFileSync(readme, text.slice(0, a + open.length) + "\n" + md + "\n" + text.slice(b));
 }
 
 /** When a run reached its phases, and how its resource steps spread (no spans kept). */
@@ -314,6 +328,6 @@ async function profileCli(size: number): Promise<NonNullable<BenchResults["cliPr
 
 main().then(() => process.exit(0), (e) => {
     console.error(`bench failed: ${e instanceof Error ? e.message : e}`);
-    if (!process.argv.includes("--keep-lab")) { try { labDown(); } catch { /* reported above */ } }
+    if (labTouched) { try { labDown(); } catch { /* reported above */ } }
     process.exit(1);
 });

@@ -122,7 +122,7 @@ function measureRows(r: BenchResults): string[] {
         rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");
         rows.push(`| program: cold \`pulumi up\` | ${spread(sum(r.roll.coldUp))} |`);
         rows.push(`| program: rolling config change (\`tuning.snapshotCount\`) | ${spread(sum(r.roll.roll))} |`);
-        rows.push(`| one member's restart + health wait, by hand on the host (each member once) | ${spread(summarize(r.roll.restart.map((x) => x.healthy)))} |`);
+        rows.push(`| one member's restart + health wait, by hand on the host (${r.roll.restart.length} restarts: every member, ${Math.round(r.roll.restart.length / r.roll.size)} rounds) | ${spread(summarize(r.roll.restart.map((x) => x.healthy)))} |`);
     }
     return rows;
 }
@@ -172,7 +172,7 @@ function cpuRows(r: BenchResults): string[] {
         ...kinds.map((k): [string, (c: CpuReport) => number] => [`  own CPU: ${k}`, (c) => c.engineByKind[k] ?? 0]),
         ["lab hosts (exact)", hostsTotal],
         ["  etcd (own CPU)", etcd],
-        ["  sshd and what the steps run", (c) => hostsTotal(c) - etcd(c)],
+        ["  sshd and what the steps run", (c) => Math.max(0, hostsTotal(c) - etcd(c))],
         ["the bench itself (sampling)", (c) => c.bench],
         ["everything else (kernel, other work)", (c) => c.other],
     ];
