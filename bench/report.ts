@@ -1,0 +1,265 @@
+/** The bench's results file and the tables bench/README.md shows, computed from one run's measurements. */
+import { RunAnalysis, SshAnalysis } from "./analysis";
+import { CpuReport } from "./cpu";
+import { Summary, round, secs, spread, summarize } from "./stats";
+
+export interface Measure { seconds: number; ssh?: SshAnalysis; cpu?: CpuReport; changes?: Record<string, number>; extra?: Record<string, unknown> }
+
+export interface SizeResults {
+    size: number;
+    floor: Measure[];
+    classic: Measure[];
+    emptyUp: Measure[];
+    emptyPreview: Measure[];
+    coldUp: Measure[];
+    noopPreview: Measure[];
+    noopUp: Measure[];
+    /** The no-op preview again with PULUMI_NODEJS_TRANSPILE_ONLY=true: what type-checking the program costs each run. */
+    noopPreviewTranspileOnly: Measure[];
+    /** Largest size only: a cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step). */
+    coldUpSkipCheckpoints: Measure[];
+    /** Analysis of each cold up (spans, critical path, chains). */
+    coldUpAnalysis: RunAnalysis[];
+}
+
+export interface RollResults {
+    size: number;
+    coldUp: Measure[];
+    roll: Measure[];
+    rollAnalysis: RunAnalysis[];
+    /** One member restarted by hand and waited for (new process, healthy over mTLS), measured on the host, seconds. */
+    restart: Array<{ host: string; newProcess: number; healthy: number }>;
+}
+
+export interface BenchResults {
+    meta: Record<string, unknown>;
+    sizes: SizeResults[];
+    roll?: RollResults;
+    /** `--profile-cli`: the CLI's CPU profile of one more cold up, as `go tool pprof -top` prints it. */
+    cliProfile?: { size: number; seconds: number; flat: string[]; cumulative: string[] };
+    notes: string[];
+}
+
+const sum = (ms: Measure[]) => summarize(ms.map((m) => m.seconds));
+const med = (ms: Measure[]) => sum(ms)?.median;
+
+export interface Goal { goal: string; target: string; measured: string; value?: number; met?: boolean }
+
+/** The issue's goals, each a ratio of medians measured in this one run. */
+export function goals(r: BenchResults): Goal[] {
+    const size = (n: number) => r.sizes.find((s) => s.size === n);
+    const out: Goal[] = [];
+    for (const n of [3, 7]) {
+        const s = size(n);
+        const cold = s && med(s.coldUp);
+        const empty = s && med(s.emptyUp);
+        const floor = s && med(s.floor);
+        const v = cold !== undefined && empty !== undefined && floor ? (cold - empty) / floor : undefined;
+        out.push({
+            goal: `(cold up − empty up) ÷ floor, ${n} members`, target: "≤ 2 (then 1.5)", value: v,
+            measured: v === undefined ? "not measured" : `(${secs(cold)} − ${secs(empty)}) ÷ ${secs(floor)} = **${v.toFixed(2)}**`,
+            met: v === undefined ? undefined : v <= 2,
+        });
+    }
+    const perMember = r.sizes.flatMap((s) => s.coldUp.map((m) => Math.max(...Object.values(m.ssh?.sessionsPerHost ?? {}))).filter(Number.isFinite));
+    const sessionsBySize = r.sizes.map((s) => {
+        const per = s.coldUp.map((m) => Object.values(m.ssh?.sessionsPerHost ?? {}));
+        const flat = per.flat();
+        return flat.length ? `${s.size} members: ${Math.min(...flat)}–${Math.max(...flat)}` : `${s.size}: –`;
+    });
+    const worst = perMember.length ? Math.max(...perMember) : undefined;
+    out.push({
+        goal: "SSH sessions per member in a cold up (hosts' sshd logs)", target: "≤ 6", value: worst,
+        measured: worst === undefined ? "not measured" : `**${worst}** at most (${sessionsBySize.join("; ")})`,
+        met: worst === undefined ? undefined : worst <= 6,
+    });
+    {
+        const c3 = size(3) && med(size(3)!.coldUp), c7 = size(7) && med(size(7)!.coldUp);
+        const f3 = size(3) && med(size(3)!.floor), f7 = size(7) && med(size(7)!.floor);
+        const ok = c3 && c7 && f3 && f7;
+        out.push({
+            goal: "7/3 ratio of cold ups vs the floor's", target: "cold 7/3 ≤ floor 7/3", value: ok ? (c7! / c3!) : undefined,
+            measured: ok ? `cold ${secs(c7)} ÷ ${secs(c3)} = **${(c7! / c3!).toFixed(2)}**; floor ${secs(f7)} ÷ ${secs(f3)} = ${(f7! / f3!).toFixed(2)}` : "not measured",
+            met: ok ? c7! / c3! <= f7! / f3! : undefined,
+        });
+    }
+    const s7 = size(7);
+    for (const [label, a, b] of [["no-op preview ÷ empty-stack preview, 7 members", s7?.noopPreview, s7?.emptyPreview], ["no-op up ÷ empty-stack up, 7 members", s7?.noopUp, s7?.emptyUp]] as const) {
+        const x = a && med(a), y = b && med(b);
+        const v = x && y ? x / y : undefined;
+        out.push({ goal: label, target: "≤ 2", value: v, measured: v === undefined ? "not measured" : `${secs(x)} ÷ ${secs(y)} = **${v.toFixed(2)}**`, met: v === undefined ? undefined : v <= 2 });
+    }
+    {
+        const roll = r.roll && med(r.roll.roll);
+        const one = r.roll && summarize(r.roll.restart.map((x) => x.healthy))?.median;
+        const n = r.roll?.size ?? 5;
+        const v = roll && one ? roll / (n * one) : undefined;
+        out.push({
+            goal: `rolling config change of ${n} ÷ (${n} × one member's restart + health wait)`, target: "≤ 1.1", value: v,
+            measured: v === undefined ? "not measured" : `${secs(roll)} ÷ (${n} × ${secs(one, 2)}) = **${v.toFixed(2)}**`,
+            met: v === undefined ? undefined : v <= 1.1,
+        });
+    }
+    return out;
+}
+
+const metCell = (g: Goal) => g.met === undefined ? "not measured" : g.met ? "met" : "**not met**";
+
+function measureRows(r: BenchResults): string[] {
+    const rows: string[] = ["| measure | " + r.sizes.map((s) => `${s.size} members`).join(" | ") + " |", "|---|" + r.sizes.map(() => "---|").join("")];
+    const row = (label: string, pick: (s: SizeResults) => Summary | undefined) =>
+        rows.push(`| ${label} | ${r.sizes.map((s) => spread(pick(s))).join(" | ")} |`);
+    row("floor: one ssh per host, all at once, one tar, `--no-block`, health poll", (s) => sum(s.floor));
+    row("classic: host by host, a scp per file, starts one after another, checked", (s) => sum(s.classic));
+    row("empty stack `pulumi up` (engine's fixed cost)", (s) => sum(s.emptyUp));
+    row("empty stack `pulumi preview`", (s) => sum(s.emptyPreview));
+    row("program: cold `pulumi up` to all-healthy", (s) => sum(s.coldUp));
+    row("program: no-op `pulumi preview`", (s) => sum(s.noopPreview));
+    row("program: no-op `pulumi up`", (s) => sum(s.noopUp));
+    row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly));
+    row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment, largest size)", (s) => sum(s.coldUpSkipCheckpoints));
+    if (r.roll) {
+        rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");
+        rows.push(`| program: cold \`pulumi up\` | ${spread(sum(r.roll.coldUp))} |`);
+        rows.push(`| program: rolling config change (\`tuning.snapshotCount\`) | ${spread(sum(r.roll.roll))} |`);
+        rows.push(`| one member's restart + health wait, by hand on the host (${r.roll.restart.length} restarts: every member, ${Math.round(r.roll.restart.length / r.roll.size)} rounds) | ${spread(summarize(r.roll.restart.map((x) => x.healthy)))} |`);
+    }
+    return rows;
+}
+
+/** The cold up of median length among the runs of one size (its analysis). */
+export function medianRun(analyses: RunAnalysis[]): RunAnalysis | undefined {
+    const sorted = [...analyses].sort((a, b) => a.seconds - b.seconds);
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Where the fixed-cost runs spend their time: medians of each phase. */
+function phaseRows(r: BenchResults): string[] {
+    const lines = ["| run (medians) | total | engine prelude at | stack registered at | first resource step at | steps | after the last step |", "|---|---|---|---|---|---|---|"];
+    for (const s of r.sizes) {
+        for (const [label, ms] of [["empty up", s.emptyUp], ["empty preview", s.emptyPreview], ["no-op preview", s.noopPreview], ["no-op up", s.noopUp], ["no-op preview, transpile only", s.noopPreviewTranspileOnly]] as const) {
+            if (ms.length === 0) continue;
+            const m = (k: string) => summarize(ms.map((x) => Number((x.extra ?? {})[k])).filter(Number.isFinite))?.median;
+            lines.push(`| ${label}, ${s.size} members | ${secs(med(ms))} | ${secs(m("preludeAt"))} | ${secs(m("stackAt"))} | ${label.startsWith("empty") ? "–" : secs(m("beforeFirstStep"))} | ${m("steps") ?? "–"} | ${label.startsWith("empty") ? "–" : secs(m("afterLastStep"))} |`);
+        }
+    }
+    return lines;
+}
+
+/** CPU seconds by where they went, medians over the runs of each kind. */
+function cpuRows(r: BenchResults): string[] {
+    const cols: Array<[string, Measure[]]> = [];
+    for (const s of r.sizes) {
+        cols.push([`floor, ${s.size}`, s.floor], [`cold up, ${s.size}`, s.coldUp]);
+        if (s.coldUpSkipCheckpoints.length) cols.push([`cold up without checkpoints, ${s.size}`, s.coldUpSkipCheckpoints]);
+        cols.push([`no-op preview, ${s.size}`, s.noopPreview], [`no-op preview transpile-only, ${s.size}`, s.noopPreviewTranspileOnly]);
+    }
+    if (r.roll) cols.push([`rolling change, ${r.roll.size}`, r.roll.roll]);
+    const withCpu = cols.filter(([, ms]) => ms.some((m) => m.cpu));
+    if (withCpu.length === 0) return [];
+    const cell = (ms: Measure[], f: (c: CpuReport) => number) => {
+        const v = summarize(ms.filter((m) => m.cpu).map((m) => f(m.cpu!)))?.median;
+        return v === undefined ? "–" : v.toFixed(1);
+    };
+    const kinds = [...new Set(withCpu.flatMap(([, ms]) => ms.flatMap((m) => Object.keys(m.cpu?.engineByKind ?? {}))))]
+        .filter((k) => !k.startsWith("other ("));
+    const hostsTotal = (c: CpuReport) => Object.values(c.hosts).reduce((a, h) => a + h.total, 0);
+    const etcd = (c: CpuReport) => Object.values(c.hosts).reduce((a, h) => a + h.etcd, 0);
+    const rows: Array<[string, (c: CpuReport) => number]> = [
+        ["wall clock", (c) => c.wallSeconds],
+        ["machine busy (both cores)", (c) => c.machineBusy],
+        ["engine, providers and local commands (exact)", (c) => c.engine],
+        ...kinds.map((k): [string, (c: CpuReport) => number] => [`  own CPU: ${k}`, (c) => c.engineByKind[k] ?? 0]),
+        ["lab hosts (exact)", hostsTotal],
+        ["  etcd (own CPU)", etcd],
+        ["  sshd and what the steps run", (c) => Math.max(0, hostsTotal(c) - etcd(c))],
+        ["the bench itself (sampling)", (c) => c.bench],
+        ["everything else (kernel, other work)", (c) => c.other],
+    ];
+    return [
+        "| CPU seconds (medians) | " + withCpu.map(([l]) => l).join(" | ") + " |",
+        "|---|" + withCpu.map(() => "---|").join(""),
+        ...rows.map(([label, f]) => `| ${label} | ${withCpu.map(([, ms]) => cell(ms, f)).join(" | ")} |`),
+    ];
+}
+
+function whereRows(s: SizeResults): string[] {
+    const a = medianRun(s.coldUpAnalysis);
+    if (!a) return [];
+    const idx = s.coldUpAnalysis.indexOf(a);
+    const m = s.coldUp[idx];
+    const lines: string[] = [`#### Cold up, ${s.size} members (the run of median length: ${secs(a.seconds)})`, ""];
+    lines.push(`- before the first resource step: ${secs(a.beforeFirstStep)} (engine prelude at ${secs(a.preludeAt)}, stack registered at ${secs(a.stackAt)}, then the program compiled, type-checked and run up to its first resource); after the last step: ${secs(a.afterLastStep)}`);
+    lines.push(`- ${a.resources} resource steps, ${a.remoteResources} of them over SSH; their spans add up to ${secs(a.remoteStepSeconds)}`);
+    lines.push(`- critical path: ${a.criticalPath.length} steps, ${secs(a.criticalInSteps)} inside steps, ${secs(a.criticalBetweenSteps)} between them (engine and provider latency)`);
+    if (m?.ssh) {
+        lines.push(`- SSH: ${Object.entries(m.ssh.sessionsPerHost).map(([h, n]) => `${h} ${n}`).join(", ")} sessions (+ ${Object.values(m.ssh.unauthenticatedPerHost).reduce((x, y) => x + y, 0)} unauthenticated host-key reads); ` +
+            `handshake (TCP accept → authenticated, sshd's clock) median ${secs(m.ssh.handshakeMedian, 3)}, ${secs(m.ssh.handshakeTotal)} in all; ` +
+            `${m.ssh.openAfterLastStep ?? "?"} of ${Object.values(m.ssh.sessionsPerHost).reduce((x, y) => x + y, 0)} connections were still open when the last step ended (connection lifetime median ${secs(m.ssh.sessionMedian, 2)})`);
+    }
+    if (m?.cpu) {
+        const c = m.cpu;
+        const kinds = Object.entries(c.engineByKind).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
+        const hostTotal = Object.values(c.hosts).reduce((x, h) => x + h.total, 0);
+        const etcd = Object.values(c.hosts).reduce((x, h) => x + h.etcd, 0);
+        lines.push(`- CPU (s, of ${(2 * c.wallSeconds).toFixed(0)} available on 2 cores): machine busy ${c.machineBusy.toFixed(1)}; engine and providers ${c.engine.toFixed(1)} (own CPU: ${kinds}); ` +
+            `lab hosts ${hostTotal.toFixed(1)} (etcd ${etcd.toFixed(1)}, sshd and what the steps run ${(hostTotal - etcd).toFixed(1)}); other ${c.other.toFixed(1)}`);
+    }
+    lines.push("", "| step kind | count | median s |", "|---|---|---|");
+    for (const [k, v] of Object.entries(a.medianByKind)) lines.push(`| ${k} | ${v.n} | ${v.median.toFixed(2)} |`);
+    lines.push("", "| member | first step starts | service done | promote done | Δ promote vs previous member | SSH resources |", "|---|---|---|---|---|---|");
+    let prev: number | undefined;
+    for (const x of a.members) {
+        lines.push(`| ${x.member} | ${secs(x.firstStart)} | ${secs(x.serviceEnd)} | ${secs(x.promoteEnd)} | ${prev !== undefined && x.promoteEnd !== undefined ? secs(x.promoteEnd - prev) : "–"} | ${x.remoteResources} |`);
+        prev = x.promoteEnd;
+    }
+    lines.push("", "Critical path (wait = from the dependency's end to this step's start):", "", "```");
+    for (const p of a.criticalPath) lines.push(`${p.start.toFixed(1).padStart(6)}–${p.end.toFixed(1).padEnd(6)} ${p.seconds.toFixed(2).padStart(5)} s  wait ${p.waitBefore.toFixed(2).padStart(5)}  ${p.name}`);
+    lines.push("```", "");
+    return lines;
+}
+
+export function markdown(r: BenchResults, resultsFile: string): string {
+    const g = goals(r);
+    const lines = [
+        `Measured ${r.meta.date} on ${r.meta.host} (${r.meta.cores} cores), commit ${r.meta.commit}, ${r.meta.runs} runs per measure, all in one bench run of ${secs(Number(r.meta.benchSeconds), 0)} ` +
+        `(\`npm run bench${(r.meta.argv as string[] | undefined)?.length ? " -- " + (r.meta.argv as string[]).join(" ") : ""}\`); load average ${(r.meta.loadavgAtStart as number[]).map((x) => x.toFixed(1)).join(" ")} at the start; raw numbers in \`${resultsFile}\`.`,
+        "",
+        "| goal (issue 11) | target | measured (medians of this run) | |",
+        "|---|---|---|---|",
+        ...g.map((x) => `| ${x.goal} | ${x.target} | ${x.measured} | ${metCell(x)} |`),
+        "",
+        ...measureRows(r),
+        "",
+        "### Where the time goes (generated from the same run)",
+        "",
+        "#### Runs with nothing to do",
+        "",
+        ...phaseRows(r),
+        "",
+        ...r.sizes.flatMap(whereRows),
+    ];
+    if (r.roll) {
+        const a = medianRun(r.roll.rollAnalysis);
+        if (a) {
+            const svc = a.spans.filter((s) => s.kind === "service");
+            lines.push(`#### Rolling change, ${r.roll.size} members (the run of median length: ${secs(a.seconds)})`, "");
+            lines.push(`- before the first resource step: ${secs(a.beforeFirstStep)}; after the last: ${secs(a.afterLastStep)}; ${a.resources} steps ran`);
+            lines.push(`- service (restart) steps: ${svc.map((s) => `${s.member} ${s.seconds.toFixed(1)} s`).join(", ")}; by hand a restart + health wait takes ${secs(summarize(r.roll.restart.map((x) => x.healthy))?.median, 2)} (new process after ${secs(summarize(r.roll.restart.map((x) => x.newProcess))?.median, 2)})`);
+            lines.push(`- critical path ${secs(a.criticalInSteps)} inside steps, ${secs(a.criticalBetweenSteps)} between them`, "", "```");
+            for (const p of a.criticalPath) lines.push(`${p.start.toFixed(1).padStart(6)}–${p.end.toFixed(1).padEnd(6)} ${p.seconds.toFixed(2).padStart(5)} s  wait ${p.waitBefore.toFixed(2).padStart(5)}  ${p.name}`);
+            lines.push("```", "");
+        }
+    }
+    const cpu = cpuRows(r);
+    if (cpu.length) lines.push("#### CPU", "", ...cpu, "");
+    if (r.cliProfile) {
+        lines.push(`#### The CLI's CPU profile (\`pulumi up --profiling\`, one more cold up of ${r.cliProfile.size} members: ${secs(r.cliProfile.seconds)})`, "",
+            "Heaviest functions by cumulative time (`go tool pprof -top -cum`):", "", "```", ...r.cliProfile.cumulative.slice(0, 36), "```", "",
+            "By own time (`go tool pprof -top`):", "", "```", ...r.cliProfile.flat.slice(0, 26), "```", "");
+    }
+    if (r.notes.length) lines.push("Notes from the run:", "", ...r.notes.map((n) => `- ${n}`), "");
+    return lines.join("\n");
+}
+
+export { round };
