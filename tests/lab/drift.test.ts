@@ -106,11 +106,11 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         const config = "/etc/etcd/etcd.conf.yml";
         const want = Object.fromEntries(names.map((m, i) => [m, { config: sha(`lab${i + 1}`, config), unit: sha(`lab${i + 1}`, paths.unitPath), ca: sha(`lab${i + 1}`, "/etc/etcd/pki/ca.crt") }]));
         // lab-1: the config and the unit edited by hand, the CA bundle removed; etcd not restarted since (it runs what the stack wrote).
-        labSsh("lab1", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 250/' ${config}; echo '# added by hand' >> ${paths.unitPath}; rm -f /etc/etcd/pki/ca.crt`);
+        labSsh("lab1", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 150/' ${config}; echo '# added by hand' >> ${paths.unitPath}; rm -f /etc/etcd/pki/ca.crt`);
         // lab-2: a private key made world-readable, etcdctl removed.
         labSsh("lab2", `chmod 0644 /etc/etcd/pki/peer.key; rm -f ${paths.binDir}/etcdctl`);
         // lab-3: the config edited and etcd restarted by hand: it now runs the edit.
-        labSsh("lab3", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 250/' ${config}; sleep 1; systemctl restart ${paths.unitName}`);
+        labSsh("lab3", `sed -i 's/^heartbeat-interval: .*/heartbeat-interval: 150/' ${config}; sleep 1; systemctl restart ${paths.unitName}`);
         const active = labSsh("lab3", `for i in $(seq 60); do systemctl is-active --quiet ${paths.unitName} && exit 0; sleep 1; done; exit 1`);
         assert.strictEqual(active.code, 0, "lab-3's etcd came back after the hand restart");
         const pids = [1, 2, 3].map((i) => mainPid(`lab${i}`));
