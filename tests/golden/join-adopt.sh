@@ -26,7 +26,11 @@ exit 0
 others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = " " }' '/etc/etcd/etcd-stack.members')
 answers=$(mktemp -d); n=0
 for url in $others; do
-  n=$((n + 1)); ( ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n" ) &
+  n=$((n + 1)); (
+    hp=${url#https://}; h=${hp%:*}; h=${h#[}; h=${h%]}; p=${hp##*:}
+    if command -v bash >/dev/null; then if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$h" "$p" 2>/dev/null; then :; else [ $? -ne 1 ] || exit 0; fi; fi
+    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n"
+  ) &
 done
 wait
 endpoint=$(cat "$answers"/* 2>/dev/null | head -n 1); rm -rf "$answers"
