@@ -103,10 +103,12 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
-        // A member moved to another machine starts from nothing there.
-        const last = same(whereTo(olds.connection), whereTo(news.connection)) ? olds.written ?? {} : {};
+        // A member moved to another machine (or a rebuilt one, with a new host key) starts from
+        // nothing there: a first write, not a repair of what the stack wrote before.
+        const moved = !same(whereTo(olds.connection), whereTo(news.connection));
+        const last = moved ? {} : olds.written ?? {};
         const out = await onHost(news, async (c) => {
-            const report = await runScript(c, `${news.label} write`, news.scripts.update, stdinFor(news, last));
+            const report = await runScript(c, `${news.label} write`, moved ? news.scripts.create : news.scripts.update, stdinFor(news, last));
             const gone = Object.keys(olds.files).filter((p) => !(p in news.files));
             if (gone.length > 0) await runScript(c, `${news.label} remove`, gone.map((p) => `rm -f '${p.replace(/'/g, `'"'"'`)}'`).join("\n"), "");
             return report;
