@@ -1,7 +1,8 @@
 /**
  * One etcd member on one host, in explicit phases:
- * host key check (from the operator's machine) → preflight → host prep (user, dirs) → binaries, certificates and keys → join (how this member
- * enters the cluster, decided once) → config, unit → service → promote (a learner, once caught up).
+ * host key check (from the operator's machine, or through the bastion) → preflight → host prep (user, dirs) → binaries →
+ * certificates, keys and member list (one HostFiles write) → join (how this member enters the cluster, decided once) →
+ * config and unit (another HostFiles write, which also watches the unit and binaries) → service → promote (a learner, once caught up).
  *
  * The service is *started* without waiting (members of a new cluster must start together,
  * see cluster.ts); a later change to any file it reads *restarts* it and waits until it is
