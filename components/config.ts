@@ -17,7 +17,7 @@ export interface StackInputs {
 }
 
 const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "restore", "bastion"] as const;
-const scalarKeys = ["clusterName", "version", "certValidityHours", "certRenewBeforeHours", "allowSingleMember", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
+const scalarKeys = ["clusterName", "version", "certValidityHours", "certRenewBeforeHours", "allowSingleMember", "allowEvenMembers", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
     "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
 
 /** Expands a leading "~/" and resolves relative paths against the project directory. */

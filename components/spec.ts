@@ -141,6 +141,11 @@ export interface ClusterSpec {
     restore?: RestoreSpec;
     bastion?: BastionSpec;
     allowSingleMember: boolean;
+    /**
+     * Accept 4 or 6 members. An even count tolerates no more failures than one member fewer and
+     * needs one more vote for quorum; useful only in passing (e.g. a fourth member while a fifth is on its way).
+     */
+    allowEvenMembers: boolean;
     /** Connect to hosts without a pinned host key (a lab; never production). */
     allowUnverifiedHosts: boolean;
     purgeDataOnDestroy: boolean;
@@ -172,6 +177,7 @@ export interface RawClusterConfig {
     restore?: unknown;
     bastion?: unknown;
     allowSingleMember?: unknown;
+    allowEvenMembers?: unknown;
     allowUnverifiedHosts?: unknown;
     purgeDataOnDestroy?: unknown;
     protectCa?: unknown;
@@ -262,8 +268,9 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         problems.push(`clusterName "${clusterName}" must be a lowercase DNS label`);
     }
     const allowSingleMember = p.boolean("allowSingleMember", raw.allowSingleMember, false);
+    const allowEvenMembers = p.boolean("allowEvenMembers", raw.allowEvenMembers, false);
     const members = parseMembers(raw.members, p);
-    checkMemberCount(members.length, allowSingleMember, problems, Array.isArray(raw.members));
+    checkMemberCount(members.length, { allowSingleMember, allowEvenMembers }, problems, Array.isArray(raw.members));
 
     const version = p.string("version", raw.version, "");
     checkVersion(version, problems);
@@ -320,6 +327,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         ...(restore ? { restore } : {}),
         bastion,
         allowSingleMember,
+        allowEvenMembers,
         allowUnverifiedHosts,
         purgeDataOnDestroy: p.boolean("purgeDataOnDestroy", raw.purgeDataOnDestroy, false),
         protectCa: p.boolean("protectCa", raw.protectCa, true),
@@ -390,12 +398,16 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
     return members;
 }
 
-function checkMemberCount(count: number, allowSingleMember: boolean, problems: string[], given: boolean): void {
+function checkMemberCount(count: number, allow: { allowSingleMember: boolean; allowEvenMembers: boolean }, problems: string[], given: boolean): void {
     if (!given) return;
-    if (count === 1 && allowSingleMember) return;
+    if (count === 1 && allow.allowSingleMember) return;
+    if ((count === 4 || count === 6) && allow.allowEvenMembers) return;
     if (count === 3 || count === 5 || count === 7) return;
     if (count === 1) {
         problems.push("members: 1 member has no fault tolerance; use 3, 5 or 7, or set etcd:allowSingleMember: true for development");
+    } else if (count === 4 || count === 6) {
+        problems.push(`members: ${count} members, an even count: it tolerates no more failures than ${count - 1} and needs one more vote for quorum; ` +
+            `use 3, 5 or 7, or set etcd:allowEvenMembers: true to run ${count} on purpose`);
     } else {
         problems.push(`members: ${count} members; use 3, 5 or 7 (an even count adds no fault tolerance, more than 7 slows every write)`);
     }

@@ -134,6 +134,25 @@ describe("engine: the policy pack on real previews", function () {
         });
     });
 
+    it("refuses 4 members that etcd:allowEvenMembers lets the program accept, unless the pack's config allows even counts too", async () => {
+        const members = [...(passing.members as unknown[]), { name: "even-4", address: "192.0.2.14", hostKey: fixtureHostKeys[0] }]
+            .map((m, i) => ({ ...(m as object), name: `even-${i + 1}` }));
+        const even = { ...passing, clusterName: "even", members, allowEvenMembers: "true" };
+        await withStack("even", even, async (scratch) => {
+            const result = await previewWithPolicies(scratch);
+            assert.ok(result.failed, "a mandatory violation fails the preview");
+            assert.doesNotMatch(result.output, /invalid etcd stack config/, "the program itself accepts 4 members with etcd:allowEvenMembers");
+            assert.deepEqual(result.mandatory, ["etcd-member-count"]);
+            assert.deepEqual(result.messages("etcd-member-count"),
+                ["cluster etcd: 4 members, an even count (it tolerates no more failures than 3); list 3, 5 or 7 members in etcd:members, " +
+                    "or set allowEvenMembers: true in this policy's config (etcd-member-count) and etcd:allowEvenMembers: true in the stack"]);
+
+            const allowed = await previewWithPolicies(scratch, { "etcd-member-count": { allowEvenMembers: true } });
+            assert.ok(!allowed.failed, allowed.output);
+            assert.deepEqual(allowed.mandatory, []);
+        });
+    });
+
     it("refuses the prod stack without scheduled snapshots, and allows it elsewhere", async () => {
         const { snapshots: _omitted, ...noSnapshots } = passing;
         await withStack("prod", noSnapshots, async (scratch) => {
@@ -180,7 +199,8 @@ describe("engine: the policy pack on real previews", function () {
             assert.ok(result.failed);
             assert.deepEqual(result.mandatory, ["etcd-ca-key-off-hosts", "etcd-client-cert-auth", "etcd-member-count", "etcd-tls-urls"]);
             assert.deepEqual(result.messages("etcd-member-count"),
-                ["cluster etcd: 4 members, an even count (it tolerates no more failures than 3); list 3, 5 or 7 members in etcd:members"]);
+                ["cluster etcd: 4 members, an even count (it tolerates no more failures than 3); list 3, 5 or 7 members in etcd:members, " +
+                    "or set allowEvenMembers: true in this policy's config (etcd-member-count) and etcd:allowEvenMembers: true in the stack"]);
             assert.deepEqual(result.messages("etcd-tls-urls"),
                 ["m-1 /etc/etcd/etcd.conf.yml: listen-client-urls: http://127.0.0.1:2379 is plaintext; use https:// (clientUrl/peerUrl in components/render.ts)"]);
             assert.deepEqual(result.messages("etcd-client-cert-auth"),

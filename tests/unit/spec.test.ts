@@ -55,7 +55,11 @@ describe("spec: validation", () => {
         ["no members", { members: undefined }, /members: required/],
         ["members not a list", { members: "lab-1" }, /members: must be a list/],
         ["two members", { members: [member(1), member(2)] }, /2 members; use 3, 5 or 7/],
-        ["four members", { members: [1, 2, 3, 4].map(member) }, /4 members; use 3, 5 or 7/],
+        ["four members", { members: [1, 2, 3, 4].map(member) }, /4 members, an even count: .*; use 3, 5 or 7, or set etcd:allowEvenMembers: true/],
+        ["six members", { members: [1, 2, 3, 4, 5, 6].map(member) }, /6 members, an even count: it tolerates no more failures than 5/],
+        ["two members even with allowEvenMembers", { members: [member(1), member(2)], allowEvenMembers: true }, /2 members; use 3, 5 or 7/],
+        ["eight members even with allowEvenMembers", { members: [1, 2, 3, 4, 5, 6, 7, 8].map(member), allowEvenMembers: true }, /8 members/],
+        ["allowEvenMembers not a boolean", { allowEvenMembers: "sometimes" }, /allowEvenMembers/],
         ["eight members", { members: [1, 2, 3, 4, 5, 6, 7, 8].map(member) }, /8 members/],
         ["one member without the dev flag", { members: [member(1)] }, /allowSingleMember/],
         ["duplicate name", { members: [member(1), member(2), { name: "m-1", address: "10.213.0.99" }] }, /duplicate member name "m-1" \(also members\[0\]\)/],
@@ -172,6 +176,17 @@ describe("spec: validation", () => {
 
     it("allows one member only with allowSingleMember", () => {
         assert.equal(spec({ members: [member(1)], allowSingleMember: true }).members.length, 1);
+    });
+
+    it("allows 4 or 6 members only with allowEvenMembers, and it does not stand in for allowSingleMember", () => {
+        assert.equal(spec().allowEvenMembers, false);
+        assert.equal(spec({ members: [1, 2, 3, 4].map(member), allowEvenMembers: true }).members.length, 4);
+        assert.equal(spec({ members: [1, 2, 3, 4, 5, 6].map(member), allowEvenMembers: "true" }).allowEvenMembers, true);
+        assert.equal(spec({ members: [1, 2, 3, 4, 5].map(member), allowEvenMembers: true }).members.length, 5);
+        assert.deepEqual(problemsOf({ members: [member(1)], allowEvenMembers: true }).filter((p) => p.startsWith("members:")),
+            ["members: 1 member has no fault tolerance; use 3, 5 or 7, or set etcd:allowSingleMember: true for development"]);
+        assert.deepEqual(problemsOf({ members: [1, 2, 3, 4].map(member), allowSingleMember: true }),
+            ["members: 4 members, an even count: it tolerates no more failures than 3 and needs one more vote for quorum; use 3, 5 or 7, or set etcd:allowEvenMembers: true to run 4 on purpose"]);
     });
 
     it("lists every problem at once in one message", () => {

@@ -1,6 +1,6 @@
 /** Member count: 3, 5 and 7 pass, every other count is refused with its reason, per cluster. */
 import { strict as assert } from "assert";
-import { memberCountProblem, memberCountProblems } from "../../../policy/memberCount";
+import { memberCountFix, memberCountProblem, memberCountProblems } from "../../../policy/memberCount";
 import { resource } from "./stackResources";
 
 describe("policy: member count", () => {
@@ -15,6 +15,19 @@ describe("policy: member count", () => {
         assert.match(memberCountProblem(4)!, /^4 members, an even count \(it tolerates no more failures than 3\)/);
     });
 
+    it("accepts 4 and 6 too when its config allows even counts, never 2 or 8", () => {
+        const accepted = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((n) => memberCountProblem(n, { allowEvenMembers: true }) === undefined);
+        assert.deepEqual(accepted, [3, 4, 5, 6, 7]);
+        assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((n) => memberCountProblem(n, { allowEvenMembers: false }) === undefined), [3, 5, 7]);
+    });
+
+    it("names the knob only where it would help (4 or 6)", () => {
+        assert.match(memberCountFix(4), /allowEvenMembers: true in this policy's config \(etcd-member-count\) and etcd:allowEvenMembers: true/);
+        assert.match(memberCountFix(6), /allowEvenMembers/);
+        assert.equal(memberCountFix(2), "list 3, 5 or 7 members in etcd:members");
+        assert.equal(memberCountFix(8), "list 3, 5 or 7 members in etcd:members");
+    });
+
     it("counts the EtcdMember components below each cluster, at any depth", () => {
         const good = resource("etcd:index:Cluster", "good");
         const bad = resource("etcd:index:Cluster", "bad");
@@ -25,6 +38,7 @@ describe("policy: member count", () => {
             ...[3, 4].map((i) => resource("etcd:index:EtcdMember", `b${i}`, wrapper)),
             resource("etcd:index:HostFile", "not-a-member", good)];
         const found = memberCountProblems(resources);
-        assert.deepEqual(found.map((f) => [f.cluster.name, f.problem.split(",")[0]]), [["bad", "4 members"]]);
+        assert.deepEqual(found.map((f) => [f.cluster.name, f.count, f.problem.split(",")[0]]), [["bad", 4, "4 members"]]);
+        assert.deepEqual(memberCountProblems(resources, { allowEvenMembers: true }), []);
     });
 });
