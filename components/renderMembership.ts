@@ -197,7 +197,12 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `  while ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); do`,
         `    case "$out" in *"unhealthy cluster"*) if [ "$(date +%s)" -lt "$deadline" ]; then sleep 1; continue; fi ;; esac`,
         `    echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2`,
-        `    case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac`,
+        `    case "$out" in *"too many learner"*)`,
+        // Name the learner(s) in the way: name, or peer URL when never started; ID; whether this stack lists it.
+        `      learners=$(ctl --endpoints "$endpoint" member list -w simple 2>/dev/null | awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next } $6 == "true" { printf "%s%s (ID %s, %s, %s)", sep, ($3 == "" ? $4 : $3), $1, ($3 == "" ? "never started" : "started, not caught up yet"), (($4 in known) ? "member " known[$4] " of this stack" : "not in this stack"); sep = "; " }' ${shq(membersFilePath(spec))} -)`,
+        `      echo "etcd allows one learner at a time (by default) and the cluster has: \${learners:-another learner (etcdctl member list shows it)}." >&2`,
+        `      echo "What to do: a learner of this stack is promoted by its own promote step once it has caught up (check journalctl -u ${paths.unitName} on its host), so run pulumi up again; a learner not in this stack is removed with etcdctl member remove <ID>, then run pulumi up again." >&2 ;;`,
+        `    esac`,
         `    exit 1`,
         `  done`,
         `  echo "$me: added as a learner through $endpoint" >&2`,
@@ -255,13 +260,15 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
         `  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true`,
         `  case "$mine" in`,
         `    *", false") echo "$me is a voting member"; return 0 ;;`,
-        `    *", true") out=$(ctl --endpoints "$others" member promote "$(echo "$mine" | awk -F', ' '{print $1}')" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; } ;;`,
-        `    *) out="not in the member list" ;;`,
+        `    *", true") id=$(echo "$mine" | awk -F', ' '{print $1}'); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }`,
+        `      next="$me is still a learner (ID $id): it has not caught up with the leader. Check its journal (below), its disk and its network to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster)" ;;`,
+        `    *) out="not in the member list"; next="" ;;`,
         `  esac`,
         `  return 1`,
         `}`,
         `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
-        ...untilDeadline("promoted", `$me could not be promoted within ${spec.healthTimeoutSeconds}s: $out`),
+        `next=""`,
+        ...untilDeadline("promoted", `$me could not be promoted within ${spec.healthTimeoutSeconds}s: $out\${next:+. $next}`),
     ].join("\n") + "\n";
 }
 

@@ -48,7 +48,11 @@ if [ -z "$mine" ]; then
   while ! out=$(ctl --endpoints "$endpoint" member add "$me" --peer-urls="$my_peer" --learner 2>&1); do
     case "$out" in *"unhealthy cluster"*) if [ "$(date +%s)" -lt "$deadline" ]; then sleep 1; continue; fi ;; esac
     echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2
-    case "$out" in *"too many learner"*) echo "another learner is still catching up: promote or remove it (etcdctl member list), then run up again" >&2 ;; esac
+    case "$out" in *"too many learner"*)
+      learners=$(ctl --endpoints "$endpoint" member list -w simple 2>/dev/null | awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next } $6 == "true" { printf "%s%s (ID %s, %s, %s)", sep, ($3 == "" ? $4 : $3), $1, ($3 == "" ? "never started" : "started, not caught up yet"), (($4 in known) ? "member " known[$4] " of this stack" : "not in this stack"); sep = "; " }' '/etc/etcd/etcd-stack.members' -)
+      echo "etcd allows one learner at a time (by default) and the cluster has: ${learners:-another learner (etcdctl member list shows it)}." >&2
+      echo "What to do: a learner of this stack is promoted by its own promote step once it has caught up (check journalctl -u etcd.service on its host), so run pulumi up again; a learner not in this stack is removed with etcdctl member remove <ID>, then run pulumi up again." >&2 ;;
+    esac
     exit 1
   done
   echo "$me: added as a learner through $endpoint" >&2

@@ -28,15 +28,17 @@ promoted() {
   mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true
   case "$mine" in
     *", false") echo "$me is a voting member"; return 0 ;;
-    *", true") out=$(ctl --endpoints "$others" member promote "$(echo "$mine" | awk -F', ' '{print $1}')" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; } ;;
-    *) out="not in the member list" ;;
+    *", true") id=$(echo "$mine" | awk -F', ' '{print $1}'); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }
+      next="$me is still a learner (ID $id): it has not caught up with the leader. Check its journal (below), its disk and its network to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster)" ;;
+    *) out="not in the member list"; next="" ;;
   esac
   return 1
 }
 deadline=$(( $(date +%s) + 120 ))
+next=""
 until promoted; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "$me could not be promoted within 120s: $out; last journal lines:" >&2
+    echo "$me could not be promoted within 120s: $out${next:+. $next}; last journal lines:" >&2
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -159,6 +159,57 @@ describe("render: semantics", () => {
             // Without a record the write fails instead of landing a half-made config.
             fs.rmSync(path.join(dir, "etcd-stack.join"));
             assert.throws(() => execFileSync("sh", ["-c", `set -eu; tmp=${shq(tmp)}\n${renderFillJoinDecision(local).join("\n")}`], { stdio: "pipe" }));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    /** Runs `script` by sh with a fake etcdctl (a member list, a refusal for everything else); returns stderr and the exit status. */
+    function runWithFakeEtcdctl(dir: string, script: string, memberList: string, refusal: string): { stderr: string; status: number | null } {
+        const fake = path.join(dir, "etcdctl");
+        fs.writeFileSync(fake, `#!/bin/sh\ncase "$*" in *"member list"*) printf '%s\\n' ${shq(memberList)} ;; *) echo ${shq(refusal)} >&2; exit 1 ;; esac\n`, { mode: 0o755 });
+        const r = spawnSync("sh", ["-c", script.split("/usr/local/bin/etcdctl").join(fake)], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+        return { stderr: r.stderr, status: r.status };
+    }
+    const learnerList = [
+        "8e9e05c52164694d, started, lab-1, https://10.213.0.11:2380, https://10.213.0.11:2379, false",
+        "91bc3c398fb3c146, started, old-4, https://10.213.0.14:2380, https://10.213.0.14:2379, true",
+        "fd422379fda50e48, unstarted, , https://10.213.0.13:2380, , true",
+    ].join("\n");
+
+    it("a learner add etcd refuses (too many learners) names each learner in the way and what to do (the case, run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-learners-"));
+        try {
+            const local = spec({ dirs: { config: dir } });
+            fs.writeFileSync(membersFilePath(local), renderMembersFile(local));
+            const join = renderJoinScript(local, local.members[1]);
+            const start = join.indexOf(`    case "$out" in *"too many learner"*)`);
+            const block = join.slice(start, join.indexOf("    esac\n", start) + "    esac\n".length);
+            assert.ok(start > 0, "the join script handles the refusal");
+            const out = `{"level":"warn"}\nError: etcdserver: too many learner members in cluster`;
+            const r = runWithFakeEtcdctl(dir, `set -eu\n${join.split("\n").find((l) => l.startsWith("ctl() {"))}\nendpoint=https://10.213.0.11:2379; out=${shq(out)}\n${block}`, learnerList, "unused");
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.stderr.split("\n")[0], "etcd allows one learner at a time (by default) and the cluster has: " +
+                "old-4 (ID 91bc3c398fb3c146, started, not caught up yet, not in this stack); " +
+                "https://10.213.0.13:2380 (ID fd422379fda50e48, never started, member lab-3 of this stack).");
+            assert.match(r.stderr.split("\n")[1], /^What to do: a learner of this stack is promoted by its own promote step .* run pulumi up again; a learner not in this stack is removed with etcdctl member remove <ID>/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a promote that times out names the learner, its ID and the next step (the whole script, run by sh)", function () {
+        this.timeout(10_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-promote-"));
+        try {
+            const local = spec({ dirs: { config: dir }, healthTimeoutSeconds: 1 });
+            fs.writeFileSync(membersFilePath(local), renderMembersFile(local));
+            const refusal = "Error: etcdserver: can only promote a learner member which is in sync with leader";
+            const r = runWithFakeEtcdctl(dir, renderPromoteScript(local, local.members[2]), learnerList, refusal);
+            assert.equal(r.status, 1);
+            assert.equal(r.stderr.split("\n")[0], `lab-3 could not be promoted within 1s: ${refusal}. ` +
+                "lab-3 is still a learner (ID fd422379fda50e48): it has not caught up with the leader. Check its journal (below), its disk and its network " +
+                "to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster); last journal lines:");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
