@@ -53,7 +53,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
                 /invalid etcd stack config \(15 problems\)/,
                 /clusterName "Bad_Name" must be a lowercase DNS label/,
                 /version: etcd 3\.4 is not supported/,
-                /members: 4 members; use 3, 5 or 7/,
+                /members: 4 members, an even count: .*; use 3, 5 or 7, or set etcd:allowEvenMembers: true to run 4 on purpose/,
                 /duplicate member name "a"/,
                 /duplicate address "10\.0\.0\.1"/,
                 /members\[2\] \(-c\): name must be a lowercase DNS label/,
