@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,7 +10,8 @@ import {
     renderStopScript, renderUnit, shq,
 } from "../../components/render";
 import { renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
-import { renderRestoreScript } from "../../components/renderRestore";
+import { renderRestoreScript, stagedSnapshotPath } from "../../components/renderRestore";
+import * as paths from "../../components/paths";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
 import { joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
 import { spec } from "./fixtures";
@@ -210,6 +212,45 @@ describe("render: semantics", () => {
             assert.equal(r.stderr.split("\n")[0], `lab-3 could not be promoted within 1s: ${refusal}. ` +
                 "lab-3 is still a learner (ID fd422379fda50e48): it has not caught up with the leader. Check its journal (below), its disk and its network " +
                 "to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster); last journal lines:");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("restore rebuilds the data dir from the file whether or not the host had data, moving old data aside, once (the script, run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-restore-"));
+        try {
+            const bin = path.join(dir, "bin"), staging = path.join(dir, "staging");
+            for (const d of [bin, staging, path.join(dir, "config"), path.join(dir, "data")]) fs.mkdirSync(d);
+            // systemctl and chown do nothing; etcdutl "restores" by writing member/restored into --data-dir.
+            fs.writeFileSync(path.join(bin, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "chown"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "etcdutl"), '#!/bin/sh\n[ "$2" = restore ] || exit 0\nwhile [ "$1" != --data-dir ]; do shift; done\nmkdir -p "$2/member" && echo "$2" > "$2/member/restored"\n', { mode: 0o755 });
+            const local = spec({ dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } });
+            const snapshot = Buffer.from("a snapshot");
+            const restore = { snapshotPath: "/unused", sha256: crypto.createHash("sha256").update(snapshot).digest("hex"), id: "" };
+            const run = (id: string, me: number) => {
+                restore.id = id;
+                const staged = stagedSnapshotPath(restore).split(paths.stagingDir).join(staging);
+                fs.writeFileSync(staged, snapshot);
+                const script = renderRestoreScript(local, local.members[me], restore, "t").split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
+                return execFileSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+            };
+            const data = local.dirs.data;
+            // No data at all (every member wiped): restored from the file alone, nothing set aside.
+            assert.match(run("aaaaaaaaaaaa", 0), /^lab-1: restored from snapshot aaaaaaaaaaaa$/m);
+            assert.deepEqual(fs.readdirSync(data), ["member"]);
+            assert.equal(fs.readdirSync(staging).length, 0, "the staged copy is removed");
+            // Data present (a later restore): it is moved aside, never deleted.
+            const out = run("bbbbbbbbbbbb", 0);
+            assert.match(out, /previous data moved aside to .*\/member\.before-restore-bbbbbbbbbbbb-\d+$/m);
+            const aside = fs.readdirSync(data).filter((f) => f.startsWith("member.before-restore-bbbbbbbbbbbb-"));
+            assert.equal(aside.length, 1);
+            assert.equal(fs.readFileSync(path.join(data, aside[0], "restored"), "utf8").trim(), path.join(data, "restore-aaaaaaaaaaaa.tmp"), "the earlier data, intact");
+            assert.equal(fs.readFileSync(path.join(data, "member", "restored"), "utf8").trim(), path.join(data, "restore-bbbbbbbbbbbb.tmp"));
+            // The same restore again: nothing happens.
+            assert.match(run("bbbbbbbbbbbb", 0), /^lab-1: snapshot bbbbbbbbbbbb already restored here$/m);
+            assert.deepEqual(fs.readdirSync(data).sort(), ["member", aside[0]]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
