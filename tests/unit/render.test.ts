@@ -256,6 +256,50 @@ describe("render: semantics", () => {
         }
     });
 
+    it("the install script's upgrade guard refuses a downgrade, a skipped minor and 3.5 < 3.5.26 -> 3.6 before changing anything (run by sh with fake binaries)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-upgrade-"));
+        try {
+            // The host's binaries report $HAVE; etcdctl answers every other call (the health check) with a failure.
+            fs.writeFileSync(path.join(dir, "etcd"), '#!/bin/sh\n[ -n "$HAVE" ] || exit 127\necho "etcd Version: $HAVE"\n', { mode: 0o755 });
+            for (const b of ["etcdctl", "etcdutl"]) {
+                fs.writeFileSync(path.join(dir, b), `#!/bin/sh\n[ -n "$HAVE" ] || exit 127\nif [ "$1" = version ]; then echo "${b} version: $HAVE"; exit 0; fi\necho "unhealthy: fake" >&2; exit 1\n`, { mode: 0o755 });
+            }
+            const guardOutcome = (have: string, want: string) => {
+                const script = renderInstallBinariesScript(spec({ version: want }), { stagedTarball: path.join(dir, "missing.tar.gz"), sha256: "b".repeat(64) })
+                    .split(`${paths.binDir}/`).join(`${dir}/`);
+                const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, HAVE: have } });
+                const refused = /refusing to change etcd \S+ to \S+ on .*?: (.*); nothing was changed/.exec(r.stderr)?.[1];
+                return { status: r.status, refused, out: r.stdout + r.stderr };
+            };
+            const cases: Array<[string, string, string | RegExp]> = [
+                ["3.4.23", "3.6.16", "upgrades go one minor version at a time (to 3.5 first)"],
+                ["3.4.23", "3.5.35", /^not every member is healthy/],
+                ["3.5.25", "3.6.16", "3.5 members must run 3.5.26 or later before 3.6"],
+                ["3.5.26", "3.6.16", /^not every member is healthy/],
+                ["3.5.35", "3.6.16", /^not every member is healthy/],
+                ["3.5.20", "3.5.35", /^not every member is healthy/],
+                ["3.6.17", "3.6.16", "a downgrade is not supported"],
+                ["3.6.16", "3.5.35", "a downgrade is not supported"],
+                ["3.5.35", "3.5.20", "a downgrade is not supported"],
+                ["4.0.0", "3.6.16", "a downgrade is not supported"],
+            ];
+            for (const [have, want, expected] of cases) {
+                const got = guardOutcome(have, want);
+                assert.equal(got.status, 1, `${have} -> ${want}: ${got.out}`);
+                // A version the guard lets through reaches the health check, which the fake etcdctl fails.
+                if (typeof expected === "string") assert.equal(got.refused, expected, `${have} -> ${want}: ${got.out}`);
+                else assert.match(got.refused ?? "", expected, `${have} -> ${want}: ${got.out}`);
+            }
+            // Same version: nothing to do. No etcd on the host yet: no guard, straight to the (here missing) tarball.
+            assert.deepEqual([guardOutcome("3.6.16", "3.6.16").status, guardOutcome("3.6.16", "3.6.16").refused], [0, undefined]);
+            const fresh = guardOutcome("", "3.6.16");
+            assert.equal(fresh.refused, undefined, fresh.out);
+            assert.match(fresh.out, /checksum mismatch/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("join adds a new member as a learner and reads an existing record first", () => {
         const j = renderJoinScript(s, s.members[2]);
         assert.match(j, /member add "\$me" --peer-urls="\$my_peer" --learner/);
