@@ -52,7 +52,16 @@ export function observedMembers(listed: ListedMember[], desired: Record<string, 
         const marks = [m.learner ? "learner" : "", m.started ? "" : "not started"].filter(Boolean);
         out[name] = marks.length > 0 ? `${m.peerUrl} (${marks.join(", ")})` : m.peerUrl;
     }
-    return out;
+    // The stack's members in its order, then the others by name: the same cluster reads the same.
+    const stackNames = Object.keys(desired).filter((n) => n in out);
+    const others = Object.keys(out).filter((n) => !(n in desired)).sort();
+    return Object.fromEntries([...stackNames, ...others].map((n) => [n, out[n]]));
+}
+
+/** The same members, whatever order their keys come in. */
+function sameMembers(a: Record<string, string>, b: Record<string, string>): boolean {
+    const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    return canonical(a) === canonical(b);
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -110,7 +119,7 @@ async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise
     }
     if (changed) listing = await listMembers(inputs, waitSeconds, false);
     const observed = observedMembers(listing.members, inputs.members);
-    if (!same(observed, inputs.members)) {
+    if (!sameMembers(observed, inputs.members)) {
         throw new Error(`membership: the cluster lists ${JSON.stringify(observed)}, not the stack's ${JSON.stringify(inputs.members)}`);
     }
     return observed;
@@ -123,7 +132,7 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: MembershipInputs, news: MembershipInputs) {
         // Another connection too (a new key, login or host): the state must hold what a later refresh can use.
-        return { changes: !same(olds.members, news.members) || !same(olds.order, news.order) || !same(olds.connections, news.connections) };
+        return { changes: !sameMembers(olds.members, news.members) || !same(olds.order, news.order) || !same(olds.connections, news.connections) };
     },
 
     async update(_id: string, _olds: MembershipInputs, news: MembershipInputs) {

@@ -73,7 +73,7 @@ systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
 other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members' 2>/dev/null || true)
 if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&
-  [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' '$4 == u')" ]; then
+  [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' -v n="$me" '$4 == u || $3 == n')" ]; then
   echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"
   exit 0
 fi

@@ -23,13 +23,15 @@ describe("membership: the cluster's members as a refresh shows them", () => {
         assert.equal(parseMemberList(listing([])).local, true);
     });
 
-    it("a converged cluster reads exactly as the stack's list", () => {
+    it("a converged cluster reads exactly as the stack's list, in the stack's order whatever order etcd lists them in", () => {
         const { members } = parseMemberList(listing([
+            "3, started, lab-3, https://10.213.0.13:2380, https://10.213.0.13:2379, false",
             "1, started, lab-1, https://10.213.0.11:2380, https://10.213.0.11:2379, false",
             "2, started, lab-2, https://10.213.0.12:2380, https://10.213.0.12:2379, false",
-            "3, started, lab-3, https://10.213.0.13:2380, https://10.213.0.13:2379, false",
         ]));
-        assert.deepEqual(observedMembers(members, desired), desired);
+        const observed = observedMembers(members, desired);
+        assert.deepEqual(observed, desired);
+        assert.deepEqual(Object.keys(observed), ["lab-1", "lab-2", "lab-3"]);
     });
 
     it("a member removed by hand is missing; one added by hand shows by name, or unnamed with its id, marked as it is", () => {
