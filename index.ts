@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { StackInputs, readStackInputs } from "./components/config";
-import { etcdctlEnv } from "./components/outputs";
+import { consumerOutputs, etcdctlEnv } from "./components/outputs";
 import { SpecError } from "./components/spec";
 
 /** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
@@ -31,3 +31,5 @@ export const adminKeyPem = pulumi.secret(cluster.adminKeyPem);
 export const members = cluster.memberNames;
 export const peerUrls = cluster.peerUrls;
 export const etcdctlEnvironment = etcdctlEnv(cluster.clientEndpoints);
+/** Every client certificate but admin, by name: PEMs (key secret) and kube-apiserver's and flannel's etcd flags. */
+export const clientCertificates = consumerOutputs(inputs.spec.clientCertificates, cluster.clientCertificates, cluster.clientEndpoints);

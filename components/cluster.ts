@@ -6,19 +6,19 @@
  * after member *without blocking* (the start script does not wait for Type=notify readiness), a
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
  * restart, healthy, then the next host's files. The restart hands leadership to a member already
- * done, so the leader is never simply killed. After the roll, the membership step removes members
- * the stack no longer lists; then the health gate on every member fails the update with the
+ * done, so the leader is never simply killed. After the roll, the membership (membership.ts) removes
+ * members the stack no longer lists and puts back what was changed by hand; then the health gate on every member fails the update with the
  * journal of any member that did not become healthy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HostFilesProvider } from "./hostFiles";
 import { EtcdMember } from "./member";
+import { ClusterMembership } from "./membership";
 import { Connection, remoteStep } from "./remoteStep";
 import { ScheduledSnapshots } from "./snapshots";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
-import { renderReconcileMembershipScript } from "./renderMembership";
 import { ClusterRestore } from "./restore";
 import { ClusterSpec, MemberSpec } from "./spec";
 
@@ -107,15 +107,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
             }
         }
 
-        // Members the stack no longer lists leave the cluster (one at a time, quorum checked)
-        // before their hosts are stopped and cleaned: Pulumi deletes removed resources last.
-        const first = spec.members[0];
-        const membership = remoteStep(`${name}-membership`, {
-            connection: connectionFor(spec, first, args.sshPrivateKey),
-            label: `membership (on ${first.name})`,
-            create: renderReconcileMembershipScript(spec),
-            update: renderReconcileMembershipScript(spec),
-        }, { parent: this, dependsOn: this.members.flatMap((m) => m.rollDone) });
+        // The cluster's members brought to the stack's list once every member had its turn: members
+        // the stack no longer lists leave (one at a time, quorum checked) before their hosts are
+        // stopped and cleaned, and members removed or added by hand are put back (membership.ts).
+        const membership = new ClusterMembership(`${name}-membership`, {
+            spec,
+            connections: Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)])),
+        }, { parent: this, provider: hostFiles, dependsOn: this.members.flatMap((m) => m.rollDone) });
 
         // A restore from a snapshot (etcd:restore) stops every member, once the roll and the
         // membership step are done, and starts them together from the snapshot's data.

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
-import { SshConnection, connect, runScript } from "./ssh";
+import { SshConnection, connect, machineIdentity, runScript } from "./ssh";
 
 export { SshConnection };
 
@@ -85,10 +85,6 @@ function observedChecks(want: Record<string, string>, report: HostReport): Recor
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-function whereTo(c: SshConnection): unknown {
-    return [c.host, c.port, c.user, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.user, c.proxy?.hostKey];
-}
-
 export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostFilesInputs) {
         const out = await onHost(inputs, (c) => runScript(c, `${inputs.label} write`, inputs.scripts.create, stdinFor(inputs, {})));
@@ -98,14 +94,15 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
         const changes = !same(olds.files, news.files) || !same(olds.contents, news.contents) || !same(olds.checks, news.checks) ||
-            !same(whereTo(olds.connection), whereTo(news.connection));
+            // Another login or key too: the state must hold the connection a later refresh can use.
+            !same(olds.connection, news.connection);
         return { changes };
     },
 
     async update(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
         // A member moved to another machine (or a rebuilt one, with a new host key) starts from
         // nothing there: a first write, not a repair of what the stack wrote before.
-        const moved = !same(whereTo(olds.connection), whereTo(news.connection));
+        const moved = !same(machineIdentity(olds.connection), machineIdentity(news.connection));
         const last = moved ? {} : olds.written ?? {};
         const out = await onHost(news, async (c) => {
             const report = await runScript(c, `${news.label} write`, moved ? news.scripts.create : news.scripts.update, stdinFor(news, last));

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
-import { SshConnection, connect } from "./ssh";
+import { SshConnection, connect, fingerprint, machineIdentity } from "./ssh";
 
 interface HostKeyCheckInputs {
     /** The member's name, for messages. */
@@ -15,19 +15,16 @@ interface HostKeyCheckInputs {
     connection: SshConnection;
 }
 
-const where = (c: SshConnection) => [c.host, c.port, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.hostKey];
-
 const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostKeyCheckInputs) {
         const { close } = await connect(inputs.label, inputs.connection);
         close();
-        const fingerprint = "SHA256:" + require("crypto").createHash("sha256")
-            .update(Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64")).digest("base64").replace(/=+$/, "");
-        return { id: `${inputs.connection.host}:${inputs.connection.port ?? 22}`, outs: { ...inputs, fingerprint } };
+        const pinned = Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64");
+        return { id: `${inputs.connection.host}:${inputs.connection.port ?? 22}`, outs: { ...inputs, fingerprint: fingerprint(pinned) } };
     },
     async diff(_id: string, olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
         // Another address, port, pinned key or bastion: check again (a new check replaces the old).
-        const moved = JSON.stringify(where(olds.connection)) !== JSON.stringify(where(news.connection));
+        const moved = JSON.stringify(machineIdentity(olds.connection)) !== JSON.stringify(machineIdentity(news.connection));
         return { changes: moved || olds.label !== news.label, replaces: moved ? ["connection"] : [] };
     },
     async update(_id: string, _olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {

@@ -4,6 +4,7 @@
  * known_hosts text (plain and hashed entries), fingerprint a key the way `ssh-keygen -l` does.
  */
 import * as crypto from "crypto";
+import { fingerprint } from "./ssh";
 
 /** Key types the command provider can pin. ed25519 first: OpenSSH ≥ 8.8 no longer offers `ssh-rsa`. */
 export const hostKeyTypes = [
@@ -26,8 +27,7 @@ export function normalizeHostKey(line: string): string | undefined {
 
 /** `SHA256:…` fingerprint of a host key line, as `ssh-keygen -lf` prints it. */
 export function hostKeyFingerprint(line: string): string {
-    const b64 = line.trim().split(/\s+/)[1] ?? "";
-    return "SHA256:" + crypto.createHash("sha256").update(Buffer.from(b64, "base64")).digest("base64").replace(/=+$/, "");
+    return fingerprint(Buffer.from(line.trim().split(/\s+/)[1] ?? "", "base64"));
 }
 
 /** How a host is named in known_hosts: `host`, or `[host]:port` for a port other than 22. */

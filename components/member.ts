@@ -18,7 +18,7 @@ import { HostKeyCheck } from "./hostKeyCheck";
 import { HostChecks } from "./renderHostFiles";
 import { MemberCertificates } from "./pki";
 import {
-    joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript,
+    joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderMembersFile, renderPromoteScript, renderUnfillJoinDecision,
 } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
@@ -137,7 +137,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const configFiles = new HostFiles(`${member.name}-config`, {
             connection, label: `${member.name} config`, restartScript: repairRestart, checks: binaries.checks,
             files: [
-                { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), readByEtcd: true },
+                { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), unfill: renderUnfillJoinDecision(), readByEtcd: true },
                 { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
             ],
         }, { parent: this, dependsOn: [binaries.install, join, ...after] });

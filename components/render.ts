@@ -411,6 +411,14 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         ...skipIfCurrent,
+        // Removed from the cluster by hand (listed neither by name nor by peer URL): its etcd stopped
+        // for good, and a restart would only fail. The cluster's membership adds it back (renderRejoinScript).
+        `other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' ${shq(membersFilePath(spec))} 2>/dev/null || true)`,
+        `if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&`,
+        `  [ -z "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} -v n="$me" '$4 == u || $3 == n')" ]; then`,
+        `  echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"`,
+        `  exit 0`,
+        `fi`,
         `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,
         `  others=0; healthy=0; down=""`,
         `  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,

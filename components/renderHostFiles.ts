@@ -18,6 +18,12 @@ export interface ManagedFile {
     owner: string;
     /** Shell lines completing the content in "$tmp" from what only the host knows (see renderFillJoinDecision). */
     fill?: string[];
+    /**
+     * With `fill`: a sed script putting the host's part back to the stack's placeholders. The file's
+     * digest is taken through it, so it compares with the stack's own content, and what only the host
+     * decides (and may decide again: a member added back to the cluster) is not drift.
+     */
+    unfill?: string;
     /** etcd reads this file: a hand edit etcd has since started with needs a restart once repaired. */
     readByEtcd: boolean;
 }
@@ -43,10 +49,16 @@ export interface HostReport {
     restarted?: boolean;
 }
 
-/** Lines printing the report lines for `path` (file … / file … missing). */
-function reportFile(path: string): string[] {
-    const p = shq(path);
-    return [`if [ -e ${p} ]; then echo "file ${path} $(sha256sum < ${p} | cut -c1-64) $(stat -c '%a %U:%G' ${p})"; else echo "file ${path} missing"; fi`];
+/** Shell: the digest of the file as the stack would write it (through `unfill`, when the host fills it). */
+function digestOf(f: ManagedFile): string {
+    const p = shq(f.path);
+    return f.unfill === undefined ? `sha256sum < ${p} | cut -c1-64` : `sed -e ${shq(f.unfill)} ${p} | sha256sum | cut -c1-64`;
+}
+
+/** Lines printing the report lines for `f` (file … / file … missing). */
+function reportFile(f: ManagedFile): string[] {
+    const p = shq(f.path);
+    return [`if [ -e ${p} ]; then echo "file ${f.path} $(${digestOf(f)}) $(stat -c '%a %U:%G' ${p})"; else echo "file ${f.path} missing"; fi`];
 }
 
 /** `started`: when the unit's current process started (epoch seconds; 0 when not running). */
@@ -95,7 +107,7 @@ function binaryLines(checks: HostChecks, repair: boolean): string[] {
  */
 export function renderInspectScript(files: ManagedFile[], checks: HostChecks): string {
     return scriptHeader + [
-        ...files.flatMap((f) => reportFile(f.path)),
+        ...files.flatMap((f) => reportFile(f)),
         ...(checks.unit ? [`echo "unit $(systemctl is-enabled ${shq(checks.unit)} 2>/dev/null || true) $(systemctl is-active ${shq(checks.unit)} 2>/dev/null || true)"`] : []),
         ...binaryLines(checks, false),
     ].join("\n") + "\n";
@@ -120,12 +132,12 @@ export function renderApplyScript(files: ManagedFile[], checks: HostChecks, opts
             ...(f.fill ?? []),
             `chown ${f.owner} "$tmp"`,
             ...(restart && f.readByEtcd ? [
-                `if [ "$last" != - ] && [ -e ${p} ] && [ "$(sha256sum < ${p} | cut -c1-64)" != "$last" ] && [ "$(stat -c %Y ${p})" -le "$started" ]; then`,
+                `if [ "$last" != - ] && [ -e ${p} ] && [ "$(${digestOf(f)})" != "$last" ] && [ "$(stat -c %Y ${p})" -le "$started" ]; then`,
                 `  echo "${f.path} was changed by hand and etcd has started with it since" >&2; restart=1`,
                 `fi`,
             ] : []),
             `if cmp -s "$tmp" ${p} && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' ${p})" ]; then rm -f "$tmp"; else mv -f "$tmp" ${p}; fi`,
-            ...reportFile(f.path),
+            ...reportFile(f),
         ];
     });
     return scriptHeader + [

@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, shq, statusColumnFunction, untilDeadline } from "./render";
 import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
@@ -42,6 +42,17 @@ export function renderFillJoinDecision(spec: ClusterSpec): string[] {
         `[ -n "$state" ] && [ -n "$cluster" ] || { echo "no join decision in ${joinRecordPath(spec)}: the join step must run first" >&2; exit 1; }`,
         `sed -i "s|${joinPlaceholders.initialClusterState}|$state|; s|${joinPlaceholders.initialCluster}|$cluster|" "$tmp"`,
     ];
+}
+
+/**
+ * A sed script putting a config's join decision back to the placeholders (see renderFillJoinDecision):
+ * the config's digest is taken through it, so a decision made again on the host (the member added
+ * back to the cluster, see renderRejoinScript) is not drift. etcd reads these keys only when it
+ * starts with an empty data dir, so a hand edit of them changes nothing a running member does.
+ */
+export function renderUnfillJoinDecision(): string {
+    return `s|^initial-cluster-state: .*|initial-cluster-state: "${joinPlaceholders.initialClusterState}"|;` +
+        `s|^initial-cluster: .*|initial-cluster: "${joinPlaceholders.initialCluster}"|`;
 }
 
 /** etcdctl with this member's own certificate (its server cert carries client auth). */
@@ -318,5 +329,76 @@ export function renderReconcileMembershipScript(spec: ClusterSpec): string {
         `  done`,
         `done`,
         `echo "membership matches the stack ($staying members)"`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Lists the cluster's members from a member's host, with that member's certificate: through its
+ * own etcd when it answers (the first line then says `answered-by local`: this host can run the
+ * reconcile, which works through its local endpoint), else through the others in the members file,
+ * waiting as many seconds as stdin says. Each member is printed as `member <etcdctl member list -w
+ * simple line>`. Changes nothing.
+ */
+export function renderMemberListScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        ctlFunction(spec),
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        `all=$(awk '{ printf "%s%s", sep, $3; sep = "," }' ${shq(membersFilePath(spec))})`,
+        // stdin: how many seconds to wait for an answer (a new cluster forms once all its members run).
+        `read -r wait || wait=0`,
+        `deadline=$(( $(date +%s) + wait ))`,
+        `while :; do`,
+        `  if out=$(ctl --endpoints "$local_ep" member list -w simple 2>/dev/null); then echo "answered-by local"; break; fi`,
+        `  if out=$(ctl --endpoints "$all" member list -w simple 2>/dev/null); then echo "answered-by others"; break; fi`,
+        `  [ "$(date +%s)" -lt "$deadline" ] || { echo "no member of the cluster answers, at $local_ep or at $all" >&2; exit 3; }`,
+        `  sleep 1`,
+        `done`,
+        `printf '%s\\n' "$out" | sed 's/^/member /'`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Adds a stack member back to the cluster after it was removed by hand (`etcdctl member remove`):
+ * its etcd has stopped for good and its data belongs to the removed member. The others must agree
+ * it is not listed; then its unit stops, its data is moved aside (never deleted), the join decides
+ * again (`member add` as a learner, see renderJoinScript), the config takes the new decision, and
+ * etcd starts; the promote step then makes it a voting member once it has caught up. Each part is
+ * checked before it is done, so a run killed half-way is finished by the next.
+ */
+export function renderRejoinScript(spec: ClusterSpec, member: MemberSpec): string {
+    const config = shq(configPath(spec));
+    const data = shq(spec.dirs.data);
+    // An adopted member's join copies the adopted etcd's data: not what a member added back needs.
+    const join = renderJoinScript(spec, { ...member, adopt: undefined });
+    return scriptHeader + [
+        `me=${shq(member.name)}`,
+        `my_peer=${shq(peerUrl(spec, member))}`,
+        ctlFunction(spec),
+        otherClientUrls(spec, ","),
+        `tmp=""; js=""`,
+        `trap 'rm -f "$tmp" "$js"' EXIT`,
+        `list=$(ctl --endpoints "$others" member list -w simple) || { echo "$me: no other member answers (at $others): cannot add it back" >&2; exit 1; }`,
+        `if [ -z "$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')" ]; then`,
+        `  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member" >&2`,
+        `  systemctl stop ${paths.unitName} || true`,
+        `  if [ -d ${data}/member ]; then mv ${data}/member ${data}/member.removed-$(date +%s); echo "$me: moved the removed member's data aside" >&2; fi`,
+        `  rm -f ${shq(joinRecordPath(spec))}`,
+        `  js=$(mktemp)`,
+        `  cat > "$js" <<'ETCD_STACK_JOIN'`,
+        join.replace(/\n$/, ""),
+        `ETCD_STACK_JOIN`,
+        `  sh "$js" >/dev/null </dev/null`,
+        `fi`,
+        // The config carries the (new) decision: etcd reads it when it starts with an empty data dir.
+        `tmp=$(mktemp "$(dirname ${config})/.etcd-stack.XXXXXX")`,
+        `sed -e ${shq(renderUnfillJoinDecision())} ${config} > "$tmp"`,
+        ...renderFillJoinDecision(spec),
+        `chmod --reference=${config} "$tmp"; chown --reference=${config} "$tmp"`,
+        `if cmp -s "$tmp" ${config}; then rm -f "$tmp"; else mv -f "$tmp" ${config}; fi`,
+        `if ! systemctl is-active --quiet ${paths.unitName}; then`,
+        `  systemctl reset-failed ${paths.unitName} >/dev/null 2>&1 || true`,
+        `  systemctl start --no-block ${paths.unitName}`,
+        `  echo "$me: etcd started as a learner"`,
+        `fi`,
     ].join("\n") + "\n";
 }

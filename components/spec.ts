@@ -69,6 +69,11 @@ export interface ClientCertificateSpec {
     name: string;
     commonName: string;
     organization?: string;
+    /**
+     * Where the consumer's host keeps this certificate's files (absolute); the flags in the
+     * `clientCertificates` stack output name files there. Unset: outputs.ts's default.
+     */
+    dir?: string;
 }
 
 export interface CaSpec {
@@ -572,11 +577,13 @@ function parseCa(raw: RawClusterConfig, p: Reader, problems: string[]): CaSpec {
     };
 }
 
+const shellSafePath = /^[A-Za-z0-9._@%+=:,\/-]+$/;
+
 function parseClientCertificates(value: unknown, p: Reader, problems: string[]): ClientCertificateSpec[] {
     const result = [...builtinClientCertificates];
     if (value === undefined) return result;
     if (!Array.isArray(value)) {
-        problems.push("clientCertificates: must be a list of { name, commonName, organization? }");
+        problems.push("clientCertificates: must be a list of { name, commonName, organization?, dir? }");
         return result;
     }
     value.forEach((c, i) => {
@@ -585,13 +592,17 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
         const commonName = p.string(`${at}.commonName`, field(c, "commonName"), name);
         const organizationRaw = field(c, "organization");
         const organization = organizationRaw === undefined ? undefined : p.string(`${at}.organization`, organizationRaw, "");
+        const dirRaw = field(c, "dir");
+        const dir = dirRaw === undefined ? undefined : p.absPath(`${at}.dir`, dirRaw, "");
+        // The flags name files here and are pasted into shells and units: nothing that needs quoting.
+        if (dir && !shellSafePath.test(dir)) problems.push(`${at}.dir: "${dir}" may hold only letters, digits and . _ - / @ % + = : ,`);
         if (name && !dnsLabel.test(name)) {
             problems.push(`${at}: name "${name}" must be a lowercase DNS label`);
         }
         if (result.some((r) => r.name === name)) {
             problems.push(`${at}: a client certificate named "${name}" already exists`);
         }
-        result.push({ name, commonName, organization });
+        result.push({ name, commonName, organization, ...(dir === undefined ? {} : { dir }) });
     });
     return result;
 }

@@ -23,8 +23,17 @@ const sshKeyTypes: Record<string, string[]> = {
     "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"], "rsa-sha2-512": ["rsa-sha2-512"], "rsa-sha2-256": ["rsa-sha2-256"],
 };
 
-function fingerprint(blob: Buffer): string {
+/** An SSH key's fingerprint as `ssh-keygen -l` prints it. */
+export function fingerprint(blob: Buffer): string {
     return "SHA256:" + require("crypto").createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
+/**
+ * Which machine a connection reaches: address, port, pinned host key and bastion. Another one is
+ * another machine (a member moved, or its host rebuilt); another login or key is not.
+ */
+export function machineIdentity(c: SshConnection): unknown[] {
+    return [c.host, c.port, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.hostKey];
 }
 
 /** Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one. */

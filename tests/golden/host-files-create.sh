@@ -22,7 +22,7 @@ state=$(sed -n 's/^initial-cluster-state=//p' '/etc/etcd/etcd-stack.join'); clus
 sed -i "s|@@initial-cluster-state@@|$state|; s|@@initial-cluster@@|$cluster|" "$tmp"
 chown root:root "$tmp"
 if cmp -s "$tmp" '/etc/etcd/etcd.conf.yml' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd.conf.yml'; fi
-if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
+if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sed -e 's|^initial-cluster-state: .*|initial-cluster-state: "@@initial-cluster-state@@"|;s|^initial-cluster: .*|initial-cluster: "@@initial-cluster@@"|' '/etc/etcd/etcd.conf.yml' | sha256sum | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
 IFS= read -r last; IFS= read -r content
 tmp=$(mktemp "$(dirname '/etc/etcd/etcd-stack.members')/.etcd-stack.XXXXXX")
 chmod 0644 "$tmp"

@@ -24,11 +24,11 @@ state=$(sed -n 's/^initial-cluster-state=//p' '/etc/etcd/etcd-stack.join'); clus
 [ -n "$state" ] && [ -n "$cluster" ] || { echo "no join decision in /etc/etcd/etcd-stack.join: the join step must run first" >&2; exit 1; }
 sed -i "s|@@initial-cluster-state@@|$state|; s|@@initial-cluster@@|$cluster|" "$tmp"
 chown root:root "$tmp"
-if [ "$last" != - ] && [ -e '/etc/etcd/etcd.conf.yml' ] && [ "$(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64)" != "$last" ] && [ "$(stat -c %Y '/etc/etcd/etcd.conf.yml')" -le "$started" ]; then
+if [ "$last" != - ] && [ -e '/etc/etcd/etcd.conf.yml' ] && [ "$(sed -e 's|^initial-cluster-state: .*|initial-cluster-state: "@@initial-cluster-state@@"|;s|^initial-cluster: .*|initial-cluster: "@@initial-cluster@@"|' '/etc/etcd/etcd.conf.yml' | sha256sum | cut -c1-64)" != "$last" ] && [ "$(stat -c %Y '/etc/etcd/etcd.conf.yml')" -le "$started" ]; then
   echo "/etc/etcd/etcd.conf.yml was changed by hand and etcd has started with it since" >&2; restart=1
 fi
 if cmp -s "$tmp" '/etc/etcd/etcd.conf.yml' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd.conf.yml'; fi
-if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sha256sum < '/etc/etcd/etcd.conf.yml' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
+if [ -e '/etc/etcd/etcd.conf.yml' ]; then echo "file /etc/etcd/etcd.conf.yml $(sed -e 's|^initial-cluster-state: .*|initial-cluster-state: "@@initial-cluster-state@@"|;s|^initial-cluster: .*|initial-cluster: "@@initial-cluster@@"|' '/etc/etcd/etcd.conf.yml' | sha256sum | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd.conf.yml')"; else echo "file /etc/etcd/etcd.conf.yml missing"; fi
 IFS= read -r last; IFS= read -r content
 tmp=$(mktemp "$(dirname '/etc/etcd/etcd-stack.members')/.etcd-stack.XXXXXX")
 chmod 0644 "$tmp"
@@ -71,6 +71,12 @@ ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd
 col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" 'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }
 systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
+other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members' 2>/dev/null || true)
+if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&
+  [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' -v n="$me" '$4 == u || $3 == n')" ]; then
+  echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"
+  exit 0
+fi
 if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
   others=0; healthy=0; down=""
   for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do

@@ -16,6 +16,12 @@ if [ ! -s '/etc/etcd/etcd-stack.applied' ] && ! systemctl is-active --quiet etcd
   echo "$me: first start of etcd.service on this host"
   exit 0
 fi
+other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members' 2>/dev/null || true)
+if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&
+  [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.12:2380' -v n="$me" '$4 == u || $3 == n')" ]; then
+  echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"
+  exit 0
+fi
 if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
   others=0; healthy=0; down=""
   for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do

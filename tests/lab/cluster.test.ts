@@ -7,12 +7,13 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor, clusterVersion, tlsOutcome } from "./etcdClient";
-import { KeyPairPem, caFromPem, issue, makeForeignClient } from "./handMadePki";
+import { KeyPairPem, caFromPem, issue, makeCa, makeForeignClient } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 import { count } from "./report";
@@ -30,19 +31,25 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
     let adminPair: KeyPairPem;
     let caPem = "";
     let endpoints = "";
+    // Where the kube-apiserver certificate's files go (its `dir`): a consumer's host, played by this machine.
+    const consumerDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-consumer-"));
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? tarballMissing(initialTarball));
         labUp(size);
         wipeHosts(size);
         // The 3-member cluster starts one minor back, so that a version change is a real upgrade.
-        scratch = await scratchStack("lab", { ...labStackConfig(size, initialTarball), version: initialVersion });
+        scratch = await scratchStack("lab", {
+            ...labStackConfig(size, initialTarball), version: initialVersion,
+            clientCertificates: [{ name: "kube-apiserver", commonName: "kube-apiserver", dir: path.join(consumerDir, "kube-apiserver") }],
+        });
         etcdctl = Etcdctl.extract(labTarball);
     });
 
     after(async () => {
         etcdctl?.dispose();
         await scratch?.dispose();
+        fs.rmSync(consumerDir, { recursive: true, force: true });
     });
 
     it("`up` brings every member to healthy over mTLS, with no warning and no secret in the output", async () => {
@@ -133,6 +140,68 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             const r = await etcdctl.run(url(m), ["get", "lab/replicated", "--print-value-only", "--consistency=s"], admin);
             assert.strictEqual(r.out.trim(), value, `${m.name}: ${r.out}`);
         }
+    });
+
+    it("a named client certificate from the outputs, in the files its flags name, works with kube-apiserver's and flannel's flags; another CA's certificate there is refused", async () => {
+        const outputs = await scratch.stack.outputs();
+        assert.ok(!outputs["clientCertificates"].secret, "the clientCertificates output as a whole is not a secret");
+        type Entry = { commonName: string; certPem: string; keyPem: string; kubeApiserverFlags: string; flannelFlags: string };
+        const all = outputs["clientCertificates"].value as Record<string, Entry>;
+        assert.deepStrictEqual(Object.keys(all).sort(), ["apiserver-etcd-client", "healthcheck", "kube-apiserver"]);
+        const c = all["kube-apiserver"];
+        assert.strictEqual(c.commonName, "kube-apiserver");
+
+        // Without --show-secrets the key alone is masked: the flags and the certificate are plain.
+        const masked = scratch.cli(["stack", "output", "clientCertificates", "--json"]);
+        assert.strictEqual(masked.code, 0, masked.stderr);
+        count("secretsFound", (masked.stdout.match(/PRIVATE KEY/g) ?? []).length);
+        assert.doesNotMatch(masked.stdout, /PRIVATE KEY/);
+        const shown = JSON.parse(masked.stdout)["kube-apiserver"];
+        assert.strictEqual(shown.keyPem, "[secret]");
+        assert.deepStrictEqual([shown.certPem, shown.kubeApiserverFlags, shown.flannelFlags], [c.certPem, c.kubeApiserverFlags, c.flannelFlags]);
+
+        // The flags, taken apart as kube-apiserver and flanneld would read them.
+        const parse = (flags: string, prefix: string) => Object.fromEntries(flags.split(" ").map((f) => {
+            assert.ok(f.startsWith(prefix), `${f} is not a ${prefix}* flag`);
+            const eq = f.indexOf("=");
+            return [f.slice(prefix.length, eq), f.slice(eq + 1)];
+        }));
+        const kube = parse(c.kubeApiserverFlags, "--etcd-");
+        const flannel = parse(c.flannelFlags, "-etcd-");
+        const dir = path.join(consumerDir, "kube-apiserver");
+        assert.deepStrictEqual(kube, { servers: endpoints, cafile: path.join(dir, "ca.crt"),
+            certfile: path.join(dir, "kube-apiserver.crt"), keyfile: path.join(dir, "kube-apiserver.key") });
+        assert.deepStrictEqual(flannel, { endpoints: kube.servers, cafile: kube.cafile, certfile: kube.certfile, keyfile: kube.keyfile });
+
+        // The files, written as the README's commands write them: the key 0600.
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(kube.cafile, String(outputs["caCertPem"].value));
+        fs.writeFileSync(kube.certfile, c.certPem);
+        fs.writeFileSync(kube.keyfile, c.keyPem, { mode: 0o600 });
+        assert.strictEqual(fs.statSync(kube.keyfile).mode & 0o777, 0o600);
+        // It is the certificate configured: CN kube-apiserver, signed by the cluster's CA, matching the key.
+        const cert = new crypto.X509Certificate(c.certPem);
+        assert.match(cert.subject, /^CN=kube-apiserver$/m);
+        assert.ok(cert.verify(new crypto.X509Certificate(caPem).publicKey), "not signed by the cluster's CA");
+        assert.ok(cert.checkPrivateKey(crypto.createPrivateKey(c.keyPem)), "keyPem is not the certificate's key");
+
+        // kube-apiserver's flags write, flannel's read it back (etcdctl with the flags' values).
+        const value = crypto.randomBytes(6).toString("hex");
+        const asKube = { ca: kube.cafile, cert: kube.certfile, key: kube.keyfile };
+        const put = await etcdctl.run(kube.servers, ["put", "lab/consumer", value], asKube);
+        assert.strictEqual(put.code, 0, put.out);
+        const got = await etcdctl.run(flannel.endpoints, ["get", "lab/consumer", "--print-value-only"], { ca: flannel.cafile, cert: flannel.certfile, key: flannel.keyfile });
+        assert.strictEqual(got.code, 0, got.out);
+        assert.strictEqual(got.out.trim(), value);
+
+        // The same files holding another CA's certificate for the same CN: refused, nothing written.
+        const foreign = await issue(await makeCa("foreign-ca"), "kube-apiserver");
+        fs.writeFileSync(kube.certfile, foreign.certPem);
+        fs.writeFileSync(kube.keyfile, foreign.privateKeyPem);
+        const refused = await etcdctl.run(kube.servers, ["put", "lab/consumer", "foreign"], asKube);
+        assert.notStrictEqual(refused.code, 0, "a certificate not from the outputs was accepted");
+        const after = await etcdctl.run(endpoints, ["get", "lab/consumer", "--print-value-only"], admin);
+        assert.strictEqual(after.out.trim(), value, after.out);
     });
 
     it("puts each key only on its own host, the CA key on none, every managed file with its mode and owner, no key in plaintext in the state", () => {
@@ -245,7 +314,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
             ...names.flatMap((m) => [
                 `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
                 `${m}-preflight`, `${m}-service`, `${m}-health`]),
-            ...["admin", "healthcheck", "apiserver-etcd-client"].map((c) => `etcd-client-${c}-cert`),
+            ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt");
         // The clients' certificates were re-issued too: take the new admin one.
         const outputs = await scratch.stack.outputs();
@@ -311,8 +380,8 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         await scratch.stack.preview({ onEvent: preview.onEvent });
         assert.ok(preview.changed().includes("lab-1-service"), "the new login reached the services' connections");
         for (const [name, diff] of preview.diffs) {
-            // A HostFiles write (a dynamic resource) reports no per-input diff to the engine; its files stay as they are (below).
-            const expected = name.endsWith("-prepare") ? ["connection", "stdin"] : name.endsWith("-write") ? [] : ["connection"];
+            // A HostFiles write and the membership (dynamic resources) report no per-input diff to the engine; files stay as they are (below).
+            const expected = name.endsWith("-prepare") ? ["connection", "stdin"] : name.endsWith("-write") || name === "etcd-membership" ? [] : ["connection"];
             assert.deepStrictEqual(diff, expected, `${name} changes more than its connection`);
         }
         const fileTimes = () => names.map((m) => labSsh(hostOf(m), "stat -c %Y /etc/etcd/etcd.conf.yml /etc/etcd/pki/server.key").stdout);

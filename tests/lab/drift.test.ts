@@ -3,7 +3,8 @@
  * file), a removed binary, a stopped and disabled unit show in `preview --refresh` as changes of
  * that file (or check) on that host; `up --refresh` puts them back under a bounded writer,
  * restarting a member only when its running etcd had read a hand change; a converged stack's
- * `preview --refresh` shows nothing.
+ * `preview --refresh` shows nothing. Membership too: a member removed and a stranger added by hand
+ * with etcdctl show as changes of the cluster's members, and `up` puts the stack's members back.
  */
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
@@ -37,6 +38,12 @@ class DriftLog {
         const oldChecks = (before.checks ?? {}) as Record<string, string>;
         for (const [k, want] of Object.entries((after.checks ?? {}) as Record<string, string>)) {
             if (oldChecks[k] !== want) lines.push(`${k}: ${oldChecks[k]} -> ${want}`);
+        }
+        // The cluster's membership: members as the cluster lists them (old) and as the stack does (new).
+        const oldMembers = (before.members ?? {}) as Record<string, string>;
+        const newMembers = (after.members ?? {}) as Record<string, string>;
+        for (const k of [...new Set([...Object.keys(oldMembers), ...Object.keys(newMembers)])].sort()) {
+            if (oldMembers[k] !== newMembers[k]) lines.push(`member ${k}: ${oldMembers[k] ?? "absent"} -> ${newMembers[k] ?? "absent"}`);
         }
         this.changes.set(name, lines);
     };
@@ -164,6 +171,46 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         await repair("unit");
         assert.strictEqual(labSsh("lab2", `systemctl is-enabled ${paths.unitName}; systemctl is-active ${paths.unitName}`).stdout.trim(), "enabled\nactive");
         assert.ok(pid === "0" && mainPid("lab2") !== "0", "etcd runs on lab-2 again");
+        const again = await previewRefresh();
+        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
+    });
+    it("a member removed and a stranger added by hand with etcdctl show as membership changes; up puts the stack's members back", async () => {
+        const simple = async () => {
+            const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+            assert.strictEqual(r.code, 0, r.out);
+            return r.out.trim().split("\n").map((l) => l.split(", "));
+        };
+        const lab2 = (await simple()).find((f) => f[2] === "lab-2")!;
+        let r = await etcdctl.run(endpoints, ["member", "remove", lab2[0]], admin);
+        assert.strictEqual(r.code, 0, r.out);
+        // A voting member that never starts: the cluster counts it toward its quorum until it is removed.
+        r = await etcdctl.run(endpoints, ["member", "add", "stranger", "--peer-urls=https://10.213.0.99:2380"], admin);
+        assert.strictEqual(r.code, 0, r.out);
+        const strangerId = (await simple()).find((f) => f[3] === "https://10.213.0.99:2380")![0];
+        // The removed member's etcd stops for good.
+        assert.strictEqual(labSsh("lab2", `for i in $(seq 30); do systemctl is-active --quiet ${paths.unitName} || exit 0; sleep 1; done; exit 1`).code, 0, "lab-2's etcd stopped");
+        const pids = [1, 3].map((i) => mainPid(`lab${i}`));
+
+        const { drift, output } = await previewRefresh();
+        console.log(indent(JSON.stringify(Object.fromEntries(drift.changes), null, 1)));
+        assert.deepStrictEqual(drift.changes.get("etcd-membership"), [
+            `member (unnamed ${strangerId}): https://10.213.0.99:2380 (not started) -> absent`,
+            "member lab-2: absent -> https://10.213.0.12:2380",
+        ]);
+        assert.strictEqual(drift.ops.get("etcd-membership"), "update");
+        // lab-2's unit is not running any more: that shows too; nothing else changed.
+        assert.match((drift.changes.get("lab-2-config-write") ?? []).join("\n"), /^unit: enabled (inactive|failed|activating) -> enabled active$/);
+        assert.deepStrictEqual([...drift.ops.keys()].sort(), ["etcd-membership", "lab-2-config-write"]);
+        assert.match(output, /members/);
+
+        const log = await repair("membership");
+        assert.match(log.output, /etcd-membership updated/);
+        const members = await simple();
+        assert.deepStrictEqual(members.map((f) => f[2]).sort(), names, "the cluster lists the stack's members again");
+        assert.deepStrictEqual(members.map((f) => f[5]), ["false", "false", "false"], "every member votes");
+        assert.deepStrictEqual([1, 3].map((i) => mainPid(`lab${i}`)), pids, "lab-1 and lab-3 were not restarted");
+        assert.match(labSsh("lab2", "ls /var/lib/etcd").stdout, /^member\.removed-\d+$/m, "the removed member's data was moved aside, not deleted");
+
         const again = await previewRefresh();
         assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });

@@ -28,7 +28,8 @@ async function declare(overrides: Partial<RawClusterConfig>): Promise<Map<string
 
 /** Like changedBetween, but compares only what runs on a host (scripts, stdin, files), not the connection. */
 function scriptsChangedBetween(a: Map<string, string>, b: Map<string, string>): string[] {
-    const strip = (v: string | undefined) => { const o = JSON.parse(v ?? "{}"); delete o.connection; return JSON.stringify(o); };
+    // The cluster's membership holds every member's connection, as `connections`.
+    const strip = (v: string | undefined) => { const o = JSON.parse(v ?? "{}"); delete o.connection; delete o.connections; return JSON.stringify(o); };
     return [...a.keys()].filter((k) => strip(a.get(k)) !== strip(b.get(k))).map((k) => k.split("::")[1]).sort();
 }
 

@@ -59,8 +59,9 @@ describe("EtcdCluster (mocked engine)", function () {
                 "/etc/etcd/pki/peer.crt", "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members"]);
             assert.deepEqual(hostFiles(`${m}-config`).order, ["/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]);
         }
-        named("etcd-membership");
-        assert.equal(ofType("command:remote:Command").length, 3 * 7 + 1);
+        // The membership is cluster state, read from the cluster on refresh: one dynamic resource.
+        assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:Membership").map((r) => r.name), ["etcd-membership"]);
+        assert.equal(ofType("command:remote:Command").length, 3 * 7);
         assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
 
@@ -124,6 +125,20 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.notEqual(unwrapSecret(keyFile.contents), keyFile.contents, "key content is not secret");
         assert.ok(await pulumi.isSecret(cluster.adminKeyPem as pulumi.Output<string>));
         assert.ok(await pulumi.isSecret(cluster.clientCertificates["healthcheck"].privateKeyPem));
+        const membership = named("etcd-membership").inputs;
+        assert.notEqual(unwrapSecret(membership.connections), membership.connections, "the membership's connections are not secret");
+    });
+
+    it("declares the membership as the stack's list, with each member's own rejoin and promote", () => {
+        const m = named("etcd-membership").inputs;
+        assert.deepEqual(m.members, { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" });
+        assert.deepEqual(m.order, ["lab-1", "lab-2", "lab-3"]);
+        assert.deepEqual(Object.keys(unwrapSecret(m.connections)), ["lab-1", "lab-2", "lab-3"]);
+        for (const n of ["lab-1", "lab-2", "lab-3"]) {
+            assert.match(m.scripts.rejoin[n], new RegExp(`^me='${n}'$`, "m"));
+            assert.match(m.scripts.promote[n], new RegExp(`^me='${n}'$`, "m"));
+        }
+        assert.match(m.scripts.reconcile, /member remove/);
     });
 
     const names = ["lab-1", "lab-2", "lab-3"];
@@ -156,7 +171,7 @@ describe("EtcdCluster (mocked engine)", function () {
             for (const op of ["create", "update", "delete"]) {
                 if (c.inputs[op] === undefined) continue;
                 assert.ok(c.inputs[op].split("\n").length <= 4, `${c.name} ${op} is not a short runner:\n${c.inputs[op]}`);
-                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: (lab-\\d|membership) .*\\(${op}\\)\n`));
+                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: lab-\\d .*\\(${op}\\)\n`));
             }
             assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
         }

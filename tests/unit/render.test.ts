@@ -13,7 +13,10 @@ import { renderApplyScript, renderInspectScript } from "../../components/renderH
 import { renderRestoreScript, stagedSnapshotPath } from "../../components/renderRestore";
 import * as paths from "../../components/paths";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
-import { joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript } from "../../components/renderMembership";
+import {
+    joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMemberListScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript,
+    renderRejoinScript, renderUnfillJoinDecision,
+} from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
 const goldenDir = path.join(__dirname, "..", "golden");
@@ -50,6 +53,8 @@ describe("render: golden files", () => {
     it("join script of a member taking over an existing etcd", () => golden("join-adopt.sh", renderJoinScript(s, adopting)));
     it("preflight of a member taking over an existing etcd", () => golden("preflight-adopt.sh", renderPreflightScript(s, adopting, "2026-11-23T08:00:00Z")));
     it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
+    it("member list script", () => golden("member-list.sh", renderMemberListScript(s)));
+    it("rejoin script (a member removed by hand)", () => golden("rejoin.sh", renderRejoinScript(s, s.members[1])));
     const snaps = spec({ snapshots: { onCalendar: "hourly", keep: 48, maxAgeDays: 7 } });
     it("snapshot script", () => golden("etcd-snapshot.sh", renderSnapshotScript(snaps, snaps.snapshots!)));
     it("snapshot unit and timer", () => golden("etcd-snapshot.units", renderSnapshotUnit() + "---\n" + renderSnapshotTimer(snaps.snapshots!)));
@@ -59,7 +64,7 @@ describe("render: golden files", () => {
     it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s, ["lab-3", "lab-1", "lab-2"])));
     const hostFiles = [
         { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", readByEtcd: true },
-        { path: "/etc/etcd/etcd.conf.yml", mode: "0644", owner: "root:root", readByEtcd: true, fill: renderFillJoinDecision(s) },
+        { path: "/etc/etcd/etcd.conf.yml", mode: "0644", owner: "root:root", readByEtcd: true, fill: renderFillJoinDecision(s), unfill: renderUnfillJoinDecision() },
         { path: "/etc/etcd/etcd-stack.members", mode: "0644", owner: "root:root", readByEtcd: false },
     ];
     const hostChecks = { unit: "etcd.service", binaries: { tarball: "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz", sha256: "b".repeat(64) } };
@@ -295,6 +300,28 @@ describe("render: semantics", () => {
             const fresh = guardOutcome("", "3.6.16");
             assert.equal(fresh.refused, undefined, fresh.out);
             assert.match(fresh.out, /checksum mismatch/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a filled config read back through the unfill script is the stack's own config, whatever the host decided (run by sed)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-unfill-"));
+        try {
+            const local = spec({ dirs: { config: dir } });
+            const template = renderEtcdConfig(local, local.members[0], { token: "t", ...joinPlaceholders });
+            const filled = (record: string) => {
+                const tmp = path.join(dir, "config.tmp");
+                fs.writeFileSync(tmp, template);
+                fs.writeFileSync(path.join(dir, "etcd-stack.join"), record);
+                execFileSync("sh", ["-c", `set -eu; tmp=${shq(tmp)}\n${renderFillJoinDecision(local).join("\n")}`]);
+                return execFileSync("sed", ["-e", renderUnfillJoinDecision(), tmp], { encoding: "utf8" });
+            };
+            assert.equal(filled("initial-cluster-state=new\ninitial-cluster=lab-1=https://10.213.0.11:2380,lab-2=https://10.213.0.12:2380\n"), template);
+            assert.equal(filled("initial-cluster-state=existing\ninitial-cluster=lab-1=https://10.213.0.11:2380\n"), template);
+            // Any other edit still shows.
+            const edited = execFileSync("sed", ["-e", renderUnfillJoinDecision()], { input: template.replace(/^heartbeat-interval: .*$/m, "heartbeat-interval: 150"), encoding: "utf8" });
+            assert.notEqual(edited, template);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

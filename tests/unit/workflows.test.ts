@@ -27,6 +27,15 @@ describe("GitHub workflows (.github/workflows)", () => {
         for (const s of ["staging", "prod"]) assert.ok(fs.existsSync(path.join(dir, "../../stacks", `Pulumi.${s}.yaml`)));
     });
 
+    it("previews exactly the stacks a runner can reach: those that download the release, not a local tarball (dev, lab)", () => {
+        const stacksDir = path.join(dir, "../../stacks");
+        const downloaded = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f)).filter((f) => {
+            const binary = (yaml.load(fs.readFileSync(path.join(stacksDir, f), "utf8")) as { config: Record<string, any> }).config["etcd:binary"];
+            return binary?.url !== undefined && binary?.localTarball === undefined;
+        }).map((f) => f.split(".")[1]).sort();
+        assert.deepEqual([...load("preview.yml").jobs.preview.strategy.matrix.stack].sort(), downloaded);
+    });
+
     it("runs `pulumi up` only from main, behind the target environment's approval", () => {
         const w = load("deploy.yml");
         assert.deepEqual(w.on.push.branches, ["main"]);

@@ -1,0 +1,48 @@
+/**
+ * The cluster's membership as one resource: which members the running cluster has is cluster
+ * state, not a file on one host. Its refresh lists them, so a member removed or added by hand
+ * with etcdctl shows in `pulumi preview --refresh` as a change of `members` (name → peer URL; a
+ * learner or a member never started is marked so); `up` puts the cluster back to the stack's
+ * list, the quorum-safe way a stack edit does (membershipProvider.ts). It runs after every
+ * member's turn of the roll: members the stack no longer lists leave before their hosts are
+ * stopped and cleaned (Pulumi deletes removed resources last).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MembershipInputs, membershipProvider } from "./membershipProvider";
+import { Connection } from "./remoteStep";
+import { peerUrl } from "./render";
+import { renderMemberListScript, renderPromoteScript, renderReconcileMembershipScript, renderRejoinScript } from "./renderMembership";
+import { SshConnection } from "./ssh";
+import { ClusterSpec } from "./spec";
+
+export interface ClusterMembershipArgs {
+    spec: ClusterSpec;
+    /** Each member's SSH connection (secret), by member name. */
+    connections: Record<string, pulumi.Input<Connection>>;
+}
+
+/** The type token of the membership in the state and in previews. */
+export const membershipType = "pulumi-nodejs:dynamic/etcd:Membership";
+
+export class ClusterMembership extends pulumi.dynamic.Resource {
+    /** Member name → peer URL, as the cluster lists them after the last run. */
+    public readonly members!: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: ClusterMembershipArgs, opts: pulumi.CustomResourceOptions) {
+        const { spec } = args;
+        const names = spec.members.map((m) => m.name);
+        const inputs: { [K in keyof MembershipInputs]: pulumi.Input<MembershipInputs[K]> } = {
+            members: Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)])),
+            order: names,
+            connections: pulumi.all(args.connections) as pulumi.Output<Record<string, SshConnection>>,
+            scripts: {
+                list: renderMemberListScript(spec),
+                reconcile: renderReconcileMembershipScript(spec),
+                rejoin: Object.fromEntries(spec.members.map((m) => [m.name, renderRejoinScript(spec, m)])),
+                promote: Object.fromEntries(spec.members.map((m) => [m.name, renderPromoteScript(spec, m)])),
+            },
+            waitSeconds: spec.healthTimeoutSeconds,
+        };
+        super(membershipProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "Membership");
+    }
+}

@@ -1,0 +1,148 @@
+/**
+ * The dynamic provider behind the cluster's membership (membership.ts). Its `read` lists the
+ * members the running cluster has, so `pulumi preview --refresh` shows a member removed or added
+ * by hand (`etcdctl member remove/add`) as a change of `members`; its `update` puts the cluster
+ * back to the stack's list: strangers removed (quorum-checked, renderReconcileMembershipScript),
+ * then each stack member missing from the cluster added back on its own host
+ * (renderRejoinScript), and each learner promoted once caught up (renderPromoteScript), one
+ * member at a time.
+ *
+ * Serialized into the state with the functions it uses (see hostFilesProvider.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { SshConnection, connect, runScript } from "./ssh";
+
+/** The resource's inputs; `connections` is secret (it carries the SSH key). */
+export interface MembershipInputs {
+    /** Member name → peer URL, as the stack lists them; as read from the cluster after a refresh. */
+    members: Record<string, string>;
+    /** The stack's members in roll order. */
+    order: string[];
+    connections: Record<string, SshConnection>;
+    /** The scripts (renderMembership.ts): `list` and `reconcile` run on any member, the others per member. */
+    scripts: { list: string; reconcile: string; rejoin: Record<string, string>; promote: Record<string, string> };
+    /** How long a run waits for the cluster to answer (the members' health timeout). */
+    waitSeconds: number;
+}
+
+/** One row of `etcdctl member list -w simple`. */
+export interface ListedMember { id: string; started: boolean; name: string; peerUrl: string; learner: boolean }
+
+/** Parses the list script's output (`answered-by local|others`, then `member <row>` lines). */
+export function parseMemberList(stdout: string): { local: boolean; members: ListedMember[] } {
+    const members: ListedMember[] = [];
+    for (const line of stdout.split("\n")) {
+        const m = /^member ([0-9a-f]+), (started|unstarted), ([^,]*), ([^,]*), ([^,]*), (true|false)$/.exec(line.trim());
+        if (m) members.push({ id: m[1], started: m[2] === "started", name: m[3], peerUrl: m[4], learner: m[6] === "true" });
+    }
+    return { local: /^answered-by local$/m.test(stdout), members };
+}
+
+/**
+ * The cluster's members as the preview shows them beside the stack's: name → peer URL, a learner
+ * or a member not started yet marked so. A member with no name yet (added, never started) is named
+ * by the stack member that has its peer URL, or as `(unnamed <id>)`.
+ */
+export function observedMembers(listed: ListedMember[], desired: Record<string, string>): Record<string, string> {
+    const byUrl = new Map(Object.entries(desired).map(([name, url]) => [url, name]));
+    const out: Record<string, string> = {};
+    for (const m of listed) {
+        let name = m.name || byUrl.get(m.peerUrl) || `(unnamed ${m.id})`;
+        if (name in out) name = `${name} (${m.id})`;
+        const marks = [m.learner ? "learner" : "", m.started ? "" : "not started"].filter(Boolean);
+        out[name] = marks.length > 0 ? `${m.peerUrl} (${marks.join(", ")})` : m.peerUrl;
+    }
+    // The stack's members in its order, then the others by name: the same cluster reads the same.
+    const stackNames = Object.keys(desired).filter((n) => n in out);
+    const others = Object.keys(out).filter((n) => !(n in desired)).sort();
+    return Object.fromEntries([...stackNames, ...others].map((n) => [n, out[n]]));
+}
+
+/** The same members, whatever order their keys come in. */
+function sameMembers(a: Record<string, string>, b: Record<string, string>): boolean {
+    const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    return canonical(a) === canonical(b);
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+async function onMember(inputs: MembershipInputs, name: string, what: string, script: string, stdin = ""): Promise<string> {
+    const { client, close } = await connect(name, inputs.connections[name]);
+    try {
+        return await runScript(client, `${name} ${what}`, script, stdin);
+    } finally {
+        close();
+    }
+}
+
+interface Listing { from: string; local: boolean; members: ListedMember[] }
+
+/**
+ * Lists the members through the first stack member whose host answers (`from`), waiting up to
+ * `waitSeconds` for the cluster to answer (a new cluster forms once its members have all started).
+ * With `preferLocal`, a member whose own etcd answers is preferred: the reconcile runs there.
+ */
+async function listMembers(inputs: MembershipInputs, waitSeconds: number, preferLocal: boolean): Promise<Listing> {
+    const errors: string[] = [];
+    let fallback: Listing | undefined;
+    for (const name of inputs.order) {
+        try {
+            const listed = parseMemberList(await onMember(inputs, name, "member list", inputs.scripts.list, `${waitSeconds}\n`));
+            if (listed.local || !preferLocal) return { from: name, ...listed };
+            fallback ??= { from: name, ...listed };
+        } catch (e) {
+            errors.push((e as Error).message);
+        }
+    }
+    if (fallback) return fallback;
+    throw new Error(`membership: no member of the cluster could list it:\n${errors.join("\n")}`);
+}
+
+/** Removes strangers, adds back missing stack members, promotes learners; returns the list after. */
+async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise<Record<string, string>> {
+    let listing = await listMembers(inputs, waitSeconds, true);
+    let changed = false;
+    const desiredUrls = new Set(Object.values(inputs.members));
+    if (listing.members.some((m) => !desiredUrls.has(m.peerUrl))) {
+        if (!listing.local) throw new Error("membership: members to remove, but no stack member's own etcd answers to remove them through");
+        await onMember(inputs, listing.from, "membership", inputs.scripts.reconcile);
+        changed = true;
+    }
+    // One member at a time, in the stack's order: missing (removed by hand), registered but never
+    // started, or a learner not yet promoted.
+    for (const name of inputs.order) {
+        const listed = listing.members.find((m) => m.peerUrl === inputs.members[name]);
+        if (listed && !listed.learner && listed.started) continue;
+        await onMember(inputs, name, "rejoin", inputs.scripts.rejoin[name]);
+        await onMember(inputs, name, "promote", inputs.scripts.promote[name]);
+        changed = true;
+    }
+    if (changed) listing = await listMembers(inputs, waitSeconds, false);
+    const observed = observedMembers(listing.members, inputs.members);
+    if (!sameMembers(observed, inputs.members)) {
+        throw new Error(`membership: the cluster lists ${JSON.stringify(observed)}, not the stack's ${JSON.stringify(inputs.members)}`);
+    }
+    return observed;
+}
+
+export const membershipProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: MembershipInputs) {
+        return { id: "membership", outs: { ...inputs, members: await reconcile(inputs, inputs.waitSeconds) } };
+    },
+
+    async diff(_id: string, olds: MembershipInputs, news: MembershipInputs) {
+        // Another connection too (a new key, login or host): the state must hold what a later refresh can use.
+        return { changes: !sameMembers(olds.members, news.members) || !same(olds.order, news.order) || !same(olds.connections, news.connections) };
+    },
+
+    async update(_id: string, _olds: MembershipInputs, news: MembershipInputs) {
+        return { outs: { ...news, members: await reconcile(news, news.waitSeconds) } };
+    },
+
+    async read(id: string, props: MembershipInputs) {
+        // A refresh does not wait: a cluster that does not answer now is reported as such.
+        const listed = await listMembers(props, 0, false);
+        const members = observedMembers(listed.members, props.members);
+        return { id, props: { ...props, members }, inputs: { ...props, members } };
+    },
+};
