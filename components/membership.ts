@@ -27,6 +27,8 @@ export const membershipType = "pulumi-nodejs:dynamic/etcd:Membership";
 export class ClusterMembership extends pulumi.dynamic.Resource {
     /** Member name → peer URL, as the cluster lists them after the last run. */
     public readonly members!: pulumi.Output<Record<string, string>>;
+    /** What the last run did (members removed, added back, promoted), as its scripts said. */
+    public readonly report!: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterMembershipArgs, opts: pulumi.CustomResourceOptions) {
         const { spec } = args;
@@ -43,6 +45,6 @@ export class ClusterMembership extends pulumi.dynamic.Resource {
             },
             waitSeconds: spec.healthTimeoutSeconds,
         };
-        super(membershipProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "Membership");
+        super(membershipProvider, name, { ...inputs, report: undefined }, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "Membership");
     }
 }

@@ -98,36 +98,38 @@ async function listMembers(inputs: MembershipInputs, waitSeconds: number, prefer
     throw new Error(`membership: no member of the cluster could list it:\n${errors.join("\n")}`);
 }
 
-/** Removes strangers, adds back missing stack members, promotes learners; returns the list after. */
-async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise<Record<string, string>> {
+/**
+ * Removes strangers, adds back missing stack members, promotes learners; returns the list after
+ * and what was done (the scripts' own lines: a dynamic provider's output does not reach the
+ * engine's log, so it is kept as the `report` output).
+ */
+async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise<{ members: Record<string, string>; report: string }> {
     let listing = await listMembers(inputs, waitSeconds, true);
-    let changed = false;
+    const report: string[] = [];
     const desiredUrls = new Set(Object.values(inputs.members));
     if (listing.members.some((m) => !desiredUrls.has(m.peerUrl))) {
         if (!listing.local) throw new Error("membership: members to remove, but no stack member's own etcd answers to remove them through");
-        await onMember(inputs, listing.from, "membership", inputs.scripts.reconcile);
-        changed = true;
+        report.push(await onMember(inputs, listing.from, "membership", inputs.scripts.reconcile));
     }
     // One member at a time, in the stack's order: missing (removed by hand), registered but never
     // started, or a learner not yet promoted.
     for (const name of inputs.order) {
         const listed = listing.members.find((m) => m.peerUrl === inputs.members[name]);
         if (listed && !listed.learner && listed.started) continue;
-        await onMember(inputs, name, "rejoin", inputs.scripts.rejoin[name]);
-        await onMember(inputs, name, "promote", inputs.scripts.promote[name]);
-        changed = true;
+        report.push(await onMember(inputs, name, "rejoin", inputs.scripts.rejoin[name]));
+        report.push(await onMember(inputs, name, "promote", inputs.scripts.promote[name]));
     }
-    if (changed) listing = await listMembers(inputs, waitSeconds, false);
+    if (report.length > 0) listing = await listMembers(inputs, waitSeconds, false);
     const observed = observedMembers(listing.members, inputs.members);
     if (!sameMembers(observed, inputs.members)) {
         throw new Error(`membership: the cluster lists ${JSON.stringify(observed)}, not the stack's ${JSON.stringify(inputs.members)}`);
     }
-    return observed;
+    return { members: observed, report: report.join("").trim() || "membership matches the stack" };
 }
 
 export const membershipProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: MembershipInputs) {
-        return { id: "membership", outs: { ...inputs, members: await reconcile(inputs, inputs.waitSeconds) } };
+        return { id: "membership", outs: { ...inputs, ...(await reconcile(inputs, inputs.waitSeconds)) } };
     },
 
     async diff(_id: string, olds: MembershipInputs, news: MembershipInputs) {
@@ -136,13 +138,14 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id: string, _olds: MembershipInputs, news: MembershipInputs) {
-        return { outs: { ...news, members: await reconcile(news, news.waitSeconds) } };
+        return { outs: { ...news, ...(await reconcile(news, news.waitSeconds)) } };
     },
 
     async read(id: string, props: MembershipInputs) {
         // A refresh does not wait: a cluster that does not answer now is reported as such.
         const listed = await listMembers(props, 0, false);
         const members = observedMembers(listed.members, props.members);
-        return { id, props: { ...props, members }, inputs: { ...props, members } };
+        const { report, ...inputs } = props as MembershipInputs & { report?: string };
+        return { id, props: { ...props, members }, inputs: { ...inputs, members } };
     },
 };

@@ -205,6 +205,11 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
 
         const log = await repair("membership");
         assert.match(log.output, /etcd-membership updated/);
+        const state = await scratch.stack.exportStack();
+        const report = String(state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::etcd-membership"))?.outputs?.report);
+        console.log(indent(report));
+        assert.match(report, /removed member \(unstarted\)/);
+        assert.match(report, /lab-2: etcd started as a learner[\s\S]*lab-2 promoted from learner to voting member/);
         const members = await simple();
         assert.deepStrictEqual(members.map((f) => f[2]).sort(), names, "the cluster lists the stack's members again");
         assert.deepStrictEqual(members.map((f) => f[5]), ["false", "false", "false"], "every member votes");
