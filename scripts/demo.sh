@@ -49,6 +49,9 @@ if [[ "$(pulumi stack export --stack lab | grep -c '"type": "command:remote:Comm
   pulumi stack select --create lab --non-interactive >/dev/null
 fi
 
+step "type-check the program (the engine itself only transpiles it: tsconfig.pulumi.json)"
+npm run --silent build
+
 step "pulumi up (stack lab)"
 pulumi up --stack lab --yes --non-interactive --skip-preview
 

@@ -69,7 +69,7 @@ export interface ScratchStack {
  */
 export async function scratchStack(stackName: string, config: Record<string, unknown>): Promise<ScratchStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-engine-"));
-    for (const entry of ["Pulumi.yaml", "index.ts", "components", "tsconfig.json", "package.json"]) {
+    for (const entry of ["Pulumi.yaml", "index.ts", "components", "tsconfig.json", "tsconfig.pulumi.json", "package.json"]) {
         fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));

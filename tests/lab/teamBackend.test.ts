@@ -104,7 +104,7 @@ describe("lab: a team on one stack, state in PostgreSQL with locking", function 
         scratch.push(root);
         const dir = path.join(root, "checkout");
         const home = path.join(root, "pulumi-home");
-        for (const entry of ["Pulumi.yaml", "index.ts", "components", "tsconfig.json", "package.json"]) {
+        for (const entry of ["Pulumi.yaml", "index.ts", "components", "tsconfig.json", "tsconfig.pulumi.json", "package.json"]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
         }
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
