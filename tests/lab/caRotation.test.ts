@@ -13,7 +13,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 
 const names = labMembers(3).map((m) => m.name);
 
@@ -83,9 +83,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
 
     after(async () => {
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
     });
 
     it("0. a forced renewal of one member's certificate (up --replace) rolls that member only, no client refused", async () => {

@@ -13,7 +13,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 
 type Files = Record<string, { sha256: string; mode: string; owner: string }>;
 
@@ -70,8 +70,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
     });
 
     after(async () => {
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
+        await discardStack(scratch, 3);
         etcdctl?.dispose();
     });
 

@@ -12,7 +12,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { LabFault, labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, mainPid } from "./labStack";
 import { count } from "./report";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,9 +25,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
     const endpoint = (host: number) => `https://10.213.0.1${host}:2379`;
 
     async function freshCluster(): Promise<void> {
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
         scratch = await scratchStack("lab", labStackConfig(3));
         assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
         admin = await adminCredentials(scratch, etcdctl);
@@ -59,9 +57,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         // Whatever a failed test left: every fault lifted (each command is idempotent).
         for (const h of ["lab1", "lab2", "lab3"]) for (const lift of ["thaw", "link-up", "start", "clock-fix"]) labRun([lift, h]);
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
     });
 
     const duringUp: Array<[string, LabFault, LabFault, number]> = [
@@ -139,9 +135,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
     });
 
     it("a cold up with lab3's clock 3 hours behind: its preflight names the skew and nothing lands there; fixed, the same up converges", async () => {
-        await scratch.stack.destroy().catch(() => undefined);
-        await scratch.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
         scratch = await scratchStack("lab", labStackConfig(3));
         console.log(`      ${labFault("clock-behind", "lab3").trim()}`);
         count("faultsInjected");
@@ -166,9 +160,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
 
     for (const point of [/lab-1-service created/, /lab-2-join created/, /lab-3-promote created|lab-[1-3]-health created/]) {
         it(`a cold up whose engine is killed at ${point.source} converges on the next up`, async () => {
-            await scratch.stack.destroy().catch(() => undefined);
-            await scratch.dispose();
-            wipeHosts(3);
+            await discardStack(scratch, 3);
             scratch = await scratchStack("lab", labStackConfig(3));
             const killed = await scratch.upKilledAt(point);
             count("runsTried", 2);

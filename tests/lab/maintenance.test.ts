@@ -12,7 +12,7 @@ import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "../engi
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labUp } from "./lab";
-import { adminCredentials, indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const quota = 16 * 1024 * 1024;
 
@@ -39,9 +39,7 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
 
     after(async () => {
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
     });
 
     it("overwriting one key fills the quota: NOSPACE is raised and writes are refused", async () => {

@@ -10,7 +10,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 
 
 describe("lab: membership changes as stack edits (real engine)", function () {
@@ -81,8 +81,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
 
     after(async () => {
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
+        await discardStack(scratch, 7);
     });
 
     it("3 → 5: the new members join one at a time as learners and are promoted; the others are not touched", async () => {

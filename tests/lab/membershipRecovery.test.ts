@@ -64,7 +64,6 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
     after(async () => {
         labRun(["known-hosts"]);
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
         await scratch?.dispose();
         labUp(5);
         wipeHosts(5);

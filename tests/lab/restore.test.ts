@@ -17,7 +17,7 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const keysBefore = 100;
 const keysAfter = 30;
@@ -50,9 +50,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
 
     after(async () => {
         etcdctl?.dispose();
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
-        wipeHosts(3);
+        await discardStack(scratch, 3);
     });
 
     it("keys written, a snapshot saved to the operator's machine, more keys written, every member's data lost", async () => {

@@ -8,7 +8,7 @@ import * as paths from "../../components/paths";
 import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { discardStack, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const snapshotsOn = (host: string) => labSsh(host, `ls -1 ${paths.snapshotDir} 2>/dev/null | grep '^scheduled-' || true`).stdout.trim().split("\n").filter((l) => l !== "");
@@ -32,8 +32,7 @@ describe("lab: scheduled snapshots (real engine)", function () {
 
     after(async () => {
         for (const h of ["lab1", "lab2", "lab3"]) labSsh(h, `systemctl start ${paths.unitName}`);
-        await scratch?.stack.destroy().catch(() => undefined);
-        await scratch?.dispose();
+        await discardStack(scratch, 3);
     });
 
     it("takes checked snapshots on the chosen members every 10 s and keeps the newest 2", async () => {
