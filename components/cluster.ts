@@ -17,6 +17,7 @@ import { EtcdMember } from "./member";
 import { ClusterMembership } from "./membership";
 import { Connection, remoteStep } from "./remoteStep";
 import { ScheduledSnapshots } from "./snapshots";
+import { ScheduledDefrag } from "./defrag";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { ClusterRestore } from "./restore";
@@ -114,6 +115,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
             spec,
             connections: Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)])),
         }, { parent: this, provider: hostFiles, dependsOn: this.members.flatMap((m) => m.rollDone) });
+
+        // Scheduled defragmentation, run from one member's host for every member, once the
+        // membership is the stack's (defrag.ts).
+        if (spec.defrag) {
+            const runner = spec.members.find((m) => m.name === spec.defrag!.member)!;
+            new ScheduledDefrag(`${name}-defrag`, {
+                spec, defrag: spec.defrag, member: runner, connection: connectionFor(spec, runner, args.sshPrivateKey), ca: clientCa, algorithm,
+                after: [membership],
+            }, { parent: this, providers: [hostFiles] });
+        }
 
         // A restore from a snapshot (etcd:restore) stops every member, once the roll and the
         // membership step are done, and starts them together from the snapshot's data.

@@ -37,6 +37,14 @@ export const snapshotUnitPath = `${systemdUnitDir}/${snapshotUnitName}`;
 export const snapshotTimerPath = `${systemdUnitDir}/${snapshotTimerName}`;
 export const snapshotCertFiles = { cert: "snapshot.crt", key: "snapshot.key" } as const;
 
+/** Scheduled defragmentation (on one member, for all): the script, its unit and timer, its client certificate. */
+export const defragScriptPath = "/usr/local/sbin/etcd-defrag";
+export const defragUnitName = "etcd-defrag.service";
+export const defragTimerName = "etcd-defrag.timer";
+export const defragUnitPath = `${systemdUnitDir}/${defragUnitName}`;
+export const defragTimerPath = `${systemdUnitDir}/${defragTimerName}`;
+export const defragCertFiles = { cert: "defrag.crt", key: "defrag.key" } as const;
+
 /** The service account etcd runs as. */
 export const etcdUser = "etcd";
 export const etcdGroup = "etcd";

@@ -5,6 +5,7 @@
 import * as paths from "./paths";
 import { shq } from "./render";
 import { ClusterSpec, SnapshotSpec } from "./spec";
+import { renderDisableTimerScript, renderEnableTimerScript, renderTimerUnit } from "./renderTimer";
 
 export function snapshotCertPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCertFiles): string {
     return `${spec.dirs.pki}/${paths.snapshotCertFiles[file]}`;
@@ -51,41 +52,14 @@ export function renderSnapshotUnit(): string {
 }
 
 export function renderSnapshotTimer(snapshots: SnapshotSpec): string {
-    return [
-        `# Managed by etcd-stack.`,
-        `[Unit]`,
-        `Description=scheduled etcd snapshots`,
-        ``,
-        `[Timer]`,
-        `OnCalendar=${snapshots.onCalendar}`,
-        `AccuracySec=1s`,
-        `Persistent=true`,
-        ``,
-        `[Install]`,
-        `WantedBy=timers.target`,
-        ``,
-    ].join("\n");
+    return renderTimerUnit("scheduled etcd snapshots", snapshots.onCalendar);
 }
 
 /** Checks the calendar expression on the host, then enables the timer. */
 export function renderEnableSnapshotsScript(snapshots: SnapshotSpec): string {
-    return [
-        `set -eu`,
-        `systemd-analyze calendar ${shq(snapshots.onCalendar)} >/dev/null 2>&1 || { echo "snapshots.onCalendar ${shq(snapshots.onCalendar)} is not a systemd calendar expression (systemd-analyze calendar)" >&2; exit 1; }`,
-        `systemctl daemon-reload`,
-        `systemctl enable --now ${paths.snapshotTimerName} >/dev/null 2>&1`,
-        `systemctl restart ${paths.snapshotTimerName}`,
-        `echo "snapshots on $(hostname): $(systemctl show -p NextElapseUSecRealtime --value ${paths.snapshotTimerName} | sed 's/^$/scheduled/')"`,
-        ``,
-    ].join("\n");
+    return renderEnableTimerScript("snapshots.onCalendar", paths.snapshotTimerName, snapshots.onCalendar);
 }
 
 export function renderDisableSnapshotsScript(): string {
-    return [
-        `set -eu`,
-        `systemctl disable --now ${paths.snapshotTimerName} >/dev/null 2>&1 || true`,
-        `systemctl reset-failed ${paths.snapshotUnitName} >/dev/null 2>&1 || true`,
-        `echo "snapshots off on $(hostname) (taken snapshots are kept in ${paths.snapshotDir})"`,
-        ``,
-    ].join("\n");
+    return renderDisableTimerScript("snapshots", paths.snapshotTimerName, paths.snapshotUnitName, ` (taken snapshots are kept in ${paths.snapshotDir})`);
 }

@@ -104,6 +104,17 @@ export interface SnapshotSpec {
 }
 
 /**
+ * Scheduled defragmentation: a systemd timer on one member defragments every member in turn,
+ * followers first and the leader last, each only once the one before answers again.
+ */
+export interface DefragSpec {
+    /** systemd OnCalendar expression, e.g. "weekly" or "Sun *-*-* 03:00:00". */
+    onCalendar: string;
+    /** The member whose host runs the timer (default: the first member). */
+    member: string;
+}
+
+/**
  * Restore every member from one snapshot file: a deliberate, one-time operation on the whole
  * cluster, named by the file's digest (a new file is a new restore; the same file never runs twice).
  */
@@ -142,6 +153,8 @@ export interface ClusterSpec {
     clientCertificates: ClientCertificateSpec[];
     /** Scheduled snapshots; undefined when off. */
     snapshots?: SnapshotSpec;
+    /** Scheduled defragmentation; undefined when off. */
+    defrag?: DefragSpec;
     /** A restore from a snapshot; undefined when none is asked for. */
     restore?: RestoreSpec;
     bastion?: BastionSpec;
@@ -178,6 +191,7 @@ export interface RawClusterConfig {
     certRenewBeforeHours?: unknown;
     clientCertificates?: unknown;
     snapshots?: unknown;
+    defrag?: unknown;
     /** `{ snapshot: <path> }`; config.ts resolves the path and adds the file's `sha256`. */
     restore?: unknown;
     bastion?: unknown;
@@ -303,6 +317,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const ca = parseCa(raw, p, problems);
     const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
     const snapshots = parseSnapshots(raw.snapshots, members, p);
+    const defrag = parseDefrag(raw.defrag, members, p);
     const restore = parseRestore(raw.restore, p);
     if (restore && members.some((m) => m.adopt)) {
         problems.push("restore: cannot restore while a member adopts an existing etcd; adopt first, then restore in a later run");
@@ -329,6 +344,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         certRenewBeforeHours: p.positiveInt("certRenewBeforeHours", raw.certRenewBeforeHours, Math.max(1, Math.min(720, Math.floor(certValidityHours / 4)))),
         clientCertificates,
         ...(snapshots ? { snapshots } : {}),
+        ...(defrag ? { defrag } : {}),
         ...(restore ? { restore } : {}),
         bastion,
         allowSingleMember,
@@ -629,12 +645,18 @@ function parseRestore(value: unknown, p: Reader): RestoreSpec | undefined {
     return { snapshotPath, sha256, id: sha256.slice(0, 12) };
 }
 
+/** An OnCalendar expression; systemd-analyze checks it on the host, this keeps it one safe line. */
+function calendar(key: string, value: unknown, fallback: string, p: Reader): string {
+    const onCalendar = p.string(key, value, fallback);
+    if (/[\n'"\\]/.test(onCalendar)) p.problems.push(`${key}: "${onCalendar}" is not a systemd calendar expression`);
+    return onCalendar;
+}
+
 function parseSnapshots(value: unknown, members: MemberSpec[], p: Reader): SnapshotSpec | undefined {
     if (value === undefined) return undefined;
     if (!p.object("snapshots", value)) return undefined;
     if (!p.boolean("snapshots.enabled", field(value, "enabled"), true)) return undefined;
-    const onCalendar = p.string("snapshots.onCalendar", field(value, "onCalendar"), "hourly");
-    if (/[\n'"\\]/.test(onCalendar)) p.problems.push(`snapshots.onCalendar: "${onCalendar}" is not a systemd calendar expression`);
+    const onCalendar = calendar("snapshots.onCalendar", field(value, "onCalendar"), "hourly", p);
     const names = field(value, "members") === undefined ? members.map((m) => m.name) : p.stringList("snapshots.members", field(value, "members"));
     for (const n of names) {
         if (!members.some((m) => m.name === n)) p.problems.push(`snapshots.members: "${n}" is not a member of the stack`);
@@ -645,6 +667,16 @@ function parseSnapshots(value: unknown, members: MemberSpec[], p: Reader): Snaps
         maxAgeDays: p.positiveInt("snapshots.maxAgeDays", field(value, "maxAgeDays"), 7),
         members: names,
     };
+}
+
+function parseDefrag(value: unknown, members: MemberSpec[], p: Reader): DefragSpec | undefined {
+    if (value === undefined) return undefined;
+    if (!p.object("defrag", value)) return undefined;
+    if (!p.boolean("defrag.enabled", field(value, "enabled"), true)) return undefined;
+    const onCalendar = calendar("defrag.onCalendar", field(value, "onCalendar"), "weekly", p);
+    const member = p.string("defrag.member", field(value, "member"), members[0]?.name ?? "");
+    if (members.length > 0 && !members.some((m) => m.name === member)) p.problems.push(`defrag.member: "${member}" is not a member of the stack`);
+    return { onCalendar, member };
 }
 
 function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {

@@ -31,12 +31,13 @@ export function wipeHosts(size: number): void {
     for (const m of labMembers(size)) wipeHost(hostOf(m.name));
 }
 
-/** Removes every etcd-stack file, unit (etcd's, the snapshot timer's), binary and process from one lab host. */
+/** Removes every etcd-stack file, unit (etcd's, the timers'), binary and process from one lab host. */
 export function wipeHost(host: string): void {
-    const units = [paths.snapshotTimerName, paths.snapshotUnitName, paths.unitName].join(" ");
+    const units = [paths.snapshotTimerName, paths.snapshotUnitName, paths.defragTimerName, paths.defragUnitName, paths.unitName].join(" ");
     labSsh(host, [
         `systemctl disable --now ${units} >/dev/null 2>&1 || true`,
         `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.snapshotUnitPath} ${paths.snapshotTimerPath} ${paths.snapshotScriptPath}`,
+        `rm -rf ${paths.defragUnitPath} ${paths.defragTimerPath} ${paths.defragScriptPath}`,
         `rm -rf ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
         `systemctl daemon-reload; systemctl reset-failed ${units} >/dev/null 2>&1 || true`,
     ].join("; "));

@@ -1,21 +1,29 @@
 /**
- * Lab, real engine: scheduled snapshots. A short timer on two of three members: snapshot files
- * appear, each checked, and only the newest `keep` stay; a member whose etcd is down gets a failed
- * unit in `systemctl --failed`; turning snapshots off disables the timer and keeps the files.
+ * Lab, real engine: scheduled snapshots and defragmentation. A short snapshot timer on two of
+ * three members, under a writer: snapshot files appear, each checked, and only the newest `keep`
+ * stay; one older than `maxAgeDays` goes even when fewer than `keep` exist; a member whose etcd is
+ * down gets a failed unit in `systemctl --failed`. A short defrag timer on the third member walks
+ * every member, the leader last, one at a time. Turning both off disables the timers and keeps
+ * the snapshots.
  */
 import * as assert from "assert";
 import * as paths from "../../components/paths";
 import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
+import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { discardStack, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { count } from "./report";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const snapshotsOn = (host: string) => labSsh(host, `ls -1 ${paths.snapshotDir} 2>/dev/null | grep '^scheduled-' || true`).stdout.trim().split("\n").filter((l) => l !== "");
 
-describe("lab: scheduled snapshots (real engine)", function () {
+describe("lab: scheduled snapshots and defragmentation (real engine)", function () {
     this.timeout(10 * 60_000);
     let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    const endpoints = labMembers(3).map((m) => `https://${m.address}:2379`);
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
@@ -25,18 +33,34 @@ describe("lab: scheduled snapshots (real engine)", function () {
         scratch = await scratchStack("lab", {
             ...labStackConfig(3),
             snapshots: { onCalendar: "*:*:0/10", keep: 2, maxAgeDays: 1, members: ["lab-1", "lab-2"] },
+            defrag: { onCalendar: "*:*:5/15", member: "lab-3" },
         });
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
+        etcdctl = Etcdctl.extract(labTarball);
+        admin = await adminCredentials(scratch, etcdctl);
     });
 
     after(async () => {
         for (const h of ["lab1", "lab2", "lab3"]) labSsh(h, `systemctl start ${paths.unitName}`);
+        etcdctl?.dispose();
         await discardStack(scratch, 3);
     });
 
-    it("takes checked snapshots on the chosen members every 10 s and keeps the newest 2", async () => {
-        await sleep(35_000);
+    it("takes checked snapshots on the chosen members every 10 s and keeps the newest 2, while a client writes", async () => {
+        const writer = new BoundedWriter(etcdctl, endpoints.join(","), admin, "lab/snapshots").start();
+        try {
+            await sleep(35_000);
+        } finally {
+            await writer.stop();
+        }
+        const lost = await writer.lost();
+        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+        count("writesAcknowledged", writer.acknowledged.length);
+        count("writesLost", lost.length);
+        assert.ok(writer.acknowledged.length >= 20, `the writer ran (${writer.acknowledged.length} writes)`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
         for (const host of ["lab1", "lab2"]) {
             const journal = labSsh(host, `journalctl -u ${paths.snapshotUnitName} --no-pager -o cat | grep -c ' checked; ' || true`).stdout.trim();
             console.log(`      ${host}: ${journal} snapshots taken, kept: ${snapshotsOn(host).join(" ")}`);
@@ -48,6 +72,36 @@ describe("lab: scheduled snapshots (real engine)", function () {
         }
         assert.deepStrictEqual(snapshotsOn("lab3"), [], "lab3 takes no snapshots");
         assert.notStrictEqual(labSsh("lab3", `systemctl is-enabled ${paths.snapshotTimerName} 2>&1 || true`).stdout.trim(), "enabled");
+    });
+
+    it("defragments every member from lab-3's timer, one at a time and the leader last", async () => {
+        // The journal of the last complete run: its three "defragmented" lines.
+        const runs = labSsh("lab3", `journalctl -u ${paths.defragUnitName} --no-pager -o cat | grep '^defragmented ' || true`).stdout.trim().split("\n").filter((l) => l);
+        assert.ok(runs.length >= 3, `lab-3's timer defragmented ${runs.length} members so far:\n${runs.join("\n")}`);
+        const last = runs.slice(-3);
+        console.log(last.map((l) => `      ${l}`).join("\n"));
+        assert.deepStrictEqual(last.map((l) => l.split(" ")[1].replace(/:$/, "")).sort(), [...endpoints].sort(), "each member once per run");
+        assert.match(last[2], /^defragmented https:\/\/\S+ \(leader\): \S+ -> \S+$/, "the leader last");
+        assert.ok(last.slice(0, 2).every((l) => !/\(leader\)/.test(l)), "followers first");
+        const leader = await etcdctl.run(last[2].split(" ")[1], ["endpoint", "status", "-w", "table"], admin);
+        assert.match(leader.out, /\|\s+true\s+\|/, `the member defragmented last leads: ${leader.out}`);
+        for (const host of ["lab1", "lab2"]) {
+            assert.notStrictEqual(labSsh(host, `systemctl is-enabled ${paths.defragTimerName} 2>&1 || true`).stdout.trim(), "enabled", host);
+        }
+        assert.strictEqual(labSsh("lab3", `stat -c '%a %U' /etc/etcd/pki/defrag.key`).stdout.trim(), "600 root");
+    });
+
+    it("a snapshot older than maxAgeDays goes even when fewer than keep exist", async () => {
+        // lab-2 starts over with one snapshot, made 3 days old: count alone (keep 2) would keep it.
+        const old = `${paths.snapshotDir}/scheduled-lab2-20200101T000000Z.db`;
+        labSsh("lab2", `rm -f ${paths.snapshotDir}/scheduled-*.db && cp /etc/hostname ${old} && touch -d '3 days ago' ${old}`);
+        let kept = snapshotsOn("lab2");
+        for (let i = 0; i < 25 && kept.includes("scheduled-lab2-20200101T000000Z.db"); i++) {
+            await sleep(1000);
+            kept = snapshotsOn("lab2");
+        }
+        assert.ok(!kept.includes("scheduled-lab2-20200101T000000Z.db"), `the old snapshot is still there: ${kept.join(" ")}`);
+        assert.ok(kept.length >= 1 && kept.length <= 2, kept.join(" "));
     });
 
     it("a snapshot that fails is a failed unit, visible in systemctl --failed and the journal", async () => {
@@ -63,8 +117,8 @@ describe("lab: scheduled snapshots (real engine)", function () {
         labSsh("lab2", `systemctl start ${paths.unitName}`);
     });
 
-    it("turning snapshots off disables the timers and keeps the snapshots taken", async () => {
-        scratch.setConfig({ snapshots: undefined });
+    it("turning snapshots and defragmentation off disables the timers and keeps the snapshots taken", async () => {
+        scratch.setConfig({ snapshots: undefined, defrag: undefined });
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
         for (const host of ["lab1", "lab2"]) {
@@ -72,5 +126,7 @@ describe("lab: scheduled snapshots (real engine)", function () {
             assert.ok(snapshotsOn(host).length > 0, `${host} lost its snapshots`);
             assert.strictEqual(labSsh(host, `ls /etc/etcd/pki/snapshot.key ${paths.snapshotScriptPath} 2>/dev/null || true`).stdout.trim(), "");
         }
+        assert.notStrictEqual(labSsh("lab3", `systemctl is-active ${paths.defragTimerName} 2>&1 || true`).stdout.trim(), "active");
+        assert.strictEqual(labSsh("lab3", `ls /etc/etcd/pki/defrag.key ${paths.defragScriptPath} 2>/dev/null || true`).stdout.trim(), "");
     });
 });

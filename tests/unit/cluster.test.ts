@@ -223,6 +223,28 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(files.contents["/etc/systemd/system/etcd-snapshot.timer"], /^OnCalendar=\*:0\/15$/m);
     });
 
+    it("scheduled defragmentation: one timer on the chosen member with its own client key, after the membership; none by default", async () => {
+        assert.equal(recorded.filter((r) => /defrag/.test(r.name)).length, 0);
+        const mine = installMocks();
+        const withDefrag = new EtcdCluster("etcd", {
+            spec: spec({ binary: { localTarball: tarball }, defrag: { member: "lab-2", onCalendar: "Sun 03:00" } }),
+            sshPrivateKey: pulumi.secret("SSH-KEY"),
+        }, { transformations: [deps.transformation] });
+        await resolve(withDefrag.clientEndpoints);
+        await new Promise((r) => setTimeout(r, 100));
+        const steps = mine.filter((r) => /defrag/.test(r.name) && /^(command:|pulumi-nodejs:dynamic)/.test(r.type)).map((r) => r.name).sort();
+        assert.deepEqual(steps, ["etcd-defrag-timer", "lab-2-defrag-files-write"]);
+        const files = hostFiles("lab-2-defrag-files", mine);
+        assert.equal(files.contents["/etc/etcd/pki/defrag.key"], "PRIVATE-KEY(etcd-defrag-client-key)");
+        assert.equal(files.files["/etc/etcd/pki/defrag.key"].mode, "0600");
+        assert.deepEqual(deps.dependsOn("lab-2-defrag-files-write"), ["etcd-membership"]);
+        assert.deepEqual(deps.dependsOn("etcd-defrag-timer"), ["lab-2-defrag-files-write"]);
+        assert.equal(unwrapSecret(mine.find((r) => r.name === "etcd-defrag-timer")!.inputs.connection).host, "10.213.0.12");
+        assert.match(files.contents["/etc/systemd/system/etcd-defrag.timer"], /^OnCalendar=Sun 03:00$/m);
+        // Every member's endpoint, in the script that walks them.
+        for (const n of [1, 2, 3]) assert.match(files.contents["/usr/local/sbin/etcd-defrag"], new RegExp(`'https://10\\.213\\.0\\.1${n}:2379'`));
+    });
+
     it("a restore: every member restores after the membership step, all start only once all restored, the gates after", async () => {
         assert.equal(recorded.filter((r) => /restore/.test(r.name)).length, 0, "no restore unless asked");
         const mine = installMocks();

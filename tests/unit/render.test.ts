@@ -9,6 +9,7 @@ import {
     renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
     renderStopScript, renderUnit, shq,
 } from "../../components/render";
+import { renderDefragScript, renderDefragTimer, renderDefragUnit } from "../../components/renderDefrag";
 import { renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
 import { renderRestoreScript, stagedSnapshotPath } from "../../components/renderRestore";
 import * as paths from "../../components/paths";
@@ -58,6 +59,9 @@ describe("render: golden files", () => {
     const snaps = spec({ snapshots: { onCalendar: "hourly", keep: 48, maxAgeDays: 7 } });
     it("snapshot script", () => golden("etcd-snapshot.sh", renderSnapshotScript(snaps, snaps.snapshots!)));
     it("snapshot unit and timer", () => golden("etcd-snapshot.units", renderSnapshotUnit() + "---\n" + renderSnapshotTimer(snaps.snapshots!)));
+    const defrag = spec({ defrag: { onCalendar: "weekly" } });
+    it("defrag script", () => golden("etcd-defrag.sh", renderDefragScript(defrag)));
+    it("defrag unit and timer", () => golden("etcd-defrag.units", renderDefragUnit() + "---\n" + renderDefragTimer(defrag.defrag!)));
     it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));

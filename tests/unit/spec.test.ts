@@ -149,6 +149,17 @@ describe("spec: validation", () => {
         assert.deepEqual(spec({ members, allowUnverifiedHosts: true }).members.map((m) => m.hostKey), [undefined, undefined, undefined]);
     });
 
+    it("scheduled defragmentation: off by default, weekly from the first member when on, checked member and calendar", () => {
+        assert.equal(spec().defrag, undefined);
+        assert.deepEqual(spec({ defrag: {} }).defrag, { onCalendar: "weekly", member: "lab-1" });
+        assert.equal(spec({ defrag: { enabled: false } }).defrag, undefined);
+        assert.deepEqual(spec({ defrag: { member: "lab-3", onCalendar: "Sun *-*-* 03:00:00" } }).defrag, { onCalendar: "Sun *-*-* 03:00:00", member: "lab-3" });
+        const problems = problemsOf({ defrag: { member: "nope", onCalendar: "weekly\nExecStart=/bin/sh" } });
+        assert.ok(problems.some((p) => /defrag.member: "nope" is not a member of the stack/.test(p)), problems.join("\n"));
+        assert.ok(problems.some((p) => /defrag.onCalendar: "weekly\nExecStart=\/bin\/sh" is not a systemd calendar expression/.test(p)), problems.join("\n"));
+        assert.ok(problemsOf({ defrag: "weekly" }).some((p) => /^defrag\b/.test(p)), "a non-object is refused");
+    });
+
     it("scheduled snapshots: off by default, all members when on, checked names and bounds", () => {
         assert.equal(spec().snapshots, undefined);
         assert.deepEqual(spec({ snapshots: {} }).snapshots, { onCalendar: "hourly", keep: 24, maxAgeDays: 7, members: ["lab-1", "lab-2", "lab-3"] });
