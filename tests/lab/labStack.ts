@@ -52,13 +52,16 @@ export async function discardStack(scratch: ScratchStack | undefined, size: numb
     wipeHosts(size);
 }
 
-/** What must be gone from a host after destroy (empty when clean). */
-export function leftovers(host: string): string {
+/**
+ * What must be gone from a host after destroy (empty when clean). With `dataKept` (a stack with
+ * purgeDataOnDestroy false) the data dir must stay, holding the member's data, and is not listed.
+ */
+export function leftovers(host: string, opts: { dataKept?: boolean } = {}): string {
     return labSsh(host, [
         `systemctl list-unit-files ${paths.unitName} --no-legend | grep . && echo unit-left`,
         `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && echo process-left; done`,
         `ls ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl 2>/dev/null`,
-        `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
+        opts.dataKept ? `ls -A /etc/etcd 2>/dev/null; [ -d /var/lib/etcd/member/wal ] || echo data-not-kept` : `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
         `true`,
     ].join("; ")).stdout.trim();
 }

@@ -2,7 +2,8 @@
  * Lab, real engine: membership as stack edits, 3 → 5 → 7 → 5 → 3. Adding members one at a time as learners
  * (promoted once caught up) without restarting the others; 5 → 3 removes members from the
  * cluster before their hosts are stopped; a removal that would lose quorum is refused before
- * anything changes. A bounded writer runs across every step.
+ * anything changes. A bounded writer runs across every step. The stack keeps data on destroy
+ * (purgeDataOnDestroy false): a member that leaves keeps its data dir, and nothing else.
  */
 import * as assert from "assert";
 import * as paths from "../../components/paths";
@@ -70,7 +71,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
         labUp(7);
         wipeHosts(7);
-        scratch = await scratchStack("lab", labStackConfig(3));
+        scratch = await scratchStack("lab", { ...labStackConfig(3), purgeDataOnDestroy: false });
         etcdctl = Etcdctl.extract(labTarball);
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
@@ -114,7 +115,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         await scaleTo(7, onlyTheDifference(5, 7));
         await scaleTo(5, onlyTheDifference(7, 5));
         assert.deepStrictEqual(["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid), pids, "a staying member restarted");
-        for (const host of ["lab6", "lab7"]) assert.strictEqual(leftovers(host), "", host);
+        for (const host of ["lab6", "lab7"]) assert.strictEqual(leftovers(host, { dataKept: true }), "", host);
     });
 
     it("5 → 3: members leave the cluster before their hosts are stopped and cleaned", async () => {
@@ -128,13 +129,13 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         for (const host of ["lab4", "lab5"]) {
             // etcd itself logged its removal: it was still running when the cluster removed it.
             assert.match(labSsh(host, `journalctl -u ${paths.unitName} --no-pager | grep -c 'permanently removed' || true`).stdout, /^[1-9]/m, host);
-            assert.strictEqual(leftovers(host), "", host);
+            assert.strictEqual(leftovers(host, { dataKept: true }), "", host);
         }
     });
 
-    it("destroy leaves nothing on any host", async () => {
+    it("destroy leaves nothing on any host but the data dirs (purgeDataOnDestroy is false)", async () => {
         const destroy = await scratch.stack.destroy();
         assert.strictEqual(destroy.summary.result, "succeeded");
-        for (const m of labMembers(3)) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
+        for (const m of labMembers(3)) assert.strictEqual(leftovers(hostOf(m.name), { dataKept: true }), "", m.name);
     });
 });
