@@ -204,7 +204,7 @@ describe("lab: a cluster with plaintext peers moved to TLS peers, one member at 
             assert.match(log.output, new RegExp(`${m.name} \\(adopted\\) now reached by its peers at https://${m.address.replace(/\./g, "\\.")}:2380 \\(was http://`));
         }
         const lost = await writer.lost();
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      ${writer.summary(lost)}`);
         for (const f of writer.failed) console.log(`        ${f}`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(lost, []);

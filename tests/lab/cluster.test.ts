@@ -283,7 +283,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
 
         const lost = await writer.lost();
         const termAfter = await etcdctl.raftTerm(endpoints, admin);
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost;` +
+        console.log(`      ${writer.summary(lost)};` +
             ` health samples: ${monitor.samples}, most members down at once: ${monitor.maxDown}; raft term ${termBefore} -> ${termAfter}`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the roll (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);

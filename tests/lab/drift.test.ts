@@ -92,7 +92,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
             await writer.stop();
         }
         const lost = await writer.lost();
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      ${writer.summary(lost)}`);
         assert.ok(writer.acknowledged.length >= 10, `the writer ran through the repair (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(lost, []);

@@ -77,6 +77,12 @@ export class BoundedWriter {
      * never entered the log, so a client may safely retry it, as real clients do.
      */
     retriedAfterDrop: number[] = [];
+    /**
+     * The longest time the client went without an acknowledged write, ms: from the end of one
+     * acknowledged write (or the start) to the end of the next. A write that only waits is here,
+     * not in `failed`: this is what an application sees as latency during a change.
+     */
+    longestWaitMs = 0;
     private stopped = false;
     private loop: Promise<void> = Promise.resolve();
 
@@ -85,6 +91,7 @@ export class BoundedWriter {
 
     start(): this {
         const started = Date.now();
+        let lastAck = started;
         this.loop = (async () => {
             for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() - started < this.maxMs; n++) {
                 let r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
@@ -93,9 +100,14 @@ export class BoundedWriter {
                     r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
                     if (r.code === 0) this.retriedAfterDrop.push(n);
                 }
-                if (r.code === 0) this.acknowledged.push(n);
-                else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
+                if (r.code === 0) {
+                    this.acknowledged.push(n);
+                    this.longestWaitMs = Math.max(this.longestWaitMs, Date.now() - lastAck);
+                    lastAck = Date.now();
+                } else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
+                // Pause only after a write that succeeded: the wait above measures the client, not this sleep.
                 await sleep(50);
+                if (r.code === 0) lastAck = Date.now();
             }
         })();
         return this;
@@ -104,6 +116,12 @@ export class BoundedWriter {
     async stop(): Promise<void> {
         this.stopped = true;
         await this.loop;
+    }
+
+    /** One line for the test's output: what was acknowledged, failed and lost, and the longest wait. */
+    summary(lost: number[]): string {
+        return `writes: ${this.acknowledged.length} acknowledged (${this.retriedAfterDrop.length} after a dropped proposal), ` +
+            `${this.failed.length} failed, ${lost.length} lost; longest wait for an acknowledgement ${this.longestWaitMs} ms`;
     }
 
     /** Acknowledged writes that are not readable now (must be none). */

@@ -122,7 +122,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
             const lost = await writer.lost();
             count("writesAcknowledged", writer.acknowledged.length);
             count("writesLost", lost.length);
-            console.log(`      lab${host} ${fault}${lift ? ` / ${lift}` : ""}: ${writer.acknowledged.length} writes acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+            console.log(`      lab${host} ${fault}${lift ? ` / ${lift}` : ""}: ${writer.summary(lost)}`);
             assert.ok(writer.acknowledged.length >= 20, `the writer ran through lab${host}'s ${fault} (${writer.acknowledged.length})`);
             assert.deepStrictEqual(lost, []);
             // A leader lost with the faulty member costs an election: a few writes may fail, not most.

@@ -44,7 +44,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         }
         console.log(indent(log.lines.filter((l) => /(join|promote|membership).*(created|updated)/.test(l)).join("")));
         const lost = await writer.lost();
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      ${writer.summary(lost)}`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(lost, []);
@@ -118,13 +118,30 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         for (const host of ["lab6", "lab7"]) assert.strictEqual(leftovers(host, { dataKept: true }), "", host);
     });
 
-    it("5 → 3: members leave the cluster before their hosts are stopped and cleaned", async () => {
+    /** Hands the cluster's leadership to member `name` (etcdctl move-leader, asked of the current leader). */
+    async function makeLeader(name: string, size: number): Promise<void> {
+        const all = labMembers(size).map((m) => `https://${m.address}:2379`).join(",");
+        const status = await etcdctl.run(all, ["endpoint", "status", "-w", "json"], admin);
+        type Status = { Endpoint: string; Status: { header: { member_id: string }; leader: string } };
+        const statuses = JSON.parse(status.out.replace(/"(member_id|leader)":(\d+)/g, '"$1":"$2"')) as Status[];
+        const leader = statuses.find((x) => x.Status.leader === x.Status.header.member_id)!.Endpoint;
+        const list = await etcdctl.run(all, ["member", "list", "-w", "simple"], admin);
+        const id = list.out.split("\n").map((l) => l.split(", ")).find((f) => f[2] === name)![0];
+        const moved = await etcdctl.run(leader, ["move-leader", id], admin);
+        assert.strictEqual(moved.code, 0, moved.out);
+        const leads = await etcdctl.run(`https://${labMembers(size).find((m) => m.name === name)!.address}:2379`, ["endpoint", "status", "-w", "table"], admin);
+        assert.match(leads.out, /\|\s+true\s+\|\s+false\s+\|/, `${name} leads: ${leads.out}`);
+    }
+
+    it("5 → 3: members leave the cluster before their hosts are stopped and cleaned; a leaving leader hands leadership over first", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
+        await makeLeader("lab-5", 5);
         const log = await scaleTo(3, onlyTheDifference(5, 3));
         // What the membership did is its `report` output (a dynamic provider's output does not reach the engine's log).
         const state = await scratch.stack.exportStack();
         const membership = state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::etcd-membership"));
         assert.match(String(membership?.outputs?.report), /removed member lab-4[\s\S]*removed member lab-5|removed member lab-5[\s\S]*removed member lab-4/);
+        assert.match(String(membership?.outputs?.report), /moved leadership from lab-5 to this member[\s\S]*removed member lab-5/);
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no staying member restarted");
         for (const host of ["lab4", "lab5"]) {
             // etcd itself logged its removal: it was still running when the cluster removed it.

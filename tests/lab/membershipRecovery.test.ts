@@ -44,7 +44,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         const lost = await writer.lost();
         count("writesAcknowledged", writer.acknowledged.length);
         count("writesLost", lost.length);
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged (${writer.retriedAfterDrop.length} after a dropped proposal), ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      ${writer.summary(lost)}`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(lost, []);

@@ -55,7 +55,7 @@ describe("lab: scheduled snapshots and defragmentation (real engine)", function 
             await writer.stop();
         }
         const lost = await writer.lost();
-        console.log(`      writes: ${writer.acknowledged.length} acknowledged, ${writer.failed.length} failed, ${lost.length} lost`);
+        console.log(`      ${writer.summary(lost)}`);
         count("writesAcknowledged", writer.acknowledged.length);
         count("writesLost", lost.length);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran (${writer.acknowledged.length} writes)`);
