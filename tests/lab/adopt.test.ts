@@ -72,6 +72,13 @@ describe("lab: adopting a standalone etcd with data (real engine)", function () 
     });
 
     it("grows it into a 3-member TLS cluster that keeps every key and the member's identity", async () => {
+        // The preview names lab-1's join (where the adoption happens) and touches nothing: the standalone keeps running.
+        const legacyPid = labSsh("lab1", `systemctl show -p MainPID --value ${legacyUnit}`).stdout.trim();
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        assert.ok(["lab-1-join", "lab-1-service", "lab-2-join", "lab-3-join"].every((r) => preview.ops.get(r) === "create"), preview.changed().join(", "));
+        assert.notStrictEqual(legacyPid, "0");
+        assert.strictEqual(labSsh("lab1", `systemctl show -p MainPID --value ${legacyUnit}`).stdout.trim(), legacyPid, "the preview touched the standalone");
         const log = new StepLog();
         const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
         assert.strictEqual(up.summary.result, "succeeded");

@@ -130,6 +130,15 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
             // sure no other run is alive. Nothing on the cluster needs a hand.
             const cancel = scratch.cli(["cancel", "--yes"]);
             assert.strictEqual(cancel.code, 0, cancel.stderr);
+            // The preview shows what is left: lab-4's start and promotion, all of lab-5; no staying
+            // member's service; and it changes nothing (lab-4 is still a learner, never started).
+            const preview = new StepLog();
+            await scratch.stack.preview({ onEvent: preview.onEvent });
+            const left = preview.changed();
+            assert.ok(["lab-4-service", "lab-4-promote", "lab-5-join", "lab-5-service", "lab-5-promote"].every((r) => preview.ops.get(r) === "create"), left.join(", "));
+            for (const m of ["lab-1", "lab-2", "lab-3"]) assert.ok(!left.includes(`${m}-service`), `${m}-service in the preview: ${left.join(", ")}`);
+            const afterPreview = await memberList();
+            assert.deepStrictEqual(afterPreview["lab-4"] ?? afterPreview[""], ["https://10.213.0.15:2380", true], "the preview changed the cluster");
             const log = new StepLog();
             const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }).catch((e) => {
                 fs.writeFileSync("/tmp/killed-rerun.log", log.output);
