@@ -1,7 +1,7 @@
 /**
  * Scheduled defragmentation on one member, for the whole cluster: a client certificate of its
- * own (its key only on this host), the script, a oneshot unit and a timer, enabled once every
- * member had its turn of the roll. Nothing here restarts etcd; turning it off disables the timer.
+ * own (its key only on this host), the script, a oneshot unit and a timer, enabled once the
+ * cluster's membership is the stack's. Nothing here restarts etcd; turning it off disables the timer.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HostFiles } from "./hostFiles";
@@ -22,7 +22,7 @@ export interface ScheduledDefragArgs {
     connection: pulumi.Input<Connection>;
     ca: CertificateAuthority;
     algorithm: KeyAlgorithm;
-    /** Every member's roll: the timer starts once the whole cluster runs. */
+    /** The membership step: the timer starts once the whole cluster runs with the stack's members. */
     after: pulumi.Resource[];
 }
 
