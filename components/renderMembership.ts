@@ -167,14 +167,16 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         otherClientUrls(spec, " "),
         // Ask every other member at once: a cold cluster's members are all silent, and asking
         // them one after another would cost a timeout each. A host that refuses the TCP connection
-        // has no etcd listening at that URL: it is silent at once, without etcdctl's dial timeout
-        // (what made each join of a new cluster wait ~3 s). Anything else gets the full probe.
+        // has no etcd listening at that URL: it is silent at once, without etcdctl's dial timeout.
+        // A member that listens answers if it knows a leader: its status comes back at once either
+        // way, where `endpoint health` would wait out its timeout (~3 s) on each member of a
+        // cluster still forming, which is silent too.
         `answers=$(mktemp -d); n=0`,
         `for url in $others; do`,
         `  n=$((n + 1)); (`,
         `    hp=\${url#https://}; h=\${hp%:*}; h=\${h#[}; h=\${h%]}; p=\${hp##*:}`,
         `    if command -v bash >/dev/null; then if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$h" "$p" 2>/dev/null; then :; else [ $? -ne 1 ] || exit 0; fi; fi`,
-        `    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n"`,
+        `    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"`,
         `  ) &`,
         `done`,
         `wait`,

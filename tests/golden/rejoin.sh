@@ -25,7 +25,7 @@ for url in $others; do
   n=$((n + 1)); (
     hp=${url#https://}; h=${hp%:*}; h=${h#[}; h=${h%]}; p=${hp##*:}
     if command -v bash >/dev/null; then if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$h" "$p" 2>/dev/null; then :; else [ $? -ne 1 ] || exit 0; fi; fi
-    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 && echo "$url" > "$answers/$n"
+    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"
   ) &
 done
 wait
