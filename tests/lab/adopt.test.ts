@@ -216,6 +216,9 @@ describe("lab: a cluster with plaintext peers moved to TLS peers, one member at 
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
         assert.deepStrictEqual(lost, []);
         assert.ok(writer.failed.length <= 3, `at most a leader election's worth of failed writes per run (${writer.failed.length})`);
+        // Clients keep working: never longer without an acknowledged write than an election timeout
+        // (1 s here) plus a write's own round trip (a new etcdctl process each, 1 s allowed).
+        assert.ok(writer.longestWaitMs < 2000, `the client waited ${writer.longestWaitMs} ms for an acknowledgement`);
 
         const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], client);
         const rows = list.out.trim().split("\n").map((l) => l.split(", ")).sort((a, b) => a[2].localeCompare(b[2]));
