@@ -299,8 +299,9 @@ export function renderRemoveBinariesScript(): string {
 }
 
 /**
- * `until <condition>` retried every second; past `$deadline` it fails with `failure`
- * (shell-expanded) and the member's journal tail, which is what an operator needs to see.
+ * `until <condition>` retried every 0.2 s (a restart or a promotion is done a moment after it
+ * can be seen, and a roll pays each wait once per member); past `$deadline` it fails with
+ * `failure` (shell-expanded) and the member's journal tail, which is what an operator needs to see.
  */
 export function untilDeadline(condition: string, failure: string): string[] {
     return [
@@ -310,7 +311,7 @@ export function untilDeadline(condition: string, failure: string): string[] {
         `    journalctl -u ${paths.unitName} -n 40 --no-pager >&2 || true`,
         `    exit 1`,
         `  fi`,
-        `  sleep 1`,
+        `  sleep 0.2`,
         `done`,
     ];
 }

@@ -353,7 +353,7 @@ export function renderMemberListScript(spec: ClusterSpec): string {
         `  if out=$(ctl --endpoints "$local_ep" member list -w simple 2>/dev/null); then echo "answered-by local"; break; fi`,
         `  if out=$(ctl --endpoints "$all" member list -w simple 2>/dev/null); then echo "answered-by others"; break; fi`,
         `  [ "$(date +%s)" -lt "$deadline" ] || { echo "no member of the cluster answers, at $local_ep or at $all" >&2; exit 3; }`,
-        `  sleep 1`,
+        `  sleep 0.5`,
         `done`,
         `printf '%s\\n' "$out" | sed 's/^/member /'`,
     ].join("\n") + "\n";

@@ -6,7 +6,7 @@ until /usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/e
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done
 want='lab-1,lab-2,lab-3'
 until got=$(/usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; do
@@ -15,6 +15,6 @@ until got=$(/usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done
 echo "healthy: $(hostname) sees members [$got]"

@@ -14,7 +14,7 @@ if grep -q '^adopted-from=' '/etc/etcd/etcd-stack.join' 2>/dev/null; then
       journalctl -u etcd.service -n 40 --no-pager >&2 || true
       exit 1
     fi
-    sleep 1
+    sleep 0.2
   done
   id=$(col "$local_ep" ID)
   peer=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v id="$id" '$1 == id {print $4}')
@@ -42,5 +42,5 @@ until promoted; do
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done

@@ -54,7 +54,7 @@ until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] &
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done
 until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -62,7 +62,7 @@ until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
     exit 1
   fi
-  sleep 1
+  sleep 0.2
 done
 echo "$digest" > '/etc/etcd/etcd-stack.applied'
 echo "restarted etcd.service on $me (pid $old_pid -> $pid); healthy"
