@@ -1,6 +1,6 @@
 /**
- * Lab, real engine: faults. During a rolling change a member powered off or cut from the network
- * stops the `up` before quorum is at risk, naming it, with the others healthy and serving; once
+ * Lab, real engine: faults. During a rolling change a member powered off stops the `up` before
+ * quorum is at risk, naming it, with the others healthy and serving; once
  * the fault is lifted the same `up` converges. In steady state a member crashed, rebooted, frozen
  * or partitioned loses no acknowledged write and the cluster keeps a leader. A cold `up` whose
  * engine is killed at several points converges on the next run. Every fault is lifted by the
@@ -60,9 +60,10 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         await discardStack(scratch, 3);
     });
 
+    // A member cut from the network is refused the same way (the restart's quorum check sees an
+    // unhealthy member either way); it is exercised in steady state below.
     const duringUp: Array<[string, LabFault, LabFault, number]> = [
         ["powered off", "stop", "start", 150],
-        ["cut from the network", "link-down", "link-up", 200],
     ];
     for (const [what, fault, lift, heartbeat] of duringUp) {
         it(`lab3 ${what} during a rolling change: refused naming it before any restart, others serve; lifted, the same up converges`, async () => {
@@ -158,7 +159,9 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         await waitHealthy([1, 2, 3]);
     });
 
-    for (const point of [/lab-1-service created/, /lab-2-join created/, /lab-3-promote created|lab-[1-3]-health created/]) {
+    // A kill right after a join (a member registered, never started) is the scale-up case of
+    // membershipRecovery.test.ts; here, a first start and the end of the roll.
+    for (const point of [/lab-1-service created/, /lab-3-promote created|lab-[1-3]-health created/]) {
         it(`a cold up whose engine is killed at ${point.source} converges on the next up`, async () => {
             await discardStack(scratch, 3);
             scratch = await scratchStack("lab", labStackConfig(3));
