@@ -5,8 +5,9 @@
  * service all wait for member i-1's service and promotion. A brand-new cluster so starts member
  * after member *without blocking* (the start script does not wait for Type=notify readiness), a
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
- * restart, healthy, then the next host's files. The restart hands leadership to a member already
- * done, so the leader is never simply killed. After the roll, the membership (membership.ts) removes
+ * restart, healthy, then the next host's files. A leading member hands leadership to the member the
+ * roll reaches last, which hands it back to one already done: the leader restarts last, and is
+ * never simply killed. After the roll, the membership (membership.ts) removes
  * members the stack no longer lists and puts back what was changed by hand; then the health gate on every member fails the update with the
  * journal of any member that did not become healthy.
  */

@@ -356,12 +356,15 @@ export function membersFilePath(spec: ClusterSpec): string {
 }
 
 /**
- * Shell: the members to hand leadership to, best first, from the members file — those before
- * `$me` in the roll (the one just before first: already restarted), then the rest from the end.
+ * Shell: the members to hand leadership to, best first, from the members file. The leader
+ * restarts last: a leader whose turn comes early hands leadership to the member the roll reaches
+ * last (then the others from the end); the last one, still leading at its turn, hands it to the
+ * member just before it (already restarted), then the others back to the first. So leadership
+ * moves at most twice in a roll, and no member leads while it restarts.
  * Read at run time, so the list growing never changes a member's restart script.
  */
 export function handoffOrder(spec: ClusterSpec): string {
-    return `awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = i - 1; k >= 1; k--) print n[k]; for (k = NR; k > i; k--) print n[k] }' ${shq(membersFilePath(spec))}`;
+    return `awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = NR; k > i; k--) print n[k]; for (k = i - 1; k >= 1; k--) print n[k] }' ${shq(membersFilePath(spec))}`;
 }
 
 /**
@@ -373,7 +376,7 @@ export function handoffOrder(spec: ClusterSpec): string {
  *    start it without waiting, as for a new member;
  * 2. refuse when stopping this member would leave fewer healthy members than a quorum,
  *    naming the members that are down;
- * 3. hand leadership to a member that is already done;
+ * 3. when leading, hand leadership on (handoffOrder: the leader restarts last);
  * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
 export function renderRestartScript(spec: ClusterSpec, member: MemberSpec, inputsDigest: string): string {

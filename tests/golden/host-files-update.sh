@@ -92,7 +92,7 @@ if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
   fi
   [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"
   if [ "$(col "$local_ep" "IS LEADER")" = true ]; then
-    for to in $(awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = i - 1; k >= 1; k--) print n[k]; for (k = NR; k > i; k--) print n[k] }' '/etc/etcd/etcd-stack.members'); do
+    for to in $(awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = NR; k > i; k--) print n[k]; for (k = i - 1; k >= 1; k--) print n[k] }' '/etc/etcd/etcd-stack.members'); do
       line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
       [ -n "$line" ] || continue
       ctl --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue

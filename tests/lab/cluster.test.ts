@@ -293,7 +293,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(lost, []);
         assert.ok(monitor.maxDown <= 1, `${monitor.maxDown} members were down at the same moment`);
-        // Leadership is handed to a member already rolled: at most two transfers, no lost-leader election.
+        // Leadership moves to the member rolled last, then to one already rolled: at most two transfers, no lost-leader election.
         assert.ok(termAfter - termBefore <= 2, `raft term moved from ${termBefore} to ${termAfter}`);
 
         const started = names.map((m) => {

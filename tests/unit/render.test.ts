@@ -140,7 +140,7 @@ describe("render: semantics", () => {
         assert.match(renderRemoveDirsScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
     });
 
-    it("hands leadership to members already rolled, nearest first, then from the end (the awk, run by sh)", () => {
+    it("hands leadership to the member the roll reaches last, so the leader restarts last; the last one to the member before it (the awk, run by sh)", () => {
         const names = ["a", "b", "c", "d", "e"];
         const five = spec({ members: names.map((n, i) => ({ name: n, address: `10.0.0.${i + 1}` })), allowUnverifiedHosts: true,
             dirs: { config: fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-handoff-")) } });
@@ -148,7 +148,7 @@ describe("render: semantics", () => {
         const order = (me: string) => execFileSync("sh", ["-c", `me=${me}; ${handoffOrder(five)}`], { encoding: "utf8" }).trim().split("\n");
         try {
             assert.deepEqual(order("a"), ["e", "d", "c", "b"]);
-            assert.deepEqual(order("c"), ["b", "a", "e", "d"]);
+            assert.deepEqual(order("c"), ["e", "d", "b", "a"]);
             assert.deepEqual(order("e"), ["d", "c", "b", "a"]);
         } finally {
             fs.rmSync(five.dirs.config, { recursive: true, force: true });
