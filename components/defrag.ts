@@ -1,13 +1,14 @@
 /**
  * Scheduled defragmentation on one member, for the whole cluster: a client certificate of its
- * own (its key only on this host), the script, a oneshot unit and a timer, enabled once the
- * cluster's membership is the stack's. Nothing here restarts etcd; turning it off disables the timer.
+ * own (its key only on this host), the script, a oneshot unit and a timer (hostTimer.ts), enabled
+ * once the cluster's membership is the stack's. Nothing here restarts etcd; turning it off
+ * disables the timer.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostFiles } from "./hostFiles";
+import { hostTimer } from "./hostTimer";
 import * as paths from "./paths";
-import { CertificateAuthority, KeyAlgorithm, certificateLifetime, clientCertificate } from "./pki";
-import { Connection, remoteStep } from "./remoteStep";
+import { CertificateAuthority, KeyAlgorithm } from "./pki";
+import { Connection } from "./remoteStep";
 import {
     defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript,
 } from "./renderDefrag";
@@ -29,27 +30,18 @@ export interface ScheduledDefragArgs {
 export class ScheduledDefrag extends pulumi.ComponentResource {
     constructor(name: string, args: ScheduledDefragArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:ScheduledDefrag", name, {}, opts);
-        const { spec, defrag, member, connection } = args;
-        const cert = clientCertificate(`${name}-client`, { name: "defrag", commonName: "etcd-defrag", organization: "etcd-stack" },
-            args.ca, args.algorithm, certificateLifetime(spec), { parent: this });
-        const file = (path: string, content: pulumi.Input<string>, mode: string) => ({ path, content, mode, owner: "root:root", readByEtcd: false });
-        const files = new HostFiles(`${member.name}-defrag-files`, {
-            connection, label: `${member.name} defrag files`,
-            files: [
-                file(defragCertPath(spec, "cert"), cert.certPem, paths.modes.certificate),
-                file(defragCertPath(spec, "key"), cert.privateKeyPem, paths.modes.privateKey),
-                file(paths.defragScriptPath, renderDefragScript(spec), paths.modes.binary),
-                file(paths.defragUnitPath, renderDefragUnit(), paths.modes.unit),
-                file(paths.defragTimerPath, renderDefragTimer(defrag), paths.modes.unit),
-            ],
-        }, { parent: this, dependsOn: args.after });
-        remoteStep(`${name}-timer`, {
-            connection,
-            label: `${member.name} defragmentation`,
-            create: renderEnableDefragScript(defrag),
-            update: renderEnableDefragScript(defrag),
-            delete: renderDisableDefragScript(),
-        }, { parent: this, dependsOn: [files.write] });
+        const { spec, defrag, member } = args;
+        hostTimer(name, {
+            ...args,
+            client: { name: "defrag", commonName: "etcd-defrag", certPath: defragCertPath(spec, "cert"), keyPath: defragCertPath(spec, "key") },
+            script: { path: paths.defragScriptPath, content: renderDefragScript(spec) },
+            unit: { path: paths.defragUnitPath, content: renderDefragUnit() },
+            timer: { path: paths.defragTimerPath, content: renderDefragTimer(defrag) },
+            job: "defrag",
+            timerLabel: `${member.name} defragmentation`,
+            enable: renderEnableDefragScript(defrag),
+            disable: renderDisableDefragScript(),
+        }, this);
         this.registerOutputs({});
     }
 }

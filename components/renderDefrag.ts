@@ -7,7 +7,7 @@
  */
 import * as paths from "./paths";
 import { clientUrl, shq, statusColumnFunction } from "./render";
-import { renderDisableTimerScript, renderEnableTimerScript, renderTimerUnit } from "./renderTimer";
+import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
 import { ClusterSpec, DefragSpec } from "./spec";
 
 export function defragCertPath(spec: ClusterSpec, file: keyof typeof paths.defragCertFiles): string {
@@ -46,17 +46,7 @@ export function renderDefragScript(spec: ClusterSpec): string {
 }
 
 export function renderDefragUnit(): string {
-    return [
-        `# Managed by etcd-stack.`,
-        `[Unit]`,
-        `Description=etcd defragmentation, one member at a time`,
-        `After=${paths.unitName}`,
-        ``,
-        `[Service]`,
-        `Type=oneshot`,
-        `ExecStart=${paths.defragScriptPath}`,
-        ``,
-    ].join("\n");
+    return renderOneshotUnit("etcd defragmentation, one member at a time", paths.defragScriptPath);
 }
 
 export function renderDefragTimer(defrag: DefragSpec): string {

@@ -5,7 +5,7 @@
 import * as paths from "./paths";
 import { shq } from "./render";
 import { ClusterSpec, SnapshotSpec } from "./spec";
-import { renderDisableTimerScript, renderEnableTimerScript, renderTimerUnit } from "./renderTimer";
+import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
 
 export function snapshotCertPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCertFiles): string {
     return `${spec.dirs.pki}/${paths.snapshotCertFiles[file]}`;
@@ -36,19 +36,7 @@ export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec)
 }
 
 export function renderSnapshotUnit(): string {
-    return [
-        `# Managed by etcd-stack.`,
-        `[Unit]`,
-        `Description=etcd snapshot`,
-        `After=${paths.unitName}`,
-        ``,
-        `[Service]`,
-        `Type=oneshot`,
-        `ExecStart=${paths.snapshotScriptPath}`,
-        `Nice=10`,
-        `IOSchedulingClass=idle`,
-        ``,
-    ].join("\n");
+    return renderOneshotUnit("etcd snapshot", paths.snapshotScriptPath, [`Nice=10`, `IOSchedulingClass=idle`]);
 }
 
 export function renderSnapshotTimer(snapshots: SnapshotSpec): string {

@@ -1,8 +1,25 @@
 /**
  * Pure renderers shared by the program's systemd timers (scheduled snapshots, scheduled
- * defragmentation): the timer unit, and the scripts that enable and disable it.
+ * defragmentation): the oneshot unit, the timer, and the scripts that enable and disable it.
  */
+import * as paths from "./paths";
 import { shq } from "./render";
+
+/** The oneshot service a timer starts: runs `execStart` once etcd's unit is up; `extra` adds [Service] lines. */
+export function renderOneshotUnit(description: string, execStart: string, extra: string[] = []): string {
+    return [
+        `# Managed by etcd-stack.`,
+        `[Unit]`,
+        `Description=${description}`,
+        `After=${paths.unitName}`,
+        ``,
+        `[Service]`,
+        `Type=oneshot`,
+        `ExecStart=${execStart}`,
+        ...extra,
+        ``,
+    ].join("\n");
+}
 
 /** A timer firing on `onCalendar`, to the second; a run missed while the host was off happens at boot. */
 export function renderTimerUnit(description: string, onCalendar: string): string {
