@@ -103,7 +103,6 @@ export class BoundedWriter {
                 if (r.code === 0) {
                     this.acknowledged.push(n);
                     this.longestWaitMs = Math.max(this.longestWaitMs, Date.now() - lastAck);
-                    lastAck = Date.now();
                 } else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
                 // Pause only after a write that succeeded: the wait above measures the client, not this sleep.
                 await sleep(50);

@@ -115,18 +115,27 @@ export function labSsh(host: string, command: string, stdin?: string | Buffer, t
     return result(r, `ssh ${host}`, timeoutMs);
 }
 
-/** labSsh without blocking: the test can watch the cluster while the command runs. */
-export function labSshAsync(host: string, command: string, timeoutMs = 5 * 60_000): Promise<RunResult> {
+/**
+ * Runs `command` without blocking this process (the test can watch the cluster meanwhile), its
+ * output collected. Bounded: killed after `timeoutMs`, the code then 124 and `label` says so.
+ */
+export function runAsync(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; label?: string } = {}): Promise<RunResult> {
+    const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
     return new Promise((resolve) => {
-        const child = spawn("ssh", [...labSshArgs(), `root@${labIp(host)}`, command], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
         child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-        const timer = setTimeout(() => { stderr += `\nssh ${host}: timed out after ${timeoutMs} ms`; child.kill("SIGTERM"); }, timeoutMs);
+        const timer = setTimeout(() => { stderr += `\n${opts.label ?? command}: timed out after ${timeoutMs} ms`; child.kill("SIGTERM"); }, timeoutMs);
         child.on("close", (code) => {
             clearTimeout(timer);
             resolve({ code: code ?? 124, stdout, stderr });
         });
     });
+}
+
+/** labSsh without blocking: the test can watch the cluster while the command runs. */
+export function labSshAsync(host: string, command: string, timeoutMs = 5 * 60_000): Promise<RunResult> {
+    return runAsync("ssh", [...labSshArgs(), `root@${labIp(host)}`, command], { timeoutMs, label: `ssh ${host}` });
 }

@@ -7,12 +7,11 @@
  * the only refusals are NOSPACE's, before the disarm.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as path from "path";
 import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labUp } from "./lab";
+import { RunResult, labAvailable, labUp, runAsync } from "./lab";
 import { adminCredentials, discardStack, indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const quota = 16 * 1024 * 1024;
@@ -56,23 +55,12 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
         assert.match(alarms.out, /alarm:NOSPACE/);
     });
 
-    /** Runs scripts/maintenance.sh as the operator would, without blocking this process (a writer runs meanwhile). */
-    function maintenance(): Promise<{ status: number | null; stdout: string; stderr: string }> {
-        return new Promise((resolve) => {
-            const child = spawn("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"],
-                { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, stdio: ["ignore", "pipe", "pipe"], timeout: 10 * 60_000 });
-            let stdout = "", stderr = "";
-            child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-            child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-            child.on("close", (status) => resolve({ status, stdout, stderr }));
-        });
-    }
-
     it("scripts/maintenance.sh compacts, defragments each member with the leader last, disarms, and writes go through, losing none", async () => {
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "maintenance/writer").start();
-        let r: Awaited<ReturnType<typeof maintenance>>;
+        let r: RunResult;
         try {
-            r = await maintenance();
+            // As the operator would run it, without blocking this process: the writer runs meanwhile.
+            r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"], { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, timeoutMs: 10 * 60_000 });
             // A few writes after the maintenance, so the writer is seen to succeed again.
             const acknowledged = writer.acknowledged.length;
             for (let i = 0; i < 50 && writer.acknowledged.length < acknowledged + 5; i++) await new Promise((res) => setTimeout(res, 200));
@@ -80,7 +68,7 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
             await writer.stop();
         }
         console.log(indent(r.stdout));
-        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(r.code, 0, r.stderr);
         const lost = await writer.lost();
         console.log(`      ${writer.summary(lost)}`);
         assert.deepStrictEqual(lost, []);
