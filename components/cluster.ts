@@ -1,7 +1,8 @@
 /**
  * The whole cluster: PKI, one EtcdMember per host, and the health gate.
  *
- * Ordering is the point of this file. Members form a roll: member i's binaries, files, join and
+ * Ordering is the point of this file. First, an edit that removes members is checked against the
+ * cluster's quorum (removalCheck.ts): every member's first step waits for it. Members form a roll: member i's binaries, files, join and
  * service all wait for member i-1's service and promotion. A brand-new cluster so starts member
  * after member *without blocking* (the start script does not wait for Type=notify readiness), a
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
@@ -21,6 +22,7 @@ import { ScheduledSnapshots } from "./snapshots";
 import { ScheduledDefrag } from "./defrag";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
+import { RemovalCheck } from "./removalCheck";
 import { ClusterRestore } from "./restore";
 import { ClusterSpec, MemberSpec } from "./spec";
 
@@ -78,6 +80,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
             this.clientCertificates[c.name] = clientCertificate(`${name}-client-${c.name}`, c, clientCa, algorithm, certificateLifetime(spec), { parent: this });
         }
 
+        // A stack edit that removes members is checked against the cluster's quorum before anything
+        // reaches a host (removalCheck.ts).
+        const connections = Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)]));
+        const removalCheck = new RemovalCheck(`${name}-removal-check`, { spec, connections }, { parent: this, provider: hostFiles });
+
         this.members = [];
         let previous: pulumi.Resource[] = [];
         for (const m of spec.members) {
@@ -87,11 +94,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
             const member = new EtcdMember(m.name, {
                 spec,
                 member: m,
-                connection: connectionFor(spec, m, args.sshPrivateKey),
+                connection: connections[m.name],
                 certificates,
                 caCertPem: trustedPem,
                 token: this.token,
                 after: previous,
+                checkedBy: [removalCheck],
             }, { parent: this, providers: [hostFiles] });
             this.members.push(member);
             previous = member.rollDone;
@@ -103,7 +111,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             for (const [i, m] of spec.members.entries()) {
                 if (!snapshots.members.includes(m.name)) continue;
                 new ScheduledSnapshots(`${m.name}-snapshots`, {
-                    spec, snapshots, member: m, connection: connectionFor(spec, m, args.sshPrivateKey), ca: clientCa, algorithm,
+                    spec, snapshots, member: m, connection: connections[m.name], ca: clientCa, algorithm,
                     after: this.members[i].rollDone,
                 }, { parent: this, providers: [hostFiles] });
             }
@@ -114,7 +122,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // stopped and cleaned, and members removed or added by hand are put back (membership.ts).
         const membership = new ClusterMembership(`${name}-membership`, {
             spec,
-            connections: Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)])),
+            connections,
         }, { parent: this, provider: hostFiles, dependsOn: this.members.flatMap((m) => m.rollDone) });
 
         // Scheduled defragmentation, run from one member's host for every member, once the
@@ -122,7 +130,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         if (spec.defrag) {
             const runner = spec.members.find((m) => m.name === spec.defrag!.member)!;
             new ScheduledDefrag(`${name}-defrag`, {
-                spec, defrag: spec.defrag, member: runner, connection: connectionFor(spec, runner, args.sshPrivateKey), ca: clientCa, algorithm,
+                spec, defrag: spec.defrag, member: runner, connection: connections[runner.name], ca: clientCa, algorithm,
                 after: [membership],
             }, { parent: this, providers: [hostFiles] });
         }
@@ -131,7 +139,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // membership step are done, and starts them together from the snapshot's data.
         const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
             spec, restore: spec.restore, token: this.token, after: [membership],
-            connections: spec.members.map((m) => connectionFor(spec, m, args.sshPrivateKey)),
+            connections: spec.members.map((m) => connections[m.name]),
         }, { parent: this }) : undefined;
 
         // The gate re-runs whenever any member's inputs changed (or a restore happened), so every
@@ -141,7 +149,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const restored = spec.restore ? `# restored from snapshot ${spec.restore.id}\n` : "";
         const gateScript = allDigests.apply((d) => `# inputs ${d}\n${restored}` + renderHealthGateScript(spec, names));
         const gates = spec.members.map((m) => remoteStep(`${m.name}-health`, {
-            connection: connectionFor(spec, m, args.sshPrivateKey),
+            connection: connections[m.name],
             label: `${m.name} health gate`,
             create: gateScript,
             update: gateScript,

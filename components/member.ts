@@ -44,6 +44,8 @@ export interface EtcdMemberArgs {
      * restart all wait for it: a change reaches this host only once the member before is healthy.
      */
     after?: pulumi.Resource[];
+    /** Cluster-wide checks that must pass before anything connects to this host (the removal check). */
+    checkedBy?: pulumi.Resource[];
 }
 
 /** Parses the `arch=` line the preflight script prints. */
@@ -83,7 +85,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         // Phase 1: read-only checks. Fails before anything changes on the host.
         const preflight = step("preflight", {
             create: certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb)),
-        }, hostKeyCheck);
+        }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
 
         // Phase 2: user and directories. The destroy policy for the data dir lives here, not in
         // the service, so changing it restarts nothing.

@@ -19,8 +19,8 @@ export interface MembershipInputs {
     /** The stack's members in roll order. */
     order: string[];
     connections: Record<string, SshConnection>;
-    /** The scripts (renderMembership.ts): `list` and `reconcile` run on any member, the others per member. */
-    scripts: { list: string; reconcile: string; rejoin: Record<string, string>; promote: Record<string, string> };
+    /** The scripts (renderMembership.ts): `list` and `reconcile` run on any member, `data` on each, the others per member. */
+    scripts: { list: string; reconcile: string; data?: string; rejoin: Record<string, string>; promote: Record<string, string> };
     /** How long a run waits for the cluster to answer (the members' health timeout). */
     waitSeconds: number;
 }
@@ -38,18 +38,22 @@ export function parseMemberList(stdout: string): { local: boolean; members: List
     return { local: /^answered-by local$/m.test(stdout), members };
 }
 
+/** How the preview marks a member the cluster lists as started whose host has no data. */
+export const noDataMark = "no data on its host";
+
 /**
  * The cluster's members as the preview shows them beside the stack's: name → peer URL, a learner
- * or a member not started yet marked so. A member with no name yet (added, never started) is named
- * by the stack member that has its peer URL, or as `(unnamed <id>)`.
+ * or a member not started yet marked so, and a started member whose host has no data (`noData`:
+ * its data dir wiped). A member with no name yet (added, never started) is named by the stack
+ * member that has its peer URL, or as `(unnamed <id>)`.
  */
-export function observedMembers(listed: ListedMember[], desired: Record<string, string>): Record<string, string> {
+export function observedMembers(listed: ListedMember[], desired: Record<string, string>, noData: Set<string> = new Set()): Record<string, string> {
     const byUrl = new Map(Object.entries(desired).map(([name, url]) => [url, name]));
     const out: Record<string, string> = {};
     for (const m of listed) {
         let name = m.name || byUrl.get(m.peerUrl) || `(unnamed ${m.id})`;
         if (name in out) name = `${name} (${m.id})`;
-        const marks = [m.learner ? "learner" : "", m.started ? "" : "not started"].filter(Boolean);
+        const marks = [m.learner ? "learner" : "", m.started ? "" : "not started", noData.has(name) ? noDataMark : ""].filter(Boolean);
         out[name] = marks.length > 0 ? `${m.peerUrl} (${marks.join(", ")})` : m.peerUrl;
     }
     // The stack's members in its order, then the others by name: the same cluster reads the same.
@@ -103,7 +107,7 @@ async function listMembers(inputs: MembershipInputs, waitSeconds: number, prefer
  * and what was done (the scripts' own lines: a dynamic provider's output does not reach the
  * engine's log, so it is kept as the `report` output).
  */
-async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise<{ members: Record<string, string>; report: string }> {
+async function reconcile(inputs: MembershipInputs, waitSeconds: number, noData: Set<string> = new Set()): Promise<{ members: Record<string, string>; report: string }> {
     let listing = await listMembers(inputs, waitSeconds, true);
     const report: string[] = [];
     const desiredUrls = new Set(Object.values(inputs.members));
@@ -112,10 +116,10 @@ async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise
         report.push(await onMember(inputs, listing.from, "membership", inputs.scripts.reconcile));
     }
     // One member at a time, in the stack's order: missing (removed by hand), registered but never
-    // started, or a learner not yet promoted.
+    // started, a learner not yet promoted, or without data on its host (the rejoin checks it there).
     for (const name of inputs.order) {
         const listed = listing.members.find((m) => m.peerUrl === inputs.members[name]);
-        if (listed && !listed.learner && listed.started) continue;
+        if (listed && !listed.learner && listed.started && !noData.has(name)) continue;
         report.push(await onMember(inputs, name, "rejoin", inputs.scripts.rejoin[name]));
         report.push(await onMember(inputs, name, "promote", inputs.scripts.promote[name]));
     }
@@ -125,6 +129,20 @@ async function reconcile(inputs: MembershipInputs, waitSeconds: number): Promise
         throw new Error(`membership: the cluster lists ${JSON.stringify(observed)}, not the stack's ${JSON.stringify(inputs.members)}`);
     }
     return { members: observed, report: report.join("").trim() || "membership matches the stack" };
+}
+
+/**
+ * Stack members the cluster lists as started whose hosts have no etcd data (a data dir wiped by
+ * hand, the same host and key): each host asked at once. A host that does not answer is not
+ * marked; its files and unit show that.
+ */
+async function membersWithoutData(inputs: MembershipInputs, listed: ListedMember[]): Promise<Set<string>> {
+    const script = inputs.scripts.data;
+    if (!script) return new Set();
+    const started = inputs.order.filter((n) => listed.some((m) => m.peerUrl === inputs.members[n] && m.started));
+    const found = await Promise.all(started.map((n) =>
+        onMember(inputs, n, "data check", script).then((out) => /^data missing$/m.test(out), () => false)));
+    return new Set(started.filter((_, i) => found[i]));
 }
 
 export const membershipProvider: pulumi.dynamic.ResourceProvider = {
@@ -137,14 +155,16 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
         return { changes: !sameMembers(olds.members, news.members) || !same(olds.order, news.order) || !same(olds.connections, news.connections) };
     },
 
-    async update(_id: string, _olds: MembershipInputs, news: MembershipInputs) {
-        return { outs: { ...news, ...(await reconcile(news, news.waitSeconds)) } };
+    async update(_id: string, olds: MembershipInputs, news: MembershipInputs) {
+        // Members a refresh found without data on their hosts (see read).
+        const noData = new Set(Object.entries(olds.members).filter(([, v]) => v.includes(noDataMark)).map(([n]) => n));
+        return { outs: { ...news, ...(await reconcile(news, news.waitSeconds, noData)) } };
     },
 
     async read(id: string, props: MembershipInputs) {
         // A refresh does not wait: a cluster that does not answer now is reported as such.
         const listed = await listMembers(props, 0, false);
-        const members = observedMembers(listed.members, props.members);
+        const members = observedMembers(listed.members, props.members, await membersWithoutData(props, listed.members));
         const { report, ...inputs } = props as MembershipInputs & { report?: string };
         return { id, props: { ...props, members }, inputs: { ...inputs, members } };
     },

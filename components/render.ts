@@ -418,9 +418,15 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         // Removed from the cluster by hand (listed neither by name nor by peer URL): its etcd stopped
         // for good, and a restart would only fail. The cluster's membership adds it back (renderRejoinScript).
         `other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' ${shq(membersFilePath(spec))} 2>/dev/null || true)`,
-        `if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&`,
-        `  [ -z "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} -v n="$me" '$4 == u || $3 == n')" ]; then`,
-        `  echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"`,
+        `list=""; [ -z "$other_clients" ] || list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) || true`,
+        `if [ -n "$list" ] && [ -z "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} -v n="$me" '$4 == u || $3 == n')" ]; then`,
+        `  echo "$me is not a member of the cluster (removed by hand?): not restarted; pulumi up --refresh adds it back (the cluster's membership step)"`,
+        `  exit 0`,
+        `fi`,
+        // Listed as started (it published client URLs), yet this host has no data: the data dir was
+        // wiped. etcd would refuse to start as that member again; it has to be added back as a new one.
+        `if [ -n "$list" ] && [ ! -d ${shq(spec.dirs.data)}/member ] && [ -n "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} '$4 == u && $5 != ""')" ]; then`,
+        `  echo "$me has no data on this host, but the cluster lists it as started (data dir wiped?): not restarted; pulumi up --refresh adds it back as a new member (the cluster's membership step)"`,
         `  exit 0`,
         `fi`,
         `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,

@@ -286,16 +286,13 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
 }
 
 /**
- * Removes from the cluster every member whose peer URL the stack no longer lists, one at a time,
- * before their hosts are stopped and cleaned. Refuses before removing anything when the members
- * that stay could not keep a quorum; hands leadership to a staying member first; removes members
- * that are down before those that are up.
+ * Through this host's etcd (`ctl`, `$local_ep`): which listed members stay (their peer URLs are the stack's) and which
+ * leave, and whether enough of those that stay are healthy to keep a quorum without the others;
+ * refuses (exit 1) when not, ends (exit 0) when no member leaves.
  */
-export function renderReconcileMembershipScript(spec: ClusterSpec): string {
+function quorumOfStayingMembers(spec: ClusterSpec): string[] {
     const desired = spec.members.map((m) => peerUrl(spec, m)).join(" ");
-    return scriptHeader + [
-        ctlFunction(spec),
-        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+    return [
         `desired=${shq(desired)}`,
         `listed() { ctl --endpoints "$local_ep" member list -w simple; }`,
         `is_desired() { case " $desired " in *" $1 "*) return 0 ;; esac; return 1; }`,
@@ -315,6 +312,35 @@ export function renderReconcileMembershipScript(spec: ClusterSpec): string {
         `  echo "refusing to remove$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done): only $staying_up of the $staying members that stay are healthy (quorum $quorum); nothing was changed" >&2`,
         `  exit 1`,
         `fi`,
+    ];
+}
+
+/**
+ * The removal check (removalCheck.ts), run on a member that stays before anything reaches a host:
+ * the same quorum count as the reconcile's (quorumOfStayingMembers), changing nothing. Exit 3:
+ * this host's etcd does not answer (try another member).
+ */
+export function renderRemovalCheckScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        ctlFunction(spec),
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        `ctl --endpoints "$local_ep" member list >/dev/null 2>&1 || { echo "the etcd on this host does not answer at $local_ep" >&2; exit 3; }`,
+        ...quorumOfStayingMembers(spec),
+        `echo "removing$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done) keeps a quorum: $staying_up of the $staying members that stay are healthy (quorum $quorum)"`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Removes from the cluster every member whose peer URL the stack no longer lists, one at a time,
+ * before their hosts are stopped and cleaned. Refuses before removing anything when the members
+ * that stay could not keep a quorum; hands leadership to a staying member first; removes members
+ * that are down before those that are up.
+ */
+export function renderReconcileMembershipScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        ctlFunction(spec),
+        `local_ep=https://127.0.0.1:${spec.ports.client}`,
+        ...quorumOfStayingMembers(spec),
         `my_id=$(col "$local_ep" ID)`,
         // Members that are down go first: removing them never costs a healthy vote.
         `for m in $leaving_down $leaving_up; do`,
@@ -359,10 +385,17 @@ export function renderMemberListScript(spec: ClusterSpec): string {
     ].join("\n") + "\n";
 }
 
+/** Whether this host has etcd data (`data present` or `data missing`). Changes nothing. */
+export function renderDataProbeScript(spec: ClusterSpec): string {
+    return scriptHeader + `if [ -d ${shq(spec.dirs.data)}/member ]; then echo "data present"; else echo "data missing"; fi\n`;
+}
+
 /**
  * Adds a stack member back to the cluster after it was removed by hand (`etcdctl member remove`):
- * its etcd has stopped for good and its data belongs to the removed member. The others must agree
- * it is not listed; then its unit stops, its data is moved aside (never deleted), the join decides
+ * its etcd has stopped for good and its data belongs to the removed member. Or after its data dir
+ * was wiped on its host: the cluster still lists it as started, and etcd would refuse to start
+ * as that member with no data (the join removes the stale registration first). The others must
+ * agree it is not listed (or that this host has no data); then its unit stops, its data is moved aside (never deleted), the join decides
  * again (`member add` as a learner, see renderJoinScript), the config takes the new decision, and
  * etcd starts; the promote step then makes it a voting member once it has caught up. Each part is
  * checked before it is done, so a run killed half-way is finished by the next.
@@ -380,8 +413,16 @@ export function renderRejoinScript(spec: ClusterSpec, member: MemberSpec): strin
         `tmp=""; js=""`,
         `trap 'rm -f "$tmp" "$js"' EXIT`,
         `list=$(ctl --endpoints "$others" member list -w simple) || { echo "$me: no other member answers (at $others): cannot add it back" >&2; exit 1; }`,
-        `if [ -z "$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')" ]; then`,
+        `mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')`,
+        // Listed as started (it published client URLs) with no data on this host: the data dir was
+        // wiped; the join below removes that registration before adding the member again.
+        `if [ -n "$mine" ] && [ ! -d ${data}/member ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ]; then`,
+        `  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member" >&2`,
+        `  mine=""`,
+        `elif [ -z "$mine" ]; then`,
         `  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member" >&2`,
+        `fi`,
+        `if [ -z "$mine" ]; then`,
         `  systemctl stop ${paths.unitName} || true`,
         `  if [ -d ${data}/member ]; then mv ${data}/member ${data}/member.removed-$(date +%s); echo "$me: moved the removed member's data aside" >&2; fi`,
         `  rm -f ${shq(joinRecordPath(spec))}`,

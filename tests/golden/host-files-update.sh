@@ -72,9 +72,13 @@ col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" 'NR 
 systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
 other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members' 2>/dev/null || true)
-if [ -n "$other_clients" ] && list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) &&
-  [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' -v n="$me" '$4 == u || $3 == n')" ]; then
-  echo "$me is not a member of the cluster (removed by hand?): not restarted; the membership step adds it back"
+list=""; [ -z "$other_clients" ] || list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) || true
+if [ -n "$list" ] && [ -z "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' -v n="$me" '$4 == u || $3 == n')" ]; then
+  echo "$me is not a member of the cluster (removed by hand?): not restarted; pulumi up --refresh adds it back (the cluster's membership step)"
+  exit 0
+fi
+if [ -n "$list" ] && [ ! -d '/var/lib/etcd'/member ] && [ -n "$(echo "$list" | awk -F', ' -v u='https://10.213.0.11:2380' '$4 == u && $5 != ""')" ]; then
+  echo "$me has no data on this host, but the cluster lists it as started (data dir wiped?): not restarted; pulumi up --refresh adds it back as a new member (the cluster's membership step)"
   exit 0
 fi
 if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then

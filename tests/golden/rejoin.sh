@@ -6,8 +6,14 @@ others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/
 tmp=""; js=""
 trap 'rm -f "$tmp" "$js"' EXIT
 list=$(ctl --endpoints "$others" member list -w simple) || { echo "$me: no other member answers (at $others): cannot add it back" >&2; exit 1; }
-if [ -z "$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')" ]; then
+mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')
+if [ -n "$mine" ] && [ ! -d '/var/lib/etcd'/member ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ]; then
+  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member" >&2
+  mine=""
+elif [ -z "$mine" ]; then
   echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member" >&2
+fi
+if [ -z "$mine" ]; then
   systemctl stop etcd.service || true
   if [ -d '/var/lib/etcd'/member ]; then mv '/var/lib/etcd'/member '/var/lib/etcd'/member.removed-$(date +%s); echo "$me: moved the removed member's data aside" >&2; fi
   rm -f '/etc/etcd/etcd-stack.join'

@@ -61,6 +61,9 @@ describe("EtcdCluster (mocked engine)", function () {
         }
         // The membership is cluster state, read from the cluster on refresh: one dynamic resource.
         assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:Membership").map((r) => r.name), ["etcd-membership"]);
+        // So is the check that an edit removing members keeps a quorum.
+        assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:RemovalCheck").map((r) => r.name), ["etcd-removal-check"]);
+        assert.match(named("etcd-removal-check").inputs.script, /refusing to remove/);
         assert.equal(ofType("command:remote:Command").length, 3 * 7);
         assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
@@ -148,7 +151,8 @@ describe("EtcdCluster (mocked engine)", function () {
     it("rolls: a member's binaries, files, join and service wait for the previous member's service and promotion", () => {
         names.forEach((m, i) => {
             const previous = i === 0 ? [] : [`${names[i - 1]}-promote`, `${names[i - 1]}-service`];
-            assert.deepEqual(deps.dependsOn(`${m}-preflight`), [`${m}-host-key`], "nothing connects before the host key is checked");
+            assert.deepEqual(deps.dependsOn(`${m}-preflight`), ["etcd-removal-check", `${m}-host-key`],
+                "nothing connects before the host key is checked, nor before a removal of members is known to keep a quorum");
             assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());

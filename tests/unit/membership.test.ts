@@ -3,7 +3,8 @@
  * prints becomes the `members` a refresh shows beside the stack's list.
  */
 import { strict as assert } from "assert";
-import { observedMembers, parseMemberList } from "../../components/membershipProvider";
+import { noDataMark, observedMembers, parseMemberList } from "../../components/membershipProvider";
+import { leavingAndStaying } from "../../components/removalCheck";
 
 const desired = { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" };
 
@@ -62,11 +63,50 @@ describe("membership: the cluster's members as a refresh shows them", () => {
         });
     });
 
+    it("a started member whose host has no data (its data dir wiped) is marked; one not started is not", () => {
+        const { members } = parseMemberList(listing([
+            "1, started, lab-1, https://10.213.0.11:2380, https://10.213.0.11:2379, false",
+            "2, started, lab-2, https://10.213.0.12:2380, https://10.213.0.12:2379, false",
+            "3, unstarted, , https://10.213.0.13:2380, , true",
+        ]));
+        const observed = observedMembers(members, desired, new Set(["lab-2"]));
+        assert.deepEqual(observed, {
+            "lab-1": "https://10.213.0.11:2380",
+            "lab-2": "https://10.213.0.12:2380 (no data on its host)",
+            "lab-3": "https://10.213.0.13:2380 (learner, not started)",
+        });
+        assert.ok(observed["lab-2"].includes(noDataMark));
+    });
+
     it("two registrations under one name (the member's old one and its new one) both show", () => {
         const { members } = parseMemberList(listing([
             "1, started, lab-1, https://10.213.0.11:2380, https://10.213.0.11:2379, false",
             "7, started, lab-1, https://10.213.0.21:2380, https://10.213.0.21:2379, false",
         ]));
         assert.deepEqual(Object.keys(observedMembers(members, desired)), ["lab-1", "lab-1 (7)"]);
+    });
+});
+
+describe("removal check: which members an edit takes out, and where the quorum is counted", () => {
+    const five = { ...desired, "lab-4": "https://10.213.0.14:2380", "lab-5": "https://10.213.0.15:2380" };
+    const stack = (m: Record<string, string>) => ({ members: m, order: Object.keys(m) });
+
+    it("5 → 3: lab-4 and lab-5 leave; the check runs on the three that stay, in the stack's order", () => {
+        assert.deepEqual(leavingAndStaying(five, stack(desired)), { leaving: ["lab-4", "lab-5"], staying: ["lab-1", "lab-2", "lab-3"] });
+    });
+
+    it("a scale-up or the same list removes no one", () => {
+        assert.deepEqual(leavingAndStaying(desired, stack(five)).leaving, []);
+        assert.deepEqual(leavingAndStaying(desired, stack(desired)).leaving, []);
+    });
+
+    it("a member moved to a new address leaves at its old one; it is not counted as staying", () => {
+        const moved = { ...desired, "lab-3": "https://10.213.0.23:2380" };
+        assert.deepEqual(leavingAndStaying(desired, stack(moved)), { leaving: ["lab-3"], staying: ["lab-1", "lab-2"] });
+    });
+
+    it("every member replaced at once: none stays", () => {
+        const elsewhere = { "lab-1": "https://10.213.0.21:2380", "lab-2": "https://10.213.0.22:2380", "lab-3": "https://10.213.0.23:2380" };
+        assert.deepEqual(leavingAndStaying(desired, stack(elsewhere)).staying, []);
     });
 });

@@ -16,7 +16,7 @@ import * as paths from "../../components/paths";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
 import {
     joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMemberListScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript,
-    renderRejoinScript, renderUnfillJoinDecision,
+    renderDataProbeScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
 } from "../../components/renderMembership";
 import { spec } from "./fixtures";
 
@@ -55,7 +55,9 @@ describe("render: golden files", () => {
     it("preflight of a member taking over an existing etcd", () => golden("preflight-adopt.sh", renderPreflightScript(s, adopting, "2026-11-23T08:00:00Z")));
     it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
     it("member list script", () => golden("member-list.sh", renderMemberListScript(s)));
-    it("rejoin script (a member removed by hand)", () => golden("rejoin.sh", renderRejoinScript(s, s.members[1])));
+    it("rejoin script (a member removed by hand, or its data wiped)", () => golden("rejoin.sh", renderRejoinScript(s, s.members[1])));
+    it("removal check script", () => golden("removal-check.sh", renderRemovalCheckScript(s)));
+    it("data probe script", () => golden("data-probe.sh", renderDataProbeScript(s)));
     const snaps = spec({ snapshots: { onCalendar: "hourly", keep: 48, maxAgeDays: 7 } });
     it("snapshot script", () => golden("etcd-snapshot.sh", renderSnapshotScript(snaps, snaps.snapshots!)));
     it("snapshot unit and timer", () => golden("etcd-snapshot.units", renderSnapshotUnit() + "---\n" + renderSnapshotTimer(snaps.snapshots!)));

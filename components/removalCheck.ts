@@ -1,0 +1,93 @@
+/**
+ * A stack edit that takes members out of the cluster, checked before anything reaches a host:
+ * on a member that stays, the cluster's own list says which members leave and whether enough of
+ * those that stay are healthy to keep a quorum (renderRemovalCheckScript). A refusal fails the
+ * run there, naming the members and the count; no member's files, service or membership has
+ * changed. Every member's first step waits for it.
+ *
+ * It remembers the stack's members of the last run: only an edit that drops one of them connects
+ * anywhere (a new stack, a scale-up or a config change runs nothing). The membership step
+ * (membership.ts) counts again before it removes anyone: the cluster may have changed in between.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Connection } from "./remoteStep";
+import { peerUrl } from "./render";
+import { renderRemovalCheckScript } from "./renderMembership";
+import { SshConnection, connect, runScript } from "./ssh";
+import { ClusterSpec } from "./spec";
+
+interface RemovalCheckInputs {
+    /** Member name → peer URL, as the stack lists them. */
+    members: Record<string, string>;
+    /** The stack's members in roll order: the check runs on the first one that stays and answers. */
+    order: string[];
+    connections: Record<string, SshConnection>;
+    script: string;
+}
+
+/** Members of `olds` whose peer URLs `news` no longer lists, and the members of `news` that were in `olds`. */
+export function leavingAndStaying(olds: Record<string, string>, news: { members: Record<string, string>; order: string[] }): { leaving: string[]; staying: string[] } {
+    const kept = new Set(Object.values(news.members));
+    const before = new Set(Object.values(olds));
+    return {
+        leaving: Object.keys(olds).filter((n) => !kept.has(olds[n])),
+        staying: news.order.filter((n) => before.has(news.members[n])),
+    };
+}
+
+const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: RemovalCheckInputs) {
+        // A new stack removes no one.
+        return { id: "removal-check", outs: inputs };
+    },
+
+    async diff(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
+        const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort());
+        return { changes: canonical(olds.members) !== canonical(news.members) };
+    },
+
+    async update(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
+        const { leaving, staying } = leavingAndStaying(olds.members, news);
+        if (leaving.length === 0) return { outs: news };
+        if (staying.length === 0) {
+            throw new Error(`refusing to replace every member at once (${leaving.join(", ")} leave, none stays): ` +
+                "keep a quorum of the current members in etcd:members while others are added or removed; nothing was changed");
+        }
+        const silent: string[] = [];
+        for (const name of staying) {
+            const { client, close } = await connect(name, news.connections[name]);
+            try {
+                await runScript(client, `${name} removal check`, news.script, "");
+                return { outs: news };
+            } catch (e) {
+                const message = (e as Error).message;
+                // This member's etcd does not answer: ask the next one that stays.
+                if (!/\(exit 3\)/.test(message)) throw e;
+                silent.push(message);
+            } finally {
+                close();
+            }
+        }
+        throw new Error(`refusing to remove ${leaving.join(", ")}: no member that stays answers, so the quorum cannot be checked; nothing was changed\n${silent.join("\n")}`);
+    },
+};
+
+export interface RemovalCheckArgs {
+    spec: ClusterSpec;
+    /** Each member's SSH connection (secret), by member name. */
+    connections: Record<string, pulumi.Input<Connection>>;
+}
+
+/** The check itself: a dynamic resource (type pulumi-nodejs:dynamic/etcd:RemovalCheck). */
+export class RemovalCheck extends pulumi.dynamic.Resource {
+    constructor(name: string, args: RemovalCheckArgs, opts: pulumi.CustomResourceOptions) {
+        const { spec } = args;
+        const inputs: { [K in keyof RemovalCheckInputs]: pulumi.Input<RemovalCheckInputs[K]> } = {
+            members: Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)])),
+            order: spec.members.map((m) => m.name),
+            connections: pulumi.all(args.connections) as pulumi.Output<Record<string, SshConnection>>,
+            script: renderRemovalCheckScript(spec),
+        };
+        super(removalCheckProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "RemovalCheck");
+    }
+}
