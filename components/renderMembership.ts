@@ -417,10 +417,10 @@ export function renderRejoinScript(spec: ClusterSpec, member: MemberSpec): strin
         // Listed as started (it published client URLs) with no data on this host: the data dir was
         // wiped; the join below removes that registration before adding the member again.
         `if [ -n "$mine" ] && [ ! -d ${data}/member ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ]; then`,
-        `  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member" >&2`,
+        `  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member"`,
         `  mine=""`,
         `elif [ -z "$mine" ]; then`,
-        `  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member" >&2`,
+        `  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member"`,
         `fi`,
         `if [ -z "$mine" ]; then`,
         `  systemctl stop ${paths.unitName} || true`,

@@ -8,10 +8,10 @@ trap 'rm -f "$tmp" "$js"' EXIT
 list=$(ctl --endpoints "$others" member list -w simple) || { echo "$me: no other member answers (at $others): cannot add it back" >&2; exit 1; }
 mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')
 if [ -n "$mine" ] && [ ! -d '/var/lib/etcd'/member ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ]; then
-  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member" >&2
+  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member"
   mine=""
 elif [ -z "$mine" ]; then
-  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member" >&2
+  echo "$me is not a member of the cluster (removed by hand?): adding it back as a new member"
 fi
 if [ -z "$mine" ]; then
   systemctl stop etcd.service || true

@@ -4,7 +4,8 @@
  * that file (or check) on that host; `up --refresh` puts them back under a bounded writer,
  * restarting a member only when its running etcd had read a hand change; a converged stack's
  * `preview --refresh` shows nothing. Membership too: a member removed and a stranger added by hand
- * with etcdctl show as changes of the cluster's members, and `up` puts the stack's members back.
+ * with etcdctl show as changes of the cluster's members, and `up` puts the stack's members back;
+ * a member whose data dir was wiped shows as such, and `up` adds it back as a new member.
  */
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
@@ -214,6 +215,44 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         assert.deepStrictEqual(members.map((f) => f[5]), ["false", "false", "false"], "every member votes");
         assert.deepStrictEqual([1, 3].map((i) => mainPid(`lab${i}`)), pids, "lab-1 and lab-3 were not restarted");
         assert.match(labSsh("lab2", "ls /var/lib/etcd").stdout, /^member\.removed-\d+$/m, "the removed member's data was moved aside, not deleted");
+
+        const again = await previewRefresh();
+        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
+    });
+
+    it("a member's data dir wiped by hand (same host, same key) shows as a member without data; up adds it back as a new member, restarting no other", async () => {
+        const put = await etcdctl.run(endpoints, ["put", "lab/drift/before-wipe", "kept"], admin);
+        assert.strictEqual(put.code, 0, put.out);
+        const idOf = async (name: string) => {
+            const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+            return r.out.split("\n").map((l) => l.split(", ")).find((f) => f[2] === name)?.[0];
+        };
+        const oldId = await idOf("lab-2");
+        // The disk lost: etcd down, its data gone; the host, its key and the stack's files stay.
+        labSsh("lab2", `systemctl stop ${paths.unitName}; rm -rf /var/lib/etcd/member`);
+        const pids = [1, 3].map((i) => mainPid(`lab${i}`));
+
+        const { drift } = await previewRefresh();
+        console.log(indent(JSON.stringify(Object.fromEntries(drift.changes), null, 1)));
+        assert.deepStrictEqual(drift.changes.get("etcd-membership"), [
+            "member lab-2: https://10.213.0.12:2380 (no data on its host) -> https://10.213.0.12:2380",
+        ]);
+        assert.deepStrictEqual([...drift.ops.keys()].sort(), ["etcd-membership", "lab-2-config-write"]);
+
+        // The unit's repair leaves lab-2 stopped (etcd would refuse to start as the member whose data
+        // is gone); the membership step removes that registration and adds lab-2 again.
+        await repair("wiped");
+        const state = await scratch.stack.exportStack();
+        const report = String(state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::etcd-membership"))?.outputs?.report);
+        console.log(indent(report));
+        assert.match(report, /lab-2 has no data on its host but the cluster lists it as started \(data dir wiped\?\): adding it back as a new member/);
+        assert.match(report, /lab-2: etcd started as a learner[\s\S]*lab-2 promoted from learner to voting member/);
+        const newId = await idOf("lab-2");
+        assert.ok(newId && newId !== oldId, `lab-2 is a new member (${oldId} -> ${newId})`);
+        assert.deepStrictEqual([1, 3].map((i) => mainPid(`lab${i}`)), pids, "lab-1 and lab-3 were not restarted");
+        // lab-2 has the cluster's data again, read from its own copy.
+        const local = await etcdctl.run("https://10.213.0.12:2379", ["get", "lab/drift/before-wipe", "--print-value-only", "--consistency=s"], admin);
+        assert.strictEqual(local.out.trim(), "kept", local.out);
 
         const again = await previewRefresh();
         assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");

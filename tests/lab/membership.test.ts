@@ -57,7 +57,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
      * the others only the members file, the health gate and the cluster's membership step updated. */
     function onlyTheDifference(from: number, to: number): (preview: StepLog) => void {
         const moving = new RegExp(`^lab-[${Math.min(from, to) + 1}-${Math.max(from, to)}]($|[-:])`);
-        const staying = new RegExp(`^(lab-[1-${Math.min(from, to)}]-health|lab-[1-${Math.min(from, to)}]-files-write|etcd-membership) update$`);
+        const staying = new RegExp(`^(lab-[1-${Math.min(from, to)}]-health|lab-[1-${Math.min(from, to)}]-files-write|etcd-membership|etcd-removal-check) update$`);
         return (preview) => {
             for (const [name, op] of preview.ops) {
                 if (moving.test(name)) assert.strictEqual(op, to > from ? "create" : "delete", name);
@@ -101,7 +101,10 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             scratch.setConfig({ members: labMembers(3) });
             const log = new StepLog();
             await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
-            assert.match(log.output, /refusing to remove lab-[45] lab-[45]: only 1 of the 3 members that stay are healthy \(quorum 2\); nothing was changed/);
+            assert.match(log.output, /lab-1 removal check failed \(exit 1\): refusing to remove lab-[45] lab-[45]: only 1 of the 3 members that stay are healthy \(quorum 2\); nothing was changed/);
+            // Refused before anything reached a host: no step of any member ran.
+            assert.deepStrictEqual(log.changed().filter((n) => /^lab-/.test(n)), [], "no member's step ran");
+            assert.strictEqual(labSsh("lab1", `cat /etc/etcd/${paths.membersFile}`).stdout.trim().split("\n").length, 5, "lab-1's members file still lists 5");
             const r = await etcdctl.run("https://10.213.0.11:2379", ["member", "list", "-w", "simple"], admin);
             assert.strictEqual(r.out.trim().split("\n").length, 5, r.out);
             for (const host of ["lab4", "lab5"]) assert.notStrictEqual(leftovers(host), "", `${host} was cleaned`);
