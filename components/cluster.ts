@@ -2,8 +2,8 @@
  * The whole cluster: PKI, one EtcdMember per host, and the health gate.
  *
  * Ordering is the point of this file. First, an edit that removes members is checked against the
- * cluster's quorum (removalCheck.ts): every member's first step waits for it. Members form a roll: member i's binaries, files, join and
- * service all wait for member i-1's service and promotion. A brand-new cluster so starts member
+ * cluster's quorum (removalCheck.ts): every member's first step waits for it. Members form a
+ * roll: member i's binaries, files, join and service all wait for member i-1's service and promotion. A brand-new cluster so starts member
  * after member *without blocking* (the start script does not wait for Type=notify readiness), a
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
  * restart, healthy, then the next host's files. A leading member hands leadership to the member the

@@ -3,8 +3,7 @@
  * state, not a file on one host. Its refresh lists them, so a member removed or added by hand
  * with etcdctl shows in `pulumi preview --refresh` as a change of `members` (name → peer URL; a
  * learner, a member never started, and a started member whose host has no data are marked so);
- * `up` puts the cluster back to the stack's
- * list, the quorum-safe way a stack edit does (membershipProvider.ts). It runs after every
+ * `up` puts the cluster back to the stack's list, the quorum-safe way a stack edit does (membershipProvider.ts). It runs after every
  * member's turn of the roll: members the stack no longer lists leave before their hosts are
  * stopped and cleaned (Pulumi deletes removed resources last).
  */

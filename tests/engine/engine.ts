@@ -107,7 +107,13 @@ export async function scratchStack(stackName: string, config: Record<string, unk
                 const child = spawn(path.join(binDir, "pulumi"), ["up", "--yes", "--skip-preview", "--stack", stackName, "--non-interactive"],
                     { cwd: dir, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
                 let out = "";
-                const kill = () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ } };
+                // The engine's plugins (language host, providers) run in process groups of their own:
+                // every descendant is killed too, as a machine crash would.
+                const kill = () => {
+                    for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+                        try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+                    }
+                };
                 const timer = setTimeout(kill, timeoutMs);
                 child.stdout!.on("data", (d: Buffer) => {
                     out += d.toString();
@@ -121,6 +127,24 @@ export async function scratchStack(stackName: string, config: Record<string, unk
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/** Every process below `pid` (children, their children…), read from /proc. */
+function descendants(pid: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            // The parent is the 2nd field after the command name, which may itself hold spaces or parentheses.
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+        } catch { /* gone meanwhile */ }
+    }
+    const out: number[] = [];
+    const walk = (p: number) => { for (const c of children.get(p) ?? []) { out.push(c); walk(c); } };
+    walk(pid);
+    return out;
 }
 
 /** What one engine run did to each resource, from its events: resource name → operation. */
