@@ -286,8 +286,8 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
 }
 
 /**
- * Through this host's etcd (`ctl`, `$local_ep`): which listed members stay (their peer URLs are the stack's) and which
- * leave, and whether enough of those that stay are healthy to keep a quorum without the others;
+ * Through this host's etcd (`ctl`, `$local_ep`): which listed members stay (their peer URLs are
+ * the stack's) and which leave, and whether enough of those that stay are healthy to keep a quorum without the others;
  * refuses (exit 1) when not, ends (exit 0) when no member leaves.
  */
 function quorumOfStayingMembers(spec: ClusterSpec): string[] {
@@ -395,9 +395,9 @@ export function renderDataProbeScript(spec: ClusterSpec): string {
  * its etcd has stopped for good and its data belongs to the removed member. Or after its data dir
  * was wiped on its host: the cluster still lists it as started, and etcd would refuse to start
  * as that member with no data (the join removes the stale registration first). The others must
- * agree it is not listed (or that this host has no data); then its unit stops, its data is moved aside (never deleted), the join decides
- * again (`member add` as a learner, see renderJoinScript), the config takes the new decision, and
- * etcd starts; the promote step then makes it a voting member once it has caught up. Each part is
+ * agree it is not listed (or that this host has no data); then its unit stops, its data is moved
+ * aside (never deleted), the join decides again (`member add` as a learner, see
+ * renderJoinScript), the config takes the new decision, and etcd starts; the promote step then makes it a voting member once it has caught up. Each part is
  * checked before it is done, so a run killed half-way is finished by the next.
  */
 export function renderRejoinScript(spec: ClusterSpec, member: MemberSpec): string {
