@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
-import { SshConnection, connect, machineIdentity, runScript } from "./ssh";
+import { SshConnection, machineIdentity, runScript, withClient } from "./ssh";
 
 export { SshConnection };
 
@@ -38,13 +38,8 @@ export interface HostFilesOutputs extends HostFilesInputs {
     written: Record<string, FileState>;
 }
 
-async function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>): Promise<T> {
-    const { client, close } = await connect(inputs.label, inputs.connection);
-    try {
-        return await work(client);
-    } finally {
-        close();
-    }
+function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>): Promise<T> {
+    return withClient(inputs.label, inputs.connection, work);
 }
 
 function stdinFor(inputs: HostFilesInputs, last: Record<string, FileState>): string {

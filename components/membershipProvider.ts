@@ -10,7 +10,7 @@
  * Serialized into the state with the functions it uses (see hostFilesProvider.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SshConnection, connect, runScript } from "./ssh";
+import { SshConnection, runScript, withClient } from "./ssh";
 
 /** The resource's inputs; `connections` is secret (it carries the SSH key). */
 export interface MembershipInputs {
@@ -63,20 +63,15 @@ export function observedMembers(listed: ListedMember[], desired: Record<string, 
 }
 
 /** The same members, whatever order their keys come in. */
-function sameMembers(a: Record<string, string>, b: Record<string, string>): boolean {
+export function sameMembers(a: Record<string, string>, b: Record<string, string>): boolean {
     const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
     return canonical(a) === canonical(b);
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-async function onMember(inputs: MembershipInputs, name: string, what: string, script: string, stdin = ""): Promise<string> {
-    const { client, close } = await connect(name, inputs.connections[name]);
-    try {
-        return await runScript(client, `${name} ${what}`, script, stdin);
-    } finally {
-        close();
-    }
+function onMember(inputs: MembershipInputs, name: string, what: string, script: string, stdin = ""): Promise<string> {
+    return withClient(name, inputs.connections[name], (client) => runScript(client, `${name} ${what}`, script, stdin));
 }
 
 interface Listing { from: string; local: boolean; members: ListedMember[] }

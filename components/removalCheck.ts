@@ -13,7 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { peerUrl } from "./render";
 import { renderRemovalCheckScript } from "./renderMembership";
-import { SshConnection, connect, runScript } from "./ssh";
+import { sameMembers } from "./membershipProvider";
+import { SshConnection, runScript, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 interface RemovalCheckInputs {
@@ -42,8 +43,7 @@ const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
-        const canonical = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort());
-        return { changes: canonical(olds.members) !== canonical(news.members) };
+        return { changes: !sameMembers(olds.members, news.members) };
     },
 
     async update(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
@@ -55,17 +55,14 @@ const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
         }
         const silent: string[] = [];
         for (const name of staying) {
-            const { client, close } = await connect(name, news.connections[name]);
             try {
-                await runScript(client, `${name} removal check`, news.script, "");
+                await withClient(name, news.connections[name], (client) => runScript(client, `${name} removal check`, news.script, ""));
                 return { outs: news };
             } catch (e) {
                 const message = (e as Error).message;
                 // This member's etcd does not answer: ask the next one that stays.
                 if (!/\(exit 3\)/.test(message)) throw e;
                 silent.push(message);
-            } finally {
-                close();
             }
         }
         throw new Error(`refusing to remove ${leaving.join(", ")}: no member that stays answers, so the quorum cannot be checked; nothing was changed\n${silent.join("\n")}`);

@@ -94,6 +94,16 @@ export async function connect(label: string, conn: SshConnection): Promise<{ cli
     throw last!;
 }
 
+/** Connects, hands the client to `work`, and closes the connection (bastion too) whatever `work` does. */
+export async function withClient<T>(label: string, conn: SshConnection, work: (client: Client) => Promise<T>): Promise<T> {
+    const { client, close } = await connect(label, conn);
+    try {
+        return await work(client);
+    } finally {
+        close();
+    }
+}
+
 /** Runs `script` as root (sudo -n for another login) with `stdin`; resolves with stdout, rejects naming the step. */
 export function runScript(client: Client, label: string, script: string, stdin: string): Promise<string> {
     const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
