@@ -105,6 +105,13 @@ export const configFileName = "etcd.conf.yml";
 /** Binaries shipped in an etcd release tarball. etcdutl exists from 3.5 on. */
 export const releaseBinaries = ["etcd", "etcdctl", "etcdutl"] as const;
 
+/**
+ * Beside a staged release tarball: its sha256 on the first line (`tarball <sha256>`), then
+ * `sha256sum` lines of the binaries inside. Written when the tarball is unpacked, so checking the
+ * installed binaries reads three files instead of unpacking the tarball three times.
+ */
+export const releaseSumsSuffix = ".sha256sums";
+
 /** The official release tarball, by version and arch. Users may point elsewhere (a mirror). */
 export const defaultReleaseUrlTemplate =
     "https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-{arch}.tar.gz";

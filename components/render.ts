@@ -229,14 +229,16 @@ export function renderPrepareHostScript(spec: ClusterSpec): string {
     ].join("\n") + "\n";
 }
 
-/**
- * Installs etcd, etcdctl and etcdutl from a release tarball: downloaded by URL, or already
- * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
- */
 /** Where a release downloaded from a URL is kept on the host (a local tarball is staged under its digest). */
 export function stagedReleasePath(spec: ClusterSpec): string {
     return `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
 }
+
+/**
+ * Installs etcd, etcdctl and etcdutl from a release tarball: downloaded by URL, or already
+ * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
+ * The binaries' digests are kept beside the tarball (writeReleaseSums) for the host files' check.
+ */
 
 export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: string; sha256: string } | { stagedTarball: string; sha256: string }): string {
     const tarball = "stagedTarball" in source ? source.stagedTarball : stagedReleasePath(spec);
@@ -259,10 +261,22 @@ export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: st
         `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
         `trap 'rm -rf "$work"' EXIT`,
         `tar -xzf ${shq(tarball)} -C "$work" --strip-components=1`,
+        ...writeReleaseSums(tarball, source.sha256, `"$work"`),
         ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root "$work/${b}" ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
         `installed || { echo "installed binaries do not all report version $want: $(${paths.binDir}/etcd --version 2>&1 | head -n1)" >&2; exit 1; }`,
         `echo "installed etcd, etcdctl and etcdutl $want"`,
     ].join("\n") + "\n";
+}
+
+/**
+ * Shell lines writing the sums file beside a staged tarball (paths.releaseSumsSuffix) from its
+ * binaries unpacked in `dir` (a shell word).
+ */
+export function writeReleaseSums(tarball: string, sha256: string, dir: string): string[] {
+    const sums = shq(tarball + paths.releaseSumsSuffix);
+    return [
+        `{ echo ${shq(`tarball ${sha256}`)}; (cd ${dir} && sha256sum ${paths.releaseBinaries.join(" ")}); } > ${sums}.new && mv -f ${sums}.new ${sums}`,
+    ];
 }
 
 /**

@@ -7,7 +7,7 @@
  * stack last wrote there ("-" if none), then the content in base64.
  */
 import * as paths from "./paths";
-import { scriptHeader, shq } from "./render";
+import { scriptHeader, shq, writeReleaseSums } from "./render";
 
 /** One file as the host should hold it. */
 export interface ManagedFile {
@@ -72,22 +72,36 @@ function etcdStartedLines(unit: string): string[] {
     ];
 }
 
+/**
+ * Lines comparing the installed binaries with the staged release's sums file (written when the
+ * release was unpacked; made here once for a host staged before such files existed), and with
+ * `repair` putting back any that differ, from the tarball, checked against the same sums.
+ */
 function binaryLines(checks: HostChecks, repair: boolean): string[] {
     const b = checks.binaries;
     if (!b) return [];
     const t = shq(b.tarball);
+    const sums = shq(b.tarball + paths.releaseSumsSuffix);
+    const sumsOfThisTarball = `[ "$(head -n1 ${sums} 2>/dev/null)" = ${shq(`tarball ${b.sha256}`)} ]`;
     return [
-        `if [ -f ${t} ] && echo ${shq(b.sha256)}'  '${t} | sha256sum -c --quiet - 2>/dev/null; then`,
+        `if ! ${sumsOfThisTarball} && [ -f ${t} ] && echo ${shq(b.sha256)}'  '${t} | sha256sum -c --quiet - 2>/dev/null; then`,
+        `  unpacked=$(mktemp -d ${paths.stagingDir}/sums.XXXXXX)`,
+        `  if tar -xzf ${t} -C "$unpacked" --strip-components=1; then ${writeReleaseSums(b.tarball, b.sha256, `"$unpacked"`).join("; ")}; fi`,
+        `  rm -rf "$unpacked"`,
+        `fi`,
+        `if ${sumsOfThisTarball}; then`,
         ...paths.releaseBinaries.flatMap((name) => {
             const installed = shq(`${paths.binDir}/${name}`);
             return [
-                `  want=$(tar -xzOf ${t} --wildcards '*/${name}' | sha256sum | cut -c1-64)`,
+                `  want=$(awk '$2 == "${name}" { print $1 }' ${sums})`,
                 `  if [ ! -e ${installed} ]; then state=missing; elif [ "$(sha256sum < ${installed} | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi`,
                 ...(repair ? [
                     `  if [ "$state" != same ]; then`,
                     // The running etcd started from the changed binary: it must start again from the right one.
                     ...(name === "etcd" ? [`    [ "$state" = differs ] && [ "$(stat -c %Y ${installed})" -le "$started" ] && restart=1`] : []),
-                    `    tar -xzOf ${t} --wildcards '*/${name}' > ${installed}.new && chmod ${paths.modes.binary} ${installed}.new && chown root:root ${installed}.new && mv -f ${installed}.new ${installed}`,
+                    `    tar -xzOf ${t} --wildcards '*/${name}' > ${installed}.new`,
+                    `    [ "$(sha256sum < ${installed}.new | cut -c1-64)" = "$want" ] || { rm -f ${installed}.new; echo "${b.tarball} no longer holds the ${name} its sums name; not repaired" >&2; exit 1; }`,
+                    `    chmod ${paths.modes.binary} ${installed}.new && chown root:root ${installed}.new && mv -f ${installed}.new ${installed}`,
                     `    echo "repaired ${paths.binDir}/${name} ($state) from the staged release" >&2`,
                     `  fi`,
                 ] : [`  echo "binary ${name} $state"`]),
@@ -103,7 +117,7 @@ function binaryLines(checks: HostChecks, repair: boolean): string[] {
 /**
  * Reads what the host holds: each file's digest, mode and owner (or that it is missing), the
  * unit's state, and whether the installed binaries are those of the staged release. Changes
- * nothing.
+ * nothing the stack manages (at most it writes a staged release's missing sums file).
  */
 export function renderInspectScript(files: ManagedFile[], checks: HostChecks): string {
     return scriptHeader + [

@@ -26,6 +26,7 @@ echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var
 work=$(mktemp -d /var/tmp/etcd-stack/unpack.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 tar -xzf '/var/tmp/etcd-stack/etcd.tar.gz' -C "$work" --strip-components=1
+{ echo 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'; (cd "$work" && sha256sum etcd etcdctl etcdutl); } > '/var/tmp/etcd-stack/etcd.tar.gz.sha256sums'.new && mv -f '/var/tmp/etcd-stack/etcd.tar.gz.sha256sums'.new '/var/tmp/etcd-stack/etcd.tar.gz.sha256sums'
 install -m 0755 -o root -g root "$work/etcd" /usr/local/bin/etcd.new && mv /usr/local/bin/etcd.new /usr/local/bin/etcd
 install -m 0755 -o root -g root "$work/etcdctl" /usr/local/bin/etcdctl.new && mv /usr/local/bin/etcdctl.new /usr/local/bin/etcdctl
 install -m 0755 -o root -g root "$work/etcdutl" /usr/local/bin/etcdutl.new && mv /usr/local/bin/etcdutl.new /usr/local/bin/etcdutl
