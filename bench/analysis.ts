@@ -95,8 +95,8 @@ export interface RunAnalysis {
     /** Time on the critical path spent inside steps, and between them (from its first step's start on). */
     criticalInSteps: number;
     criticalBetweenSteps: number;
-    /** Per member: when its first step began, its service step ended, and its roll step (promote) ended. */
-    members: Array<{ member: string; firstStart: number; serviceEnd?: number; promoteEnd?: number; healthEnd?: number; remoteResources: number }>;
+    /** Per member: when its first step began and its service step (the roll's step: start or restart, then promotion) ended. */
+    members: Array<{ member: string; firstStart: number; serviceEnd?: number; healthEnd?: number; remoteResources: number }>;
     spans: Span[];
 }
 
@@ -132,7 +132,6 @@ export function analyzeRun(run: TimedRun, graph?: Map<string, { deps: string[]; 
             member: m,
             firstStart: Math.min(...all.filter((s) => s.member === m).map((s) => s.start)),
             serviceEnd: find(m, "service")?.end,
-            promoteEnd: find(m, "promote")?.end,
             healthEnd: find(m, "health")?.end,
             remoteResources: all.filter((s) => s.member === m && isRemote(s)).length
                 + (m === "lab-1" ? all.filter((s) => s.member === "cluster" && isRemote(s)).length : 0),

@@ -207,11 +207,11 @@ function whereRows(s: SizeResults): string[] {
     }
     lines.push("", "| step kind | count | median s |", "|---|---|---|");
     for (const [k, v] of Object.entries(a.medianByKind)) lines.push(`| ${k} | ${v.n} | ${v.median.toFixed(2)} |`);
-    lines.push("", "| member | first step starts | service done | promote done | Δ promote vs previous member | SSH resources |", "|---|---|---|---|---|---|");
+    lines.push("", "| member | first step starts | service done (promotion included) | Δ service vs previous member | SSH resources |", "|---|---|---|---|---|");
     let prev: number | undefined;
     for (const x of a.members) {
-        lines.push(`| ${x.member} | ${secs(x.firstStart)} | ${secs(x.serviceEnd)} | ${secs(x.promoteEnd)} | ${prev !== undefined && x.promoteEnd !== undefined ? secs(x.promoteEnd - prev) : "–"} | ${x.remoteResources} |`);
-        prev = x.promoteEnd;
+        lines.push(`| ${x.member} | ${secs(x.firstStart)} | ${secs(x.serviceEnd)} | ${prev !== undefined && x.serviceEnd !== undefined ? secs(x.serviceEnd - prev) : "–"} | ${x.remoteResources} |`);
+        prev = x.serviceEnd;
     }
     lines.push("", "Critical path (wait = from the dependency's end to this step's start):", "", "```");
     for (const p of a.criticalPath) lines.push(`${p.start.toFixed(1).padStart(6)}–${p.end.toFixed(1).padEnd(6)} ${p.seconds.toFixed(2).padStart(5)} s  wait ${p.waitBefore.toFixed(2).padStart(5)}  ${p.name}`);

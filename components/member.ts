@@ -1,8 +1,9 @@
 /**
  * One etcd member on one host, in explicit phases:
- * host key check (from the operator's machine, or through the bastion) → preflight → host prep (user, dirs) → binaries →
+ * host key check (from the operator's machine, or through the bastion) → preflight and host prep (user, dirs) → binaries →
  * certificates, keys and member list (one HostFiles write) → join (how this member enters the cluster, decided once) →
- * config and unit (another HostFiles write, which also watches the unit and binaries) → service → promote (a learner, once caught up).
+ * config and unit (another HostFiles write, which also watches the unit and binaries) → service, then promotion (a learner,
+ * once caught up) in the same step.
  *
  * The service is *started* without waiting (members of a new cluster must start together,
  * see cluster.ts); a later change to any file it reads *restarts* it and waits until it is
@@ -24,7 +25,7 @@ import { Connection, remoteStep } from "./remoteStep";
 import {
     configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
-    renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
+    renderSequence, renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
 } from "./render";
 import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "./spec";
 
@@ -40,7 +41,7 @@ export interface EtcdMemberArgs {
     /** The cluster's initial-cluster-token. */
     token: pulumi.Input<string>;
     /**
-     * The previous member's step of the roll (its service and promotion). This member's binaries, files and
+     * The previous member's step of the roll (its service, promotion included). This member's binaries, files and
      * restart all wait for it: a change reaches this host only once the member before is healthy.
      */
     after?: pulumi.Resource[];
@@ -82,21 +83,18 @@ export class EtcdMember extends pulumi.ComponentResource {
                 triggers: [member.sshHost, member.sshPort, member.hostKey],
             }, { parent: this })];
 
-        // Phase 1: read-only checks. Fails before anything changes on the host.
-        const preflight = step("preflight", {
-            create: certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb)),
+        // Phase 1: read-only checks, which fail before anything changes on the host; then user and
+        // directories, in the same session. The destroy policy for the data dir lives here, not in
+        // the service, so changing it restarts nothing.
+        const checkAndPrepare = certificates.server.validityStartTime.apply((nb) => renderSequence(renderPreflightScript(spec, member, nb), renderPrepareHostScript(spec)));
+        const prepare = step("prepare", {
+            create: checkAndPrepare,
+            update: checkAndPrepare,
+            delete: renderRemoveDirsScript(spec),
         }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
 
-        // Phase 2: user and directories. The destroy policy for the data dir lives here, not in
-        // the service, so changing it restarts nothing.
-        const prepare = step("prepare", {
-            create: renderPrepareHostScript(spec),
-            update: renderPrepareHostScript(spec),
-            delete: renderRemoveDirsScript(spec),
-        }, [preflight]);
-
         // Phase 3: binaries, from a URL or a local tarball; checksum and versions checked on the host.
-        const binaries = this.installBinaries(name, spec, member, connection, preflight, prepare, after);
+        const binaries = this.installBinaries(name, spec, member, connection, prepare, after);
 
         // Phase 4: what the join reads — certificates, keys, the member list — in one write, in this
         // member's turn of the roll. Keys are secrets and go only to this host.
@@ -144,25 +142,20 @@ export class EtcdMember extends pulumi.ComponentResource {
             ],
         }, { parent: this, dependsOn: [binaries.install, join, ...after] });
 
-        // Phase 5: the service, started (a new member) or restarted when the digest changed.
+        // Phase 5: the service, started (a new member) or restarted when the digest changed; then, in
+        // the same session, a member added as a learner becomes a voting member once it has caught up.
         this.service = step("service", {
-            create: this.inputsDigest.apply((d) => renderStartScript(spec, d)),
-            update: this.inputsDigest.apply((d) => renderRestartScript(spec, member, d)),
+            create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), renderPromoteScript(spec, member))),
+            update: this.inputsDigest.apply((d) => renderSequence(renderRestartScript(spec, member, d), renderPromoteScript(spec, member))),
             delete: renderStopScript(spec),
         }, [binaries.install, join, joinFiles.write, configFiles.write, ...after]);
-
-        // Phase 6: a member added as a learner becomes a voting member once it has caught up.
-        const promote = step("promote", {
-            create: renderPromoteScript(spec, member),
-            update: renderPromoteScript(spec, member),
-        }, [this.service]);
-        this.rollDone = [this.service, promote];
+        this.rollDone = [this.service];
 
         this.registerOutputs({ inputsDigest: this.inputsDigest });
     }
 
     private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
-        preflight: command.remote.Command, prepare: command.remote.Command, after: pulumi.Resource[]): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
+        prepare: command.remote.Command, after: pulumi.Resource[]): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
         }, { parent: this, dependsOn: [...dependsOn, ...after] });
@@ -184,7 +177,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             };
         }
         const source = spec.binary;
-        const sha256 = preflight.stdout.apply((out) => {
+        const sha256 = prepare.stdout.apply((out) => {
             const arch = parseArch(out);
             const sum = source.sha256[arch];
             if (!sum) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);

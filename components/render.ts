@@ -538,3 +538,14 @@ export function renderScriptBundle(steps: Record<string, string>): string {
         `case "\${1:-}" in ${names.join("|")}) "step_$1" ;; *) echo "unknown step: \${1:-}" >&2; exit 2 ;; esac`,
     ].join("\n") + "\n";
 }
+
+/**
+ * Scripts run one after another on the host, each in its own subshell (an `exit 0` ends only its
+ * own part), stopping at the first that fails: several concerns in one SSH session.
+ */
+export function renderSequence(...scripts: string[]): string {
+    return scriptHeader + [
+        ...scripts.map((script, i) => `part_${i + 1}() (\n${script})`),
+        ...scripts.map((_, i) => `part_${i + 1}`),
+    ].join("\n") + "\n";
+}

@@ -319,7 +319,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         await roll({ certValidityHours: 8000 }, [
             ...names.flatMap((m) => [
                 `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
-                `${m}-preflight`, `${m}-service`, `${m}-health`]),
+                `${m}-prepare`, `${m}-service`, `${m}-health`]),
             ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt");
         // The clients' certificates were re-issued too: take the new admin one.

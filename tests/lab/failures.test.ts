@@ -60,7 +60,7 @@ describe("lab: failed runs name the member and the reason, and leave a state des
     it("a wrong SSH user fails the up naming the member, and nothing reaches that host", async () => {
         scratch!.setConfig({ members: labMembers(3).map((m) => m.name === "lab-2" ? { ...m, sshUser: "nosuchuser" } : m) });
         const { output } = await failingUp(scratch!);
-        assert.match(output, /lab-2-preflight/);
+        assert.match(output, /lab-2-prepare/);
         assert.match(output, /unable to authenticate/);
         assert.strictEqual(hasEtcdFiles("lab2"), false, "lab2 was changed");
     });
@@ -95,7 +95,7 @@ describe("lab: failed runs name the member and the reason, and leave a state des
         assert.strictEqual(labSsh("lab3", "ls /usr/local/bin/etcd /var/tmp/etcd-stack 2>/dev/null; true").stdout.trim(), "");
     });
 
-    /** An `up` during which lab3's sshd stops once lab3 passed its host key check and preflight: mid-way. */
+    /** An `up` during which lab3's sshd stops once lab3 passed its preflight and was prepared: mid-way. */
     async function upWithSshdStoppingMidway(): Promise<string> {
         let stopped: ReturnType<typeof labRun> | undefined;
         const log = new StepLog();
@@ -103,11 +103,11 @@ describe("lab: failed runs name the member and the reason, and leave a state des
             onEvent: log.onEvent,
             onOutput: (chunk) => {
                 log.onOutput(chunk);
-                if (!stopped && /lab-3-preflight created/.test(log.output)) stopped = labRun(["sshd-stop", "lab3"]);
+                if (!stopped && /lab-3-prepare created/.test(log.output)) stopped = labRun(["sshd-stop", "lab3"]);
             },
         }));
         assert.strictEqual(stopped?.code, 0, stopped?.stderr ?? "sshd was never stopped");
-        assert.match(log.output, /lab-3-(prepare|tarball)/);
+        assert.match(log.output, /lab-3-(tarball|binaries|files-write)/);
         assert.match(log.output, /connection refused|failed attempts/);
         return log.output;
     }

@@ -42,7 +42,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         } finally {
             await writer.stop();
         }
-        console.log(indent(log.lines.filter((l) => /(join|promote|membership).*(created|updated)/.test(l)).join("")));
+        console.log(indent(log.lines.filter((l) => /(join|service|membership).*(created|updated)/.test(l)).join("")));
         const lost = await writer.lost();
         console.log(`      ${writer.summary(lost)}`);
         assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);

@@ -51,9 +51,12 @@ describe("EtcdCluster (mocked engine)", function () {
 
     it("declares the same phases on every member", () => {
         for (const m of ["lab-1", "lab-2", "lab-3"]) {
-            for (const suffix of ["-preflight", "-prepare", "-tarball", "-binaries", "-join", "-service", "-promote", "-health"]) {
+            for (const suffix of ["-prepare", "-tarball", "-binaries", "-join", "-service", "-health"]) {
                 named(`${m}${suffix}`);
             }
+            // Read-only checks, then user and dirs, in one session; the service step promotes a learner.
+            assert.match(named(`${m}-prepare`).inputs.stdin, /preflight failed on[\s\S]*useradd --system/);
+            assert.match(named(`${m}-service`).inputs.stdin, /step_create\(\) \([\s\S]*systemctl start --no-block[\s\S]*promoted from learner[\s\S]*step_update\(\) \([\s\S]*systemctl restart[\s\S]*promoted from learner/);
             // What the join reads, in one write; then the config and unit, in another.
             assert.deepEqual(hostFiles(`${m}-files`).order, ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key",
                 "/etc/etcd/pki/peer.crt", "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members"]);
@@ -64,7 +67,7 @@ describe("EtcdCluster (mocked engine)", function () {
         // So is the check that an edit removing members keeps a quorum.
         assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:RemovalCheck").map((r) => r.name), ["etcd-removal-check"]);
         assert.match(named("etcd-removal-check").inputs.script, /refusing to remove/);
-        assert.equal(ofType("command:remote:Command").length, 3 * 7);
+        assert.equal(ofType("command:remote:Command").length, 3 * 5);
         assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
 
@@ -148,12 +151,11 @@ describe("EtcdCluster (mocked engine)", function () {
     const files = ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt",
         "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members", "/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"];
 
-    it("rolls: a member's binaries, files, join and service wait for the previous member's service and promotion", () => {
+    it("rolls: a member's binaries, files, join and service wait for the previous member's service (its promotion included)", () => {
         names.forEach((m, i) => {
-            const previous = i === 0 ? [] : [`${names[i - 1]}-promote`, `${names[i - 1]}-service`];
-            assert.deepEqual(deps.dependsOn(`${m}-preflight`), ["etcd-removal-check", `${m}-host-key`],
+            const previous = i === 0 ? [] : [`${names[i - 1]}-service`];
+            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`],
                 "nothing connects before the host key is checked, nor before a removal of members is known to keep a quorum");
-            assert.deepEqual(deps.dependsOn(`${m}-prepare`), [`${m}-preflight`]);
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-files-write`), [`${m}-prepare`, ...previous].sort());
@@ -161,12 +163,11 @@ describe("EtcdCluster (mocked engine)", function () {
             // The config carries the join's decision; the unit (in the same write) may replace an adopted one only once the join stopped it.
             assert.deepEqual(deps.dependsOn(`${m}-config-write`), [`${m}-binaries`, `${m}-join`, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-config-write`, `${m}-files-write`, `${m}-join`, ...previous].sort());
-            assert.deepEqual(deps.dependsOn(`${m}-promote`), [`${m}-service`]);
         });
     });
 
     it("reconciles membership after every member's turn, then gates on it", () => {
-        assert.deepEqual(deps.dependsOn("etcd-membership"), names.flatMap((n) => [`${n}-promote`, `${n}-service`]).sort());
+        assert.deepEqual(deps.dependsOn("etcd-membership"), names.map((n) => `${n}-service`));
         for (const m of names) assert.deepEqual(deps.dependsOn(`${m}-health`), ["etcd-membership"]);
     });
 
@@ -222,7 +223,7 @@ describe("EtcdCluster (mocked engine)", function () {
         const files = hostFiles("lab-2-snapshot-files", mine);
         assert.equal(files.contents["/etc/etcd/pki/snapshot.key"], "PRIVATE-KEY(lab-2-snapshots-client-key)");
         assert.equal(files.files["/etc/etcd/pki/snapshot.key"].mode, "0600");
-        assert.deepEqual(deps.dependsOn("lab-2-snapshot-files-write"), ["lab-2-promote", "lab-2-service"]);
+        assert.deepEqual(deps.dependsOn("lab-2-snapshot-files-write"), ["lab-2-service"]);
         assert.deepEqual(deps.dependsOn("lab-2-snapshots-timer"), ["lab-2-snapshot-files-write"]);
         assert.match(files.contents["/etc/systemd/system/etcd-snapshot.timer"], /^OnCalendar=\*:0\/15$/m);
     });

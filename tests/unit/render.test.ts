@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import {
     handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderStartScript, renderStdinRunner,
+    renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderSequence, renderStartScript, renderStdinRunner,
     renderStopScript, renderUnit, shq,
 } from "../../components/render";
 import { renderDefragScript, renderDefragTimer, renderDefragUnit } from "../../components/renderDefrag";
@@ -82,6 +82,19 @@ describe("render: golden files", () => {
 describe("render: semantics", () => {
     const s = spec();
     const cfg = renderEtcdConfig(s, s.members[1], { token: "t", initialClusterState: "new" });
+
+    it("a sequence runs its parts in order, an early `exit 0` ending only its own part, and stops at the first failure", () => {
+        const run = (...parts: string[]) => spawnSync("sh", ["-c", renderSequence(...parts)], { encoding: "utf8" });
+        const ok = run("set -eu\necho one; exit 0; echo never\n", "set -eu\necho two\n");
+        assert.equal(ok.status, 0);
+        assert.equal(ok.stdout, "one\ntwo\n");
+        const failed = run("set -eu\necho one; exit 3\n", "set -eu\necho two\n");
+        assert.equal(failed.status, 3);
+        assert.equal(failed.stdout, "one\n");
+        const unset = run("set -eu\necho \"$nope\"\n", "echo two\n");
+        assert.notEqual(unset.status, 0, "set -u inside a part still fails the sequence");
+        assert.equal(unset.stdout, "");
+    });
 
     it("serves clients and peers over TLS only, with client certificate auth on both", () => {
         const urls = cfg.split("\n").filter((l) => /-urls:/.test(l));
