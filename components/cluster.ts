@@ -8,9 +8,9 @@
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
  * restart, healthy, then the next host's files. A leading member hands leadership to the member the
  * roll reaches last, which hands it back to one already done: the leader restarts last, and is
- * never simply killed. After the roll, the membership (membership.ts) removes
- * members the stack no longer lists and puts back what was changed by hand; then the health gate on every member fails the update with the
- * journal of any member that did not become healthy.
+ * never simply killed. After the roll, the membership (membership.ts) removes members the stack no
+ * longer lists and puts back what was changed by hand; then the cluster's health gate fails the
+ * update naming every member that did not become healthy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -143,20 +143,21 @@ export class EtcdCluster extends pulumi.ComponentResource {
         }, { parent: this }) : undefined;
 
         // The gate re-runs whenever any member's inputs changed (or a restore happened), so every
-        // `up` that touched a member ends with the whole cluster verified healthy.
+        // `up` that touched a member ends with the whole cluster verified healthy: from the first
+        // member's host, every member's client URL and the member list.
         const allDigests = pulumi.all(this.members.map((m) => m.inputsDigest)).apply((ds) => ds.join(","));
         const names = spec.members.map((m) => m.name);
         const restored = spec.restore ? `# restored from snapshot ${spec.restore.id}\n` : "";
-        const gateScript = allDigests.apply((d) => `# inputs ${d}\n${restored}` + renderHealthGateScript(spec, names));
-        const gates = spec.members.map((m) => remoteStep(`${m.name}-health`, {
-            connection: connections[m.name],
-            label: `${m.name} health gate`,
+        const gateScript = allDigests.apply((d) => `# inputs ${d}\n${restored}` + renderHealthGateScript(spec));
+        const gate = remoteStep(`${name}-health`, {
+            connection: connections[spec.members[0].name],
+            label: "cluster health gate",
             create: gateScript,
             update: gateScript,
-        }, { parent: this, dependsOn: [membership, ...(restore?.started ?? [])] }));
+        }, { parent: this, dependsOn: [membership, ...(restore?.started ?? [])] });
 
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
-        const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, ...gates.map((g) => g.stdout)]).apply(([x]) => x as T);
+        const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, gate.stdout]).apply(([x]) => x as T);
         this.clientEndpoints = afterGate(spec.members.map((m) => clientUrl(spec, m)).join(","));
         this.caCertPem = pulumi.output(trustedPem);
         this.adminCertPem = this.clientCertificates["admin"].certPem;

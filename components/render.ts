@@ -491,18 +491,30 @@ export function renderStopScript(spec: ClusterSpec): string {
 }
 
 /**
- * The health gate: waits until this member is healthy over mTLS and the member list holds
- * exactly the expected names. On timeout it fails with the member's journal tail.
+ * The cluster's health gate, run on one member's host: waits until that member is healthy over
+ * mTLS (its journal tail on timeout), then until the member list holds exactly the stack's members,
+ * all started, and every member answers healthy at its client URL. On timeout it names what is
+ * wrong: the member list, or each member that does not answer healthy, with its error.
  */
-export function renderHealthGateScript(spec: ClusterSpec, expectedMembers: string[]): string {
-    const expected = [...expectedMembers].sort().join(",");
+export function renderHealthGateScript(spec: ClusterSpec): string {
+    const expected = spec.members.map((m) => m.name).sort().join(",");
+    const ctl = `${paths.binDir}/etcdctl ${etcdctlTls(spec)} --command-timeout=5s`;
     return scriptHeader + [
         ...waitLocalHealthy(spec),
         `want=${shq(expected)}`,
-        ...untilDeadline(
-            `got=$(${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} ${etcdctlTls(spec)} --command-timeout=5s member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]`,
-            `member list on $(hostname) is [$got], expected [$want]`),
-        `echo "healthy: $(hostname) sees members [$got]"`,
+        `endpoints=${shq(spec.members.map((m) => clientUrl(spec, m)).join(","))}`,
+        `listed() { got=$(${ctl} --endpoints https://127.0.0.1:${spec.ports.client} member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; }`,
+        `until listed && ${ctl} --endpoints "$endpoints" endpoint health >/dev/null 2>&1; do`,
+        `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
+        `    if ! listed; then echo "the cluster lists [$got] as started members, expected [$want] (asked on $(hostname))" >&2; exit 1; fi`,
+        `    echo "not every member is healthy after ${spec.healthTimeoutSeconds}s (asked on $(hostname)):" >&2`,
+        ...spec.members.map((m) =>
+            `    err=$(${ctl} --endpoints ${shq(clientUrl(spec, m))} endpoint health 2>&1) || echo "  - ${m.name} (${clientUrl(spec, m)}): $(echo "$err" | tail -n1); see journalctl -u ${paths.unitName} on ${m.name}" >&2`),
+        `    exit 1`,
+        `  fi`,
+        `  sleep 0.2`,
+        `done`,
+        `echo "healthy: every member of [$got] answers (asked on $(hostname))"`,
     ].join("\n") + "\n";
 }
 

@@ -312,14 +312,15 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
 
     it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
         await roll({ tuning: { snapshotCount: 10001 } },
-            names.flatMap((m) => [`${m}-config-write`, `${m}-service`, `${m}-health`]), "/etc/etcd/etcd.conf.yml");
+            ["etcd-health", ...names.flatMap((m) => [`${m}-config-write`, `${m}-service`])], "/etc/etcd/etcd.conf.yml");
     });
 
     if (size === 3) it("new certificates (a validity change) roll the same way, one member at a time", async () => {
         await roll({ certValidityHours: 8000 }, [
             ...names.flatMap((m) => [
                 `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
-                `${m}-prepare`, `${m}-service`, `${m}-health`]),
+                `${m}-prepare`, `${m}-service`]),
+            "etcd-health",
             ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt");
         // The clients' certificates were re-issued too: take the new admin one.
@@ -333,7 +334,7 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         assert.strictEqual((before.out.match(/"version":"3\.5\.35"/g) ?? []).length, size, before.out);
         assert.strictEqual(await clusterVersion(members[0].address, caPem, adminPair), "3.5.0");
         await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
-            names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`, `${m}-health`]), "/usr/local/bin/etcd");
+            ["etcd-health", ...names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`])], "/usr/local/bin/etcd");
         const after = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
         assert.strictEqual((after.out.match(/"version":"3\.6\.16"/g) ?? []).length, size, after.out);
         // The cluster version (what /version calls etcdcluster) follows once every member runs 3.6.

@@ -54,9 +54,9 @@ describe("change scope (mocked engine)", function () {
         assert.deepStrictEqual(changedBetween(base, await declare({ binary })), []);
     });
 
-    it("a tuning change updates each member's config file, its service and the gates only", async () => {
+    it("a tuning change updates each member's config file, its service and the gate only", async () => {
         const changed = changedBetween(base, await declare({ binary, tuning: { snapshotCount: 12345 } }));
-        const expected = ["lab-1", "lab-2", "lab-3"].flatMap((m) => [`${m}-config-write`, `${m}-service`, `${m}-health`]).sort();
+        const expected = ["etcd-health", ...["lab-1", "lab-2", "lab-3"].flatMap((m) => [`${m}-config-write`, `${m}-service`])].sort();
         assert.deepStrictEqual(changed, expected);
     });
 
@@ -68,10 +68,9 @@ describe("change scope (mocked engine)", function () {
         ];
         const changed = changedBetween(base, await declare({ binary, members }));
         // (The real provider also gives the new certificate a new start time, which re-runs
-        // lab-2's read-only preflight; the mock keeps start times fixed.)
+        // lab-2's prepare step, whose read-only preflight checks the host's clock against it; the mock keeps start times fixed.)
         assert.deepStrictEqual(changed, [
-            "lab-1-health", "lab-2-certs-server-cert", "lab-2-certs-server-csr", "lab-2-files-write",
-            "lab-2-health", "lab-2-service", "lab-3-health",
+            "etcd-health", "lab-2-certs-server-cert", "lab-2-certs-server-csr", "lab-2-files-write", "lab-2-service",
         ]);
     });
 

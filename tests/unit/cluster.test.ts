@@ -51,7 +51,7 @@ describe("EtcdCluster (mocked engine)", function () {
 
     it("declares the same phases on every member", () => {
         for (const m of ["lab-1", "lab-2", "lab-3"]) {
-            for (const suffix of ["-prepare", "-tarball", "-binaries", "-join", "-service", "-health"]) {
+            for (const suffix of ["-prepare", "-tarball", "-binaries", "-join", "-service"]) {
                 named(`${m}${suffix}`);
             }
             // Read-only checks, then user and dirs, in one session; the service step promotes a learner.
@@ -62,12 +62,15 @@ describe("EtcdCluster (mocked engine)", function () {
                 "/etc/etcd/pki/peer.crt", "/etc/etcd/pki/peer.key", "/etc/etcd/etcd-stack.members"]);
             assert.deepEqual(hostFiles(`${m}-config`).order, ["/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]);
         }
+        // One health gate for the cluster, on the first member's host.
+        assert.equal(named("etcd-health").type, "command:remote:Command");
+        assert.ok(!recorded.some((r) => /^lab-\d-health$/.test(r.name)), "no gate per member");
         // The membership is cluster state, read from the cluster on refresh: one dynamic resource.
         assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:Membership").map((r) => r.name), ["etcd-membership"]);
         // So is the check that an edit removing members keeps a quorum.
         assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:RemovalCheck").map((r) => r.name), ["etcd-removal-check"]);
         assert.match(named("etcd-removal-check").inputs.script, /refusing to remove/);
-        assert.equal(ofType("command:remote:Command").length, 3 * 5);
+        assert.equal(ofType("command:remote:Command").length, 3 * 4 + 1);
         assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
 
@@ -168,7 +171,7 @@ describe("EtcdCluster (mocked engine)", function () {
 
     it("reconciles membership after every member's turn, then gates on it", () => {
         assert.deepEqual(deps.dependsOn("etcd-membership"), names.map((n) => `${n}-service`));
-        for (const m of names) assert.deepEqual(deps.dependsOn(`${m}-health`), ["etcd-membership"]);
+        assert.deepEqual(deps.dependsOn("etcd-health"), ["etcd-membership"]);
     });
 
     it("runs scripts from stdin behind a short, labelled command, with no previous-output environment", async () => {
@@ -176,7 +179,7 @@ describe("EtcdCluster (mocked engine)", function () {
             for (const op of ["create", "update", "delete"]) {
                 if (c.inputs[op] === undefined) continue;
                 assert.ok(c.inputs[op].split("\n").length <= 4, `${c.name} ${op} is not a short runner:\n${c.inputs[op]}`);
-                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: lab-\\d .*\\(${op}\\)\n`));
+                assert.match(c.inputs[op], new RegExp(`^# etcd-stack: (lab-\\d|cluster) .*\\(${op}\\)\n`));
             }
             assert.equal(c.inputs.addPreviousOutputInEnv, false, c.name);
         }
@@ -186,8 +189,9 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.match(service.stdin, /systemctl start --no-block etcd\.service/);
         assert.match(service.stdin, new RegExp(`digest='${digest}'`));
         assert.match(service.stdin, /^me='lab-1'$/m);
-        const gate = named("lab-2-health").inputs;
+        const gate = named("etcd-health").inputs;
         assert.match(gate.stdin, /want='lab-1,lab-2,lab-3'/);
+        assert.match(gate.stdin, /endpoints='https:\/\/10\.213\.0\.11:2379,https:\/\/10\.213\.0\.12:2379,https:\/\/10\.213\.0\.13:2379'/);
         const digests = await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
         assert.ok(gate.stdin.includes(`# inputs ${digests.join(",")}\n`));
     });
@@ -264,11 +268,11 @@ describe("EtcdCluster (mocked engine)", function () {
         for (const m of names) {
             assert.deepEqual(deps.dependsOn(`${m}-restore`), ["etcd-membership", ...staged].sort());
             assert.deepEqual(deps.dependsOn(`${m}-restore-start`), restores);
-            assert.deepEqual(deps.dependsOn(`${m}-health`), ["etcd-membership", ...names.map((n) => `${n}-restore-start`)].sort());
             const script = mine.find((r) => r.name === `${m}-restore`)!.inputs.stdin as string;
             assert.match(script, new RegExp(`--name "\\$me" .*--initial-cluster-token 'lab-[0-9a-f]+-dddddddddddd'`));
-            assert.match(mine.find((r) => r.name === `${m}-health`)!.inputs.stdin, /# restored from snapshot dddddddddddd/);
         }
+        assert.deepEqual(deps.dependsOn("etcd-health"), ["etcd-membership", ...names.map((n) => `${n}-restore-start`)].sort());
+        assert.match(mine.find((r) => r.name === "etcd-health")!.inputs.stdin, /# restored from snapshot dddddddddddd/);
         // A member cannot join a running cluster while the restore is declared.
         assert.match(mine.find((r) => r.name === "lab-2-join")!.inputs.stdin, /cannot join the running cluster while a restore is declared/);
     });

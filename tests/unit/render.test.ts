@@ -67,7 +67,7 @@ describe("render: golden files", () => {
     it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
     it("stop script", () => golden("stop.sh", renderStopScript(s)));
-    it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s, ["lab-3", "lab-1", "lab-2"])));
+    it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s)));
     const hostFiles = [
         { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", readByEtcd: true },
         { path: "/etc/etcd/etcd.conf.yml", mode: "0644", owner: "root:root", readByEtcd: true, fill: renderFillJoinDecision(s), unfill: renderUnfillJoinDecision() },
