@@ -239,7 +239,6 @@ export function stagedReleasePath(spec: ClusterSpec): string {
  * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
  * The binaries' digests are kept beside the tarball (writeReleaseSums) for the host files' check.
  */
-
 export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: string; sha256: string } | { stagedTarball: string; sha256: string }): string {
     const tarball = "stagedTarball" in source ? source.stagedTarball : stagedReleasePath(spec);
     const fetch = "url" in source
