@@ -168,9 +168,12 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         // Ask every other member at once: a cold cluster's members are all silent, and asking
         // them one after another would cost a timeout each. A host that refuses the TCP connection
         // has no etcd listening at that URL: it is silent at once, without etcdctl's dial timeout.
-        // A member that listens answers if it knows a leader: its status comes back at once either
-        // way, where `endpoint health` would wait out its timeout (~3 s) on each member of a
-        // cluster still forming, which is silent too.
+        // A member that serves answers `endpoint status` at once, leader or not (`endpoint health`
+        // would wait out its timeout without a leader). A member started in a cluster that has no
+        // quorum yet accepts the TCP connection but serves nothing until it has published itself
+        // to a quorum (etcd's client listener waits for that; checked on the lab), so a probe of
+        // such a member waits out its whole timeout: in a new cluster, the joins of the members
+        // started before a quorum exists each take that long.
         `answers=$(mktemp -d); n=0`,
         `for url in $others; do`,
         `  n=$((n + 1)); (`,
