@@ -93,10 +93,10 @@ export class EtcdMember extends pulumi.ComponentResource {
             delete: renderRemoveDirsScript(spec),
         }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
 
-        // Phase 3: binaries, from a URL or a local tarball; checksum and versions checked on the host.
+        // Phase 2: binaries, from a URL or a local tarball; checksum and versions checked on the host.
         const binaries = this.installBinaries(name, spec, member, connection, prepare, after);
 
-        // Phase 4: what the join reads — certificates, keys, the member list — in one write, in this
+        // Phase 3: what the join reads — certificates, keys, the member list — in one write, in this
         // member's turn of the roll. Keys are secrets and go only to this host.
         const config = pulumi.output(args.token).apply((token) => renderEtcdConfig(spec, member, { token, ...joinPlaceholders }));
         const unit = renderUnit(spec, member);
@@ -121,7 +121,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             ],
         }, { parent: this, dependsOn: [prepare, ...after] });
 
-        // Phase 4b: how this member enters the cluster — bootstrap with the others, or `member add`
+        // Phase 3b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
         // host; later runs print the record, so the member list growing never rewrites this config.
         const join = step("join", {
@@ -130,7 +130,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             delete: renderForgetJoinScript(spec),
         }, [binaries.install, joinFiles.write, ...after]);
 
-        // Phase 4c: the config (completed on the host with the join's decision, see
+        // Phase 3c: the config (completed on the host with the join's decision, see
         // renderFillJoinDecision) and the unit — a unit taken over may have the same name, so it is
         // written once the join stopped that one. Its refresh also checks the unit is enabled and
         // running and the binaries are those of the staged release.
@@ -142,7 +142,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             ],
         }, { parent: this, dependsOn: [binaries.install, join, ...after] });
 
-        // Phase 5: the service, started (a new member) or restarted when the digest changed; then, in
+        // Phase 4: the service, started (a new member) or restarted when the digest changed; then, in
         // the same session, a member added as a learner becomes a voting member once it has caught up.
         this.service = step("service", {
             create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), renderPromoteScript(spec, member))),
