@@ -96,7 +96,7 @@ export interface RunAnalysis {
     criticalInSteps: number;
     criticalBetweenSteps: number;
     /** Per member: when its first step began and its service step (the roll's step: start or restart, then promotion) ended. */
-    members: Array<{ member: string; firstStart: number; serviceEnd?: number; healthEnd?: number; remoteResources: number }>;
+    members: Array<{ member: string; firstStart: number; serviceEnd?: number; remoteResources: number }>;
     spans: Span[];
 }
 
@@ -132,7 +132,6 @@ export function analyzeRun(run: TimedRun, graph?: Map<string, { deps: string[]; 
             member: m,
             firstStart: Math.min(...all.filter((s) => s.member === m).map((s) => s.start)),
             serviceEnd: find(m, "service")?.end,
-            healthEnd: find(m, "health")?.end,
             remoteResources: all.filter((s) => s.member === m && isRemote(s)).length
                 + (m === "lab-1" ? all.filter((s) => s.member === "cluster" && isRemote(s)).length : 0),
         })),

@@ -144,9 +144,10 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         // Phase 4: the service, started (a new member) or restarted when the digest changed; then, in
         // the same session, a member added as a learner becomes a voting member once it has caught up.
+        const promote = renderPromoteScript(spec, member);
         this.service = step("service", {
-            create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), renderPromoteScript(spec, member))),
-            update: this.inputsDigest.apply((d) => renderSequence(renderRestartScript(spec, member, d), renderPromoteScript(spec, member))),
+            create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), promote)),
+            update: this.inputsDigest.apply((d) => renderSequence(renderRestartScript(spec, member, d), promote)),
             delete: renderStopScript(spec),
         }, [binaries.install, join, joinFiles.write, configFiles.write, ...after]);
         this.rollDone = [this.service];

@@ -497,18 +497,18 @@ export function renderStopScript(spec: ClusterSpec): string {
  */
 export function renderHealthGateScript(spec: ClusterSpec): string {
     const expected = spec.members.map((m) => m.name).sort().join(",");
-    const ctl = `${paths.binDir}/etcdctl ${etcdctlTls(spec)} --command-timeout=5s`;
     return scriptHeader + [
         ...waitLocalHealthy(spec),
+        etcdctlFunction(spec, "--command-timeout=5s"),
         `want=${shq(expected)}`,
         `endpoints=${shq(spec.members.map((m) => clientUrl(spec, m)).join(","))}`,
-        `listed() { got=$(${ctl} --endpoints https://127.0.0.1:${spec.ports.client} member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; }`,
-        `until listed && ${ctl} --endpoints "$endpoints" endpoint health >/dev/null 2>&1; do`,
+        `listed() { got=$(ctl --endpoints https://127.0.0.1:${spec.ports.client} member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; }`,
+        `until listed && ctl --endpoints "$endpoints" endpoint health >/dev/null 2>&1; do`,
         `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
         `    if ! listed; then echo "the cluster lists [$got] as started members, expected [$want] (asked on $(hostname))" >&2; exit 1; fi`,
         `    echo "not every member is healthy after ${spec.healthTimeoutSeconds}s (asked on $(hostname)):" >&2`,
         ...spec.members.map((m) =>
-            `    err=$(${ctl} --endpoints ${shq(clientUrl(spec, m))} endpoint health 2>&1) || echo "  - ${m.name} (${clientUrl(spec, m)}): $(echo "$err" | tail -n1); see journalctl -u ${paths.unitName} on ${m.name}" >&2`),
+            `    err=$(ctl --endpoints ${shq(clientUrl(spec, m))} endpoint health 2>&1) || echo "  - ${m.name} (${clientUrl(spec, m)}): $(echo "$err" | tail -n1); see journalctl -u ${paths.unitName} on ${m.name}" >&2`),
         `    exit 1`,
         `  fi`,
         `  sleep 0.2`,
