@@ -21,7 +21,8 @@ export interface Span {
     seconds: number;
 }
 
-const remoteTypes = ["command:remote:Command", "command:remote:CopyToRemote"];
+// The release tarball was a CopyToRemote until it became a staged release (one session: copy and unpack).
+const remoteTypes = ["command:remote:Command", "command:remote:CopyToRemote", "pulumi-nodejs:dynamic/etcd:StagedRelease"];
 export const isRemote = (s: Span) => remoteTypes.includes(s.type);
 
 function classify(name: string, type: string): { member: string; kind: string } {

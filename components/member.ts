@@ -10,12 +10,14 @@
  * healthy, and the cluster chains members so that happens one member at a time.
  */
 import * as crypto from "crypto";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as paths from "./paths";
 import { sha256File } from "./config";
 import { HostFiles } from "./hostFiles";
 import { HostKeyCheck } from "./hostKeyCheck";
+import { StagedRelease } from "./stagedRelease";
 import { HostChecks } from "./renderHostFiles";
 import { MemberCertificates } from "./pki";
 import {
@@ -93,7 +95,8 @@ export class EtcdMember extends pulumi.ComponentResource {
             delete: renderRemoveDirsScript(spec),
         }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
 
-        // Phase 2: binaries, from a URL or a local tarball; checksum and versions checked on the host.
+        // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
+        // (checksum checked there), then installed in this member's turn (versions checked).
         const binaries = this.installBinaries(name, spec, member, connection, prepare, after);
 
         // Phase 3: what the join reads — certificates, keys, the member list — in one write, in this
@@ -160,34 +163,32 @@ export class EtcdMember extends pulumi.ComponentResource {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
         }, { parent: this, dependsOn: [...dependsOn, ...after] });
+        // Staging the release changes nothing etcd uses, so it is not part of the roll: every host
+        // stages at once, and only the install waits for the member's turn. A member moved to
+        // another machine (address or host key) stages it there again.
+        const staged = (tarball: string, sha256: pulumi.Input<string>, source: pulumi.Input<{ file: string } | { url: string }>) =>
+            new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source }, { parent: this, dependsOn: [prepare] });
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
-            const stagedTarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
-            // Staging the tarball changes nothing etcd uses, so it is not part of the roll. The
-            // provider copies again only when the file or path changes, not the connection: a
-            // member moved to another machine (address or host key) needs a new copy.
-            const copy = new command.remote.CopyToRemote(`${name}-tarball`, {
-                connection,
-                source: new pulumi.asset.FileAsset(spec.binary.tarballPath),
-                remotePath: stagedTarball,
-                triggers: [member.sshHost, member.sshPort, member.hostKey ?? ""],
-            }, { parent: this, dependsOn: [prepare] });
+            const tarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
+            const release = staged(tarball, sha256, { file: path.resolve(spec.binary.tarballPath) });
             return {
-                install: install(renderInstallBinariesScript(spec, { stagedTarball, sha256 }), [copy]),
-                checks: { unit: paths.unitName, binaries: { tarball: stagedTarball, sha256 } },
+                install: install(renderInstallBinariesScript(spec, tarball), [release]),
+                checks: { unit: paths.unitName, binaries: { tarball, sha256 } },
             };
         }
         const source = spec.binary;
-        const sha256 = prepare.stdout.apply((out) => {
+        const arch = prepare.stdout.apply((out) => {
             const arch = parseArch(out);
             const sum = source.sha256[arch];
             if (!sum) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
             return { arch, sum };
         });
+        const tarball = stagedReleasePath(spec);
+        const release = staged(tarball, arch.apply(({ sum }) => sum), arch.apply(({ arch }) => ({ url: releaseUrl(source.urlTemplate, spec.version, arch) })));
         return {
-            install: install(sha256.apply(({ arch, sum }) =>
-                renderInstallBinariesScript(spec, { url: releaseUrl(source.urlTemplate, spec.version, arch), sha256: sum })), [prepare]),
-            checks: sha256.apply(({ sum }) => ({ unit: paths.unitName, binaries: { tarball: stagedReleasePath(spec), sha256: sum } })),
+            install: install(renderInstallBinariesScript(spec, tarball), [release]),
+            checks: arch.apply(({ sum }) => ({ unit: paths.unitName, binaries: { tarball, sha256: sum } })),
         };
     }
 }

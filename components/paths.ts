@@ -112,6 +112,9 @@ export const releaseBinaries = ["etcd", "etcdctl", "etcdutl"] as const;
  */
 export const releaseSumsSuffix = ".sha256sums";
 
+/** Beside a staged release tarball: the directory it is unpacked into, which the install step copies from. */
+export const releaseUnpackedSuffix = ".d";
+
 /** The official release tarball, by version and arch. Users may point elsewhere (a mirror). */
 export const defaultReleaseUrlTemplate =
     "https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-{arch}.tar.gz";

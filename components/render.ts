@@ -234,17 +234,65 @@ export function stagedReleasePath(spec: ClusterSpec): string {
     return `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
 }
 
+/** Where a staged release is unpacked (paths.releaseUnpackedSuffix). */
+export function unpackedReleaseDir(tarball: string): string {
+    return tarball + paths.releaseUnpackedSuffix;
+}
+
 /**
- * Installs etcd, etcdctl and etcdutl from a release tarball: downloaded by URL, or already
- * copied to `stagedTarball`. The sha256 is checked either way, and the installed version too.
- * The binaries' digests are kept beside the tarball (writeReleaseSums) for the host files' check.
+ * Prints `staged` when the release is on the host as the stage script leaves it: the sums file
+ * names this tarball's sha256, and the unpacked binaries match it. Anything else is printed as
+ * what is wrong, and the release is staged again.
  */
-export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: string; sha256: string } | { stagedTarball: string; sha256: string }): string {
-    const tarball = "stagedTarball" in source ? source.stagedTarball : stagedReleasePath(spec);
+export function renderReleaseCheckScript(tarball: string, sha256: string): string {
+    const sums = shq(tarball + paths.releaseSumsSuffix);
+    const dir = shq(unpackedReleaseDir(tarball));
+    return scriptHeader + [
+        `if [ ! -f ${shq(tarball)} ]; then echo "tarball missing"`,
+        `elif [ "$(head -n1 ${sums} 2>/dev/null)" != ${shq(`tarball ${sha256}`)} ]; then echo "not unpacked"`,
+        `elif ! (cd ${dir} 2>/dev/null && tail -n +2 ${sums} | sha256sum -c --quiet - >/dev/null 2>&1); then echo "unpacked binaries differ"`,
+        `else echo staged; fi`,
+    ].join("\n") + "\n";
+}
+
+/**
+ * Stages a release tarball on the host, outside the roll (it changes nothing etcd uses): the
+ * tarball arrives on stdin (a local file, streamed by the provider) or is downloaded by the host;
+ * its sha256 is checked before anything is kept; it is unpacked beside itself and the sums file
+ * (writeReleaseSums) is written last, which is what marks the release staged.
+ */
+export function renderStageReleaseScript(tarball: string, sha256: string, source: { stdin: true } | { url: string }): string {
+    const dir = shq(unpackedReleaseDir(tarball));
     const fetch = "url" in source
-        ? [`curl -fsSL --retry 3 -o ${shq(tarball)}.part ${shq(source.url)} || wget -q -O ${shq(tarball)}.part ${shq(source.url)}`,
-            `mv ${shq(tarball)}.part ${shq(tarball)}`]
-        : [];
+        ? [`curl -fsSL --retry 3 -o "$tmp" ${shq(source.url)} || wget -q -O "$tmp" ${shq(source.url)}`]
+        : [`cat > "$tmp"`];
+    const from = "url" in source ? source.url : "the operator's machine";
+    return scriptHeader + [
+        `[ -d ${shq(paths.stagingDir)} ] || install -d -m 0700 ${shq(paths.stagingDir)}`,
+        `tmp=$(mktemp ${paths.stagingDir}/.release.XXXXXX); work=""`,
+        `trap 'rm -f "$tmp"; [ -z "$work" ] || rm -rf "$work"' EXIT`,
+        ...fetch,
+        `echo ${shq(sha256)}'  '"$tmp" | sha256sum -c --quiet - >/dev/null 2>&1 || { echo ${shq(`checksum mismatch for the release from ${from}: want ${sha256}`)}", got $(sha256sum < "$tmp" | cut -c1-64)" >&2; exit 1; }`,
+        `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
+        `tar -xzf "$tmp" -C "$work" --strip-components=1`,
+        ...paths.releaseBinaries.map((b) => `[ -f "$work/${b}" ] || { echo "the release has no ${b}" >&2; exit 1; }`),
+        `chmod 0755 "$work"; mv -f "$tmp" ${shq(tarball)}; rm -rf ${dir}; mv "$work" ${dir}; work=""`,
+        ...writeReleaseSums(tarball, sha256, dir),
+        `echo "staged ${tarball}"`,
+    ].join("\n") + "\n";
+}
+
+/** Removes a staged release: the tarball, its unpacked binaries and its sums. */
+export function renderRemoveStagedReleaseScript(tarball: string): string {
+    return scriptHeader + `rm -rf ${shq(tarball)} ${shq(unpackedReleaseDir(tarball))} ${shq(tarball + paths.releaseSumsSuffix)}\n`;
+}
+
+/**
+ * Installs etcd, etcdctl and etcdutl from the release staged at `tarball` (unpacked beside it by
+ * renderStageReleaseScript, outside the roll), in this member's turn, and checks the installed version.
+ */
+export function renderInstallBinariesScript(spec: ClusterSpec, tarball: string): string {
+    const dir = unpackedReleaseDir(tarball);
     return scriptHeader + [
         `want=${shq(spec.version)}`,
         // Every binary is checked, so an install interrupted half-way is repaired by the next run.
@@ -255,13 +303,8 @@ export function renderInstallBinariesScript(spec: ClusterSpec, source: { url: st
         `}`,
         `if installed; then echo "etcd, etcdctl and etcdutl $want already installed"; exit 0; fi`,
         ...upgradeGuard(spec),
-        ...fetch,
-        `echo ${shq(source.sha256)}'  '${shq(tarball)} | sha256sum -c --quiet - || { echo "checksum mismatch for ${tarball}" >&2; exit 1; }`,
-        `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
-        `trap 'rm -rf "$work"' EXIT`,
-        `tar -xzf ${shq(tarball)} -C "$work" --strip-components=1`,
-        ...writeReleaseSums(tarball, source.sha256, `"$work"`),
-        ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root "$work/${b}" ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
+        `[ -d ${shq(dir)} ] || { echo "no release unpacked at ${dir} (the tarball step stages it)" >&2; exit 1; }`,
+        ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root ${shq(`${dir}/${b}`)} ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
         `installed || { echo "installed binaries do not all report version $want: $(${paths.binDir}/etcd --version 2>&1 | head -n1)" >&2; exit 1; }`,
         `echo "installed etcd, etcdctl and etcdutl $want"`,
     ].join("\n") + "\n";

@@ -87,11 +87,11 @@ export async function connect(label: string, conn: SshConnection): Promise<{ cli
         } catch (e) {
             bastion?.end();
             last = e as Error;
-            if (/host key|authentication/i.test(last.message)) break;
-            await new Promise((r) => setTimeout(r, 1000));
+            if (/host key|authentication/i.test(last.message)) throw last;
+            if (i + 1 < attempts) await new Promise((r) => setTimeout(r, 1000));
         }
     }
-    throw last!;
+    throw new Error(`${last!.message} (${attempts} failed attempts)`);
 }
 
 /** Connects, hands the client to `work`, and closes the connection (bastion too) whatever `work` does. */
@@ -104,8 +104,11 @@ export async function withClient<T>(label: string, conn: SshConnection, work: (c
     }
 }
 
-/** Runs `script` as root (sudo -n for another login) with `stdin`; resolves with stdout, rejects naming the step. */
-export function runScript(client: Client, label: string, script: string, stdin: string): Promise<string> {
+/**
+ * Runs `script` as root (sudo -n for another login) with `stdin` (text, or a stream such as a
+ * file being sent); resolves with stdout, rejects naming the step.
+ */
+export function runScript(client: Client, label: string, script: string, stdin: string | NodeJS.ReadableStream): Promise<string> {
     const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
     const command = `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${quoted}`;
     return new Promise((resolve, reject) => {
@@ -119,7 +122,11 @@ export function runScript(client: Client, label: string, script: string, stdin: 
                 if (code === 0) resolve(out);
                 else reject(new Error(`${label} failed (exit ${code}): ${errOut.trim().split("\n").slice(-15).join("\n")}`));
             });
-            stream.end(stdin);
+            if (typeof stdin === "string") stream.end(stdin);
+            else {
+                stdin.once("error", (e: Error) => { stream.close(); reject(new Error(`${label}: reading what to send: ${e.message}`)); });
+                stdin.pipe(stream);
+            }
         });
     });
 }

@@ -11,15 +11,17 @@ export const types = {
     hostFiles: "etcd:index:HostFiles",
     /** What a HostFiles component writes with: a dynamic resource (components/hostFilesProvider.ts). */
     dynamic: "pulumi-nodejs:dynamic/etcd:HostFilesWrite",
+    /** A release tarball staged on a host (components/stagedRelease.ts): a dynamic resource too. */
+    stagedRelease: "pulumi-nodejs:dynamic/etcd:StagedRelease",
     snapshots: "etcd:index:ScheduledSnapshots",
     remoteCommand: "command:remote:Command",
     selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
     locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
 } as const;
 
-/** Resources that run on (or copy to) a remote host: the command provider's, and HostFiles' writes. */
+/** Resources that run on (or copy to) a remote host: the command provider's, HostFiles' writes and staged releases. */
 export function runsOnHost(type: string): boolean {
-    return type.startsWith("command:remote:") || type === types.dynamic;
+    return type.startsWith("command:remote:") || type === types.dynamic || type === types.stagedRelease;
 }
 
 /** The part of a resource a stack policy needs: @pulumi/policy's PolicyResource has all of it. */

@@ -40,7 +40,8 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.ok(r, `no resource named ${n}; have ${recorded.map((x) => x.name).join(", ")}`);
         return r;
     };
-    const commands = () => [...ofType("command:remote:Command"), ...ofType("command:remote:CopyToRemote"), ...ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite")];
+    const commands = () => [...ofType("command:remote:Command"), ...ofType("command:remote:CopyToRemote"), ...ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite"),
+        ...ofType("pulumi-nodejs:dynamic/etcd:StagedRelease")];
     /** A HostFiles write's inputs: per path its mode and owner, the (secret) contents, the scripts. */
     const hostFiles = (n: string, from = recorded) => {
         const r = from.find((x) => x.name === `${n}-write`);

@@ -7,7 +7,7 @@ import * as path from "path";
 import {
     handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderSequence, renderStartScript, renderStdinRunner,
-    renderStopScript, renderUnit, shq,
+    renderReleaseCheckScript, renderStageReleaseScript, renderStopScript, renderUnit, shq, unpackedReleaseDir,
 } from "../../components/render";
 import { renderDefragScript, renderDefragTimer, renderDefragUnit } from "../../components/renderDefrag";
 import { renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
@@ -41,8 +41,10 @@ describe("render: golden files", () => {
     it("systemd unit", () => golden("etcd.service", renderUnit(s, m)));
     it("preflight script", () => golden("preflight.sh", renderPreflightScript(s, m, "2026-11-23T08:00:00Z")));
     it("prepare-host script", () => golden("prepare-host.sh", renderPrepareHostScript(s)));
-    it("install script (url)", () => golden("install-url.sh", renderInstallBinariesScript(s, { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz", sha256: "a".repeat(64) })));
-    it("install script (local tarball)", () => golden("install-local.sh", renderInstallBinariesScript(s, { stagedTarball: "/var/tmp/etcd-stack/etcd.tar.gz", sha256: "b".repeat(64) })));
+    it("install script", () => golden("install.sh", renderInstallBinariesScript(s, "/var/tmp/etcd-stack/etcd.tar.gz")));
+    it("stage-release script (url)", () => golden("stage-release-url.sh", renderStageReleaseScript("/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz", "a".repeat(64), { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz" })));
+    it("stage-release script (local tarball)", () => golden("stage-release-local.sh", renderStageReleaseScript("/var/tmp/etcd-stack/etcd.tar.gz", "b".repeat(64), { stdin: true })));
+    it("release check script", () => golden("release-check.sh", renderReleaseCheckScript("/var/tmp/etcd-stack/etcd.tar.gz", "b".repeat(64))));
     const digest = "d".repeat(64);
     it("start script", () => golden("start.sh", renderStartScript(s, digest)));
     it("restart script", () => golden("restart.sh", renderRestartScript(s, s.members[1], digest)));
@@ -289,7 +291,7 @@ describe("render: semantics", () => {
                 fs.writeFileSync(path.join(dir, b), `#!/bin/sh\n[ -n "$HAVE" ] || exit 127\nif [ "$1" = version ]; then echo "${b} version: $HAVE"; exit 0; fi\necho "unhealthy: fake" >&2; exit 1\n`, { mode: 0o755 });
             }
             const guardOutcome = (have: string, want: string) => {
-                const script = renderInstallBinariesScript(spec({ version: want }), { stagedTarball: path.join(dir, "missing.tar.gz"), sha256: "b".repeat(64) })
+                const script = renderInstallBinariesScript(spec({ version: want }), path.join(dir, "missing.tar.gz"))
                     .split(`${paths.binDir}/`).join(`${dir}/`);
                 const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, HAVE: have } });
                 const refused = /refusing to change etcd \S+ to \S+ on .*?: (.*); nothing was changed/.exec(r.stderr)?.[1];
@@ -314,11 +316,64 @@ describe("render: semantics", () => {
                 if (typeof expected === "string") assert.equal(got.refused, expected, `${have} -> ${want}: ${got.out}`);
                 else assert.match(got.refused ?? "", expected, `${have} -> ${want}: ${got.out}`);
             }
-            // Same version: nothing to do. No etcd on the host yet: no guard, straight to the (here missing) tarball.
+            // Same version: nothing to do. No etcd on the host yet: no guard, straight to the (here unstaged) release.
             assert.deepEqual([guardOutcome("3.6.16", "3.6.16").status, guardOutcome("3.6.16", "3.6.16").refused], [0, undefined]);
             const fresh = guardOutcome("", "3.6.16");
             assert.equal(fresh.refused, undefined, fresh.out);
-            assert.match(fresh.out, /checksum mismatch/);
+            assert.match(fresh.out, /no release unpacked at .*missing\.tar\.gz\.d \(the tarball step stages it\)/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a release is staged from stdin only with the right sha256, checked, and installed from its unpacked binaries (run by sh with a real tarball)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-stage-"));
+        try {
+            const staging = path.join(dir, "staging");
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            // A release tarball whose binaries report version 3.6.16 (and $VERSION_OVERRIDE, to fail the install's check).
+            const rel = path.join(dir, "etcd-v3.6.16-linux-amd64");
+            fs.mkdirSync(rel);
+            fs.writeFileSync(path.join(rel, "etcd"), '#!/bin/sh\necho "etcd Version: ${VERSION_OVERRIDE:-3.6.16}"\n', { mode: 0o755 });
+            for (const b of ["etcdctl", "etcdutl"]) fs.writeFileSync(path.join(rel, b), `#!/bin/sh\necho "${b} version: 3.6.16"\n`, { mode: 0o755 });
+            const source = path.join(dir, "release.tar.gz");
+            execFileSync("tar", ["-czf", source, "-C", dir, path.basename(rel)]);
+            const sha = crypto.createHash("sha256").update(fs.readFileSync(source)).digest("hex");
+            const tarball = path.join(staging, "etcd-v3.6.16.tar.gz");
+            const local = (script: string) => script.split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
+            const sh = (script: string, input?: Buffer, env: Record<string, string> = {}) =>
+                spawnSync("sh", ["-c", local(script)], { input, encoding: "utf8", env: { ...process.env, ...env } });
+            const check = () => sh(renderReleaseCheckScript(tarball, sha)).stdout.trim();
+
+            assert.equal(check(), "tarball missing");
+            const wrong = sh(renderStageReleaseScript(tarball, "0".repeat(64), { stdin: true }), fs.readFileSync(source));
+            assert.equal(wrong.status, 1);
+            assert.match(wrong.stderr, new RegExp(`checksum mismatch for the release from the operator's machine: want 0{64}, got ${sha}`));
+            assert.deepEqual(fs.readdirSync(staging), [], "nothing kept from a tarball with another sha256");
+
+            const ok = sh(renderStageReleaseScript(tarball, sha, { stdin: true }), fs.readFileSync(source));
+            assert.equal(ok.status, 0, ok.stderr);
+            assert.equal(check(), "staged");
+            assert.deepEqual(fs.readdirSync(staging).sort(), ["etcd-v3.6.16.tar.gz", "etcd-v3.6.16.tar.gz.d", `etcd-v3.6.16.tar.gz${paths.releaseSumsSuffix}`]);
+            assert.equal(fs.readFileSync(tarball + paths.releaseSumsSuffix, "utf8").split("\n")[0], `tarball ${sha}`);
+
+            // An unpacked binary changed by hand: not staged any more (staging again puts it back).
+            fs.appendFileSync(path.join(unpackedReleaseDir(tarball), "etcdctl"), "# changed\n");
+            assert.equal(check(), "unpacked binaries differ");
+            assert.equal(sh(renderStageReleaseScript(tarball, sha, { stdin: true }), fs.readFileSync(source)).status, 0);
+            assert.equal(check(), "staged");
+
+            const install = renderInstallBinariesScript(spec({ version: "3.6.16" }), tarball);
+            const bad = sh(install, undefined, { VERSION_OVERRIDE: "3.6.15" });
+            assert.equal(bad.status, 1);
+            assert.match(bad.stderr, /installed binaries do not all report version 3\.6\.16: etcd Version: 3\.6\.15/);
+            for (const b of fs.readdirSync(bin)) fs.rmSync(path.join(bin, b));
+            const installed = sh(install);
+            assert.equal(installed.status, 0, installed.stderr);
+            assert.match(installed.stdout, /^installed etcd, etcdctl and etcdutl 3\.6\.16$/m);
+            for (const b of paths.releaseBinaries) assert.ok(fs.readFileSync(path.join(bin, b)).equals(fs.readFileSync(path.join(rel, b))), `${b} installed from the unpacked release`);
+            assert.match(sh(install).stdout, /already installed/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -30,8 +30,10 @@ describe("policy: reading resources", () => {
             { type: "etcd:index:HostFile", name: "lab-1:/etc/etcd/etcd.conf.yml" });
     });
 
-    it("runsOnHost(): remote commands and copies, not local commands or certificates", () => {
-        assert.deepEqual(["command:remote:Command", "command:remote:CopyToRemote", "command:local:Command", "tls:index/privateKey:PrivateKey"].filter(runsOnHost),
-            ["command:remote:Command", "command:remote:CopyToRemote"]);
+    it("runsOnHost(): remote commands and copies, host file writes and staged releases, not local commands or certificates", () => {
+        const staged = "pulumi-nodejs:dynamic/etcd:StagedRelease";
+        const written = "pulumi-nodejs:dynamic/etcd:HostFilesWrite";
+        assert.deepEqual(["command:remote:Command", "command:remote:CopyToRemote", written, staged, "command:local:Command", "tls:index/privateKey:PrivateKey"].filter(runsOnHost),
+            ["command:remote:Command", "command:remote:CopyToRemote", written, staged]);
     });
 });

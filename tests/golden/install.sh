@@ -22,15 +22,9 @@ if [ -n "$have" ] && [ "$have" != "$want" ]; then
   /usr/local/bin/etcdutl snapshot status "$snap" >/dev/null 2>&1 || refuse "the snapshot $snap does not check out"
   echo "upgrading etcd $have -> $want; snapshot taken first: $snap"
 fi
-curl -fsSL --retry 3 -o '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz'.part 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz' || wget -q -O '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz'.part 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz'
-mv '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz'.part '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz'
-echo 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa''  ''/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz' | sha256sum -c --quiet - || { echo "checksum mismatch for /var/tmp/etcd-stack/etcd-v3.6.16.tar.gz" >&2; exit 1; }
-work=$(mktemp -d /var/tmp/etcd-stack/unpack.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-tar -xzf '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz' -C "$work" --strip-components=1
-{ echo 'tarball aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'; (cd "$work" && sha256sum etcd etcdctl etcdutl); } > '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz.sha256sums'.new && mv -f '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz.sha256sums'.new '/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz.sha256sums'
-install -m 0755 -o root -g root "$work/etcd" /usr/local/bin/etcd.new && mv /usr/local/bin/etcd.new /usr/local/bin/etcd
-install -m 0755 -o root -g root "$work/etcdctl" /usr/local/bin/etcdctl.new && mv /usr/local/bin/etcdctl.new /usr/local/bin/etcdctl
-install -m 0755 -o root -g root "$work/etcdutl" /usr/local/bin/etcdutl.new && mv /usr/local/bin/etcdutl.new /usr/local/bin/etcdutl
+[ -d '/var/tmp/etcd-stack/etcd.tar.gz.d' ] || { echo "no release unpacked at /var/tmp/etcd-stack/etcd.tar.gz.d (the tarball step stages it)" >&2; exit 1; }
+install -m 0755 -o root -g root '/var/tmp/etcd-stack/etcd.tar.gz.d/etcd' /usr/local/bin/etcd.new && mv /usr/local/bin/etcd.new /usr/local/bin/etcd
+install -m 0755 -o root -g root '/var/tmp/etcd-stack/etcd.tar.gz.d/etcdctl' /usr/local/bin/etcdctl.new && mv /usr/local/bin/etcdctl.new /usr/local/bin/etcdctl
+install -m 0755 -o root -g root '/var/tmp/etcd-stack/etcd.tar.gz.d/etcdutl' /usr/local/bin/etcdutl.new && mv /usr/local/bin/etcdutl.new /usr/local/bin/etcdutl
 installed || { echo "installed binaries do not all report version $want: $(/usr/local/bin/etcd --version 2>&1 | head -n1)" >&2; exit 1; }
 echo "installed etcd, etcdctl and etcdutl $want"
