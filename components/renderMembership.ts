@@ -170,16 +170,23 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         // has no etcd listening at that URL: it is silent at once, without etcdctl's dial timeout.
         // A member that serves answers `endpoint status` at once, leader or not (`endpoint health`
         // would wait out its timeout without a leader). A member started in a cluster that has no
-        // quorum yet accepts the TCP connection but serves nothing until it has published itself
-        // to a quorum (etcd's client listener waits for that; checked on the lab), so a probe of
-        // such a member waits out its whole timeout: in a new cluster, the joins of the members
-        // started before a quorum exists each take that long.
+        // quorum yet accepts the TCP connection but completes no TLS handshake until it has
+        // published itself to a quorum (etcd 3.6's client listener waits for that), so etcdctl
+        // fails "while waiting for connections to become ready": such a member is silent after one
+        // second instead of a whole timeout (the joins of a new cluster's members started before
+        // its quorum each paid 3 s). A connection made within that second but slow to answer is a
+        // serving member, asked again with time to answer: how loaded a cluster is never turns it
+        // into a new one; only a network where a handshake takes over a second would.
         `answers=$(mktemp -d); n=0`,
         `for url in $others; do`,
         `  n=$((n + 1)); (`,
         `    hp=\${url#https://}; h=\${hp%:*}; h=\${h#[}; h=\${h%]}; p=\${hp##*:}`,
         `    if command -v bash >/dev/null; then if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$h" "$p" 2>/dev/null; then :; else [ $? -ne 1 ] || exit 0; fi; fi`,
-        `    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"`,
+        `    if ! st=$(ctl --endpoints "$url" --dial-timeout=1s --command-timeout=1s endpoint status -w fields 2>&1); then`,
+        `      case "$st" in *"waiting for connections to become ready"*) exit 0 ;; esac`,
+        `      st=$(ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null) || exit 0`,
+        `    fi`,
+        `    echo "$st" | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"`,
         `  ) &`,
         `done`,
         `wait`,

@@ -31,7 +31,11 @@ for url in $others; do
   n=$((n + 1)); (
     hp=${url#https://}; h=${hp%:*}; h=${h#[}; h=${h%]}; p=${hp##*:}
     if command -v bash >/dev/null; then if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' sh "$h" "$p" 2>/dev/null; then :; else [ $? -ne 1 ] || exit 0; fi; fi
-    ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"
+    if ! st=$(ctl --endpoints "$url" --dial-timeout=1s --command-timeout=1s endpoint status -w fields 2>&1); then
+      case "$st" in *"waiting for connections to become ready"*) exit 0 ;; esac
+      st=$(ctl --endpoints "$url" --dial-timeout=2s --command-timeout=3s endpoint status -w fields 2>/dev/null) || exit 0
+    fi
+    echo "$st" | grep -q '^"Leader" : [1-9]' && echo "$url" > "$answers/$n"
   ) &
 done
 wait

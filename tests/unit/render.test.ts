@@ -226,6 +226,42 @@ describe("render: semantics", () => {
         }
     });
 
+    it("the join's probe: a member whose connection is not ready within a second is silent at once; one connected but slow is asked again (the probe, run by sh)", async function () {
+        this.timeout(20_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-probe-"));
+        // A listening socket on loopback: the kernel completes the TCP handshake, as it does for an etcd not serving yet.
+        const server = require("net").createServer() as import("net").Server;
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        try {
+            const port = (server.address() as import("net").AddressInfo).port;
+            const local = spec({ dirs: { config: dir } });
+            fs.writeFileSync(membersFilePath(local), `lab-1 https://127.0.0.1:2380 https://127.0.0.1:${port}\nlab-2 https://127.0.0.2:2380 https://127.0.0.2:2379\n`);
+            const join = renderJoinScript(local, local.members[1]).split("\n");
+            const probe = join.slice(join.findIndex((l) => l.startsWith("others=")), join.findIndex((l) => l.startsWith("endpoint=$(cat")) + 1);
+            assert.ok(probe.length > 5, "the join script has the probe");
+            const calls = path.join(dir, "calls");
+            // The fake etcdctl logs its timeout and answers as $MODE says.
+            fs.writeFileSync(path.join(dir, "etcdctl"), `#!/bin/sh\nfor a; do case "$a" in --command-timeout=*) echo "$a" >> ${shq(calls)} ;; esac; done\n` +
+                `case "$MODE:$*" in\n` +
+                `  notready:*) echo "Error: context deadline exceeded while waiting for connections to become ready" >&2; exit 1 ;;\n` +
+                `  slow:*--command-timeout=1s*) echo "Error: context deadline exceeded" >&2; exit 1 ;;\n` +
+                `  slow:*) echo '"Leader" : 1234'; exit 0 ;;\n` +
+                `esac\n`, { mode: 0o755 });
+            const run = (mode: string) => {
+                fs.rmSync(calls, { force: true });
+                const script = ["set -eu", "me=lab-2", join.find((l) => l.startsWith("ctl() {"))!, ...probe, `echo "endpoint=$endpoint"`].join("\n").split("/usr/local/bin/etcdctl").join(path.join(dir, "etcdctl"));
+                const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, MODE: mode } });
+                assert.equal(r.status, 0, r.stderr);
+                return { endpoint: /^endpoint=(.*)$/m.exec(r.stdout)?.[1], timeouts: fs.readFileSync(calls, "utf8").trim().split("\n").filter((l) => l !== "--command-timeout=10s") };
+            };
+            assert.deepEqual(run("notready"), { endpoint: "", timeouts: ["--command-timeout=1s"] }, "not serving: silent after the one-second try");
+            assert.deepEqual(run("slow"), { endpoint: `https://127.0.0.1:${port}`, timeouts: ["--command-timeout=1s", "--command-timeout=3s"] }, "serving but slow: asked again, and it answers");
+        } finally {
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("a promote that times out names the learner, its ID and the next step (the whole script, run by sh)", function () {
         this.timeout(10_000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-promote-"));
