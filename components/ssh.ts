@@ -124,8 +124,12 @@ export function runScript(client: Client, label: string, script: string, stdin: 
             });
             if (typeof stdin === "string") stream.end(stdin);
             else {
-                stdin.once("error", (e: Error) => { stream.close(); reject(new Error(`${label}: reading what to send: ${e.message}`)); });
-                stdin.pipe(stream);
+                const source = stdin as NodeJS.ReadableStream & { destroy?: () => void };
+                source.once("error", (e: Error) => { stream.close(); reject(new Error(`${label}: reading what to send: ${e.message}`)); });
+                // The host may end the session before all is sent (a script that failed, a lost connection): stop reading then.
+                stream.once("close", () => { source.unpipe(stream); source.destroy?.(); });
+                stream.on("error", (e: Error) => reject(new Error(`${label}: ${e.message}`)));
+                source.pipe(stream);
             }
         });
     });

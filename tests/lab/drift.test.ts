@@ -40,6 +40,8 @@ class DriftLog {
         for (const [k, want] of Object.entries((after.checks ?? {}) as Record<string, string>)) {
             if (oldChecks[k] !== want) lines.push(`${k}: ${oldChecks[k]} -> ${want}`);
         }
+        // A staged release: what the host reported (old) and "staged" (new).
+        if (before.state !== after.state) lines.push(`release: ${before.state} -> ${after.state}`);
         // The cluster's membership: members as the cluster lists them (old) and as the stack does (new).
         const oldMembers = (before.members ?? {}) as Record<string, string>;
         const newMembers = (after.members ?? {}) as Record<string, string>;
@@ -159,6 +161,27 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         assert.notStrictEqual(after[2], pids[2], "lab-3 restarted to read the repaired config");
         assert.match(labSsh("lab3", `cat /proc/${after[2]}/cmdline | tr '\\0' ' '`).stdout, /--config-file/);
 
+        const again = await previewRefresh();
+        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
+    });
+
+    it("a staged release changed or removed by hand shows on its host; up stages it again, restarting nothing", async () => {
+        const staged = labSsh("lab2", `ls -d ${paths.stagingDir}/*.tar.gz.d`).stdout.trim();
+        assert.match(staged, /^\/var\/tmp\/etcd-stack\/etcd-v3\.6\.16-[0-9a-f]{12}\.tar\.gz\.d$/);
+        const tarball = staged.replace(/\.d$/, "");
+        labSsh("lab2", `echo changed >> ${staged}/etcdctl`);
+        labSsh("lab3", `rm -f ${tarball}`);
+        const pids = [1, 2, 3].map((i) => mainPid(`lab${i}`));
+        const { drift } = await previewRefresh();
+        assert.deepStrictEqual(Object.fromEntries(drift.changes), {
+            "lab-2-tarball": ["release: unpacked binaries differ -> staged"],
+            "lab-3-tarball": ["release: tarball missing -> staged"],
+        });
+        await repair("release");
+        for (const host of ["lab2", "lab3"]) {
+            assert.strictEqual(labSsh(host, `cd ${staged} && tail -n +2 ${tarball}${paths.releaseSumsSuffix} | sha256sum -c --quiet - && [ -f ${tarball} ] && echo ok`).stdout.trim(), "ok", host);
+        }
+        assert.deepStrictEqual([1, 2, 3].map((i) => mainPid(`lab${i}`)), pids, "no member restarted");
         const again = await previewRefresh();
         assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });
