@@ -5,9 +5,11 @@
  * run there, naming the members and the count; no member's files, service or membership has
  * changed. Every member's first step waits for it.
  *
- * It remembers the stack's members of the last run: only an edit that drops one of them connects
- * anywhere (a new stack, a scale-up or a config change runs nothing). The membership step
- * (membership.ts) counts again before it removes anyone: the cluster may have changed in between.
+ * It remembers the stack's members of the last run: only an edit that drops or adds members
+ * connects anywhere (a new stack or a config change runs nothing). Members added to a cluster
+ * that serves no quorum are refused here too: each would find no cluster to join and bootstrap
+ * one of its own. The membership step (membership.ts) counts again before it removes anyone: the
+ * cluster may have changed in between.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
@@ -48,7 +50,10 @@ const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
 
     async update(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
         const { leaving, staying } = leavingAndStaying(olds.members, news);
-        if (leaving.length === 0) return { outs: news };
+        const before = new Set(Object.values(olds.members));
+        const joining = news.order.filter((n) => !before.has(news.members[n]));
+        // Nothing leaves and nothing joins: another edit, nothing to check.
+        if (leaving.length === 0 && joining.length === 0) return { outs: news };
         if (staying.length === 0) {
             throw new Error(`refusing to replace every member at once (${leaving.join(", ")} leave, none stays): ` +
                 "keep a quorum of the current members in etcd:members while others are added or removed; nothing was changed");
@@ -65,7 +70,12 @@ const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
                 silent.push(message);
             }
         }
-        throw new Error(`refusing to remove ${leaving.join(", ")}: no member that stays answers, so the quorum cannot be checked; nothing was changed\n${silent.join("\n")}`);
+        if (leaving.length > 0) {
+            throw new Error(`refusing to remove ${leaving.join(", ")}: no member that stays answers, so the quorum cannot be checked; nothing was changed\n${silent.join("\n")}`);
+        }
+        // A new member that finds no serving cluster would bootstrap one of its own: refuse first.
+        throw new Error(`refusing to add ${joining.join(", ")}: no member of the running cluster (${staying.join(", ")}) answers with a quorum, ` +
+            `so a new member could not join it; bring the cluster back to a quorum, then run pulumi up again; nothing was changed\n${silent.join("\n")}`);
     },
 };
 

@@ -328,13 +328,15 @@ function quorumOfStayingMembers(spec: ClusterSpec): string[] {
 /**
  * The removal check (removalCheck.ts), run on a member that stays before anything reaches a host:
  * the same quorum count as the reconcile's (quorumOfStayingMembers), changing nothing. Exit 3:
- * this host's etcd does not answer (try another member).
+ * this host's etcd does not answer with a quorum (try another member).
  */
 export function renderRemovalCheckScript(spec: ClusterSpec): string {
     return scriptHeader + [
         ctlFunction(spec),
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
-        `ctl --endpoints "$local_ep" member list >/dev/null 2>&1 || { echo "the etcd on this host does not answer at $local_ep" >&2; exit 3; }`,
+        // Healthy means this member reaches a quorum (etcd commits a read through raft): one that
+        // does not is asked nothing more, and the next member that stays is tried.
+        `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1 || { echo "the etcd on this host does not answer with a quorum at $local_ep" >&2; exit 3; }`,
         ...quorumOfStayingMembers(spec),
         `echo "removing$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done) keeps a quorum: $staying_up of the $staying members that stay are healthy (quorum $quorum)"`,
     ].join("\n") + "\n";

@@ -1,7 +1,7 @@
 set -eu
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --dial-timeout=3s --command-timeout=10s "$@"; }
 local_ep=https://127.0.0.1:2379
-ctl --endpoints "$local_ep" member list >/dev/null 2>&1 || { echo "the etcd on this host does not answer at $local_ep" >&2; exit 3; }
+ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1 || { echo "the etcd on this host does not answer with a quorum at $local_ep" >&2; exit 3; }
 desired='https://10.213.0.11:2380 https://10.213.0.12:2380 https://10.213.0.13:2380'
 listed() { ctl --endpoints "$local_ep" member list -w simple; }
 is_desired() { case " $desired " in *" $1 "*) return 0 ;; esac; return 1; }

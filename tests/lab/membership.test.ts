@@ -113,6 +113,34 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         }
     });
 
+    it("an addition while the cluster has no quorum is refused before anything changes (a new member would bootstrap a cluster of its own)", async () => {
+        const down = ["lab2", "lab3", "lab4"];
+        for (const host of down) labSsh(host, `systemctl stop ${paths.unitName}`);
+        try {
+            scratch.setConfig({ members: labMembers(7) });
+            const log = new StepLog();
+            await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+            assert.match(log.output, /refusing to add lab-6, lab-7: no member of the running cluster \(lab-1, lab-2, lab-3, lab-4, lab-5\) answers with a quorum/);
+            assert.match(log.output, /lab-1 removal check failed \(exit 3\): the etcd on this host does not answer with a quorum/);
+            assert.deepStrictEqual(log.changed().filter((n) => /^lab-/.test(n)), [], "no member's step ran");
+            for (const host of ["lab6", "lab7"]) {
+                assert.strictEqual(leftovers(host), "", `${host} got nothing`);
+                assert.strictEqual(labSsh(host, `ls -A ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", `${host} got no release`);
+            }
+        } finally {
+            for (const host of down) labSsh(host, `systemctl start ${paths.unitName}`);
+            scratch.setConfig({ members: labMembers(5) });
+        }
+        // The next step starts from a healthy cluster.
+        const deadline = Date.now() + 60_000;
+        let health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
+        while ((health.out.match(/is healthy/g) ?? []).length < 5 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 1000));
+            health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
+        }
+        assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, 5, health.out);
+    });
+
     it("5 → 7: two more members join, the others untouched", async () => {
         const pids = ["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid);
         await scaleTo(7, onlyTheDifference(5, 7));
