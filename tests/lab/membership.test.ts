@@ -122,7 +122,8 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
             assert.match(log.output, /refusing to add lab-6, lab-7: no member of the running cluster \(lab-1, lab-2, lab-3, lab-4, lab-5\) answers with a quorum/);
             assert.match(log.output, /lab-1 removal check failed \(exit 3\): the etcd on this host does not answer with a quorum/);
-            assert.deepStrictEqual(log.changed().filter((n) => /^lab-/.test(n)), [], "no member's step ran");
+            // Certificates may be issued and the new hosts' keys read from here; nothing reached any host.
+            assert.deepStrictEqual(log.changed().filter((n) => /^lab-\d+-(prepare|tarball|binaries|files-write|join|config-write|service)$/.test(n)), [], "no member's step ran");
             for (const host of ["lab6", "lab7"]) {
                 assert.strictEqual(leftovers(host), "", `${host} got nothing`);
                 assert.strictEqual(labSsh(host, `ls -A ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", `${host} got no release`);
