@@ -58,7 +58,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
         }
         for (const [i, w] of writers.entries()) {
             const lost = await w.lost();
-            console.log(`      ${clients[i][0]} client: ${w.acknowledged.length} acknowledged (${w.retriedAfterDrop.length} after a dropped proposal, ${w.retriedAfterTimeout.length} after a timeout), ${w.failed.length} failed, ${lost.length} lost`);
+            console.log(`      ${clients[i][0]} client: ${w.summary(lost)}`);
             assert.ok(w.acknowledged.length >= 20, `the ${clients[i][0]} client wrote through the roll`);
             assert.deepStrictEqual(w.failed, [], `the ${clients[i][0]} client was refused`);
             assert.deepStrictEqual(lost, []);

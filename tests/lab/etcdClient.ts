@@ -78,9 +78,11 @@ export class BoundedWriter {
      */
     retriedAfterDrop: number[] = [];
     /**
-     * Writes whose first try ran out of etcdctl's 5 s (`context deadline exceeded`) and that
-     * succeeded when tried once more, as a client does. Seen once in a full run (CA rotation, the
-     * last write of a roll), not in three reruns: a put can wait out its deadline on a member that
+     * Writes whose first try ran out of etcdctl's 5 s and that succeeded when tried once more, as a
+     * client does. The client reports it as `context deadline exceeded`, or etcd does, as
+     * `etcdserver: request timed out`, when the same deadline (carried with the request) runs out
+     * on its side first. Seen in two full runs, each time once during the CA rotation's last roll
+     * (one write of one run each), not in reruns: a put can wait out its deadline on a member that
      * is stopping. Such a write may have been applied; putting the same value again is harmless.
      */
     retriedAfterTimeout: number[] = [];
@@ -107,7 +109,7 @@ export class BoundedWriter {
                     r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
                     if (r.code === 0) this.retriedAfterDrop.push(n);
                 }
-                if (r.code !== 0 && /context deadline exceeded/.test(r.out)) {
+                if (r.code !== 0 && /context deadline exceeded|etcdserver: request timed out/.test(r.out)) {
                     r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
                     if (r.code === 0) this.retriedAfterTimeout.push(n);
                 }
