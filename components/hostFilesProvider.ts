@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
-import { SshConnection, machineIdentity, runScript, withClient } from "./ssh";
+import { SshConnection, runScript, sameMachine, withClient } from "./ssh";
 
 export { SshConnection };
 
@@ -97,7 +97,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: HostFilesOutputs, news: HostFilesInputs) {
         // A member moved to another machine (or a rebuilt one, with a new host key) starts from
         // nothing there: a first write, not a repair of what the stack wrote before.
-        const moved = !same(machineIdentity(olds.connection), machineIdentity(news.connection));
+        const moved = !sameMachine(olds.connection, news.connection);
         const last = moved ? {} : olds.written ?? {};
         const out = await onHost(news, async (c) => {
             const report = await runScript(c, `${news.label} write`, moved ? news.scripts.create : news.scripts.update, stdinFor(news, last));

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
-import { SshConnection, connect, fingerprint, machineIdentity } from "./ssh";
+import { SshConnection, connect, fingerprint, sameMachine } from "./ssh";
 
 interface HostKeyCheckInputs {
     /** The member's name, for messages. */
@@ -24,7 +24,7 @@ const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
         // Another address, port, pinned key or bastion: check again (a new check replaces the old).
-        const moved = JSON.stringify(machineIdentity(olds.connection)) !== JSON.stringify(machineIdentity(news.connection));
+        const moved = !sameMachine(olds.connection, news.connection);
         return { changes: moved || olds.label !== news.label, replaces: moved ? ["connection"] : [] };
     },
     async update(_id: string, _olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {

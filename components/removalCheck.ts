@@ -28,13 +28,17 @@ interface RemovalCheckInputs {
     script: string;
 }
 
-/** Members of `olds` whose peer URLs `news` no longer lists, and the members of `news` that were in `olds`. */
-export function leavingAndStaying(olds: Record<string, string>, news: { members: Record<string, string>; order: string[] }): { leaving: string[]; staying: string[] } {
+/**
+ * Members of `olds` whose peer URLs `news` no longer lists, the members of `news` that were in
+ * `olds`, and those of `news` that were not (joining).
+ */
+export function leavingAndStaying(olds: Record<string, string>, news: { members: Record<string, string>; order: string[] }): { leaving: string[]; staying: string[]; joining: string[] } {
     const kept = new Set(Object.values(news.members));
     const before = new Set(Object.values(olds));
     return {
         leaving: Object.keys(olds).filter((n) => !kept.has(olds[n])),
         staying: news.order.filter((n) => before.has(news.members[n])),
+        joining: news.order.filter((n) => !before.has(news.members[n])),
     };
 }
 
@@ -49,9 +53,7 @@ const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
-        const { leaving, staying } = leavingAndStaying(olds.members, news);
-        const before = new Set(Object.values(olds.members));
-        const joining = news.order.filter((n) => !before.has(news.members[n]));
+        const { leaving, staying, joining } = leavingAndStaying(olds.members, news);
         // Nothing leaves and nothing joins: another edit, nothing to check.
         if (leaving.length === 0 && joining.length === 0) return { outs: news };
         if (staying.length === 0) {

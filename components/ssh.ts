@@ -36,6 +36,11 @@ export function machineIdentity(c: SshConnection): unknown[] {
     return [c.host, c.port, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.hostKey];
 }
 
+/** Whether two connections reach the same machine (machineIdentity). */
+export function sameMachine(a: SshConnection, b: SshConnection): boolean {
+    return JSON.stringify(machineIdentity(a)) === JSON.stringify(machineIdentity(b));
+}
+
 /** Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one. */
 export function openClient(label: string, c: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }, timeoutMs: number, via?: Client): Promise<Client> {
     const ssh2 = require("ssh2");

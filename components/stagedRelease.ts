@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { renderReleaseCheckScript, renderRemoveStagedReleaseScript, renderStageReleaseScript } from "./render";
-import { SshConnection, machineIdentity, runScript, withClient } from "./ssh";
+import { SshConnection, runScript, sameMachine, withClient } from "./ssh";
 
 /** What a refresh finds when the release is as staged; anything else is what the host reports instead. */
 const staged = "staged";
@@ -30,15 +30,13 @@ interface StagedReleaseInputs {
     scripts: { check: string; stage: string; remove: string };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /** Stages the release unless the host already has it (a run that stopped half-way sends it again). */
-async function stage(inputs: StagedReleaseInputs): Promise<string> {
-    return withClient(inputs.label, inputs.connection, async (client) => {
+async function stage(inputs: StagedReleaseInputs): Promise<void> {
+    await withClient(inputs.label, inputs.connection, async (client) => {
         const found = (await runScript(client, `${inputs.label} check`, inputs.scripts.check, "")).trim();
-        if (found === staged) return `${inputs.tarball} already staged`;
+        if (found === staged) return;
         const stdin = "file" in inputs.source ? require("fs").createReadStream(inputs.source.file) : "";
-        return (await runScript(client, inputs.label, inputs.scripts.stage, stdin)).trim();
+        await runScript(client, inputs.label, inputs.scripts.stage, stdin);
     });
 }
 
@@ -55,14 +53,14 @@ const stagedReleaseProvider: pulumi.dynamic.ResourceProvider = {
             changes: olds.tarball !== news.tarball || olds.sha256 !== news.sha256 || olds.state !== news.state ||
                 olds.scripts.check !== news.scripts.check || olds.scripts.remove !== news.scripts.remove ||
                 // Another login or key too: the state must hold the connection a later refresh can use.
-                !same(olds.connection, news.connection),
+                JSON.stringify(olds.connection) !== JSON.stringify(news.connection),
         };
     },
 
     async update(_id: string, olds: StagedReleaseInputs, news: StagedReleaseInputs) {
         await stage(news);
         // Another release on the same machine: the one it replaces is no longer needed there.
-        if (olds.tarball !== news.tarball && same(machineIdentity(olds.connection), machineIdentity(news.connection))) {
+        if (olds.tarball !== news.tarball && sameMachine(olds.connection, news.connection)) {
             await withClient(news.label, news.connection, (c) => runScript(c, `${news.label} remove ${olds.tarball}`, olds.scripts.remove, ""));
         }
         return { outs: news };

@@ -92,17 +92,19 @@ describe("removal check: which members an edit takes out, and where the quorum i
     const stack = (m: Record<string, string>) => ({ members: m, order: Object.keys(m) });
 
     it("5 → 3: lab-4 and lab-5 leave; the check runs on the three that stay, in the stack's order", () => {
-        assert.deepEqual(leavingAndStaying(five, stack(desired)), { leaving: ["lab-4", "lab-5"], staying: ["lab-1", "lab-2", "lab-3"] });
+        assert.deepEqual(leavingAndStaying(five, stack(desired)), { leaving: ["lab-4", "lab-5"], staying: ["lab-1", "lab-2", "lab-3"], joining: [] });
     });
 
-    it("a scale-up or the same list removes no one", () => {
+    it("a scale-up or the same list removes no one; only a scale-up has members joining", () => {
         assert.deepEqual(leavingAndStaying(desired, stack(five)).leaving, []);
         assert.deepEqual(leavingAndStaying(desired, stack(desired)).leaving, []);
+        assert.deepEqual(leavingAndStaying(desired, stack(five)).joining, ["lab-4", "lab-5"]);
+        assert.deepEqual(leavingAndStaying(desired, stack(desired)).joining, []);
     });
 
     it("a member moved to a new address leaves at its old one; it is not counted as staying", () => {
         const moved = { ...desired, "lab-3": "https://10.213.0.23:2380" };
-        assert.deepEqual(leavingAndStaying(desired, stack(moved)), { leaving: ["lab-3"], staying: ["lab-1", "lab-2"] });
+        assert.deepEqual(leavingAndStaying(desired, stack(moved)), { leaving: ["lab-3"], staying: ["lab-1", "lab-2"], joining: ["lab-3"] });
     });
 
     it("every member replaced at once: none stays", () => {
