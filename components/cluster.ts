@@ -2,9 +2,10 @@
  * The whole cluster: PKI, one EtcdMember per host, and the health gate.
  *
  * Ordering is the point of this file. First, an edit that removes members is checked against the
- * cluster's quorum (removalCheck.ts): every member's first step waits for it. Members form a
- * roll: member i's binaries, files, join and service all wait for member i-1's service and promotion. A brand-new cluster so starts member
- * after member *without blocking* (the start script does not wait for Type=notify readiness), a
+ * cluster's quorum (removalCheck.ts): every member's first step waits for it. A brand-new cluster's
+ * members then start together (the start script does not wait for Type=notify readiness; the
+ * health gate waits for all). From the stack's second run on, members form a roll: member i's
+ * binaries, files, join and service all wait for member i-1's service and promotion, so a
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
  * restart, healthy, then the next host's files. A leading member hands leadership to the member the
  * roll reaches last, which hands it back to one already done: the leader restarts last, and is
@@ -85,9 +86,16 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const connections = Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)]));
         const removalCheck = new RemovalCheck(`${name}-removal-check`, { spec, connections }, { parent: this, provider: hostFiles });
 
+        // A new cluster's members start together, as a hand-written bootstrap would: nothing runs on
+        // a host yet, so nothing can lose a quorum, and the health gate waits for all of them. From
+        // the second run on (or when a member adopts an etcd that already runs), the roll below
+        // orders every member after the one before.
+        const together = spec.members.some((m) => m.adopt) ? pulumi.output(false) : removalCheck.newStack;
+
         this.members = [];
         let previous: pulumi.Resource[] = [];
         for (const m of spec.members) {
+            const before = previous;
             const certificates = new MemberCertificates(`${m.name}-certs`, {
                 ca, member: m, algorithm, lifetime: certificateLifetime(spec),
             }, { parent: this });
@@ -98,7 +106,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 certificates,
                 caCertPem: trustedPem,
                 token: this.token,
-                after: previous,
+                after: together.apply((t) => t ? [] : before),
                 checkedBy: [removalCheck],
             }, { parent: this, providers: [hostFiles] });
             this.members.push(member);

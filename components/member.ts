@@ -44,9 +44,10 @@ export interface EtcdMemberArgs {
     token: pulumi.Input<string>;
     /**
      * The previous member's step of the roll (its service, promotion included). This member's binaries, files and
-     * restart all wait for it: a change reaches this host only once the member before is healthy.
+     * restart all wait for it: a change reaches this host only once the member before is healthy. None for the
+     * members of a new cluster, which start together (known once the stack's removal check ran: an Output).
      */
-    after?: pulumi.Resource[];
+    after?: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>;
     /** Cluster-wide checks that must pass before anything connects to this host (the removal check). */
     checkedBy?: pulumi.Resource[];
 }
@@ -69,8 +70,11 @@ export class EtcdMember extends pulumi.ComponentResource {
     constructor(name: string, args: EtcdMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:EtcdMember", name, {}, opts);
         const { spec, member, connection, certificates } = args;
+        // This member's steps that wait for its turn of the roll: after the given steps of its own.
         const after = args.after ?? [];
-        const step = (suffix: string, a: Omit<Parameters<typeof remoteStep>[1], "connection" | "label">, dependsOn: pulumi.Resource[]) =>
+        const inTurn = (...own: pulumi.Resource[]): pulumi.Input<pulumi.Resource[]> =>
+            pulumi.Output.isInstance(after) ? after.apply((a) => [...own, ...a]) : [...own, ...after];
+        const step = (suffix: string, a: Omit<Parameters<typeof remoteStep>[1], "connection" | "label">, dependsOn: pulumi.Input<pulumi.Resource[]>) =>
             remoteStep(`${name}-${suffix}`, { connection, label: `${member.name} ${suffix}`, ...a }, { parent: this, dependsOn });
 
         // Phase 0: the host presents the pinned key, or the run stops with both fingerprints before
@@ -97,7 +101,7 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
         // (checksum checked there), then installed in this member's turn (versions checked).
-        const binaries = this.installBinaries(name, spec, member, connection, prepare, after);
+        const binaries = this.installBinaries(name, spec, member, connection, prepare, inTurn);
 
         // Phase 3: what the join reads — certificates, keys, the member list — in one write, in this
         // member's turn of the roll. Keys are secrets and go only to this host.
@@ -122,7 +126,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 pem(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
                 { path: membersFilePath(spec), content: renderMembersFile(spec), mode: paths.modes.config, owner: "root:root", readByEtcd: false },
             ],
-        }, { parent: this, dependsOn: [prepare, ...after] });
+        }, { parent: this, dependsOn: inTurn(prepare) });
 
         // Phase 3b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
@@ -131,7 +135,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             create: renderJoinScript(spec, member),
             update: renderJoinScript(spec, member),
             delete: renderForgetJoinScript(spec),
-        }, [binaries.install, joinFiles.write, ...after]);
+        }, inTurn(binaries.install, joinFiles.write));
 
         // Phase 3c: the config (completed on the host with the join's decision, see
         // renderFillJoinDecision) and the unit — a unit taken over may have the same name, so it is
@@ -143,7 +147,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), unfill: renderUnfillJoinDecision(), readByEtcd: true },
                 { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
             ],
-        }, { parent: this, dependsOn: [binaries.install, join, ...after] });
+        }, { parent: this, dependsOn: inTurn(binaries.install, join) });
 
         // Phase 4: the service, started (a new member) or restarted when the digest changed; then, in
         // the same session, a member added as a learner becomes a voting member once it has caught up.
@@ -152,17 +156,17 @@ export class EtcdMember extends pulumi.ComponentResource {
             create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), promote)),
             update: this.inputsDigest.apply((d) => renderSequence(renderRestartScript(spec, member, d), promote)),
             delete: renderStopScript(spec),
-        }, [binaries.install, join, joinFiles.write, configFiles.write, ...after]);
+        }, inTurn(binaries.install, join, joinFiles.write, configFiles.write));
         this.rollDone = [this.service];
 
         this.registerOutputs({ inputsDigest: this.inputsDigest });
     }
 
     private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
-        prepare: command.remote.Command, after: pulumi.Resource[]): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
+        prepare: command.remote.Command, inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
-        }, { parent: this, dependsOn: [...dependsOn, ...after] });
+        }, { parent: this, dependsOn: inTurn(...dependsOn) });
         // Staging the release changes nothing etcd uses, so it is not part of the roll: every host
         // stages at once, and only the install waits for the member's turn. A member moved to
         // another machine (address or host key) stages it there again.

@@ -6,11 +6,15 @@
  * changed. Every member's first step waits for it.
  *
  * It remembers the stack's members of the last run: only an edit that drops or adds members
- * connects anywhere (a new stack or a config change runs nothing). Members added to a cluster
+ * connects anywhere (a new stack or a config change runs nothing). Being the resource that knows
+ * whether the stack had members before, it also tells the cluster when there were none: it was
+ * created in this very run (`createdInRun`), so the members form a new cluster and may start
+ * together (cluster.ts). Members added to a cluster
  * that serves no quorum are refused here too: each would find no cluster to join and bootstrap
  * one of its own. The membership step (membership.ts) counts again before it removes anyone: the
  * cluster may have changed in between.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { peerUrl } from "./render";
@@ -26,6 +30,13 @@ interface RemovalCheckInputs {
     order: string[];
     connections: Record<string, SshConnection>;
     script: string;
+    /** A value new in every run of the program (its changes are ignored: never a diff). */
+    run: string;
+}
+
+interface RemovalCheckOutputs extends RemovalCheckInputs {
+    /** The `run` in which this check was created: the stack's first run with members. */
+    createdInRun?: string;
 }
 
 /**
@@ -45,14 +56,17 @@ export function leavingAndStaying(olds: Record<string, string>, news: { members:
 const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: RemovalCheckInputs) {
         // A new stack removes no one.
-        return { id: "removal-check", outs: inputs };
+        const outs: RemovalCheckOutputs = { ...inputs, createdInRun: inputs.run };
+        return { id: "removal-check", outs };
     },
 
     async diff(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
         return { changes: !sameMembers(olds.members, news.members) };
     },
 
-    async update(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
+    async update(_id: string, olds: RemovalCheckOutputs, inputs: RemovalCheckInputs) {
+        // Still the run that created it (never a later one; a check from before this field: none).
+        const news: RemovalCheckOutputs = { ...inputs, createdInRun: olds.createdInRun ?? "" };
         const { leaving, staying, joining } = leavingAndStaying(olds.members, news);
         // Nothing leaves and nothing joins: another edit, nothing to check.
         if (leaving.length === 0 && joining.length === 0) return { outs: news };
@@ -87,8 +101,23 @@ export interface RemovalCheckArgs {
     connections: Record<string, pulumi.Input<Connection>>;
 }
 
+/** A value unique to this run of the program (see `RemovalCheck.newStack`). */
+const thisRun = crypto.randomUUID();
+
 /** The check itself: a dynamic resource (type pulumi-nodejs:dynamic/etcd:RemovalCheck). */
 export class RemovalCheck extends pulumi.dynamic.Resource {
+    /** The run that created this check. */
+    declare public readonly createdInRun: pulumi.Output<string>;
+
+    /**
+     * True when this run created the check, i.e. the stack had no members before: the stack's
+     * first `up` (or the first after a destroy). Unknown in a preview of that run. An older state
+     * without the field, a later run, or a member edit: false.
+     */
+    public get newStack(): pulumi.Output<boolean> {
+        return this.createdInRun.apply((r) => r === thisRun);
+    }
+
     constructor(name: string, args: RemovalCheckArgs, opts: pulumi.CustomResourceOptions) {
         const { spec } = args;
         const inputs: { [K in keyof RemovalCheckInputs]: pulumi.Input<RemovalCheckInputs[K]> } = {
@@ -96,7 +125,9 @@ export class RemovalCheck extends pulumi.dynamic.Resource {
             order: spec.members.map((m) => m.name),
             connections: pulumi.all(args.connections) as pulumi.Output<Record<string, SshConnection>>,
             script: renderRemovalCheckScript(spec),
+            run: thisRun,
         };
-        super(removalCheckProvider, name, inputs, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "RemovalCheck");
+        super(removalCheckProvider, name, { ...inputs, createdInRun: undefined },
+            { ...opts, additionalSecretOutputs: ["connections"], ignoreChanges: [...(opts.ignoreChanges ?? []), "run"] }, "etcd", "RemovalCheck");
     }
 }

@@ -153,6 +153,9 @@ export class StepLog {
     /** Top-level inputs that differ, per changed resource (as the engine's diff reports them). */
     readonly diffs = new Map<string, string[]>();
     readonly lines: string[] = [];
+    /** When this process saw each changed resource's step begin and end (ms; the events arrive up to 0.2 s late). */
+    readonly began = new Map<string, number>();
+    readonly ended = new Map<string, number>();
 
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
@@ -160,7 +163,10 @@ export class StepLog {
             const name = meta.urn.split("::").pop()!;
             this.ops.set(name, meta.op);
             this.diffs.set(name, [...(meta.diffs ?? [])].sort());
+            this.began.set(name, Date.now());
         }
+        const done = e.resOutputsEvent?.metadata;
+        if (done && done.op !== "same") this.ended.set(done.urn.split("::").pop()!, Date.now());
     };
 
     readonly onOutput = (line: string) => { this.lines.push(line); };

@@ -58,6 +58,13 @@ for (const size of [3, 5]) describe(`lab: the real engine deploys ${size} member
         console.log(indent(log.lines.filter((l) => /Resources:|created|Duration/.test(l)).slice(-4).join("")));
         assert.strictEqual(up.summary.result, "succeeded");
         assert.doesNotMatch(log.output, /warning/i);
+        // A new cluster's members start together: every member's join began before any member's
+        // service step was done (in a roll, a member's join waits for the previous member's service).
+        const at = (m: Map<string, number>, n: string) => { const t = m.get(n); assert.ok(t !== undefined, `no step ${n} in the up`); return t; };
+        const lastJoin = Math.max(...names.map((m) => at(log.began, `${m}-join`)));
+        const firstService = Math.min(...names.map((m) => at(log.ended, `${m}-service`)));
+        console.log(`      members' joins began within ${lastJoin - Math.min(...names.map((m) => at(log.began, `${m}-join`)))} ms; the first service step ended ${firstService - lastJoin} ms after the last join began`);
+        assert.ok(lastJoin < firstService, "a member's join waited for another member's service: the new cluster's members did not start together");
         count("secretsFound", (log.output.match(/PRIVATE KEY/g) ?? []).length);
         assert.doesNotMatch(log.output, /PRIVATE KEY/);
         const outputs = await scratch.stack.outputs();

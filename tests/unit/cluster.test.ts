@@ -32,6 +32,7 @@ describe("EtcdCluster (mocked engine)", function () {
         // Wait until every resource has been registered and its outputs resolved.
         await resolve(cluster.clientEndpoints);
         await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
+        await deps.settled();
     });
 
     const ofType = (t: string) => recorded.filter((r) => r.type === t);
@@ -167,6 +168,38 @@ describe("EtcdCluster (mocked engine)", function () {
             // The config carries the join's decision; the unit (in the same write) may replace an adopted one only once the join stopped it.
             assert.deepEqual(deps.dependsOn(`${m}-config-write`), [`${m}-binaries`, `${m}-join`, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-service`), [`${m}-binaries`, `${m}-config-write`, `${m}-files-write`, `${m}-join`, ...previous].sort());
+        });
+    });
+
+    describe("a new cluster's members start together; later runs roll", () => {
+        /** Each member's steps that wait for another member, by member, for a 3-member stack. */
+        async function crossMemberDeps(options: { newStack: boolean; adopt?: boolean }): Promise<Record<string, string[]>> {
+            installMocks({ newStack: options.newStack });
+            const recorder = new DependencyRecorder();
+            const members = (rawConfig().members as object[]).map((m, i) => i === 1 && options.adopt ? { ...m, adopt: { unit: "etcd.service", dataDir: "/var/lib/etcd-old" } } : m);
+            const c = new EtcdCluster("etcd", { spec: spec({ binary: { localTarball: tarball }, members }), sshPrivateKey: pulumi.secret("SSH-KEY") },
+                { transformations: [recorder.transformation] });
+            await resolve(c.clientEndpoints);
+            await recorder.settled();
+            return Object.fromEntries(names.map((m) => [m, ["-prepare", "-tarball", "-binaries", "-files-write", "-join", "-config-write", "-service"]
+                .flatMap((step) => recorder.dependsOn(`${m}${step}`).filter((d) => /^lab-\d/.test(d) && !d.startsWith(`${m}-`)).map((d) => `${m}${step} after ${d}`))]));
+        }
+
+        it("the stack's first run: no member waits for another (the health gate waits for all)", async () => {
+            assert.deepEqual(await crossMemberDeps({ newStack: true }), { "lab-1": [], "lab-2": [], "lab-3": [] });
+        });
+
+        it("a later run (the removal check existed before): each member's turn waits for the previous member's service", async () => {
+            const d = await crossMemberDeps({ newStack: false });
+            assert.deepEqual(d["lab-1"], []);
+            for (const [m, prev] of [["lab-2", "lab-1"], ["lab-3", "lab-2"]]) {
+                assert.deepEqual(d[m], ["-binaries", "-files-write", "-join", "-config-write", "-service"].map((s) => `${m}${s} after ${prev}-service`));
+            }
+        });
+
+        it("a first run that adopts a running etcd still rolls: that etcd is stopped only in its turn", async () => {
+            const d = await crossMemberDeps({ newStack: true, adopt: true });
+            assert.deepEqual(d["lab-3"], ["-binaries", "-files-write", "-join", "-config-write", "-service"].map((s) => `lab-3${s} after lab-2-service`));
         });
     });
 

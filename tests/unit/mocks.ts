@@ -17,7 +17,11 @@ export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise((res) => pulumi.output(o).apply((v) => { res(v as T); return v; }));
 }
 
-export function installMocks(): Recorded[] {
+/**
+ * `newStack`: the stack's removal check is created in this run (the stack had no members), as on
+ * a first `up`; otherwise it reports another run, as every later `up` does.
+ */
+export function installMocks(options: { newStack?: boolean } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -37,6 +41,9 @@ export function installMocks(): Recorded[] {
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = `CERT(${args.name}#${digest})`;
                     state.validityStartTime = "2026-11-23T08:00:00Z";
+                    break;
+                case "pulumi-nodejs:dynamic/etcd:RemovalCheck":
+                    state.createdInRun = options.newStack ? args.inputs.run : "an earlier run";
                     break;
                 case "random:index/randomId:RandomId":
                     state.hex = "0123456789abcdef";
@@ -64,13 +71,28 @@ export function installMocks(): Recorded[] {
 export class DependencyRecorder {
     private readonly names = new Map<pulumi.Resource, string>();
     private readonly declared = new Map<string, pulumi.Resource[]>();
+    private readonly pending: Promise<void>[] = [];
 
     readonly transformation: pulumi.ResourceTransformation = (args) => {
         this.names.set(args.resource, args.name);
         const d = args.opts.dependsOn;
+        if (pulumi.Output.isInstance(d)) {
+            // Known once what it waits for resolved (a member's turn of the roll): see settled().
+            this.pending.push(new Promise((res) => (d as pulumi.Output<unknown>).apply((v) => {
+                this.declared.set(args.name, (Array.isArray(v) ? v : [v]) as pulumi.Resource[]);
+                res();
+                return v;
+            })));
+            return undefined;
+        }
         this.declared.set(args.name, d === undefined ? [] : (Array.isArray(d) ? d : [d]) as pulumi.Resource[]);
         return undefined;
     };
+
+    /** Resolves once every `dependsOn` given as an Output is known. */
+    async settled(): Promise<void> {
+        await Promise.all(this.pending);
+    }
 
     /** Names of the resources `name` was declared to depend on, sorted. */
     dependsOn(name: string): string[] {
