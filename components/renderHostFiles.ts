@@ -7,7 +7,7 @@
  * stack last wrote there ("-" if none), then the content in base64.
  */
 import * as paths from "./paths";
-import { scriptHeader, shq, writeReleaseSums } from "./render";
+import { scriptHeader, shq, unpackedReleaseDir, writeReleaseSums } from "./render";
 
 /** One file as the host should hold it. */
 export interface ManagedFile {
@@ -75,7 +75,9 @@ function etcdStartedLines(unit: string): string[] {
 /**
  * Lines comparing the installed binaries with the staged release's sums file (written when the
  * release was unpacked; made here once for a host staged before such files existed), and with
- * `repair` putting back any that differ, from the tarball, checked against the same sums.
+ * `repair` putting back any that differ, from the tarball, checked against the same sums. A
+ * binary byte for byte the same as its unpacked copy is not digested (the staged release's own
+ * check digests that copy); only one that is not, is.
  */
 function binaryLines(checks: HostChecks, repair: boolean): string[] {
     const b = checks.binaries;
@@ -92,9 +94,10 @@ function binaryLines(checks: HostChecks, repair: boolean): string[] {
         `if ${sumsOfThisTarball}; then`,
         ...paths.releaseBinaries.flatMap((name) => {
             const installed = shq(`${paths.binDir}/${name}`);
+            const unpacked = shq(`${unpackedReleaseDir(b.tarball)}/${name}`);
             return [
                 `  want=$(awk '$2 == "${name}" { print $1 }' ${sums})`,
-                `  if [ ! -e ${installed} ]; then state=missing; elif [ "$(sha256sum < ${installed} | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi`,
+                `  if [ ! -e ${installed} ]; then state=missing; elif cmp -s ${installed} ${unpacked} || [ "$(sha256sum < ${installed} | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi`,
                 ...(repair ? [
                     `  if [ "$state" != same ]; then`,
                     // The running etcd started from the changed binary: it must start again from the right one.

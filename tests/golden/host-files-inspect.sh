@@ -10,13 +10,13 @@ if ! [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256s
 fi
 if [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ]; then
   want=$(awk '$2 == "etcd" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif cmp -s '/usr/local/bin/etcd' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcd' || [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   echo "binary etcd $state"
   want=$(awk '$2 == "etcdctl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdctl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdctl' || [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   echo "binary etcdctl $state"
   want=$(awk '$2 == "etcdutl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdutl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdutl' || [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   echo "binary etcdutl $state"
 else
   echo "binary etcd no-staged-release"

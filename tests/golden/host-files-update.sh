@@ -43,7 +43,7 @@ if ! [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256s
 fi
 if [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ]; then
   want=$(awk '$2 == "etcd" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif cmp -s '/usr/local/bin/etcd' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcd' || [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
     [ "$state" = differs ] && [ "$(stat -c %Y '/usr/local/bin/etcd')" -le "$started" ] && restart=1
     tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' > '/usr/local/bin/etcd'.new
@@ -52,7 +52,7 @@ if [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sum
     echo "repaired /usr/local/bin/etcd ($state) from the staged release" >&2
   fi
   want=$(awk '$2 == "etcdctl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdctl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdctl' || [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
     tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' > '/usr/local/bin/etcdctl'.new
     [ "$(sha256sum < '/usr/local/bin/etcdctl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdctl'.new; echo "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdctl its sums name; not repaired" >&2; exit 1; }
@@ -60,7 +60,7 @@ if [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sum
     echo "repaired /usr/local/bin/etcdctl ($state) from the staged release" >&2
   fi
   want=$(awk '$2 == "etcdutl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdutl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdutl' || [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
     tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' > '/usr/local/bin/etcdutl'.new
     [ "$(sha256sum < '/usr/local/bin/etcdutl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdutl'.new; echo "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdutl its sums name; not repaired" >&2; exit 1; }
