@@ -26,9 +26,9 @@ export const membershipType = "pulumi-nodejs:dynamic/etcd:Membership";
 
 export class ClusterMembership extends pulumi.dynamic.Resource {
     /** Member name → peer URL, as the cluster lists them after the last run. */
-    public readonly members!: pulumi.Output<Record<string, string>>;
+    declare public readonly members: pulumi.Output<Record<string, string>>;
     /** What the last run did (members removed, added back, promoted), as its scripts said. */
-    public readonly report!: pulumi.Output<string>;
+    declare public readonly report: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterMembershipArgs, opts: pulumi.CustomResourceOptions) {
         const { spec } = args;
