@@ -61,9 +61,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const spec = args.spec;
         const algorithm: KeyAlgorithm = { algorithm: spec.ca.algorithm, rsaBits: spec.ca.rsaBits };
 
-        // Host files are written by a dynamic provider of their own: the engine's default one takes
-        // the whole stack config as its inputs, so every config edit would show it as changed.
-        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this });
         const tokenSuffix = new random.RandomId(`${name}-token`, { byteLength: 8 }, { parent: this });
         this.token = pulumi.interpolate`${spec.clusterName}-${tokenSuffix.hex}`;
 
@@ -80,6 +77,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
         for (const c of spec.clientCertificates) {
             this.clientCertificates[c.name] = clientCertificate(`${name}-client-${c.name}`, c, clientCa, algorithm, certificateLifetime(spec), { parent: this });
         }
+
+        // Host files are written by a dynamic provider of their own: the engine's default one takes
+        // the whole stack config as its inputs, so every config edit would show it as changed.
+        // Registered once the issuing CA exists: the engine starts plugins one at a time, in the order
+        // resources need them, and this one (a Node.js process) takes about a second to start, which
+        // the certificates' chain (tls) then no longer waits for.
+        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this, dependsOn: [ca] });
 
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).
@@ -108,7 +112,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 token: this.token,
                 after: together.apply((t) => t ? [] : before),
                 checkedBy: [removalCheck],
-            }, { parent: this, providers: [hostFiles] });
+                hostFilesProvider: hostFiles,
+            }, { parent: this });
             this.members.push(member);
             previous = member.rollDone;
         }

@@ -41,7 +41,8 @@ class HostFilesResource extends pulumi.dynamic.Resource {
 }
 
 /**
- * The provider instance HostFiles writes use (pass it in a component's `providers`). Without it
+ * The provider instance HostFiles writes use (given to each dynamic resource, or in a component's
+ * `providers`, which holds back the component's registration until it has started). Without it
  * they would use the engine's default Node.js dynamic provider, whose inputs are the whole stack
  * config: every config edit would preview as a change of that provider.
  */

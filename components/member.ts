@@ -50,6 +50,13 @@ export interface EtcdMemberArgs {
     after?: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>;
     /** Cluster-wide checks that must pass before anything connects to this host (the removal check). */
     checkedBy?: pulumi.Resource[];
+    /**
+     * The provider of this member's dynamic resources (host files, staged release, host key check
+     * through a bastion). Given to them, not to this component: a component with `providers` is
+     * registered only once they exist, and its commands (host key check, preflight) would wait for
+     * that Node.js provider to start.
+     */
+    hostFilesProvider: pulumi.ProviderResource;
 }
 
 /** Parses the `arch=` line the preflight script prints. */
@@ -81,7 +88,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         // anything connects to it: from the operator's machine (ssh-keyscan), or through the
         // bastion, which ssh-keyscan cannot cross.
         const hostKeyCheck: pulumi.Resource[] = !member.hostKey ? []
-            : spec.bastion ? [new HostKeyCheck(`${name}-host-key`, { label: member.name, connection }, { parent: this })]
+            : spec.bastion ? [new HostKeyCheck(`${name}-host-key`, { label: member.name, connection }, { parent: this, provider: args.hostFilesProvider })]
             : [new command.local.Command(`${name}-host-key`, {
                 create: `# etcd-stack: ${member.name} host key\nsh -s`,
                 stdin: renderHostKeyCheckScript(member, member.hostKey),
@@ -101,7 +108,7 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
         // (checksum checked there), then installed in this member's turn (versions checked).
-        const binaries = this.installBinaries(name, spec, member, connection, prepare, inTurn);
+        const binaries = this.installBinaries(name, spec, member, connection, prepare, inTurn, args.hostFilesProvider);
 
         // Phase 3: what the join reads — certificates, keys, the member list — in one write, in this
         // member's turn of the roll. Keys are secrets and go only to this host.
@@ -126,7 +133,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 pem(pkiPath(spec, "peerKey"), certificates.peer.privateKeyPem, paths.modes.privateKey),
                 { path: membersFilePath(spec), content: renderMembersFile(spec), mode: paths.modes.config, owner: "root:root", readByEtcd: false },
             ],
-        }, { parent: this, dependsOn: inTurn(prepare) });
+        }, { parent: this, providers: [args.hostFilesProvider], dependsOn: inTurn(prepare) });
 
         // Phase 3b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
@@ -147,7 +154,7 @@ export class EtcdMember extends pulumi.ComponentResource {
                 { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), unfill: renderUnfillJoinDecision(), readByEtcd: true },
                 { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
             ],
-        }, { parent: this, dependsOn: inTurn(binaries.install, join) });
+        }, { parent: this, providers: [args.hostFilesProvider], dependsOn: inTurn(binaries.install, join) });
 
         // Phase 4: the service, started (a new member) or restarted when the digest changed; then, in
         // the same session, a member added as a learner becomes a voting member once it has caught up.
@@ -163,7 +170,8 @@ export class EtcdMember extends pulumi.ComponentResource {
     }
 
     private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
-        prepare: command.remote.Command, inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
+        prepare: command.remote.Command, inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>,
+        provider: pulumi.ProviderResource): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
         }, { parent: this, dependsOn: inTurn(...dependsOn) });
@@ -171,7 +179,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         // stages at once, and only the install waits for the member's turn. A member moved to
         // another machine (address or host key) stages it there again.
         const staged = (tarball: string, sha256: pulumi.Input<string>, source: pulumi.Input<{ file: string } | { url: string }>) =>
-            new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source }, { parent: this, dependsOn: [prepare] });
+            new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source }, { parent: this, provider, dependsOn: [prepare] });
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
             const tarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;

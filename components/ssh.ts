@@ -1,5 +1,6 @@
 /**
- * SSH for the project's dynamic providers (host files, host key checks), with the `ssh2` library:
+ * SSH for the project's dynamic providers (host files, staged releases, membership, host key
+ * checks), with the `ssh2` library, one connection per host for a whole run (withClient):
  * the host key pinned as the command provider pins it — and, when another key answers, both
  * fingerprints named — through the stack's bastion when it has one; scripts run as root, through
  * `sudo -n` for another login. Functions only: dynamic providers are serialized with what they
@@ -88,6 +89,8 @@ export async function connect(label: string, conn: SshConnection): Promise<{ cli
         try {
             if (conn.proxy) bastion = await openClient(`${label} (bastion)`, conn.proxy, timeoutMs);
             const client = await openClient(label, conn, timeoutMs, bastion);
+            // The bastion's connection failing later ends the one through it (whose owner hears of that).
+            bastion?.on("error", () => client.end());
             return { client, close: () => { client.end(); bastion?.end(); } };
         } catch (e) {
             bastion?.end();
@@ -99,13 +102,52 @@ export async function connect(label: string, conn: SshConnection): Promise<{ cli
     throw new Error(`${last!.message} (${attempts} failed attempts)`);
 }
 
-/** Connects, hands the client to `work`, and closes the connection (bastion too) whatever `work` does. */
+/**
+ * The provider process's open connections, one per machine, login and key: every dynamic resource
+ * of a run (staged release, host files, membership) shares it, so a host sees one SSH login for
+ * all of them instead of one per step. On `globalThis` because each dynamic provider is
+ * deserialized with its own copy of what it captures; the process ends with the engine's run.
+ */
+function connectionPool(): Map<string, Promise<PooledConnection>> {
+    const g = globalThis as unknown as Record<symbol, Map<string, Promise<PooledConnection>>>;
+    const key = Symbol.for("etcd-stack.ssh-connections");
+    return g[key] ?? (g[key] = new Map());
+}
+
+interface PooledConnection { client: Client; /** Closes it and takes it out of the pool. */ discard: () => void }
+
+/** The pooled connection for `conn`, opened on first use; it leaves the pool when it ends or fails. */
+function pooledClient(label: string, conn: SshConnection): Promise<PooledConnection> {
+    const pool = connectionPool();
+    const key = require("crypto").createHash("sha256").update(JSON.stringify(conn)).digest("hex");
+    const found = pool.get(key);
+    if (found) return found;
+    const opened = connect(label, conn).then(({ client, close }) => {
+        const discard = () => { if (pool.get(key) === opened) pool.delete(key); close(); };
+        // A connection that ends (host rebooted, keepalives unanswered) is not handed out again.
+        client.on("error", discard).once("close", discard).once("end", discard);
+        return { client, discard };
+    });
+    pool.set(key, opened);
+    opened.catch(() => { if (pool.get(key) === opened) pool.delete(key); });
+    return opened;
+}
+
+/**
+ * Hands `work` a connection to `conn` from the process's pool (see connectionPool). A pooled
+ * connection found dead when a script's channel would not open is replaced once, and `work` runs
+ * again from its start: every script run here is written to be run again (a run that stopped
+ * half-way runs them again too), and a channel that did not open ran nothing.
+ */
 export async function withClient<T>(label: string, conn: SshConnection, work: (client: Client) => Promise<T>): Promise<T> {
-    const { client, close } = await connect(label, conn);
-    try {
-        return await work(client);
-    } finally {
-        close();
+    for (let attempt = 1; ; attempt++) {
+        const { client, discard } = await pooledClient(label, conn);
+        try {
+            return await work(client);
+        } catch (e) {
+            if (attempt > 1 || !(e as { notStarted?: boolean }).notStarted) throw e;
+            discard();
+        }
     }
 }
 
@@ -117,8 +159,10 @@ export function runScript(client: Client, label: string, script: string, stdin: 
     const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
     const command = `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${quoted}`;
     return new Promise((resolve, reject) => {
-        client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-            if (err) return reject(new Error(`${label}: ${err.message}`));
+        // A channel that does not open ran nothing on the host: the error says so (withClient may retry).
+        const notStarted = (e: Error) => reject(Object.assign(new Error(`${label}: ${e.message}`), { notStarted: true }));
+        const opened = (err: Error | undefined, stream: ClientChannel) => {
+            if (err) return notStarted(err);
             let out = "";
             let errOut = "";
             stream.on("data", (d: Buffer) => { out += d.toString(); });
@@ -136,7 +180,12 @@ export function runScript(client: Client, label: string, script: string, stdin: 
                 stream.on("error", (e: Error) => reject(new Error(`${label}: ${e.message}`)));
                 source.pipe(stream);
             }
-        });
+        };
+        try {
+            client.exec(command, opened);
+        } catch (e) {
+            notStarted(e as Error);
+        }
     });
 }
 

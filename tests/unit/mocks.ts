@@ -10,6 +10,8 @@ export interface Recorded {
     type: string;
     name: string;
     inputs: Record<string, any>;
+    /** The explicit provider's reference (URN::ID), if the resource has one. */
+    provider?: string;
 }
 
 /** Resolves an Output in tests (an unresolved Output would make assertions pass vacuously). */
@@ -25,7 +27,7 @@ export function installMocks(options: { newStack?: boolean } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
             const state: Record<string, any> = { ...args.inputs };
             const digest = crypto.createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 8);
             switch (args.type) {
