@@ -2,12 +2,12 @@
  * A member's host key checked through the bastion, before anything else connects to it: the
  * operator's machine cannot `ssh-keyscan` a host behind a bastion (renderHostKeyCheckScript does
  * it for direct hosts), so this opens the SSH connection itself — through the bastion, the pinned
- * key the only one accepted — and closes it. Another key fails the run naming the member, its
- * address and both fingerprints; nothing is sent to that machine.
+ * key the only one accepted — which the member's later dynamic steps then share (ssh.ts). Another
+ * key fails the run naming the member, its address and both fingerprints; nothing is sent to that machine.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
-import { SshConnection, connect, fingerprint, sameMachine } from "./ssh";
+import { SshConnection, fingerprint, sameMachine, withClient } from "./ssh";
 
 interface HostKeyCheckInputs {
     /** The member's name, for messages. */
@@ -17,8 +17,7 @@ interface HostKeyCheckInputs {
 
 const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostKeyCheckInputs) {
-        const { close } = await connect(inputs.label, inputs.connection);
-        close();
+        await withClient(inputs.label, inputs.connection, async () => undefined);
         const pinned = Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64");
         return { id: `${inputs.connection.host}:${inputs.connection.port ?? 22}`, outs: { ...inputs, fingerprint: fingerprint(pinned) } };
     },
