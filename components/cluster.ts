@@ -80,10 +80,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         // Host files are written by a dynamic provider of their own: the engine's default one takes
         // the whole stack config as its inputs, so every config edit would show it as changed.
-        // Registered once the issuing CA exists: the engine starts plugins one at a time, in the order
-        // resources need them, and this one (a Node.js process) takes about a second to start, which
-        // the certificates' chain (tls) then no longer waits for.
-        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this, dependsOn: [ca] });
+        // Registered once the issuing CA's key exists: the engine starts plugins one at a time, in the
+        // order resources need them, and this one (a Node.js process) takes a second or more to start,
+        // which the certificates (tls) and the host key checks (command) then no longer wait for.
+        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this, dependsOn: ca.key ? [ca.key] : [] });
 
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).
