@@ -80,10 +80,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         // Host files are written by a dynamic provider of their own: the engine's default one takes
         // the whole stack config as its inputs, so every config edit would show it as changed.
-        // Registered once the issuing CA's key exists: the engine starts plugins one at a time, in the
-        // order resources need them, and this one (a Node.js process) takes a second or more to start,
-        // which the certificates (tls) and the host key checks (command) then no longer wait for.
-        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this, dependsOn: ca.key ? [ca.key] : [] });
+        // Members give it to their dynamic resources, not as a component's `providers`: their commands
+        // then need not wait for this Node.js provider to start (about a second here).
+        const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this });
 
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).

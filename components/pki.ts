@@ -41,8 +41,6 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     public readonly certPem: pulumi.Output<string>;
     /** Secret. Used only to sign certificates in the operator's state; never copied to a host. */
     public readonly privateKeyPem: pulumi.Output<string>;
-    /** The generated private key (none for a CA brought in): the first tls resource a cold `up` creates. */
-    public readonly key?: pulumi.Resource;
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:CertificateAuthority", name, {}, opts);
@@ -64,7 +62,6 @@ export class CertificateAuthority extends pulumi.ComponentResource {
             }, childOpts);
             this.certPem = cert.certPem;
             this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-            this.key = key;
         }
         this.registerOutputs({ certPem: this.certPem });
     }
