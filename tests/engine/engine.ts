@@ -156,6 +156,7 @@ export class StepLog {
     /** When this process saw each changed resource's step begin and end (ms; the events arrive up to 0.2 s late). */
     readonly began = new Map<string, number>();
     readonly ended = new Map<string, number>();
+    private readonly components = new Set<string>();
 
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
@@ -164,6 +165,7 @@ export class StepLog {
             this.ops.set(name, meta.op);
             this.diffs.set(name, [...(meta.diffs ?? [])].sort());
             this.began.set(name, Date.now());
+            if (meta.type.startsWith("etcd:index:") || meta.type === "pulumi:pulumi:Stack") this.components.add(name);
         }
         const done = e.resOutputsEvent?.metadata;
         if (done && done.op !== "same") this.ended.set(done.urn.split("::").pop()!, Date.now());
@@ -178,5 +180,14 @@ export class StepLog {
 
     get output(): string {
         return this.lines.join("");
+    }
+
+    /**
+     * Changed resources whose step ran at some moment between `from` and `to` (epoch ms), in order
+     * of start; the stack and components (`etcd:index:*`), which span their children's steps, left out.
+     */
+    runningBetween(from: number, to: number): string[] {
+        return [...this.began].filter(([name, b]) => !this.components.has(name) && b <= to && (this.ended.get(name) ?? Infinity) >= from)
+            .sort((a, b) => a[1] - b[1]).map(([name]) => name);
     }
 }

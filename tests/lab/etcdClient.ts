@@ -12,6 +12,9 @@ import { KeyPairPem } from "./handMadePki";
 
 export interface Credentials { ca: string; cert?: string; key?: string }
 
+/** etcdctl's deadline for one command (`--command-timeout`), ms: how long a write that gets no answer waits. */
+export const commandTimeoutMs = 5000;
+
 export class Etcdctl {
     private constructor(private readonly bin: string, readonly dir: string) { }
 
@@ -35,7 +38,7 @@ export class Etcdctl {
     }
 
     run(endpoints: string, args: string[], creds: Credentials, timeoutMs = 30_000): Promise<{ code: number; out: string }> {
-        const flags = [`--endpoints=${endpoints}`, "--dial-timeout=3s", "--command-timeout=5s", `--cacert=${creds.ca}`];
+        const flags = [`--endpoints=${endpoints}`, "--dial-timeout=3s", `--command-timeout=${commandTimeoutMs}ms`, `--cacert=${creds.ca}`];
         if (creds.cert) flags.push(`--cert=${creds.cert}`, `--key=${creds.key}`);
         return new Promise((resolve) => {
             const child = spawn(this.bin, [...flags, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -92,6 +95,9 @@ export class BoundedWriter {
      * not in `failed`: this is what an application sees as latency during a change.
      */
     longestWaitMs = 0;
+    /** Where the longest wait was: the write, its window (epoch ms) and what its failed tries answered. */
+    longestWait?: { write: number; from: number; to: number; answers: string[] };
+    private failedSinceAck: string[] = [];
     private stopped = false;
     private loop: Promise<void> = Promise.resolve();
 
@@ -103,20 +109,33 @@ export class BoundedWriter {
         let lastAck = started;
         this.loop = (async () => {
             for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() - started < this.maxMs; n++) {
-                let r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                const answers: string[] = [];
+                const put = async () => {
+                    const r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                    if (r.code !== 0) answers.push(r.out.trim().split("\n").pop() ?? "");
+                    return r;
+                };
+                let r = await put();
                 for (let retry = 0; r.code !== 0 && /raft proposal dropped/.test(r.out) && retry < 3; retry++) {
                     await sleep(100);
-                    r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                    r = await put();
                     if (r.code === 0) this.retriedAfterDrop.push(n);
                 }
                 if (r.code !== 0 && /context deadline exceeded|etcdserver: request timed out/.test(r.out)) {
-                    r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                    r = await put();
                     if (r.code === 0) this.retriedAfterTimeout.push(n);
                 }
                 if (r.code === 0) {
                     this.acknowledged.push(n);
-                    this.longestWaitMs = Math.max(this.longestWaitMs, Date.now() - lastAck);
-                } else this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
+                    if (Date.now() - lastAck > this.longestWaitMs) {
+                        this.longestWaitMs = Date.now() - lastAck;
+                        this.longestWait = { write: n, from: lastAck, to: Date.now(), answers: [...this.failedSinceAck, ...answers] };
+                    }
+                    this.failedSinceAck = [];
+                } else {
+                    this.failed.push(`write ${n}: ${r.out.trim().split("\n").pop()}`);
+                    this.failedSinceAck.push(...answers);
+                }
                 // Pause only after a write that succeeded: the wait above measures the client, not this sleep.
                 await sleep(50);
                 if (r.code === 0) lastAck = Date.now();
