@@ -1,0 +1,119 @@
+/**
+ * Lab, real engine: an operator upgrades etcd-stack. A stack deployed by the last version of the
+ * program that landed (`previousVersion`, its program files taken from git) is then run by this
+ * version: the preview may update the stack's own steps (their scripts or the provider's code)
+ * but creates, replaces and deletes nothing and changes no file on a host, the `up` restarts no
+ * member, and afterwards a preview shows nothing. Refactors that move resources, providers or
+ * dependencies (e.g. a provider given to a component instead of its resources) show here first.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { labAvailable, labUp } from "./lab";
+import { Etcdctl } from "./etcdClient";
+import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+
+/**
+ * The program as it last landed (stop 21: CI passed). Move it forward when a version lands whose
+ * state a later version must take over.
+ */
+const previousVersion = "d66b559";
+
+/** The program's files: what differs between versions (the scratch copy shares package.json and node_modules). */
+const programFiles = ["index.ts", "components"];
+
+/** Why `previousVersion` cannot be read from git here, or undefined. */
+function previousVersionMissing(): string | undefined {
+    const r = spawnSync("git", ["-C", repoRoot, "cat-file", "-e", `${previousVersion}^{commit}`], { encoding: "utf8" });
+    return r.status === 0 ? undefined : `commit ${previousVersion} is not in this checkout's history (a shallow clone?): ${(r.stderr || r.error?.message || "").trim()}`;
+}
+
+/** Puts the program files of `version` (a commit, or undefined for this checkout) into the scratch copy. */
+function useProgram(dir: string, version?: string): void {
+    for (const f of programFiles) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    if (version === undefined) {
+        for (const f of programFiles) fs.cpSync(path.join(repoRoot, f), path.join(dir, f), { recursive: true });
+        return;
+    }
+    const archive = spawnSync("git", ["-C", repoRoot, "archive", "--format=tar", version, ...programFiles], { maxBuffer: 64 * 1024 * 1024 });
+    assert.strictEqual(archive.status, 0, `git archive ${version}: ${archive.stderr}`);
+    const untar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+    assert.strictEqual(untar.status, 0, `untar ${version}: ${untar.stderr}`);
+    // Otherwise the test would compare this version with itself.
+    assert.notStrictEqual(programDigest(dir), programDigest(repoRoot), `${version}'s program is this checkout's: nothing to compare`);
+}
+
+/** sha256 over the program files under `root` (paths and contents). */
+function programDigest(root: string): string {
+    const hash = createHash("sha256");
+    const walk = (rel: string) => {
+        const abs = path.join(root, rel);
+        if (fs.statSync(abs).isDirectory()) for (const e of fs.readdirSync(abs).sort()) walk(path.join(rel, e));
+        else hash.update(`${rel}\0`).update(fs.readFileSync(abs));
+    };
+    for (const f of programFiles) walk(f);
+    return hash.digest("hex");
+}
+
+describe(`lab: a stack deployed by the previous version (${previousVersion}), then run by this one (real engine)`, function () {
+    this.timeout(15 * 60_000);
+    let scratch: ScratchStack;
+    const hosts = ["lab1", "lab2", "lab3"];
+    let pids: string[] = [];
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? previousVersionMissing());
+        labUp(3);
+        wipeHosts(3); // what the previous version finds is only what it made
+        scratch = await scratchStack("lab", labStackConfig(3));
+        useProgram(scratch.dir, previousVersion);
+    });
+
+    after(async () => {
+        await discardStack(scratch, 3);
+    });
+
+    it(`the previous version deploys 3 healthy members`, async () => {
+        const up = await scratch.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        pids = hosts.map(mainPid);
+        assert.ok(pids.every((p) => Number(p) > 0), `etcd runs on every host: ${pids.join(" ")}`);
+    });
+
+    it("this version's preview creates, replaces and deletes nothing, and changes no file on a host", async () => {
+        useProgram(scratch.dir);
+        const log = new StepLog();
+        const preview = await scratch.stack.preview({ diff: true, onEvent: log.onEvent, onOutput: log.onOutput });
+        const changes = log.changed().filter((n) => n !== "etcd-stack-lab").map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
+        console.log(indent(changes.length ? changes.join("\n") : "no change"));
+        console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
+        for (const op of ["create", "replace", "create-replacement", "delete", "delete-replaced"]) {
+            assert.strictEqual(preview.changeSummary[op as keyof typeof preview.changeSummary] ?? 0, 0, `${op}: ${changes.join("; ")}`);
+        }
+        // A host-files write whose `files` differ would rewrite a file on the host.
+        const fileChanges = changes.filter((c) => /-(files|config)-write: .*\bfiles\b/.test(c));
+        assert.deepStrictEqual(fileChanges, []);
+    });
+
+    it("this version's up restarts no member, and the next preview shows nothing", async () => {
+        const up = await scratch.stack.up();
+        assert.strictEqual(up.summary.result, "succeeded");
+        console.log(indent(`up: ${JSON.stringify(up.summary.resourceChanges)}`));
+        assert.deepStrictEqual(hosts.map(mainPid), pids, "etcd's main PIDs before and after");
+        const etcdctl = Etcdctl.extract(labTarball);
+        try {
+            const endpoints = String((await scratch.stack.outputs())["clientEndpoints"].value);
+            const health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], await adminCredentials(scratch, etcdctl));
+            assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, 3, health.out);
+        } finally {
+            etcdctl.dispose();
+        }
+        const again = await scratch.stack.preview();
+        const changed = Object.entries(again.changeSummary).filter(([op]) => op !== "same");
+        assert.deepStrictEqual(changed, [], JSON.stringify(again.changeSummary));
+    });
+});
