@@ -3,14 +3,15 @@
  * state, not a file on one host. Its refresh lists them, so a member removed or added by hand
  * with etcdctl shows in `pulumi preview --refresh` as a change of `members` (name → peer URL; a
  * learner, a member never started, and a started member whose host has no data are marked so);
- * `up` puts the cluster back to the stack's list, the quorum-safe way a stack edit does (membershipProvider.ts). It runs after every
- * member's turn of the roll: members the stack no longer lists leave before their hosts are
- * stopped and cleaned (Pulumi deletes removed resources last).
+ * `up` puts the cluster back to the stack's list, the quorum-safe way a stack edit does, then
+ * waits for the cluster's health gate (membershipProvider.ts). It runs after every member's turn
+ * of the roll: members the stack no longer lists leave before their hosts are stopped and cleaned
+ * (Pulumi deletes removed resources last).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MembershipInputs, membershipProvider } from "./membershipProvider";
 import { Connection } from "./remoteStep";
-import { peerUrl } from "./render";
+import { peerUrl, renderHealthGateScript } from "./render";
 import { renderDataProbeScript, renderMemberListScript, renderPromoteScript, renderReconcileMembershipScript, renderRejoinScript } from "./renderMembership";
 import { SshConnection } from "./ssh";
 import { ClusterSpec } from "./spec";
@@ -43,6 +44,7 @@ export class ClusterMembership extends pulumi.dynamic.Resource {
                 data: renderDataProbeScript(spec),
                 rejoin: Object.fromEntries(spec.members.map((m) => [m.name, renderRejoinScript(spec, m)])),
                 promote: Object.fromEntries(spec.members.map((m) => [m.name, renderPromoteScript(spec, m)])),
+                health: renderHealthGateScript(spec),
             },
             waitSeconds: spec.healthTimeoutSeconds,
         };

@@ -5,7 +5,7 @@
  * back to the stack's list: strangers removed (quorum-checked, renderReconcileMembershipScript),
  * then each stack member missing from the cluster added back on its own host
  * (renderRejoinScript), and each learner promoted once caught up (renderPromoteScript), one
- * member at a time.
+ * member at a time; after any such repair, the cluster's health gate.
  *
  * Serialized into the state with the functions it uses (see hostFilesProvider.ts).
  */
@@ -19,8 +19,12 @@ export interface MembershipInputs {
     /** The stack's members in roll order. */
     order: string[];
     connections: Record<string, SshConnection>;
-    /** The scripts (renderMembership.ts): `list` and `reconcile` run on any member, `data` on each, the others per member. */
-    scripts: { list: string; reconcile: string; data?: string; rejoin: Record<string, string>; promote: Record<string, string> };
+    /**
+     * The scripts (renderMembership.ts): `list` and `reconcile` run on any member, `data` on each,
+     * `rejoin` and `promote` per member; `health` (the cluster's health gate, render.ts) after a
+     * repair, on the member that lists the cluster.
+     */
+    scripts: { list: string; reconcile: string; data?: string; rejoin: Record<string, string>; promote: Record<string, string>; health?: string };
     /** How long a run waits for the cluster to answer (the members' health timeout). */
     waitSeconds: number;
 }
@@ -123,6 +127,9 @@ async function reconcile(inputs: MembershipInputs, waitSeconds: number, noData: 
     if (!sameMembers(observed, inputs.members)) {
         throw new Error(`membership: the cluster lists ${JSON.stringify(observed)}, not the stack's ${JSON.stringify(inputs.members)}`);
     }
+    // A repair changes no member's inputs, so the cluster's own gate does not run after it: the
+    // repair is gated here, as a roll is there (a member just promoted may not commit yet).
+    if (report.length > 0 && inputs.scripts.health) report.push(await onMember(inputs, listing.from, "health gate", inputs.scripts.health));
     return { members: observed, report: report.join("").trim() || "membership matches the stack" };
 }
 

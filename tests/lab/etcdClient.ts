@@ -127,9 +127,10 @@ export class BoundedWriter {
                 }
                 if (r.code === 0) {
                     this.acknowledged.push(n);
-                    if (Date.now() - lastAck > this.longestWaitMs) {
-                        this.longestWaitMs = Date.now() - lastAck;
-                        this.longestWait = { write: n, from: lastAck, to: Date.now(), answers: [...this.failedSinceAck, ...answers] };
+                    const now = Date.now();
+                    if (now - lastAck > this.longestWaitMs) {
+                        this.longestWaitMs = now - lastAck;
+                        this.longestWait = { write: n, from: lastAck, to: now, answers: [...this.failedSinceAck, ...answers] };
                     }
                     this.failedSinceAck = [];
                 } else {

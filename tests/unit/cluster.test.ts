@@ -140,7 +140,7 @@ describe("EtcdCluster (mocked engine)", function () {
         assert.notEqual(unwrapSecret(membership.connections), membership.connections, "the membership's connections are not secret");
     });
 
-    it("declares the membership as the stack's list, with each member's own rejoin and promote", () => {
+    it("declares the membership as the stack's list, with each member's own rejoin and promote, and the cluster's health gate for after a repair", () => {
         const m = named("etcd-membership").inputs;
         assert.deepEqual(m.members, { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" });
         assert.deepEqual(m.order, ["lab-1", "lab-2", "lab-3"]);
@@ -150,6 +150,9 @@ describe("EtcdCluster (mocked engine)", function () {
             assert.match(m.scripts.promote[n], new RegExp(`^me='${n}'$`, "m"));
         }
         assert.match(m.scripts.reconcile, /member remove/);
+        // The gate (renderHealthGateScript, golden file): the stack's members listed, every one healthy.
+        assert.match(m.scripts.health, /^want='lab-1,lab-2,lab-3'$/m);
+        assert.match(m.scripts.health, /healthy: every member of \[\$got\] answers/);
     });
 
     const names = ["lab-1", "lab-2", "lab-3"];
