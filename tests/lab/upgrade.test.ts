@@ -1,5 +1,5 @@
 /**
- * Lab, real engine: an operator upgrades etcd-stack. A stack deployed by the last version of the
+ * Lab, real engine: an operator upgrades etcd-stack. A stack deployed by a version of the
  * program that landed (`previousVersion`, its program files taken from git) is then run by this
  * version: the preview may update the stack's own steps (their scripts or the provider's code)
  * but creates, replaces and deletes nothing and changes no file on a host, the `up` restarts no
@@ -18,8 +18,9 @@ import { Etcdctl } from "./etcdClient";
 import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 
 /**
- * The program as it last landed (stop 21: CI passed). Move it forward when a version lands whose
- * state a later version must take over.
+ * A version of the program that landed (in stop 20's tree, whose CI passed; the last before the
+ * connection pool, the provider move and the new cluster's members starting together). Move it
+ * forward when a version lands whose state a later version must take over.
  */
 const previousVersion = "d66b559";
 
