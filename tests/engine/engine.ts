@@ -160,12 +160,12 @@ export class StepLog {
 
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
-        if (meta && meta.op !== "same" && !meta.urn.endsWith("pulumi:pulumi:Stack")) {
+        if (meta && meta.op !== "same" && meta.type !== "pulumi:pulumi:Stack") {
             const name = meta.urn.split("::").pop()!;
             this.ops.set(name, meta.op);
             this.diffs.set(name, [...(meta.diffs ?? [])].sort());
             this.began.set(name, Date.now());
-            if (meta.type.startsWith("etcd:index:") || meta.type === "pulumi:pulumi:Stack") this.components.add(name);
+            if (meta.type.startsWith("etcd:index:")) this.components.add(name);
         }
         const done = e.resOutputsEvent?.metadata;
         if (done && done.op !== "same") this.ended.set(done.urn.split("::").pop()!, Date.now());
@@ -184,7 +184,7 @@ export class StepLog {
 
     /**
      * Changed resources whose step ran at some moment between `from` and `to` (epoch ms), in order
-     * of start; the stack and components (`etcd:index:*`), which span their children's steps, left out.
+     * of start; components (`etcd:index:*`), which span their children's steps, left out.
      */
     runningBetween(from: number, to: number): string[] {
         return [...this.began].filter(([name, b]) => !this.components.has(name) && b <= to && (this.ended.get(name) ?? Infinity) >= from)

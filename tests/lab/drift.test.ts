@@ -24,7 +24,7 @@ class DriftLog {
     readonly ops = new Map<string, string>();
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
-        if (!meta || meta.op === "same" || meta.op === "refresh" || meta.urn.endsWith("pulumi:pulumi:Stack")) return;
+        if (!meta || meta.op === "same" || meta.op === "refresh" || meta.type === "pulumi:pulumi:Stack") return;
         const name = meta.urn.split("::").pop()!;
         this.ops.set(name, meta.op);
         const before = meta.old?.inputs ?? {};
@@ -102,14 +102,9 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         // A membership repair ends with the cluster's health gate (membershipProvider.ts); before it
         // did, a member just added back once failed to commit a proposal seconds after the up (CI).
         // Asked for up to 15 s, and the tries printed.
-        let health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
-        let tries = 1;
-        for (; tries <= 15 && (health.out.match(/is healthy/g) ?? []).length !== 3; tries++) {
-            await new Promise((r) => setTimeout(r, 1000));
-            health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
-        }
-        assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, 3, health.out);
-        if (tries > 1) console.log(`      every member healthy at the test's try ${tries}`);
+        const health = await etcdctl.clusterHealth(endpoints, admin, 3, 15_000);
+        assert.strictEqual(health.healthy, 3, health.out);
+        if (health.tries > 1) console.log(`      every member healthy at the test's try ${health.tries}`);
         return log;
     }
 

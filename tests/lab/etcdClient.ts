@@ -50,6 +50,20 @@ export class Etcdctl {
         });
     }
 
+    /**
+     * `endpoint health --cluster`, asked again every second until `members` members answer healthy
+     * or `withinMs` has passed: how many answered healthy the last time, its output, and the tries.
+     */
+    async clusterHealth(endpoints: string, creds: Credentials, members: number, withinMs: number): Promise<{ healthy: number; out: string; tries: number }> {
+        const deadline = Date.now() + withinMs;
+        for (let tries = 1; ; tries++) {
+            const { out } = await this.run(endpoints, ["endpoint", "health", "--cluster"], creds);
+            const healthy = (out.match(/is healthy/g) ?? []).length;
+            if (healthy >= members || Date.now() >= deadline) return { healthy, out, tries };
+            await sleep(1000);
+        }
+    }
+
     /** The highest raft term any member reports. */
     async raftTerm(endpoints: string, creds: Credentials): Promise<number> {
         const r = await this.run(endpoints, ["endpoint", "status", "-w", "json"], creds);

@@ -133,13 +133,8 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             scratch.setConfig({ members: labMembers(5) });
         }
         // The next step starts from a healthy cluster.
-        const deadline = Date.now() + 60_000;
-        let health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
-        while ((health.out.match(/is healthy/g) ?? []).length < 5 && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 1000));
-            health = await etcdctl.run(endpoints, ["endpoint", "health", "--cluster"], admin);
-        }
-        assert.strictEqual((health.out.match(/is healthy/g) ?? []).length, 5, health.out);
+        const health = await etcdctl.clusterHealth(endpoints, admin, 5, 60_000);
+        assert.strictEqual(health.healthy, 5, health.out);
     });
 
     it("5 → 7: two more members join, the others untouched", async () => {

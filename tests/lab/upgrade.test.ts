@@ -89,7 +89,7 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         useProgram(scratch.dir);
         const log = new StepLog();
         const preview = await scratch.stack.preview({ diff: true, onEvent: log.onEvent, onOutput: log.onOutput });
-        const changes = log.changed().filter((n) => n !== "etcd-stack-lab").map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
+        const changes = log.changed().map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
         console.log(indent(changes.length ? changes.join("\n") : "no change"));
         console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
         for (const op of ["create", "replace", "create-replacement", "delete", "delete-replaced"]) {
