@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { StackInputs, readStackInputs } from "./components/config";
 import { consumerOutputs, etcdctlEnv } from "./components/outputs";
+import { skipPromiseStackMapping } from "./components/promiseStacks";
 import { SpecError } from "./components/spec";
 
 /** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
@@ -16,6 +17,7 @@ function validatedInputs(): StackInputs {
     }
 }
 
+skipPromiseStackMapping();
 const inputs = validatedInputs();
 const cluster = new EtcdCluster("etcd", {
     spec: inputs.spec,

@@ -37,9 +37,22 @@ function readLocalFile(key: string, resolved: string, problems: string[]): strin
     }
 }
 
-/** sha256 of a local file, hex. */
+const digests = new Map<string, string>();
+
+/**
+ * sha256 of a local file, hex. Every member stages the same tarball: the file is read once while
+ * its size and modification time stay the same (a program run in a long-lived process, as the
+ * Automation API's inline programs are, sees a replaced file).
+ */
 export function sha256File(file: string): string {
-    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    const stat = fs.statSync(file);
+    const key = `${path.resolve(file)}\0${stat.size}\0${stat.mtimeMs}`;
+    let digest = digests.get(key);
+    if (digest === undefined) {
+        digest = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+        digests.set(key, digest);
+    }
+    return digest;
 }
 
 export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd")): StackInputs {
