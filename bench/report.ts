@@ -109,6 +109,58 @@ export function goals(r: BenchResults): Goal[] {
     return out;
 }
 
+/**
+ * For the goals not met, what this run's own medians say it would take: the cold up without the
+ * per-step checkpoints (the experiment), the steps a no-op run could have at 2 × an empty stack's
+ * (a line through the sizes' step counts and times), the engine's fixed part of a roll.
+ */
+export function wouldClose(r: BenchResults): string[] {
+    const out: string[] = [];
+    const g = goals(r);
+    const unmet = (prefix: string) => g.some((x) => x.goal.startsWith(prefix) && x.met === false);
+    const steps = (ms: Measure[]) => summarize(ms.map((m) => Number((m.extra ?? {}).steps)).filter(Number.isFinite))?.median;
+    if (unmet("(cold up")) {
+        for (const s of r.sizes.filter((x) => x.coldUpSkipCheckpoints.length)) {
+            const cold = med(s.coldUp), skip = med(s.coldUpSkipCheckpoints), empty = med(s.emptyUp), floor = med(s.floor);
+            const n = steps(s.coldUp) ?? medianRun(s.coldUpAnalysis)?.resources;
+            if (cold === undefined || skip === undefined || empty === undefined || !floor) continue;
+            out.push(`- **Cold up, ${s.size} members**: without a state checkpoint after each step it took ${secs(skip)} (was ${secs(cold)}): ` +
+                `(${secs(skip)} − ${secs(empty)}) ÷ ${secs(floor)} = **${((skip - empty) / floor).toFixed(2)}**` +
+                (n ? `; the checkpoints cost ${((cold - skip) / n * 1000).toFixed(0)} ms per step over ${n} steps.` : "."));
+        }
+    }
+    for (const [label, pick, emptyOf] of [["No-op preview", (s: SizeResults) => s.noopPreview, (s: SizeResults) => s.emptyPreview], ["No-op up", (s: SizeResults) => s.noopUp, (s: SizeResults) => s.emptyUp]] as const) {
+        if (!unmet(label.toLowerCase())) continue;
+        const points = r.sizes.map((s) => ({ size: s.size, steps: steps(pick(s)), t: med(pick(s)), empty: med(emptyOf(s)) }))
+            .filter((p): p is { size: number; steps: number; t: number; empty: number } => p.steps !== undefined && p.t !== undefined && p.empty !== undefined);
+        if (points.length < 2) continue;
+        const [lo, hi] = [points[0], points[points.length - 1]];
+        if (hi.steps === lo.steps) continue;
+        const perStep = (hi.t - lo.t) / (hi.steps - lo.steps);
+        const atZero = lo.t - perStep * lo.steps;
+        const target = 2 * hi.empty;
+        const allowed = Math.floor((target - atZero) / perStep);
+        out.push(`- **${label}**: ${(perStep * 1000).toFixed(0)} ms per step (${lo.size} members: ${lo.steps} steps, ${secs(lo.t)}; ${hi.size} members: ${hi.steps} steps, ${secs(hi.t)}); ` +
+            `the same run with no step would take ${secs(atZero)}. At 2 × the empty stack's ${secs(hi.empty)} = ${secs(target)}, ` +
+            (allowed > 0 ? `${hi.size} members could have at most **${allowed} steps** (${(allowed / hi.size).toFixed(1)} per member; they have ${hi.steps}).` : `no number of steps fits: the program's own start is over the target.`));
+    }
+    if (r.roll && unmet("rolling")) {
+        const a = r.roll.rollAnalysis;
+        const fixed = summarize(a.map((x) => x.beforeFirstStep + x.afterLastStep))?.median;
+        const one = summarize(r.roll.restart.map((x) => x.healthy))?.median;
+        const roll = med(r.roll.roll);
+        const empty = summarize(r.sizes.flatMap((s) => s.emptyUp.map((m) => m.seconds)))?.median;
+        const n = r.roll.size;
+        if (fixed !== undefined && one && roll !== undefined && empty !== undefined) {
+            const target = 1.1 * n * one;
+            out.push(`- **Rolling change of ${n}**: the target is 1.1 × ${n} × ${secs(one, 2)} = ${secs(target)}; the engine's own time before the first step and after the last is ${secs(fixed)} of it ` +
+                `(${Math.round(100 * fixed / target)}%), and an empty stack's whole \`up\` ${secs(empty)} (${Math.round(100 * empty / target)}%). Without the empty stack's cost: ` +
+                `(${secs(roll)} − ${secs(empty)}) ÷ (${n} × ${secs(one, 2)}) = **${((roll - empty) / (n * one)).toFixed(2)}**.`);
+        }
+    }
+    return out;
+}
+
 const metCell = (g: Goal) => g.met === undefined ? "not measured" : g.met ? "met" : "**not met**";
 
 function measureRows(r: BenchResults): string[] {
@@ -238,6 +290,7 @@ export function markdown(r: BenchResults, resultsFile: string): string {
         "",
         ...measureRows(r),
         "",
+        ...(() => { const w = wouldClose(r); return w.length ? ["What the goals not met would take, from this run's medians:", "", ...w, ""] : []; })(),
         "### Where the time goes (generated from the same run)",
         "",
         "#### Runs with nothing to do",
