@@ -151,7 +151,7 @@ async function sshFor(size: number, from: number, to: number) {
 
 async function measureSize(size: number, o: Options, timeLeft: (what: string) => boolean, etcdctl: Etcdctl): Promise<SizeResults> {
     const hosts = hostsFor(size);
-    const s: SizeResults = { size, floor: [], classic: [], emptyUp: [], emptyPreview: [], coldUp: [], secondUp: [], noopPreview: [], noopUp: [], noopPreviewTranspileOnly: [], coldUpSkipCheckpoints: [], coldUpAnalysis: [] };
+    const s: SizeResults = { size, floor: [], classic: [], emptyUp: [], emptyPreview: [], coldUp: [], secondUp: [], noopPreview: [], noopUp: [], noopPreviewMappedStacks: [], coldUpSkipCheckpoints: [], coldUpAnalysis: [] };
     let graph: ReturnType<typeof dependencyGraph> | undefined;
     for (let run = 1; run <= o.runs; run++) {
         if (!timeLeft(`${size} members, run ${run}`)) break;
@@ -210,12 +210,13 @@ async function measureSize(size: number, o: Options, timeLeft: (what: string) =>
             s.noopUp.push({ seconds: up.seconds, changes: up.changes, extra: phases(up) });
             const changed = Object.entries(up.changes).filter(([k, v]) => k !== "same" && v > 0);
             if (changed.length > 0) s.noopUp[s.noopUp.length - 1].extra = { unexpectedChanges: Object.fromEntries(changed) };
-            // The experiment: the same preview without type-checking the program (nothing else changes).
-            program.stack.workspace.envVars["PULUMI_NODEJS_TRANSPILE_ONLY"] = "true";
-            const fast = await timedRun(`no-op preview, transpile only (${size})`, program, "preview", { sampler: new CpuSampler(hostSupervisors) });
-            delete program.stack.workspace.envVars["PULUMI_NODEJS_TRANSPILE_ONLY"];
-            s.noopPreviewTranspileOnly.push({ seconds: fast.seconds, changes: fast.changes, cpu: fast.cpu, extra: phases(fast) });
-            log(`${tag} first up after the cold up ${second.seconds.toFixed(1)} s, no-op preview ${pv.seconds.toFixed(1)} s, no-op up ${up.seconds.toFixed(1)} s, transpile-only preview ${fast.seconds.toFixed(1)} s`);
+            // The experiment: the same preview with the SDK's promise stacks source-mapped, as
+            // before components/promiseStacks.ts (which leak debugging turns off; nothing else changes).
+            program.stack.workspace.envVars["PULUMI_DEBUG_PROMISE_LEAKS"] = "true";
+            const mapped = await timedRun(`no-op preview, promise stacks mapped (${size})`, program, "preview", { sampler: new CpuSampler(hostSupervisors) });
+            delete program.stack.workspace.envVars["PULUMI_DEBUG_PROMISE_LEAKS"];
+            s.noopPreviewMappedStacks!.push({ seconds: mapped.seconds, changes: mapped.changes, cpu: mapped.cpu, extra: phases(mapped) });
+            log(`${tag} first up after the cold up ${second.seconds.toFixed(1)} s, no-op preview ${pv.seconds.toFixed(1)} s, no-op up ${up.seconds.toFixed(1)} s, preview with promise stacks mapped ${mapped.seconds.toFixed(1)} s`);
         } finally {
             await program.dispose();
         }

@@ -20,8 +20,18 @@ export interface SizeResults {
     secondUp?: Measure[];
     noopPreview: Measure[];
     noopUp: Measure[];
-    /** The no-op preview again with PULUMI_NODEJS_TRANSPILE_ONLY=true: what type-checking the program costs each run. */
-    noopPreviewTranspileOnly: Measure[];
+    /**
+     * The no-op preview again with PULUMI_NODEJS_TRANSPILE_ONLY=true: what type-checking the program
+     * costs each run. Results files up to 2026-12-03 morning; no longer measured, since the program
+     * is transpile-only anyway (tsconfig.pulumi.json's noCheck).
+     */
+    noopPreviewTranspileOnly?: Measure[];
+    /**
+     * The no-op preview again with PULUMI_DEBUG_PROMISE_LEAKS=true, under which the program lets
+     * ts-node source-map every stack trace the SDK records for its promises, as it did before
+     * components/promiseStacks.ts: what that mapping costs each run.
+     */
+    noopPreviewMappedStacks?: Measure[];
     /** Largest size only: a cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step). */
     coldUpSkipCheckpoints: Measure[];
     /** Analysis of each cold up (spans, critical path, chains). */
@@ -175,7 +185,8 @@ function measureRows(r: BenchResults): string[] {
     row("program: the first `up` after the cold up (nothing changes on a host; records the roll's order)", (s) => sum(s.secondUp ?? []));
     row("program: no-op `pulumi preview`", (s) => sum(s.noopPreview));
     row("program: no-op `pulumi up`", (s) => sum(s.noopUp));
-    row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly));
+    if (r.sizes.some((s) => s.noopPreviewTranspileOnly?.length)) row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly ?? []));
+    if (r.sizes.some((s) => s.noopPreviewMappedStacks?.length)) row("program: no-op preview with the SDK's promise stacks source-mapped, `PULUMI_DEBUG_PROMISE_LEAKS=true` (experiment: as before components/promiseStacks.ts)", (s) => sum(s.noopPreviewMappedStacks ?? []));
     row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment, largest size)", (s) => sum(s.coldUpSkipCheckpoints));
     if (r.roll) {
         rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");
@@ -196,7 +207,7 @@ export function medianRun(analyses: RunAnalysis[]): RunAnalysis | undefined {
 function phaseRows(r: BenchResults): string[] {
     const lines = ["| run (medians) | total | engine prelude at | stack registered at | first resource step at | steps | after the last step |", "|---|---|---|---|---|---|---|"];
     for (const s of r.sizes) {
-        for (const [label, ms] of [["empty up", s.emptyUp], ["empty preview", s.emptyPreview], ["first up after the cold up", s.secondUp ?? []], ["no-op preview", s.noopPreview], ["no-op up", s.noopUp], ["no-op preview, transpile only", s.noopPreviewTranspileOnly]] as const) {
+        for (const [label, ms] of [["empty up", s.emptyUp], ["empty preview", s.emptyPreview], ["first up after the cold up", s.secondUp ?? []], ["no-op preview", s.noopPreview], ["no-op up", s.noopUp], ["no-op preview, transpile only", s.noopPreviewTranspileOnly ?? []], ["no-op preview, promise stacks mapped", s.noopPreviewMappedStacks ?? []]] as const) {
             if (ms.length === 0) continue;
             const m = (k: string) => summarize(ms.map((x) => Number((x.extra ?? {})[k])).filter(Number.isFinite))?.median;
             lines.push(`| ${label}, ${s.size} members | ${secs(med(ms))} | ${secs(m("preludeAt"))} | ${secs(m("stackAt"))} | ${label.startsWith("empty") ? "–" : secs(m("beforeFirstStep"))} | ${m("steps") ?? "–"} | ${label.startsWith("empty") ? "–" : secs(m("afterLastStep"))} |`);
@@ -211,7 +222,7 @@ function cpuRows(r: BenchResults): string[] {
     for (const s of r.sizes) {
         cols.push([`floor, ${s.size}`, s.floor], [`cold up, ${s.size}`, s.coldUp]);
         if (s.coldUpSkipCheckpoints.length) cols.push([`cold up without checkpoints, ${s.size}`, s.coldUpSkipCheckpoints]);
-        cols.push([`no-op preview, ${s.size}`, s.noopPreview], [`no-op preview transpile-only, ${s.size}`, s.noopPreviewTranspileOnly]);
+        cols.push([`no-op preview, ${s.size}`, s.noopPreview], [`no-op preview transpile-only, ${s.size}`, s.noopPreviewTranspileOnly ?? []], [`no-op preview, promise stacks mapped, ${s.size}`, s.noopPreviewMappedStacks ?? []]);
     }
     if (r.roll) cols.push([`rolling change, ${r.roll.size}`, r.roll.roll]);
     const withCpu = cols.filter(([, ms]) => ms.some((m) => m.cpu));
