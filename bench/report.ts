@@ -139,6 +139,16 @@ export function wouldClose(r: BenchResults): string[] {
                 (n ? `; the checkpoints cost ${((cold - skip) / n * 1000).toFixed(0)} ms per step over ${n} steps.` : "."));
         }
     }
+    if (unmet("7/3")) {
+        const [s3, s7] = [3, 7].map((n) => r.sizes.find((x) => x.size === n));
+        const c3 = s3 && med(s3.coldUp), c7 = s7 && med(s7.coldUp), f3 = s3 && med(s3.floor), f7 = s7 && med(s7.floor);
+        const skip7 = s7 && med(s7.coldUpSkipCheckpoints);
+        if (c3 && c7 && f3 && f7) {
+            const allowed = c3 * f7 / f3;
+            out.push(`- **7/3 ratio**: at the floor's ratio (${(f7 / f3).toFixed(2)}) a cold up of 7 would take at most ${secs(allowed)}, ${secs(c7 - allowed)} less than now` +
+                (skip7 !== undefined ? `; the 7-member run's checkpoints took ${secs(c7 - skip7)} (without them: ${secs(skip7)} ÷ ${secs(c3)} = ${(skip7 / c3).toFixed(2)}, the 3-member run keeping its own).` : "."));
+        }
+    }
     for (const [label, pick, emptyOf] of [["No-op preview", (s: SizeResults) => s.noopPreview, (s: SizeResults) => s.emptyPreview], ["No-op up", (s: SizeResults) => s.noopUp, (s: SizeResults) => s.emptyUp]] as const) {
         if (!unmet(label.toLowerCase())) continue;
         const points = r.sizes.map((s) => ({ size: s.size, steps: steps(pick(s)), t: med(pick(s)), empty: med(emptyOf(s)) }))
