@@ -2,9 +2,9 @@
  * The Pulumi Node.js SDK records a stack trace on every promise it makes (`debuggablePromise` in
  * `@pulumi/pulumi/runtime/debuggable.js` reads `new Error().stack` at once). The trace is only ever
  * printed when `PULUMI_DEBUG_PROMISE_LEAKS` is set, but the engine runs the program under ts-node,
- * whose source-map support maps every frame of every such trace through the source maps: about
- * 0.5 s of the program's CPU in a 7-member preview (bench/README.md). This skips that mapping for
- * those traces only; any other error's stack is mapped as before.
+ * whose source-map support maps every frame of every such trace through the source maps: a no-op
+ * preview took 0.3–0.4 s longer with it, of 3.8 s (3 members) and 5.5 s (7) (bench/README.md).
+ * This skips that mapping for those traces only; any other error's stack is mapped as before.
  */
 
 /** What a skipped trace reads, should anything print it. */
