@@ -25,7 +25,7 @@ import {
 } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
-    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript, operatorTimeOnStdin,
+    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
     renderSequence, renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
 } from "./render";
@@ -108,7 +108,7 @@ export class EtcdMember extends pulumi.ComponentResource {
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
         // (checksum checked there), then installed in this member's turn (versions checked).
-        const binaries = this.installBinaries(name, spec, member, connection, prepare, [...hostKeyCheck, ...(args.checkedBy ?? [])], inTurn, args.hostFilesProvider);
+        const binaries = this.installBinaries(name, spec, member, connection, prepare, inTurn, args.hostFilesProvider);
 
         // Phase 3: what the join reads — certificates, keys, the member list — in one write, in this
         // member's turn of the roll. Keys are secrets and go only to this host.
@@ -170,7 +170,7 @@ export class EtcdMember extends pulumi.ComponentResource {
     }
 
     private installBinaries(name: string, spec: ClusterSpec, member: MemberSpec, connection: pulumi.Input<Connection>,
-        prepare: command.remote.Command, checks: pulumi.Resource[], inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>,
+        prepare: command.remote.Command, inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>,
         provider: pulumi.ProviderResource): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
             connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
@@ -178,17 +178,14 @@ export class EtcdMember extends pulumi.ComponentResource {
         // Staging the release changes nothing etcd uses, so it is not part of the roll: every host
         // stages at once, and only the install waits for the member's turn. A member moved to
         // another machine (address or host key) stages it there again.
-        const staged = (tarball: string, sha256: pulumi.Input<string>, source: pulumi.Input<{ file: string } | { url: string }>, after: pulumi.Resource[], preflight?: string) =>
-            new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source, preflight }, { parent: this, provider, dependsOn: after });
+        const staged = (tarball: string, sha256: pulumi.Input<string>, source: pulumi.Input<{ file: string } | { url: string }>) =>
+            new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source }, { parent: this, provider, dependsOn: [prepare] });
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
             const tarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
-            // The longest step of a cold up starts with the run: it waits only for the checks that
-            // precede any contact (host key, removal guard) and runs the preflight itself, with the
-            // operator's time for the clock check instead of the server certificate's start.
-            const release = staged(tarball, sha256, { file: path.resolve(spec.binary.tarballPath) }, checks, renderPreflightScript(spec, member, operatorTimeOnStdin));
+            const release = staged(tarball, sha256, { file: path.resolve(spec.binary.tarballPath) });
             return {
-                install: install(renderInstallBinariesScript(spec, tarball), [prepare, release]),
+                install: install(renderInstallBinariesScript(spec, tarball), [release]),
                 checks: { unit: paths.unitName, binaries: { tarball, sha256 } },
             };
         }
@@ -200,8 +197,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             return { arch, sum };
         });
         const tarball = stagedReleasePath(spec);
-        // A download needs the host's architecture, which the prepare step's preflight reports.
-        const release = staged(tarball, arch.apply(({ sum }) => sum), arch.apply(({ arch }) => ({ url: releaseUrl(source.urlTemplate, spec.version, arch) })), [prepare]);
+        const release = staged(tarball, arch.apply(({ sum }) => sum), arch.apply(({ arch }) => ({ url: releaseUrl(source.urlTemplate, spec.version, arch) })));
         return {
             install: install(renderInstallBinariesScript(spec, tarball), [release]),
             checks: arch.apply(({ sum }) => ({ unit: paths.unitName, binaries: { tarball, sha256: sum } })),

@@ -149,16 +149,11 @@ export function etcdctlFunction(spec: ClusterSpec, flags: string): string {
 export const statusColumnFunction = `col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" ` +
     `'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }`;
 
-/** Where a preflight reads the operator's time from, to check the host's clock: its first line of input. */
-export const operatorTimeOnStdin = { stdin: true } as const;
-
 /**
  * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success;
- * fails naming the host and every reason. The host's clock is checked against `reference`: the
- * start of the member's server certificate (RFC 3339), or the operator's time read from the
- * script's input (`operatorTimeOnStdin`, for a step that runs before the certificate exists).
+ * fails naming the host and every reason.
  */
-export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, reference: string | typeof operatorTimeOnStdin): string {
+export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, certNotBefore: string): string {
     const ports = [spec.ports.client, spec.ports.peer, spec.ports.metrics];
     return scriptHeader + [
         `host=${shq(member.name)}`,
@@ -176,8 +171,8 @@ export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, ref
         `  if [ -n "$holder" ] && [ "$holder" != etcd ]; then fail "port $port is in use by $holder"; fi`,
         `done`,
         // Fresh certificates are "not yet valid" on a host whose clock is behind the operator's.
-        ...(typeof reference === "string" ? [`now=$(date -u +%s)`, `not_before=$(date -u -d ${shq(reference)} +%s)`]
-            : [`IFS= read -r operator_time || true`, `now=$(date -u +%s)`, `{ [ -n "$operator_time" ] && not_before=$(date -u -d "$operator_time" +%s 2>/dev/null); } || { fail "no operator time given to check the clock against"; not_before=$now; }`]),
+        `now=$(date -u +%s)`,
+        `not_before=$(date -u -d ${shq(certNotBefore)} +%s)`,
         `if [ $((not_before - now)) -gt ${spec.maxClockSkewSeconds} ]; then fail "clock is $((not_before - now))s behind the operator (certificates would not be valid yet; tolerance ${spec.maxClockSkewSeconds}s)"; fi`,
         `data_parent=${shq(spec.dirs.data)}`,
         `while [ ! -d "$data_parent" ]; do data_parent=$(dirname "$data_parent"); done`,

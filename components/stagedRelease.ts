@@ -27,17 +27,12 @@ interface StagedReleaseInputs {
     source: { file: string } | { url: string };
     /** "staged"; after a refresh, what the host reported (e.g. "tarball missing"). */
     state: string;
-    /** `preflight`: the member's read-only checks, run first (given the operator's time on its input); absent in states from before it. */
-    scripts: { check: string; stage: string; remove: string; preflight?: string };
+    scripts: { check: string; stage: string; remove: string };
 }
 
-/**
- * Runs the member's preflight, then stages the release unless the host already has it (a run that
- * stopped half-way sends it again). A host that fails the preflight gets nothing.
- */
+/** Stages the release unless the host already has it (a run that stopped half-way sends it again). */
 async function stage(inputs: StagedReleaseInputs): Promise<void> {
     await withClient(inputs.label, inputs.connection, async (client) => {
-        if (inputs.scripts.preflight) await runScript(client, `${inputs.label} preflight`, inputs.scripts.preflight, `${new Date().toISOString()}\n`);
         const found = (await runScript(client, `${inputs.label} check`, inputs.scripts.check, "")).trim();
         if (found === staged) return;
         const stdin = "file" in inputs.source ? require("fs").createReadStream(inputs.source.file) : "";
@@ -93,11 +88,6 @@ export interface StagedReleaseArgs {
     sha256: pulumi.Input<string>;
     /** A release tarball on the operator's machine, or a URL the host downloads it from. */
     source: pulumi.Input<{ file: string } | { url: string }>;
-    /**
-     * The member's preflight (renderPreflightScript with operatorTimeOnStdin), run before anything
-     * is sent: staging then needs no step of the member before it, and starts with the run.
-     */
-    preflight?: string;
 }
 
 /** The type token of a staged release in the state and in previews. */
@@ -110,7 +100,6 @@ export class StagedRelease extends pulumi.dynamic.Resource {
             check: renderReleaseCheckScript(args.tarball, sha256),
             stage: renderStageReleaseScript(args.tarball, sha256, "url" in source ? { url: source.url } : { stdin: true }),
             remove: renderRemoveStagedReleaseScript(args.tarball),
-            ...(args.preflight === undefined ? {} : { preflight: args.preflight }),
         }));
         const inputs: { [K in keyof StagedReleaseInputs]: pulumi.Input<StagedReleaseInputs[K]> } = {
             label: args.label,

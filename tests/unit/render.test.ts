@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript, operatorTimeOnStdin,
+    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
     renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderSequence, renderStartScript, renderStdinRunner,
     renderReleaseCheckScript, renderStageReleaseScript, renderStopScript, renderUnit, shq, unpackedReleaseDir,
 } from "../../components/render";
@@ -40,7 +40,6 @@ describe("render: golden files", () => {
     it("etcd config", () => golden("etcd.conf.yml", renderEtcdConfig(s, m, { token: "lab-0123456789abcdef", initialClusterState: "new" })));
     it("systemd unit", () => golden("etcd.service", renderUnit(s, m)));
     it("preflight script", () => golden("preflight.sh", renderPreflightScript(s, m, "2026-11-23T08:00:00Z")));
-    it("preflight before the certificates exist (the staging step's: the operator's time on its input)", () => golden("preflight-staging.sh", renderPreflightScript(s, m, operatorTimeOnStdin)));
     it("prepare-host script", () => golden("prepare-host.sh", renderPrepareHostScript(s)));
     it("install script", () => golden("install.sh", renderInstallBinariesScript(s, "/var/tmp/etcd-stack/etcd.tar.gz")));
     it("stage-release script (url)", () => golden("stage-release-url.sh", renderStageReleaseScript("/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz", "a".repeat(64), { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz" })));
