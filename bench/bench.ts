@@ -221,9 +221,9 @@ async function measureSize(size: number, o: Options, timeLeft: (what: string) =>
             await program.dispose();
         }
 
-        // The second experiment, on the largest size only: a cold up that saves the state once at
-        // the end instead of after every step (PULUMI_SKIP_CHECKPOINTS), on wiped hosts.
-        if (size === Math.max(...o.sizes)) {
+        // The second experiment, on every size: a cold up that saves the state once at the end
+        // instead of after every step (PULUMI_SKIP_CHECKPOINTS), on wiped hosts.
+        {
             await wipe(hosts);
             const again = await programStack(size);
             try {

@@ -142,11 +142,13 @@ export function wouldClose(r: BenchResults): string[] {
     if (unmet("7/3")) {
         const [s3, s7] = [3, 7].map((n) => r.sizes.find((x) => x.size === n));
         const c3 = s3 && med(s3.coldUp), c7 = s7 && med(s7.coldUp), f3 = s3 && med(s3.floor), f7 = s7 && med(s7.floor);
-        const skip7 = s7 && med(s7.coldUpSkipCheckpoints);
+        const skip3 = s3 && med(s3.coldUpSkipCheckpoints), skip7 = s7 && med(s7.coldUpSkipCheckpoints);
         if (c3 && c7 && f3 && f7) {
             const allowed = c3 * f7 / f3;
             out.push(`- **7/3 ratio**: at the floor's ratio (${(f7 / f3).toFixed(2)}) a cold up of 7 would take at most ${secs(allowed)}, ${secs(c7 - allowed)} less than now` +
-                (skip7 !== undefined ? `; the 7-member run's checkpoints took ${secs(c7 - skip7)} (without them: ${secs(skip7)} ÷ ${secs(c3)} = ${(skip7 / c3).toFixed(2)}, the 3-member run keeping its own).` : "."));
+                (skip7 !== undefined ? `; the 7-member run's checkpoints took ${secs(c7 - skip7)}` : "") +
+                (skip3 && skip7 !== undefined ? `; both without checkpoints: ${secs(skip7)} ÷ ${secs(skip3)} = ${(skip7 / skip3).toFixed(2)}.`
+                    : skip7 !== undefined ? ` (without them: ${secs(skip7)} ÷ ${secs(c3)} = ${(skip7 / c3).toFixed(2)}, the 3-member run keeping its own).` : "."));
         }
     }
     for (const [label, pick, emptyOf] of [["No-op preview", (s: SizeResults) => s.noopPreview, (s: SizeResults) => s.emptyPreview], ["No-op up", (s: SizeResults) => s.noopUp, (s: SizeResults) => s.emptyUp]] as const) {
@@ -197,7 +199,7 @@ function measureRows(r: BenchResults): string[] {
     row("program: no-op `pulumi up`", (s) => sum(s.noopUp));
     if (r.sizes.some((s) => s.noopPreviewTranspileOnly?.length)) row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly ?? []));
     if (r.sizes.some((s) => s.noopPreviewMappedStacks?.length)) row("program: no-op preview with the SDK's promise stacks source-mapped, `PULUMI_DEBUG_PROMISE_LEAKS=true` (experiment: as before components/promiseStacks.ts)", (s) => sum(s.noopPreviewMappedStacks ?? []));
-    row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment, largest size)", (s) => sum(s.coldUpSkipCheckpoints));
+    row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment; results files up to 2026-12-03 afternoon: the largest size only)", (s) => sum(s.coldUpSkipCheckpoints));
     if (r.roll) {
         rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");
         rows.push(`| program: cold \`pulumi up\` | ${spread(sum(r.roll.coldUp))} |`);
