@@ -32,7 +32,7 @@ export interface SizeResults {
      * components/promiseStacks.ts: what that mapping costs each run.
      */
     noopPreviewMappedStacks?: Measure[];
-    /** Largest size only: a cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step). */
+    /** A cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step); results files up to 2026-12-03 afternoon have it for the largest size only. */
     coldUpSkipCheckpoints: Measure[];
     /** Analysis of each cold up (spans, critical path, chains). */
     coldUpAnalysis: RunAnalysis[];
