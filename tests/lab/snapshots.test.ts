@@ -75,10 +75,17 @@ describe("lab: scheduled snapshots and defragmentation (real engine)", function 
     });
 
     it("defragments every member from lab-3's timer, one at a time and the leader last", async () => {
-        // The journal of the last complete run: its three "defragmented" lines.
-        const runs = labSsh("lab3", `journalctl -u ${paths.defragUnitName} --no-pager -o cat | grep '^defragmented ' || true`).stdout.trim().split("\n").filter((l) => l);
-        assert.ok(runs.length >= 3, `lab-3's timer defragmented ${runs.length} members so far:\n${runs.join("\n")}`);
-        const last = runs.slice(-3);
+        // The journal of the last complete run: its three "defragmented" lines. Runs are told apart
+        // by the unit's invocation: the timer may have started another run whose first lines are in.
+        const entries = labSsh("lab3", `journalctl -u ${paths.defragUnitName} --no-pager -o json --output-fields=MESSAGE,_SYSTEMD_INVOCATION_ID`).stdout
+            .trim().split("\n").filter((l) => l).map((l) => JSON.parse(l) as { MESSAGE?: unknown; _SYSTEMD_INVOCATION_ID?: string })
+            .filter((e) => typeof e.MESSAGE === "string" && e.MESSAGE.startsWith("defragmented "));
+        const byRun = new Map<string, string[]>();
+        for (const e of entries) byRun.set(e._SYSTEMD_INVOCATION_ID ?? "", [...(byRun.get(e._SYSTEMD_INVOCATION_ID ?? "") ?? []), e.MESSAGE as string]);
+        const complete = [...byRun.values()].filter((lines) => lines.length >= endpoints.length);
+        assert.ok(complete.length >= 1, `lab-3's timer completed no run so far:\n${entries.map((e) => e.MESSAGE).join("\n")}`);
+        const last = complete[complete.length - 1];
+        assert.strictEqual(last.length, 3, `one run defragments each member once:\n${last.join("\n")}`);
         console.log(last.map((l) => `      ${l}`).join("\n"));
         assert.deepStrictEqual(last.map((l) => l.split(" ")[1].replace(/:$/, "")).sort(), [...endpoints].sort(), "each member once per run");
         assert.match(last[2], /^defragmented https:\/\/\S+ \(leader\): \S+ -> \S+$/, "the leader last");
