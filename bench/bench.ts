@@ -223,18 +223,16 @@ async function measureSize(size: number, o: Options, timeLeft: (what: string) =>
 
         // The second experiment, on every size: a cold up that saves the state once at the end
         // instead of after every step (PULUMI_SKIP_CHECKPOINTS), on wiped hosts.
-        {
-            await wipe(hosts);
-            const again = await programStack(size);
-            try {
-                again.stack.workspace.envVars["PULUMI_SKIP_CHECKPOINTS"] = "true";
-                const sampler2 = new CpuSampler(hostSupervisors);
-                const cold = await timedRun(`cold up without checkpoints (${size})`, again, "up", { sampler: sampler2 });
-                s.coldUpSkipCheckpoints.push({ seconds: cold.seconds, cpu: cold.cpu, changes: cold.changes, extra: phases(cold) });
-                log(`${tag} cold up with PULUMI_SKIP_CHECKPOINTS=true ${cold.seconds.toFixed(1)} s (CLI CPU ${cold.cpu?.engineByKind["pulumi CLI (engine)"]?.toFixed(1)} s)`);
-            } finally {
-                await again.dispose();
-            }
+        await wipe(hosts);
+        const again = await programStack(size);
+        try {
+            again.stack.workspace.envVars["PULUMI_SKIP_CHECKPOINTS"] = "true";
+            const sampler2 = new CpuSampler(hostSupervisors);
+            const cold = await timedRun(`cold up without checkpoints (${size})`, again, "up", { sampler: sampler2 });
+            s.coldUpSkipCheckpoints.push({ seconds: cold.seconds, cpu: cold.cpu, changes: cold.changes, extra: phases(cold) });
+            log(`${tag} cold up with PULUMI_SKIP_CHECKPOINTS=true ${cold.seconds.toFixed(1)} s (CLI CPU ${cold.cpu?.engineByKind["pulumi CLI (engine)"]?.toFixed(1)} s)`);
+        } finally {
+            await again.dispose();
         }
     }
     await wipe(hosts);
