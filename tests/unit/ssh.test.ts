@@ -7,8 +7,9 @@ import { EventEmitter } from "events";
 import { Readable, Writable } from "stream";
 import type { Client } from "ssh2";
 import { AddressInfo } from "net";
-import { Server, utils as sshUtils } from "ssh2";
+import { Server } from "ssh2";
 import { SshConnection, runScript, withClient } from "../../components/ssh";
+import { parseableEd25519KeyPair } from "./sshTestKeys";
 
 /** A channel that takes `accept` bytes of stdin, then closes with `code` (as a host whose script ended). */
 function fakeClient(accept: number, code: number): { client: Client; received: () => number } {
@@ -68,8 +69,9 @@ describe("ssh: runScript with a stream on stdin", () => {
 
 /** An SSH server on loopback that runs nothing: every exec prints "ran script" and exits 0. */
 async function loopbackHost(opts: { refuseFirstChannel?: boolean } = {}) {
-    const hostKey = sshUtils.generateKeyPairSync("ed25519");
-    const userKey = sshUtils.generateKeyPairSync("ed25519");
+    // Fresh keys each time, but only ones ssh2 can parse (its generator sometimes makes others).
+    const hostKey = parseableEd25519KeyPair();
+    const userKey = parseableEd25519KeyPair();
     const stats = { logins: 0, execs: 0, refused: 0, clients: [] as Array<{ end: () => void }> };
     const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
         client.on("authentication", (ctx) => (ctx.method === "publickey" ? ctx.accept() : ctx.reject(["publickey"])));
