@@ -12,11 +12,14 @@
  * together (cluster.ts). Members added to a cluster
  * that serves no quorum are refused here too: each would find no cluster to join and bootstrap
  * one of its own. The membership step (membership.ts) counts again before it removes anyone: the
- * cluster may have changed in between.
+ * cluster may have changed in between. Its `check`, which runs in every preview, refuses an edit
+ * that changes a live member's identity (memberIdentity.ts): a rename at the same address, members
+ * swapping addresses.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
+import { identityProblems } from "./memberIdentity";
 import { peerUrl } from "./render";
 import { renderRemovalCheckScript } from "./renderMembership";
 import { sameMembers } from "./membershipProvider";
@@ -53,7 +56,16 @@ export function leavingAndStaying(olds: Record<string, string>, news: { members:
     };
 }
 
-const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
+export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
+    // Runs in every preview and up, before anything reaches a host: an edit that changes a live
+    // member's identity (memberIdentity.ts) is refused here, with the safe recipe.
+    async check(olds: Partial<RemovalCheckInputs>, news: RemovalCheckInputs) {
+        const last = olds?.members ? { members: olds.members, connections: olds.connections } : { members: {} };
+        const connections = news.connections !== null && typeof news.connections === "object" ? news.connections : undefined;
+        const problems = identityProblems(last, { members: news.members, connections });
+        return { inputs: news, failures: problems.map((reason) => ({ property: "members", reason: `${reason}; nothing was changed` })) };
+    },
+
     async create(inputs: RemovalCheckInputs) {
         // A new stack removes no one.
         const outs: RemovalCheckOutputs = { ...inputs, createdInRun: inputs.run };
