@@ -150,6 +150,13 @@ export const statusColumnFunction = `col() { ctl --endpoints "$1" endpoint statu
     `'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }`;
 
 /**
+ * `serving <client URLs>`: the member answers `endpoint status` and knows a leader. Unlike
+ * `endpoint health`, status answers under an alarm (NOSPACE) or a slow disk, while the member
+ * still votes: the liveness every quorum count uses. Needs a `ctl` function.
+ */
+export const servingFunction = `serving() { [ -n "$1" ] && ctl --endpoints "$1" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]'; }`;
+
+/**
  * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success;
  * fails naming the host and every reason.
  */
@@ -430,8 +437,9 @@ export function handoffOrder(spec: ClusterSpec): string {
  *    destroy policy runs this script too: it must not restart anything);
  * 1b. a host where this stack never started etcd (the member moved to a new or rebuilt host):
  *    start it without waiting, as for a new member;
- * 2. refuse when stopping this member would leave fewer healthy members than a quorum,
- *    naming the members that are down;
+ * 2. count the voters, whatever this member's own health: refuse, stopping nothing, when with
+ *    this member stopped fewer voters than a quorum would be up (`serving`; learners never
+ *    count), naming each voter; an etcd that is not running here restarts anyway (no vote lost);
  * 3. when leading, hand leadership on (handoffOrder: the leader restarts last);
  * 4. restart, wait until a *new* process (MainPID changed) answers healthy over mTLS.
  */
@@ -468,6 +476,7 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
         etcdctlFunction(spec, "--command-timeout=5s"),
         statusColumnFunction,
+        servingFunction,
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         ...skipIfCurrent,
@@ -485,30 +494,36 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         `  echo "$me has no data on this host, but the cluster lists it as started (data dir wiped?): not restarted; pulumi up --refresh adds it back as a new member (the cluster's membership step)"`,
         `  exit 0`,
         `fi`,
-        `if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then`,
-        `  others=0; healthy=0; down=""`,
-        `  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do`,
-        `    name=\${m%%=*}; urls=\${m#*=}`,
-        `    [ "$name" = "$me" ] && continue`,
-        `    others=$((others + 1))`,
-        `    if [ -n "$urls" ] && ctl --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi`,
-        `  done`,
-        `  quorum=$(( (others + 1) / 2 + 1 ))`,
-        `  if [ "$healthy" -lt "$quorum" ]; then`,
-        `    echo "refusing to restart $me: unhealthy members:$down; with $me stopped only $healthy of $((others + 1)) members would be healthy (quorum $quorum)" >&2`,
-        `    exit 1`,
-        `  fi`,
-        `  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"`,
-        `  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then`,
-        `    for to in $(${handoffOrder(spec)}); do`,
-        `      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
-        `      [ -n "$line" ] || continue`,
-        `      ctl --endpoints "\${line#* }" endpoint health >/dev/null 2>&1 || continue`,
-        `      if ctl --endpoints "$local_ep" move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,
-        `    done`,
-        `  fi`,
-        `fi`,
+        // Count the voters before every stop, whatever this member's own health (an alarm or a slow
+        // disk fails `endpoint health` while the member still votes). With V voters (this member
+        // among them if it votes), a quorum is floor(V/2)+1; once it stops, the voters still running
+        // are the others that are up: they must be at least that many. Learners do not vote.
         `old_pid=$(systemctl show -p MainPID --value ${paths.unitName})`,
+        `[ -n "$list" ] || list=$(ctl --endpoints "$local_ep" member list -w simple 2>/dev/null) || true`,
+        `voters=0; up=0; named=""`,
+        `for row in $(echo "$list" | awk -F', ' '$1 != "" && $6 != "true" { print ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5 }'); do`,
+        `  name=\${row%%|*}; rest=\${row#*|}; peer=\${rest%%|*}; client=\${rest#*|}`,
+        `  voters=$((voters + 1))`,
+        `  if [ "$name" = "$me" ] || [ "$peer" = ${shq(peerUrl(spec, member))} ]; then state="this member"; elif serving "$client"; then state=up; up=$((up + 1)); else state=down; fi`,
+        `  named="\${named:+$named, }$name ($state)"`,
+        `done`,
+        `quorum=$(( voters / 2 + 1 ))`,
+        `if [ "$voters" = 0 ] || [ "$up" -lt "$quorum" ]; then`,
+        `  if [ "$voters" = 0 ]; then why="no member answers (asked $local_ep\${other_clients:+,$other_clients}), so its voters cannot be counted"; else why="with $me stopped, $up of its $voters voters would be up (a quorum is $quorum); voters: $named"; fi`,
+        // No etcd process here: restarting it takes no running vote away (and may bring one back).
+        `  if [ "$old_pid" != 0 ]; then echo "refusing to restart $me: $why; nothing was stopped" >&2; exit 1; fi`,
+        `  echo "warning: $why; $me's etcd is not running, so starting it takes no vote away"`,
+        `else`,
+        `  case "$named" in *"(down)"*) echo "warning: voters: $named; a quorum holds while $me restarts" ;; esac`,
+        `fi`,
+        `if [ "$(col "$local_ep" "IS LEADER" 2>/dev/null)" = true ]; then`,
+        `  for to in $(${handoffOrder(spec)}); do`,
+        `    line=$(echo "$list" | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
+        `    [ -n "$line" ] || continue`,
+        `    serving "\${line#* }" || continue`,
+        `    if ctl --endpoints "$local_ep" move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,
+        `  done`,
+        `fi`,
         `systemctl restart --no-block ${paths.unitName}`,
         `deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
         ...untilDeadline(

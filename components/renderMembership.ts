@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, servingFunction, shq, statusColumnFunction, untilDeadline } from "./render";
 import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
@@ -297,8 +297,9 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
 
 /**
  * Through this host's etcd (`ctl`, `$local_ep`): which listed members stay (their peer URLs are
- * the stack's) and which leave, and whether enough of those that stay are healthy to keep a quorum without the others;
- * refuses (exit 1) when not, ends (exit 0) when no member leaves.
+ * the stack's) and which leave, and whether enough of the voters that stay are up (`serving`) to
+ * keep a quorum without the others; learners do not vote, so they are not counted.
+ * Refuses (exit 1) when not, ends (exit 0) when no member leaves.
  */
 function quorumOfStayingMembers(spec: ClusterSpec): string[] {
     const desired = spec.members.map((m) => peerUrl(spec, m)).join(" ");
@@ -306,20 +307,21 @@ function quorumOfStayingMembers(spec: ClusterSpec): string[] {
         `desired=${shq(desired)}`,
         `listed() { ctl --endpoints "$local_ep" member list -w simple; }`,
         `is_desired() { case " $desired " in *" $1 "*) return 0 ;; esac; return 1; }`,
-        `healthy() { [ -n "$1" ] && ctl --endpoints "$1" endpoint health >/dev/null 2>&1; }`,
+        servingFunction,
         statusColumnFunction,
         `staying=0; staying_up=0; leaving_down=""; leaving_up=""`,
-        `for row in $(listed | awk -F', ' '{print $1 "|" ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5}'); do`,
-        `  id=\${row%%|*}; rest=\${row#*|}; name=\${rest%%|*}; rest=\${rest#*|}; peer=\${rest%%|*}; client=\${rest#*|}`,
+        `for row in $(listed | awk -F', ' '{print $1 "|" ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5 "|" $6}'); do`,
+        `  id=\${row%%|*}; rest=\${row#*|}; name=\${rest%%|*}; rest=\${rest#*|}; peer=\${rest%%|*}; rest=\${rest#*|}; client=\${rest%%|*}; learner=\${rest#*|}`,
         `  if is_desired "$peer"; then`,
-        `    staying=$((staying + 1)); if healthy "$client"; then staying_up=$((staying_up + 1)); fi`,
-        `  elif healthy "$client"; then leaving_up="$leaving_up $id|$name|$client"`,
+        `    [ "$learner" != true ] || continue`,
+        `    staying=$((staying + 1)); if serving "$client"; then staying_up=$((staying_up + 1)); fi`,
+        `  elif serving "$client"; then leaving_up="$leaving_up $id|$name|$client"`,
         `  else leaving_down="$leaving_down $id|$name|"; fi`,
         `done`,
-        `if [ -z "$leaving_down$leaving_up" ]; then echo "membership matches the stack ($staying members)"; exit 0; fi`,
+        `if [ -z "$leaving_down$leaving_up" ]; then echo "membership matches the stack ($staying voting members)"; exit 0; fi`,
         `quorum=$(( staying / 2 + 1 ))`,
         `if [ "$staying_up" -lt "$quorum" ]; then`,
-        `  echo "refusing to remove$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done): only $staying_up of the $staying members that stay are healthy (quorum $quorum); nothing was changed" >&2`,
+        `  echo "refusing to remove$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done): only $staying_up of the $staying voting members that stay are up (quorum $quorum); nothing was changed" >&2`,
         `  exit 1`,
         `fi`,
     ];
@@ -338,7 +340,7 @@ export function renderRemovalCheckScript(spec: ClusterSpec): string {
         // does not is asked nothing more, and the next member that stays is tried.
         `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1 || { echo "the etcd on this host does not answer with a quorum at $local_ep" >&2; exit 3; }`,
         ...quorumOfStayingMembers(spec),
-        `echo "removing$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done) keeps a quorum: $staying_up of the $staying members that stay are healthy (quorum $quorum)"`,
+        `echo "removing$(for m in $leaving_down $leaving_up; do r=\${m#*|}; printf ' %s' "\${r%%|*}"; done) keeps a quorum: $staying_up of the $staying voting members that stay are up (quorum $quorum)"`,
     ].join("\n") + "\n";
 }
 
@@ -368,7 +370,7 @@ export function renderReconcileMembershipScript(spec: ClusterSpec): string {
         `    sleep 1`,
         `  done`,
         `done`,
-        `echo "membership matches the stack ($staying members)"`,
+        `echo "membership matches the stack ($staying voting members)"`,
     ].join("\n") + "\n";
 }
 

@@ -80,6 +80,7 @@ me='lab-1'
 local_ep=https://127.0.0.1:2379
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --command-timeout=5s "$@"; }
 col() { ctl --endpoints "$1" endpoint status -w table | awk -F'|' -v h="$2" 'NR == 2 { for (i = 1; i <= NF; i++) { x = $i; gsub(/^ +| +$/, "", x); if (x == h) c = i } } NR == 4 && c { v = $c; gsub(/ /, "", v); print v }'; }
+serving() { [ -n "$1" ] && ctl --endpoints "$1" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]'; }
 systemctl daemon-reload
 systemctl enable etcd.service >/dev/null 2>&1
 other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' '/etc/etcd/etcd-stack.members' 2>/dev/null || true)
@@ -92,30 +93,31 @@ if [ -n "$list" ] && [ ! -d '/var/lib/etcd'/member ] && [ -n "$(echo "$list" | a
   echo "$me has no data on this host, but the cluster lists it as started (data dir wiped?): not restarted; pulumi up --refresh adds it back as a new member (the cluster's membership step)"
   exit 0
 fi
-if ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; then
-  others=0; healthy=0; down=""
-  for m in $(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' '{print ($3 == "" ? "(unstarted)" : $3) "=" $5}'); do
-    name=${m%%=*}; urls=${m#*=}
-    [ "$name" = "$me" ] && continue
-    others=$((others + 1))
-    if [ -n "$urls" ] && ctl --endpoints "$urls" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else down="$down $name"; fi
-  done
-  quorum=$(( (others + 1) / 2 + 1 ))
-  if [ "$healthy" -lt "$quorum" ]; then
-    echo "refusing to restart $me: unhealthy members:$down; with $me stopped only $healthy of $((others + 1)) members would be healthy (quorum $quorum)" >&2
-    exit 1
-  fi
-  [ -z "$down" ] || echo "warning: unhealthy members:$down (quorum holds while $me restarts)"
-  if [ "$(col "$local_ep" "IS LEADER")" = true ]; then
-    for to in $(awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = NR; k > i; k--) print n[k]; for (k = i - 1; k >= 1; k--) print n[k] }' '/etc/etcd/etcd-stack.members'); do
-      line=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
-      [ -n "$line" ] || continue
-      ctl --endpoints "${line#* }" endpoint health >/dev/null 2>&1 || continue
-      if ctl --endpoints "$local_ep" move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
-    done
-  fi
-fi
 old_pid=$(systemctl show -p MainPID --value etcd.service)
+[ -n "$list" ] || list=$(ctl --endpoints "$local_ep" member list -w simple 2>/dev/null) || true
+voters=0; up=0; named=""
+for row in $(echo "$list" | awk -F', ' '$1 != "" && $6 != "true" { print ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5 }'); do
+  name=${row%%|*}; rest=${row#*|}; peer=${rest%%|*}; client=${rest#*|}
+  voters=$((voters + 1))
+  if [ "$name" = "$me" ] || [ "$peer" = 'https://10.213.0.11:2380' ]; then state="this member"; elif serving "$client"; then state=up; up=$((up + 1)); else state=down; fi
+  named="${named:+$named, }$name ($state)"
+done
+quorum=$(( voters / 2 + 1 ))
+if [ "$voters" = 0 ] || [ "$up" -lt "$quorum" ]; then
+  if [ "$voters" = 0 ]; then why="no member answers (asked $local_ep${other_clients:+,$other_clients}), so its voters cannot be counted"; else why="with $me stopped, $up of its $voters voters would be up (a quorum is $quorum); voters: $named"; fi
+  if [ "$old_pid" != 0 ]; then echo "refusing to restart $me: $why; nothing was stopped" >&2; exit 1; fi
+  echo "warning: $why; $me's etcd is not running, so starting it takes no vote away"
+else
+  case "$named" in *"(down)"*) echo "warning: voters: $named; a quorum holds while $me restarts" ;; esac
+fi
+if [ "$(col "$local_ep" "IS LEADER" 2>/dev/null)" = true ]; then
+  for to in $(awk -v me="$me" '{ n[NR] = $1; if ($1 == me) i = NR } END { for (k = NR; k > i; k--) print n[k]; for (k = i - 1; k >= 1; k--) print n[k] }' '/etc/etcd/etcd-stack.members'); do
+    line=$(echo "$list" | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')
+    [ -n "$line" ] || continue
+    serving "${line#* }" || continue
+    if ctl --endpoints "$local_ep" move-leader "${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi
+  done
+fi
 systemctl restart --no-block etcd.service
 deadline=$(( $(date +%s) + 120 ))
 until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]; do

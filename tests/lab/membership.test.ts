@@ -101,7 +101,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             scratch.setConfig({ members: labMembers(3) });
             const log = new StepLog();
             await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
-            assert.match(log.output, /lab-1 removal check failed \(exit 1\): refusing to remove lab-[45] lab-[45]: only 1 of the 3 members that stay are healthy \(quorum 2\); nothing was changed/);
+            assert.match(log.output, /lab-1 removal check failed \(exit 1\): refusing to remove lab-[45] lab-[45]: only 1 of the 3 voting members that stay are up \(quorum 2\); nothing was changed/);
             // Refused before anything reached a host: no step of any member ran.
             assert.deepStrictEqual(log.changed().filter((n) => /^lab-/.test(n)), [], "no member's step ran");
             assert.strictEqual(labSsh("lab1", `cat /etc/etcd/${paths.membersFile}`).stdout.trim().split("\n").length, 5, "lab-1's members file still lists 5");
