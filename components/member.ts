@@ -182,10 +182,10 @@ export class EtcdMember extends pulumi.ComponentResource {
             new StagedRelease(`${name}-tarball`, { label: `${member.name} tarball`, connection, tarball, sha256, source }, { parent: this, provider, dependsOn: [prepare] });
         if (spec.binary.kind === "local") {
             const sha256 = sha256File(spec.binary.tarballPath);
-            const tarball = `${paths.stagingDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
+            const tarball = `${paths.releaseDir}/etcd-v${spec.version}-${sha256.slice(0, 12)}.tar.gz`;
             const release = staged(tarball, sha256, { file: path.resolve(spec.binary.tarballPath) });
             return {
-                install: install(renderInstallBinariesScript(spec, tarball), [release]),
+                install: install(renderInstallBinariesScript(spec, tarball, sha256), [release]),
                 checks: { unit: paths.unitName, binaries: { tarball, sha256 } },
             };
         }
@@ -199,7 +199,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const tarball = stagedReleasePath(spec);
         const release = staged(tarball, arch.apply(({ sum }) => sum), arch.apply(({ arch }) => ({ url: releaseUrl(source.urlTemplate, spec.version, arch) })));
         return {
-            install: install(renderInstallBinariesScript(spec, tarball), [release]),
+            install: install(arch.apply(({ sum }) => renderInstallBinariesScript(spec, tarball, sum)), [release]),
             checks: arch.apply(({ sum }) => ({ unit: paths.unitName, binaries: { tarball, sha256: sum } })),
         };
     }

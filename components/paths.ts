@@ -16,8 +16,21 @@ export const defaultDirs = {
 /** Where binaries are installed. */
 export const binDir = "/usr/local/bin";
 
-/** Staging directory for downloads and copied release tarballs. */
+/**
+ * Staging directory for files copied over SFTP as the SSH login (a restore's snapshot, checked by
+ * its sha256 before use). Not for releases: root runs those (releaseDir).
+ */
 export const stagingDir = "/var/tmp/etcd-stack";
+
+/** The program's own state on a host, root only. */
+export const stateDir = "/var/lib/etcd-stack";
+
+/**
+ * Staged release tarballs, unpacked beside themselves: root only (mode modes.releaseDir, owned by
+ * the user the steps run as, root), since root installs what is here. A directory found owned by
+ * another user, writable by group or others, or a symlink is refused, not repaired.
+ */
+export const releaseDir = `${stateDir}/releases`;
 
 /** Snapshots: before an upgrade and scheduled ones (root only: a snapshot holds every key). */
 export const snapshotDir = "/var/backups/etcd";
@@ -66,6 +79,7 @@ export const modes = {
     config: "0644",
     unit: "0644",
     binary: "0755",
+    releaseDir: "0700",
 } as const;
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as paths from "./paths";
 import { hostKeyFingerprint } from "./hostKeys";
-import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
+import { AdoptSpec, ClusterSpec, MemberSpec, minimum35Before36, urlHost } from "./spec";
 
 /** Quotes a value for POSIX sh. */
 export function shq(value: string | number): string {
@@ -238,7 +238,26 @@ export function renderPrepareHostScript(spec: ClusterSpec): string {
 
 /** Where a release downloaded from a URL is kept on the host (a local tarball is staged under its digest). */
 export function stagedReleasePath(spec: ClusterSpec): string {
-    return `${paths.stagingDir}/etcd-v${spec.version}.tar.gz`;
+    return `${paths.releaseDir}/etcd-v${spec.version}.tar.gz`;
+}
+
+/**
+ * Shell lines refusing the releases dir (and the state dir above it) unless only the user these
+ * steps run as (root) can write there: owned by it, not writable by group or others, not a
+ * symlink. Root runs what is staged there, so a dir another local user could write to is refused,
+ * never repaired. With `create`, a missing dir is made (0700); without, it is left to the caller.
+ */
+function releaseDirGuard(create: boolean): string[] {
+    return [
+        `for d in ${shq(paths.stateDir)} ${shq(paths.releaseDir)}; do`,
+        create ? `  [ -e "$d" ] || [ -L "$d" ] || mkdir -m ${paths.modes.releaseDir} "$d"` : `  [ -e "$d" ] || [ -L "$d" ] || continue`,
+        `  if [ -L "$d" ] || [ ! -d "$d" ]; then why="is a symlink or not a directory"`,
+        `  elif [ "$(stat -c %u "$d")" != "$(id -u)" ]; then why="is owned by uid $(stat -c %u "$d"), not $(id -u)"`,
+        `  elif [ $((0$(stat -c %a "$d") & 022)) != 0 ]; then why="is writable by group or others (mode $(stat -c %a "$d"))"`,
+        `  else continue; fi`,
+        `  echo "refusing to use $d for etcd releases: it $why; root installs what is staged there. Remove it (or make it root's, mode ${paths.modes.releaseDir}) and run pulumi up again" >&2; exit 1`,
+        `done`,
+    ];
 }
 
 /** Where a staged release is unpacked (paths.releaseUnpackedSuffix). */
@@ -247,15 +266,18 @@ export function unpackedReleaseDir(tarball: string): string {
 }
 
 /**
- * Prints `staged` when the release is on the host as the stage script leaves it: the sums file
- * names this tarball's sha256, and the unpacked binaries match it. Anything else is printed as
- * what is wrong, and the release is staged again.
+ * Prints `staged` when the release is on the host as the stage script leaves it: the tarball
+ * hashes to `sha256` (hashed here, not read from the sums file), the sums file names it, and the
+ * unpacked binaries match it. Anything else is printed as what is wrong, and the release is
+ * staged again. A releases dir others could write to is refused (releaseDirGuard).
  */
 export function renderReleaseCheckScript(tarball: string, sha256: string): string {
     const sums = shq(tarball + paths.releaseSumsSuffix);
     const dir = shq(unpackedReleaseDir(tarball));
     return scriptHeader + [
+        ...releaseDirGuard(false),
         `if [ ! -f ${shq(tarball)} ]; then echo "tarball missing"`,
+        `elif [ "$(sha256sum < ${shq(tarball)} | cut -c1-64)" != ${shq(sha256)} ]; then echo "tarball differs"`,
         `elif [ "$(head -n1 ${sums} 2>/dev/null)" != ${shq(`tarball ${sha256}`)} ]; then echo "not unpacked"`,
         `elif ! (cd ${dir} 2>/dev/null && tail -n +2 ${sums} | sha256sum -c --quiet - >/dev/null 2>&1); then echo "unpacked binaries differ"`,
         `else echo staged; fi`,
@@ -275,12 +297,12 @@ export function renderStageReleaseScript(tarball: string, sha256: string, source
         : [`cat > "$tmp"`];
     const from = "url" in source ? source.url : "the operator's machine";
     return scriptHeader + [
-        `[ -d ${shq(paths.stagingDir)} ] || install -d -m 0700 ${shq(paths.stagingDir)}`,
-        `tmp=$(mktemp ${paths.stagingDir}/.release.XXXXXX); work=""`,
+        ...releaseDirGuard(true),
+        `tmp=$(mktemp ${paths.releaseDir}/.release.XXXXXX); work=""`,
         `trap 'rm -f "$tmp"; [ -z "$work" ] || rm -rf "$work"' EXIT`,
         ...fetch,
         `echo ${shq(sha256)}'  '"$tmp" | sha256sum -c --quiet - >/dev/null 2>&1 || { echo ${shq(`checksum mismatch for the release from ${from}: want ${sha256}`)}", got $(sha256sum < "$tmp" | cut -c1-64)" >&2; exit 1; }`,
-        `work=$(mktemp -d ${paths.stagingDir}/unpack.XXXXXX)`,
+        `work=$(mktemp -d ${paths.releaseDir}/unpack.XXXXXX)`,
         `tar -xzf "$tmp" -C "$work" --strip-components=1`,
         ...paths.releaseBinaries.map((b) => `[ -f "$work/${b}" ] || { echo "the release has no ${b}" >&2; exit 1; }`),
         `chmod 0755 "$work"; mv -f "$tmp" ${shq(tarball)}; rm -rf ${dir}; mv "$work" ${dir}; work=""`,
@@ -289,17 +311,20 @@ export function renderStageReleaseScript(tarball: string, sha256: string, source
     ].join("\n") + "\n";
 }
 
-/** Removes a staged release: the tarball, its unpacked binaries and its sums. */
+/** Removes a staged release: the tarball, its unpacked binaries and its sums; then the releases dir, once empty. */
 export function renderRemoveStagedReleaseScript(tarball: string): string {
-    return scriptHeader + `rm -rf ${shq(tarball)} ${shq(unpackedReleaseDir(tarball))} ${shq(tarball + paths.releaseSumsSuffix)}\n`;
+    return scriptHeader + `rm -rf ${shq(tarball)} ${shq(unpackedReleaseDir(tarball))} ${shq(tarball + paths.releaseSumsSuffix)}\n` +
+        `rmdir ${shq(paths.releaseDir)} ${shq(paths.stateDir)} 2>/dev/null || true\n`;
 }
 
 /**
- * Installs etcd, etcdctl and etcdutl from the release staged at `tarball` (unpacked beside it by
- * renderStageReleaseScript, outside the roll), in this member's turn, and checks the installed version.
+ * Installs etcd, etcdctl and etcdutl from the release staged at `tarball` (by
+ * renderStageReleaseScript, outside the roll), in this member's turn, and checks the installed
+ * version. Nothing staged earlier is trusted: the tarball is copied where only root can reach,
+ * hashed against `sha256`, and that copy unpacked afresh.
  */
-export function renderInstallBinariesScript(spec: ClusterSpec, tarball: string): string {
-    const dir = unpackedReleaseDir(tarball);
+export function renderInstallBinariesScript(spec: ClusterSpec, tarball: string, sha256: string): string {
+    const t = shq(tarball);
     return scriptHeader + [
         `want=${shq(spec.version)}`,
         // Every binary is checked, so an install interrupted half-way is repaired by the next run.
@@ -310,8 +335,16 @@ export function renderInstallBinariesScript(spec: ClusterSpec, tarball: string):
         `}`,
         `if installed; then echo "etcd, etcdctl and etcdutl $want already installed"; exit 0; fi`,
         ...upgradeGuard(spec),
-        `[ -d ${shq(dir)} ] || { echo "no release unpacked at ${dir} (the tarball step stages it)" >&2; exit 1; }`,
-        ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root ${shq(`${dir}/${b}`)} ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
+        ...releaseDirGuard(false),
+        `[ -f ${t} ] || { echo "no release staged at ${tarball} (the tarball step stages it)" >&2; exit 1; }`,
+        `work=$(mktemp -d ${paths.releaseDir}/install.XXXXXX)`,
+        `trap 'rm -rf "$work"' EXIT`,
+        `cp ${t} "$work/release.tar.gz"`,
+        `got=$(sha256sum < "$work/release.tar.gz" | cut -c1-64)`,
+        `[ "$got" = ${shq(sha256)} ] || { echo "refusing to install from ${tarball}: its sha256 is $got, not the staged release's ${sha256}; nothing was installed. It changed after it was staged: pulumi refresh shows it, pulumi up stages it again" >&2; exit 1; }`,
+        `mkdir "$work/release"; tar -xzf "$work/release.tar.gz" -C "$work/release" --strip-components=1`,
+        ...paths.releaseBinaries.map((b) => `[ -f "$work/release/${b}" ] || { echo "the release at ${tarball} has no ${b}; nothing was installed" >&2; exit 1; }`),
+        ...paths.releaseBinaries.map((b) => `install -m ${paths.modes.binary} -o root -g root "$work/release/${b}" ${paths.binDir}/${b}.new && mv ${paths.binDir}/${b}.new ${paths.binDir}/${b}`),
         `installed || { echo "installed binaries do not all report version $want: $(${paths.binDir}/etcd --version 2>&1 | head -n1)" >&2; exit 1; }`,
         `echo "installed etcd, etcdctl and etcdutl $want"`,
     ].join("\n") + "\n";
@@ -330,12 +363,15 @@ export function writeReleaseSums(tarball: string, sha256: string, dir: string): 
 
 /**
  * When the host runs another etcd version, this is an upgrade of a live member: refuse a
- * downgrade, a skipped minor, and 3.6 from a 3.5 patch older than 3.5.26 (etcd's upgrade guide),
- * and refuse unless every member is healthy; then snapshot this member's data, checked with
- * etcdutl, before the binaries change. All of it before anything on the host changes.
+ * downgrade, a skipped minor, 3.6 from a 3.5 patch older than minimum35Before36, and 3.6 on data
+ * whose v2 store holds more than membership, which 3.6 refuses to start with (`etcdutl check
+ * v2store`, both from etcd's upgrade guide); and refuse unless every member is healthy; then
+ * snapshot this member's data, checked with etcdutl, before the binaries change. All of it
+ * before anything on the host changes.
  */
 function upgradeGuard(spec: ClusterSpec): string[] {
     const snapshot = `${paths.snapshotDir}/pre-upgrade-$have-to-$want-$(date -u +%Y%m%dT%H%M%SZ).db`;
+    const floorPatch = Number(minimum35Before36.split(".")[2]);
     return [
         `have=$(${paths.binDir}/etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' || true)`,
         `if [ -n "$have" ] && [ "$have" != "$want" ]; then`,
@@ -344,7 +380,11 @@ function upgradeGuard(spec: ClusterSpec): string[] {
         `  set -- $(echo "$want" | tr . ' '); wM=$1; wm=$2; wp=$3`,
         `  if [ "$wM" -ne "$hM" ] || [ "$wm" -lt "$hm" ] || { [ "$wm" -eq "$hm" ] && [ "$wp" -lt "$hp" ]; }; then refuse "a downgrade is not supported"; fi`,
         `  if [ "$wm" -gt $((hm + 1)) ]; then refuse "upgrades go one minor version at a time (to $hM.$((hm + 1)) first)"; fi`,
-        `  if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ] && [ "$hp" -lt 26 ]; then refuse "3.5 members must run 3.5.26 or later before 3.6"; fi`,
+        `  if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ] && [ "$hp" -lt ${floorPatch} ]; then refuse "3.5 members must run ${minimum35Before36} or later before 3.6 (etcd's upgrade guide)"; fi`,
+        // The installed etcdutl (at least the floor, so it reads the WAL too) reads this member's data.
+        `  if [ "$hM.$hm" = 3.5 ] && [ "$wm" -eq 6 ]; then`,
+        `    v2=$(${paths.binDir}/etcdutl check v2store --data-dir ${shq(spec.dirs.data)} 2>&1) || refuse "etcdutl check v2store found data etcd 3.6 cannot start with (etcd's upgrade guide, V2 Store): $(echo "$v2" | tail -n 5)"`,
+        `  fi`,
         `  ${etcdctlFunction(spec, `--command-timeout=10s --endpoints https://127.0.0.1:${spec.ports.client}`)}`,
         `  health=$(ctl endpoint health --cluster 2>&1) || refuse "not every member is healthy: $(echo "$health" | grep -v '^{' | grep -v 'is healthy' | head -n 3)"`,
         `  install -d -m 0700 -o root -g root ${shq(paths.snapshotDir)}`,

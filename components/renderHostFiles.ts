@@ -87,7 +87,7 @@ function binaryLines(checks: HostChecks, repair: boolean): string[] {
     const sumsOfThisTarball = `[ "$(head -n1 ${sums} 2>/dev/null)" = ${shq(`tarball ${b.sha256}`)} ]`;
     return [
         `if ! ${sumsOfThisTarball} && [ -f ${t} ] && echo ${shq(b.sha256)}'  '${t} | sha256sum -c --quiet - 2>/dev/null; then`,
-        `  unpacked=$(mktemp -d ${paths.stagingDir}/sums.XXXXXX)`,
+        `  unpacked=$(mktemp -d ${paths.releaseDir}/sums.XXXXXX)`,
         `  if tar -xzf ${t} -C "$unpacked" --strip-components=1; then ${writeReleaseSums(b.tarball, b.sha256, `"$unpacked"`).join("; ")}; fi`,
         `  rm -rf "$unpacked"`,
         `fi`,

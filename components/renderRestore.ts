@@ -18,6 +18,21 @@ export function stagedSnapshotPath(restore: RestoreSpec): string {
 }
 
 /**
+ * How far a restore moves the revision past the snapshot's, the amount etcd's disaster recovery
+ * guide gives: watchers (kube-apiserver, controllers) hold revisions newer than the snapshot, and
+ * without the bump new writes would reuse them, so a watch could miss events. The restored
+ * revision is also marked compacted, so every watcher relists. The same on every member.
+ */
+export const restoreRevisionBump = 1000000000;
+
+/** `--bump-revision --mark-compacted`, where etcdutl has them: 3.5.10 on (and every 3.6). */
+function revisionBumpFlags(version: string): string {
+    const [major, minor, patch] = version.split(".").map(Number);
+    const has = major > 3 || minor > 5 || (minor === 5 && patch >= 10);
+    return has ? ` --bump-revision ${restoreRevisionBump} --mark-compacted` : "";
+}
+
+/**
  * Restores this member's data from the staged snapshot, once: checks the file (digest and
  * `etcdutl snapshot status`) before stopping anything, stops etcd, restores into a new directory,
  * moves any existing data aside as `member.before-restore-<id>-<time>`, puts the restored data in
@@ -38,7 +53,7 @@ export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, resto
         `rm -rf ${shq(work)}`,
         `out=$(${paths.binDir}/etcdutl snapshot restore ${snap} --name "$me" --data-dir ${shq(work)}` +
         ` --initial-cluster ${shq(initialCluster(spec))} --initial-advertise-peer-urls ${shq(peerUrl(spec, member))}` +
-        ` --initial-cluster-token ${shq(`${token}-${restore.id}`)} 2>&1) || { echo "$me: etcdutl snapshot restore failed: $(echo "$out" | tail -n 3)" >&2; exit 1; }`,
+        ` --initial-cluster-token ${shq(`${token}-${restore.id}`)}${revisionBumpFlags(spec.version)} 2>&1) || { echo "$me: etcdutl snapshot restore failed: $(echo "$out" | tail -n 3)" >&2; exit 1; }`,
         `if [ -d ${data}/member ]; then aside=member.before-restore-$id-$(date +%s); mv ${data}/member ${data}/$aside; echo "$me: previous data moved aside to ${spec.dirs.data}/$aside"; fi`,
         `mv ${shq(`${work}/member`)} ${data}/member; rmdir ${shq(work)}`,
         `chown -R ${paths.etcdUser}:${paths.etcdGroup} ${data}`,

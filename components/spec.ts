@@ -227,6 +227,12 @@ export const defaultTuning: TuningSpec = {
 /** etcd minors this program renders config for. Upgrades move one minor at a time. */
 export const supportedMinors = ["3.5", "3.6"];
 
+/**
+ * The 3.5 patch every member must run before the first 3.6 member: etcd's current 3.5 -> 3.6
+ * upgrade guide (it moved from 3.5.20 to 3.5.26 to 3.5.32, whose `etcdutl check v2store` also reads the WAL).
+ */
+export const minimum35Before36 = "3.5.32";
+
 /** Names reserved for the built-in client certificates. */
 export const builtinClientCertificates: ClientCertificateSpec[] = [
     { name: "admin", commonName: "root", organization: "etcd-stack" },

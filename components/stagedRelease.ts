@@ -1,7 +1,13 @@
 /**
  * The etcd release on one host, staged outside the roll: the tarball (streamed from the
  * operator's machine over the SSH session, or downloaded by the host), its sha256 checked, and
- * unpacked beside itself with the sums file the binaries check reads — all in one SSH session.
+ * unpacked beside itself with the sums file the binaries check reads — all in one SSH session,
+ * in a directory only root can write (paths.releaseDir). The check hashes the tarball each time,
+ * and the install hashes it again before unpacking its own copy: nothing staged is trusted.
+ *
+ * Stacks staged before under /var/tmp see `tarball` change in their next preview: that `up`
+ * stages the release again under paths.releaseDir and removes the old copy; the install step
+ * finds the binaries already installed, so no member restarts.
  * Staging changes nothing etcd uses, so every member stages at once; only the install, which
  * copies the unpacked binaries into place, waits for the member's turn (member.ts).
  *

@@ -36,39 +36,39 @@ printf '%s' "$content" | base64 -d > "$tmp"
 chown root:root "$tmp"
 if cmp -s "$tmp" '/etc/etcd/etcd-stack.members' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd-stack.members'; fi
 if [ -e '/etc/etcd/etcd-stack.members' ]; then echo "file /etc/etcd/etcd-stack.members $(sha256sum < '/etc/etcd/etcd-stack.members' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')"; else echo "file /etc/etcd/etcd-stack.members missing"; fi
-if ! [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ] && [ -f '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' ] && echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' | sha256sum -c --quiet - 2>/dev/null; then
-  unpacked=$(mktemp -d /var/tmp/etcd-stack/sums.XXXXXX)
-  if tar -xzf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' -C "$unpacked" --strip-components=1; then { echo 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'; (cd "$unpacked" && sha256sum etcd etcdctl etcdutl); } > '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new && mv -f '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'; fi
+if ! [ "$(head -n1 '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ] && [ -f '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' ] && echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' | sha256sum -c --quiet - 2>/dev/null; then
+  unpacked=$(mktemp -d /var/lib/etcd-stack/releases/sums.XXXXXX)
+  if tar -xzf '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' -C "$unpacked" --strip-components=1; then { echo 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'; (cd "$unpacked" && sha256sum etcd etcdctl etcdutl); } > '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new && mv -f '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'; fi
   rm -rf "$unpacked"
 fi
-if [ "$(head -n1 '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ]; then
-  want=$(awk '$2 == "etcd" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif cmp -s '/usr/local/bin/etcd' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcd' || [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+if [ "$(head -n1 '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ]; then
+  want=$(awk '$2 == "etcd" { print $1 }' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
+  if [ ! -e '/usr/local/bin/etcd' ]; then state=missing; elif cmp -s '/usr/local/bin/etcd' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.d/etcd' || [ "$(sha256sum < '/usr/local/bin/etcd' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
     [ "$state" = differs ] && [ "$(stat -c %Y '/usr/local/bin/etcd')" -le "$started" ] && restart=1
-    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' > '/usr/local/bin/etcd'.new
-    [ "$(sha256sum < '/usr/local/bin/etcd'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcd'.new; echo "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcd its sums name; not repaired" >&2; exit 1; }
+    tar -xzOf '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcd' > '/usr/local/bin/etcd'.new
+    [ "$(sha256sum < '/usr/local/bin/etcd'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcd'.new; echo "/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcd its sums name; not repaired" >&2; exit 1; }
     chmod 0755 '/usr/local/bin/etcd'.new && chown root:root '/usr/local/bin/etcd'.new && mv -f '/usr/local/bin/etcd'.new '/usr/local/bin/etcd'
     echo "repaired /usr/local/bin/etcd ($state) from the staged release" >&2
   fi
-  want=$(awk '$2 == "etcdctl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdctl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdctl' || [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  want=$(awk '$2 == "etcdctl" { print $1 }' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
+  if [ ! -e '/usr/local/bin/etcdctl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdctl' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdctl' || [ "$(sha256sum < '/usr/local/bin/etcdctl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
-    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' > '/usr/local/bin/etcdctl'.new
-    [ "$(sha256sum < '/usr/local/bin/etcdctl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdctl'.new; echo "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdctl its sums name; not repaired" >&2; exit 1; }
+    tar -xzOf '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdctl' > '/usr/local/bin/etcdctl'.new
+    [ "$(sha256sum < '/usr/local/bin/etcdctl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdctl'.new; echo "/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdctl its sums name; not repaired" >&2; exit 1; }
     chmod 0755 '/usr/local/bin/etcdctl'.new && chown root:root '/usr/local/bin/etcdctl'.new && mv -f '/usr/local/bin/etcdctl'.new '/usr/local/bin/etcdctl'
     echo "repaired /usr/local/bin/etcdctl ($state) from the staged release" >&2
   fi
-  want=$(awk '$2 == "etcdutl" { print $1 }' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
-  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdutl' '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdutl' || [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
+  want=$(awk '$2 == "etcdutl" { print $1 }' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums')
+  if [ ! -e '/usr/local/bin/etcdutl' ]; then state=missing; elif cmp -s '/usr/local/bin/etcdutl' '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.d/etcdutl' || [ "$(sha256sum < '/usr/local/bin/etcdutl' | cut -c1-64)" = "$want" ]; then state=same; else state=differs; fi
   if [ "$state" != same ]; then
-    tar -xzOf '/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' > '/usr/local/bin/etcdutl'.new
-    [ "$(sha256sum < '/usr/local/bin/etcdutl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdutl'.new; echo "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdutl its sums name; not repaired" >&2; exit 1; }
+    tar -xzOf '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' --wildcards '*/etcdutl' > '/usr/local/bin/etcdutl'.new
+    [ "$(sha256sum < '/usr/local/bin/etcdutl'.new | cut -c1-64)" = "$want" ] || { rm -f '/usr/local/bin/etcdutl'.new; echo "/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz no longer holds the etcdutl its sums name; not repaired" >&2; exit 1; }
     chmod 0755 '/usr/local/bin/etcdutl'.new && chown root:root '/usr/local/bin/etcdutl'.new && mv -f '/usr/local/bin/etcdutl'.new '/usr/local/bin/etcdutl'
     echo "repaired /usr/local/bin/etcdutl ($state) from the staged release" >&2
   fi
 else
-  echo "no staged release at /var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz to check the binaries against" >&2
+  echo "no staged release at /var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz to check the binaries against" >&2
 fi
 if ! systemctl is-enabled --quiet 'etcd.service'; then systemctl enable 'etcd.service' >/dev/null 2>&1; echo "enabled etcd.service again" >&2; fi
 systemctl is-active --quiet 'etcd.service' || { echo "etcd.service was not running" >&2; restart=1; }

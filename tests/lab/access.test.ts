@@ -104,10 +104,11 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
 
     it("files land with the stack's owners and modes, written through sudo", () => {
         for (const m of members) {
-            const stat = labSsh(hostOf(m.name), `stat -c '%n %U:%G %a' /etc/etcd/pki/server.key /etc/etcd/pki/server.crt /etc/etcd/etcd.conf.yml ${paths.unitPath} /var/lib/etcd ${paths.stagingDir}`).stdout;
+            const stat = labSsh(hostOf(m.name), `stat -c '%n %U:%G %a' /etc/etcd/pki/server.key /etc/etcd/pki/server.crt /etc/etcd/etcd.conf.yml ${paths.unitPath} /var/lib/etcd ${paths.stagingDir} ${paths.stateDir} ${paths.releaseDir}`).stdout;
             assert.strictEqual(stat, [
                 "/etc/etcd/pki/server.key etcd:etcd 600", "/etc/etcd/pki/server.crt etcd:etcd 644", "/etc/etcd/etcd.conf.yml root:root 644",
-                `${paths.unitPath} root:root 644`, "/var/lib/etcd etcd:etcd 700", `${paths.stagingDir} deploy:root 700`, "",
+                `${paths.unitPath} root:root 644`, "/var/lib/etcd etcd:etcd 700", `${paths.stagingDir} deploy:root 700`,
+                `${paths.stateDir} root:root 700`, `${paths.releaseDir} root:root 700`, "",
             ].join("\n"), m.name);
         }
     });

@@ -170,8 +170,8 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
     });
 
     it("a staged release changed or removed by hand shows on its host; up stages it again, restarting nothing", async () => {
-        const staged = labSsh("lab2", `ls -d ${paths.stagingDir}/*.tar.gz.d`).stdout.trim();
-        assert.match(staged, /^\/var\/tmp\/etcd-stack\/etcd-v3\.6\.16-[0-9a-f]{12}\.tar\.gz\.d$/);
+        const staged = labSsh("lab2", `ls -d ${paths.releaseDir}/*.tar.gz.d`).stdout.trim();
+        assert.match(staged, /^\/var\/lib\/etcd-stack\/releases\/etcd-v3\.6\.16-[0-9a-f]{12}\.tar\.gz\.d$/);
         const tarball = staged.replace(/\.d$/, "");
         labSsh("lab2", `echo changed >> ${staged}/etcdctl`);
         labSsh("lab3", `rm -f ${tarball}`);

@@ -38,7 +38,7 @@ export function wipeHost(host: string): void {
         `systemctl disable --now ${units} >/dev/null 2>&1 || true`,
         `rm -rf /etc/etcd /var/lib/etcd ${paths.unitPath} ${paths.snapshotUnitPath} ${paths.snapshotTimerPath} ${paths.snapshotScriptPath}`,
         `rm -rf ${paths.defragUnitPath} ${paths.defragTimerPath} ${paths.defragScriptPath}`,
-        `rm -rf ${paths.stagingDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
+        `rm -rf ${paths.stagingDir} ${paths.stateDir} ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl`,
         `systemctl daemon-reload; systemctl reset-failed ${units} >/dev/null 2>&1 || true`,
     ].join("; "));
 }
@@ -61,6 +61,7 @@ export function leftovers(host: string, opts: { dataKept?: boolean } = {}): stri
         `systemctl list-unit-files ${paths.unitName} --no-legend | grep . && echo unit-left`,
         `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && echo process-left; done`,
         `ls ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl 2>/dev/null`,
+        `ls -d ${paths.stateDir} 2>/dev/null`,
         opts.dataKept ? `ls -A /etc/etcd 2>/dev/null; [ -d /var/lib/etcd/member/wal ] || echo data-not-kept` : `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
         `true`,
     ].join("; ")).stdout.trim();

@@ -126,7 +126,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             assert.deepStrictEqual(log.changed().filter((n) => /^lab-\d+-(prepare|tarball|binaries|files-write|join|config-write|service)$/.test(n)), [], "no member's step ran");
             for (const host of ["lab6", "lab7"]) {
                 assert.strictEqual(leftovers(host), "", `${host} got nothing`);
-                assert.strictEqual(labSsh(host, `ls -A ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", `${host} got no release`);
+                assert.strictEqual(labSsh(host, `ls -A ${paths.releaseDir} 2>/dev/null; true`).stdout.trim(), "", `${host} got no release`);
             }
         } finally {
             for (const host of down) labSsh(host, `systemctl start ${paths.unitName}`);

@@ -41,10 +41,10 @@ describe("render: golden files", () => {
     it("systemd unit", () => golden("etcd.service", renderUnit(s, m)));
     it("preflight script", () => golden("preflight.sh", renderPreflightScript(s, m, "2026-11-23T08:00:00Z")));
     it("prepare-host script", () => golden("prepare-host.sh", renderPrepareHostScript(s)));
-    it("install script", () => golden("install.sh", renderInstallBinariesScript(s, "/var/tmp/etcd-stack/etcd.tar.gz")));
-    it("stage-release script (url)", () => golden("stage-release-url.sh", renderStageReleaseScript("/var/tmp/etcd-stack/etcd-v3.6.16.tar.gz", "a".repeat(64), { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz" })));
-    it("stage-release script (local tarball)", () => golden("stage-release-local.sh", renderStageReleaseScript("/var/tmp/etcd-stack/etcd.tar.gz", "b".repeat(64), { stdin: true })));
-    it("release check script", () => golden("release-check.sh", renderReleaseCheckScript("/var/tmp/etcd-stack/etcd.tar.gz", "b".repeat(64))));
+    it("install script", () => golden("install.sh", renderInstallBinariesScript(s, "/var/lib/etcd-stack/releases/etcd.tar.gz", "b".repeat(64))));
+    it("stage-release script (url)", () => golden("stage-release-url.sh", renderStageReleaseScript("/var/lib/etcd-stack/releases/etcd-v3.6.16.tar.gz", "a".repeat(64), { url: "https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz" })));
+    it("stage-release script (local tarball)", () => golden("stage-release-local.sh", renderStageReleaseScript("/var/lib/etcd-stack/releases/etcd.tar.gz", "b".repeat(64), { stdin: true })));
+    it("release check script", () => golden("release-check.sh", renderReleaseCheckScript("/var/lib/etcd-stack/releases/etcd.tar.gz", "b".repeat(64))));
     const digest = "d".repeat(64);
     it("start script", () => golden("start.sh", renderStartScript(s, digest)));
     it("restart script", () => golden("restart.sh", renderRestartScript(s, s.members[1], digest)));
@@ -75,7 +75,7 @@ describe("render: golden files", () => {
         { path: "/etc/etcd/etcd.conf.yml", mode: "0644", owner: "root:root", readByEtcd: true, fill: renderFillJoinDecision(s), unfill: renderUnfillJoinDecision() },
         { path: "/etc/etcd/etcd-stack.members", mode: "0644", owner: "root:root", readByEtcd: false },
     ];
-    const hostChecks = { unit: "etcd.service", binaries: { tarball: "/var/tmp/etcd-stack/etcd-v3.6.16-0123456789ab.tar.gz", sha256: "b".repeat(64) } };
+    const hostChecks = { unit: "etcd.service", binaries: { tarball: "/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz", sha256: "b".repeat(64) } };
     it("host files: first write", () => golden("host-files-create.sh", renderApplyScript(hostFiles, hostChecks, { repair: false })));
     it("host files: write with repair", () => golden("host-files-update.sh", renderApplyScript(hostFiles, hostChecks, { repair: true, restartScript: renderRepairRestartScript(s, m) })));
     it("host files: read back", () => golden("host-files-inspect.sh", renderInspectScript(hostFiles, hostChecks)));
@@ -318,26 +318,70 @@ describe("render: semantics", () => {
         }
     });
 
-    it("the install script's upgrade guard refuses a downgrade, a skipped minor and 3.5 < 3.5.26 -> 3.6 before changing anything (run by sh with fake binaries)", () => {
+    it("restore moves revisions forward: etcdutl gets --bump-revision 1000000000 --mark-compacted where it has them (3.5.10 on), the same on every member (fake etcdutl records its arguments, run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-restore-flags-"));
+        try {
+            const bin = path.join(dir, "bin"), staging = path.join(dir, "staging");
+            for (const d of [bin, staging, path.join(dir, "config"), path.join(dir, "data")]) fs.mkdirSync(d);
+            const calls = path.join(dir, "calls");
+            fs.writeFileSync(path.join(bin, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(bin, "chown"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            // One line per restore: its arguments; then a data dir as etcdutl leaves it.
+            fs.writeFileSync(path.join(bin, "etcdutl"), `#!/bin/sh\n[ "$2" = restore ] || exit 0\necho "$@" >> ${shq(calls)}\n` +
+                'while [ "$1" != --data-dir ]; do shift; done\nmkdir -p "$2/member"\n', { mode: 0o755 });
+            const snapshot = Buffer.from("a snapshot");
+            const sha256 = crypto.createHash("sha256").update(snapshot).digest("hex");
+            const restoreArgs = (version: string, me: number, id: string) => {
+                const local = spec({ version, dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } });
+                const restore = { snapshotPath: "/unused", sha256, id };
+                fs.writeFileSync(stagedSnapshotPath(restore).split(paths.stagingDir).join(staging), snapshot);
+                const script = renderRestoreScript(local, local.members[me], restore, "t").split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
+                execFileSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+                return fs.readFileSync(calls, "utf8").trim().split("\n").pop()!.split(" ");
+            };
+            const bumped = (args: string[]) => {
+                const at = args.indexOf("--bump-revision");
+                return at < 0 ? undefined : { by: args[at + 1], compacted: args.includes("--mark-compacted") };
+            };
+            for (const [version, id] of [["3.6.16", "aaaaaaaaaaaa"], ["3.5.35", "bbbbbbbbbbbb"], ["3.5.10", "cccccccccccc"]]) {
+                for (const me of [0, 2]) assert.deepEqual(bumped(restoreArgs(version, me, id)), { by: "1000000000", compacted: true }, `${version}, member ${me + 1}`);
+            }
+            // etcdutl before 3.5.10 has neither flag: restored as before, rather than refused by etcdutl.
+            const old = restoreArgs("3.5.9", 0, "dddddddddddd");
+            assert.equal(bumped(old), undefined);
+            assert.ok(!old.includes("--mark-compacted"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the install script's upgrade guard refuses a downgrade, a skipped minor, 3.5 < 3.5.32 -> 3.6 and v2 data 3.6 cannot read, before changing anything (run by sh with fake binaries)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-upgrade-"));
         try {
-            // The host's binaries report $HAVE; etcdctl answers every other call (the health check) with a failure.
+            // The host's binaries report $HAVE; etcdutl's `check v2store` records its arguments and fails with $V2STORE when set;
+            // etcdctl answers every other call (the health check) with a failure.
             fs.writeFileSync(path.join(dir, "etcd"), '#!/bin/sh\n[ -n "$HAVE" ] || exit 127\necho "etcd Version: $HAVE"\n', { mode: 0o755 });
+            const v2storeArgs = path.join(dir, "v2store-args");
+            const v2store = `if [ "$1 $2" = "check v2store" ]; then echo "$@" >> ${shq(v2storeArgs)}; if [ -n "$V2STORE" ]; then echo "$V2STORE" >&2; exit 1; fi; ` +
+                `echo "No custom content found in both v2store and WAL records."; exit 0; fi\n`;
             for (const b of ["etcdctl", "etcdutl"]) {
-                fs.writeFileSync(path.join(dir, b), `#!/bin/sh\n[ -n "$HAVE" ] || exit 127\nif [ "$1" = version ]; then echo "${b} version: $HAVE"; exit 0; fi\necho "unhealthy: fake" >&2; exit 1\n`, { mode: 0o755 });
+                fs.writeFileSync(path.join(dir, b), `#!/bin/sh\n[ -n "$HAVE" ] || exit 127\nif [ "$1" = version ]; then echo "${b} version: $HAVE"; exit 0; fi\n` +
+                    (b === "etcdutl" ? v2store : "") + `echo "unhealthy: fake" >&2; exit 1\n`, { mode: 0o755 });
             }
-            const guardOutcome = (have: string, want: string) => {
-                const script = renderInstallBinariesScript(spec({ version: want }), path.join(dir, "missing.tar.gz"))
-                    .split(`${paths.binDir}/`).join(`${dir}/`);
-                const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, HAVE: have } });
-                const refused = /refusing to change etcd \S+ to \S+ on .*?: (.*); nothing was changed/.exec(r.stderr)?.[1];
+            const guardOutcome = (have: string, want: string, env: Record<string, string> = {}) => {
+                const script = renderInstallBinariesScript(spec({ version: want }), path.join(dir, "missing.tar.gz"), "a".repeat(64))
+                    .split(paths.stateDir).join(path.join(dir, "state")).split(`${paths.binDir}/`).join(`${dir}/`);
+                const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, HAVE: have, ...env } });
+                const refused = /refusing to change etcd \S+ to \S+ on .*?: ([^]*); nothing was changed/.exec(r.stderr)?.[1];
                 return { status: r.status, refused, out: r.stdout + r.stderr };
             };
             const cases: Array<[string, string, string | RegExp]> = [
                 ["3.4.23", "3.6.16", "upgrades go one minor version at a time (to 3.5 first)"],
                 ["3.4.23", "3.5.35", /^not every member is healthy/],
-                ["3.5.25", "3.6.16", "3.5 members must run 3.5.26 or later before 3.6"],
-                ["3.5.26", "3.6.16", /^not every member is healthy/],
+                ["3.5.25", "3.6.16", "3.5 members must run 3.5.32 or later before 3.6 (etcd's upgrade guide)"],
+                ["3.5.26", "3.6.16", "3.5 members must run 3.5.32 or later before 3.6 (etcd's upgrade guide)"],
+                ["3.5.31", "3.6.16", "3.5 members must run 3.5.32 or later before 3.6 (etcd's upgrade guide)"],
+                ["3.5.32", "3.6.16", /^not every member is healthy/],
                 ["3.5.35", "3.6.16", /^not every member is healthy/],
                 ["3.5.20", "3.5.35", /^not every member is healthy/],
                 ["3.6.17", "3.6.16", "a downgrade is not supported"],
@@ -352,64 +396,155 @@ describe("render: semantics", () => {
                 if (typeof expected === "string") assert.equal(got.refused, expected, `${have} -> ${want}: ${got.out}`);
                 else assert.match(got.refused ?? "", expected, `${have} -> ${want}: ${got.out}`);
             }
+            // Only 3.5 -> 3.6 reads the v2 store, of this member's data dir (the other cases all passed or stopped before it).
+            assert.deepEqual(fs.readFileSync(v2storeArgs, "utf8").trim().split("\n"), ["check v2store --data-dir /var/lib/etcd", "check v2store --data-dir /var/lib/etcd"]);
+            // v2 data 3.6 would refuse to start with: refused with etcdutl's own words, before the health check and the snapshot.
+            const custom = "Error: detected custom v2 content in WAL records";
+            const v2 = guardOutcome("3.5.35", "3.6.16", { V2STORE: custom });
+            assert.equal(v2.status, 1, v2.out);
+            assert.match(v2.refused ?? "", /^etcdutl check v2store found data etcd 3\.6 cannot start with/, v2.out);
+            assert.ok(v2.refused?.includes(custom), v2.out);
+            // A patch upgrade within 3.5, or within 3.6, does not ask.
+            assert.match(guardOutcome("3.5.32", "3.5.35", { V2STORE: custom }).refused ?? "", /^not every member is healthy/);
+            assert.match(guardOutcome("3.6.15", "3.6.16", { V2STORE: custom }).refused ?? "", /^not every member is healthy/);
             // Same version: nothing to do. No etcd on the host yet: no guard, straight to the (here unstaged) release.
             assert.deepEqual([guardOutcome("3.6.16", "3.6.16").status, guardOutcome("3.6.16", "3.6.16").refused], [0, undefined]);
             const fresh = guardOutcome("", "3.6.16");
             assert.equal(fresh.refused, undefined, fresh.out);
-            assert.match(fresh.out, /no release unpacked at .*missing\.tar\.gz\.d \(the tarball step stages it\)/);
+            assert.match(fresh.out, /no release staged at .*missing\.tar\.gz \(the tarball step stages it\)/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
-    it("a release is staged from stdin only with the right sha256, checked, and installed from its unpacked binaries (run by sh with a real tarball)", () => {
+    /**
+     * A sandbox for the release scripts: the program's state dir (and so the releases dir), the SFTP
+     * staging dir and the bin dir moved under `dir`; a release tarball whose binaries report 3.6.16
+     * (and $VERSION_OVERRIDE, to fail the install's check), its sha256, and sh to run a script there.
+     */
+    function releaseSandbox(dir: string) {
+        const state = path.join(dir, "state"), releases = path.join(state, path.basename(paths.releaseDir)), bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        const release = (name: string, etcd: string) => {
+            const rel = path.join(dir, name, "etcd-v3.6.16-linux-amd64");
+            fs.mkdirSync(rel, { recursive: true });
+            fs.writeFileSync(path.join(rel, "etcd"), etcd, { mode: 0o755 });
+            for (const b of ["etcdctl", "etcdutl"]) fs.writeFileSync(path.join(rel, b), `#!/bin/sh\necho "${b} version: 3.6.16"\n`, { mode: 0o755 });
+            const file = path.join(dir, `${name}.tar.gz`);
+            execFileSync("tar", ["-czf", file, "-C", path.dirname(rel), path.basename(rel)]);
+            return { rel, file, sha: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
+        };
+        const genuine = release("genuine", '#!/bin/sh\necho "etcd Version: ${VERSION_OVERRIDE:-3.6.16}"\n');
+        const tarball = path.join(paths.releaseDir, "etcd-v3.6.16.tar.gz");
+        const local = (script: string) => script.split(paths.stateDir).join(state).split(paths.stagingDir).join(path.join(dir, "tmp")).split(`${paths.binDir}/`).join(`${bin}/`);
+        const sh = (script: string, input?: Buffer, env: Record<string, string> = {}) =>
+            spawnSync("sh", ["-c", local(script)], { input, encoding: "utf8", env: { ...process.env, ...env } });
+        const stage = () => sh(renderStageReleaseScript(tarball, genuine.sha, { stdin: true }), fs.readFileSync(genuine.file));
+        const check = () => sh(renderReleaseCheckScript(tarball, genuine.sha));
+        const install = (env: Record<string, string> = {}) => sh(renderInstallBinariesScript(spec({ version: "3.6.16" }), tarball, genuine.sha), undefined, env);
+        return { state, releases, bin, release, genuine, onHost: (p: string) => local(p), stage, check, install, sh, tarball };
+    }
+
+    it("a release is staged from stdin only with the right sha256, checked, and installed from the tarball checked again (run by sh with a real tarball)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-stage-"));
         try {
-            const staging = path.join(dir, "staging");
-            const bin = path.join(dir, "bin");
-            fs.mkdirSync(bin);
-            // A release tarball whose binaries report version 3.6.16 (and $VERSION_OVERRIDE, to fail the install's check).
-            const rel = path.join(dir, "etcd-v3.6.16-linux-amd64");
-            fs.mkdirSync(rel);
-            fs.writeFileSync(path.join(rel, "etcd"), '#!/bin/sh\necho "etcd Version: ${VERSION_OVERRIDE:-3.6.16}"\n', { mode: 0o755 });
-            for (const b of ["etcdctl", "etcdutl"]) fs.writeFileSync(path.join(rel, b), `#!/bin/sh\necho "${b} version: 3.6.16"\n`, { mode: 0o755 });
-            const source = path.join(dir, "release.tar.gz");
-            execFileSync("tar", ["-czf", source, "-C", dir, path.basename(rel)]);
-            const sha = crypto.createHash("sha256").update(fs.readFileSync(source)).digest("hex");
-            const tarball = path.join(staging, "etcd-v3.6.16.tar.gz");
-            const local = (script: string) => script.split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
-            const sh = (script: string, input?: Buffer, env: Record<string, string> = {}) =>
-                spawnSync("sh", ["-c", local(script)], { input, encoding: "utf8", env: { ...process.env, ...env } });
-            const check = () => sh(renderReleaseCheckScript(tarball, sha)).stdout.trim();
+            const { releases, bin, genuine, onHost, stage, check, install, sh, tarball } = releaseSandbox(dir);
+            const staged = onHost(tarball);
 
-            assert.equal(check(), "tarball missing");
-            const wrong = sh(renderStageReleaseScript(tarball, "0".repeat(64), { stdin: true }), fs.readFileSync(source));
+            assert.equal(check().stdout.trim(), "tarball missing");
+            const wrong = sh(renderStageReleaseScript(tarball, "0".repeat(64), { stdin: true }), fs.readFileSync(genuine.file));
             assert.equal(wrong.status, 1);
-            assert.match(wrong.stderr, new RegExp(`checksum mismatch for the release from the operator's machine: want 0{64}, got ${sha}`));
-            assert.deepEqual(fs.readdirSync(staging), [], "nothing kept from a tarball with another sha256");
+            assert.match(wrong.stderr, new RegExp(`checksum mismatch for the release from the operator's machine: want 0{64}, got ${genuine.sha}`));
+            assert.deepEqual(fs.readdirSync(releases), [], "nothing kept from a tarball with another sha256");
+            // Root only: the dirs the stage script made.
+            for (const d of [path.dirname(releases), releases]) assert.equal(fs.statSync(d).mode & 0o777, 0o700, d);
 
-            const ok = sh(renderStageReleaseScript(tarball, sha, { stdin: true }), fs.readFileSync(source));
-            assert.equal(ok.status, 0, ok.stderr);
-            assert.equal(check(), "staged");
-            assert.deepEqual(fs.readdirSync(staging).sort(), ["etcd-v3.6.16.tar.gz", "etcd-v3.6.16.tar.gz.d", `etcd-v3.6.16.tar.gz${paths.releaseSumsSuffix}`]);
-            assert.equal(fs.readFileSync(tarball + paths.releaseSumsSuffix, "utf8").split("\n")[0], `tarball ${sha}`);
+            assert.equal(stage().status, 0);
+            assert.equal(check().stdout.trim(), "staged");
+            assert.deepEqual(fs.readdirSync(releases).sort(), ["etcd-v3.6.16.tar.gz", "etcd-v3.6.16.tar.gz.d", `etcd-v3.6.16.tar.gz${paths.releaseSumsSuffix}`]);
+            assert.equal(fs.readFileSync(staged + paths.releaseSumsSuffix, "utf8").split("\n")[0], `tarball ${genuine.sha}`);
 
             // An unpacked binary changed by hand: not staged any more (staging again puts it back).
-            fs.appendFileSync(path.join(unpackedReleaseDir(tarball), "etcdctl"), "# changed\n");
-            assert.equal(check(), "unpacked binaries differ");
-            assert.equal(sh(renderStageReleaseScript(tarball, sha, { stdin: true }), fs.readFileSync(source)).status, 0);
-            assert.equal(check(), "staged");
+            fs.appendFileSync(path.join(unpackedReleaseDir(staged), "etcdctl"), "# changed\n");
+            assert.equal(check().stdout.trim(), "unpacked binaries differ");
+            assert.equal(stage().status, 0);
+            assert.equal(check().stdout.trim(), "staged");
 
-            const install = renderInstallBinariesScript(spec({ version: "3.6.16" }), tarball);
-            const bad = sh(install, undefined, { VERSION_OVERRIDE: "3.6.15" });
+            const bad = install({ VERSION_OVERRIDE: "3.6.15" });
             assert.equal(bad.status, 1);
             assert.match(bad.stderr, /installed binaries do not all report version 3\.6\.16: etcd Version: 3\.6\.15/);
             for (const b of fs.readdirSync(bin)) fs.rmSync(path.join(bin, b));
-            const installed = sh(install);
+            const installed = install();
             assert.equal(installed.status, 0, installed.stderr);
             assert.match(installed.stdout, /^installed etcd, etcdctl and etcdutl 3\.6\.16$/m);
-            for (const b of paths.releaseBinaries) assert.ok(fs.readFileSync(path.join(bin, b)).equals(fs.readFileSync(path.join(rel, b))), `${b} installed from the unpacked release`);
-            assert.match(sh(install).stdout, /already installed/);
+            for (const b of paths.releaseBinaries) assert.ok(fs.readFileSync(path.join(bin, b)).equals(fs.readFileSync(path.join(genuine.rel, b))), `${b} installed from the release`);
+            assert.match(install().stdout, /already installed/);
+            assert.deepEqual(fs.readdirSync(releases).sort(), ["etcd-v3.6.16.tar.gz", "etcd-v3.6.16.tar.gz.d", `etcd-v3.6.16.tar.gz${paths.releaseSumsSuffix}`], "the install leaves nothing behind");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a tarball or unpacked binary swapped after staging is never installed: the install and the release check hash the tarball (run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-swap-"));
+        try {
+            const { bin, release, genuine, onHost, stage, check, install, tarball } = releaseSandbox(dir);
+            const staged = onHost(tarball);
+            assert.equal(stage().status, 0);
+            // Another release, its etcd a planted program, put in the staged tarball's place (sums and unpacked dir untouched).
+            const planted = release("planted", '#!/bin/sh\necho "etcd Version: 3.6.16"\n# planted\n');
+            fs.copyFileSync(planted.file, staged);
+            assert.equal(check().stdout.trim(), "tarball differs", "the check hashes the tarball instead of trusting the sums file");
+            const refused = install();
+            assert.equal(refused.status, 1, refused.stdout);
+            assert.match(refused.stderr, new RegExp(`^refusing to install from ${staged}: its sha256 is ${planted.sha}, not the staged release's ${genuine.sha}; nothing was installed`, "m"));
+            assert.deepEqual(fs.readdirSync(bin), [], "no binary installed");
+            // A planted binary in the unpacked dir, the tarball intact: the install unpacks the tarball afresh and never reads it.
+            assert.equal(stage().status, 0);
+            fs.writeFileSync(path.join(unpackedReleaseDir(staged), "etcd"), '#!/bin/sh\necho "etcd Version: 3.6.16"\n# planted\n', { mode: 0o755 });
+            assert.equal(install().status, 0);
+            assert.ok(fs.readFileSync(path.join(bin, "etcd")).equals(fs.readFileSync(path.join(genuine.rel, "etcd"))), "etcd installed from the tarball, not the planted copy");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the releases dir is refused when another user owns it, group or others can write it, or it is a symlink: nothing staged, checked or installed there (run by sh)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-unsafe-"));
+        try {
+            const { state, releases, bin, stage, check, install } = releaseSandbox(dir);
+            assert.equal(stage().status, 0);
+            const refusedEverywhere = (why: RegExp, what: string) => {
+                for (const [step, r] of [["stage", stage()], ["check", check()], ["install", install()]] as const) {
+                    assert.equal(r.status, 1, `${what}: ${step} ran: ${r.stdout}`);
+                    assert.match(r.stderr, new RegExp(`^refusing to use ${why.source}`, "m"), `${what}: ${step}`);
+                }
+                assert.deepEqual(fs.readdirSync(bin), [], `${what}: no binary installed`);
+            };
+            const me = process.getuid!();
+            // Owned by another user: as root, nobody; otherwise a directory root owns stands in for the state dir.
+            if (me === 0) {
+                fs.chownSync(releases, 65534, 65534);
+                refusedEverywhere(new RegExp(`${releases} for etcd releases: it is owned by uid 65534, not 0`), "another owner");
+                fs.chownSync(releases, 0, 0);
+            } else {
+                const r = spawnSync("sh", ["-c", renderStageReleaseScript(path.join(paths.releaseDir, "x.tar.gz"), "a".repeat(64), { stdin: true }).split(paths.stateDir).join("/usr")], { input: "", encoding: "utf8" });
+                assert.equal(r.status, 1, r.stdout);
+                assert.match(r.stderr, new RegExp(`^refusing to use /usr for etcd releases: it is owned by uid 0, not ${me}`, "m"));
+            }
+            for (const [d, mode] of [[releases, 0o777], [releases, 0o720], [state, 0o702], [releases, 0o1777]] as const) {
+                fs.chmodSync(d, mode);
+                refusedEverywhere(new RegExp(`${d} for etcd releases: it is writable by group or others \\(mode ${mode.toString(8)}\\)`), `mode ${mode.toString(8)}`);
+                fs.chmodSync(d, 0o700);
+            }
+            // A symlink to a dir that would pass: still refused (the link could be swapped).
+            const elsewhere = path.join(dir, "elsewhere");
+            fs.renameSync(releases, elsewhere);
+            fs.symlinkSync(elsewhere, releases);
+            refusedEverywhere(new RegExp(`${releases} for etcd releases: it is a symlink or not a directory`), "symlink");
+            fs.rmSync(releases);
+            fs.renameSync(elsewhere, releases);
+            assert.equal(install().status, 0, "the same dir, put right, is used again");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
