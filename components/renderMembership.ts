@@ -269,6 +269,8 @@ function settleAdopted(spec: ClusterSpec): string[] {
 /**
  * Promotes `member` from learner to voting member once it has caught up with the leader (etcd
  * refuses before that; the refusal is retried until the health timeout). A voting member: nothing to do.
+ * A member the cluster does not list (removed by hand): nothing either, so its service step ends and
+ * the membership step, which waits for every service step, adds it back (renderRejoinScript).
  */
 export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): string {
     return scriptHeader + [
@@ -280,12 +282,16 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
         `if grep -qx 'initial-cluster-state=new' ${shq(joinRecordPath(spec))} 2>/dev/null; then echo "$me bootstrapped the cluster: a voting member"; exit 0; fi`,
         ...settleAdopted(spec),
         `promoted() {`,
-        `  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true`,
+        `  list=$(ctl --endpoints "$others" member list -w simple 2>/dev/null) || list=""`,
+        `  mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')`,
         `  case "$mine" in`,
         `    *", false") echo "$me is a voting member"; return 0 ;;`,
         `    *", true") id=$(echo "$mine" | awk -F', ' '{print $1}'); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }`,
         `      next="$me is still a learner (ID $id): it has not caught up with the leader. Check its journal (below), its disk and its network to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster)" ;;`,
-        `    *) out="not in the member list"; next="" ;;`,
+        // Removed by hand (a member list is linearizable since etcd 3.5: this answer is the cluster's):
+        // the restart left it stopped; the membership step, after every service step, adds it back.
+        `    *) [ -z "$list" ] || { echo "$me is not in the member list (removed by hand?): not promoted; the cluster's membership step adds it back (pulumi up --refresh)"; return 0; }`,
+        `      out="no other member answers (at $others)"; next="" ;;`,
         `  esac`,
         `  return 1`,
         `}`,

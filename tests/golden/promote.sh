@@ -25,12 +25,14 @@ if grep -q '^adopted-from=' '/etc/etcd/etcd-stack.join' 2>/dev/null; then
   exit 0
 fi
 promoted() {
-  mine=$(ctl --endpoints "$others" member list -w simple 2>/dev/null | awk -F', ' -v u="$my_peer" '$4 == u') || true
+  list=$(ctl --endpoints "$others" member list -w simple 2>/dev/null) || list=""
+  mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')
   case "$mine" in
     *", false") echo "$me is a voting member"; return 0 ;;
     *", true") id=$(echo "$mine" | awk -F', ' '{print $1}'); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }
       next="$me is still a learner (ID $id): it has not caught up with the leader. Check its journal (below), its disk and its network to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster)" ;;
-    *) out="not in the member list"; next="" ;;
+    *) [ -z "$list" ] || { echo "$me is not in the member list (removed by hand?): not promoted; the cluster's membership step adds it back (pulumi up --refresh)"; return 0; }
+      out="no other member answers (at $others)"; next="" ;;
   esac
   return 1
 }

@@ -9,8 +9,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { appliedInputsPath, membersFilePath, renderRestartScript } from "../../components/render";
-import { renderMembersFile, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/renderMembership";
+import { appliedInputsPath, membersFilePath, renderRestartScript, renderSequence } from "../../components/render";
+import { joinRecordPath, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/renderMembership";
 import { ClusterSpec } from "../../components/spec";
 import { spec } from "./fixtures";
 
@@ -227,5 +227,20 @@ describe("quorum scripts: the removal check and the membership reconcile count o
         const r = run({ list, leader: 1, local: 1 }, renderRemovalCheckScript);
         assert.equal(r.status, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /removing old-4 keeps a quorum: 2 of the 2 voting members that stay are up \(quorum 2\)/);
+    }));
+});
+
+describe("quorum scripts: a member removed by hand, with a config change (the service step's restart then promote, run by sh)", function () {
+    this.timeout(20_000);
+
+    it("the restart leaves it stopped and the promote steps aside, so the step ends and the membership step can add it back", () => withCluster((run) => {
+        const r = run({ list: [row(1), row(3)], leader: 1, local: 2 }, (s) => {
+            fs.writeFileSync(joinRecordPath(s), "initial-cluster-state=existing\ninitial-cluster=lab-1=https://10.213.0.11:2380,lab-2=https://10.213.0.12:2380\n");
+            return renderSequence(restartOf(2)(s), renderPromoteScript(s, s.members[1]));
+        });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.deepEqual(stops(r.log), []);
+        assert.match(r.stdout, /lab-2 is not a member of the cluster \(removed by hand\?\): not restarted/);
+        assert.match(r.stdout, /lab-2 is not in the member list \(removed by hand\?\): not promoted; the cluster's membership step adds it back/);
     }));
 });
