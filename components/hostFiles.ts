@@ -11,8 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { HostFilesInputs, SshConnection, hostFilesProvider } from "./hostFilesProvider";
-import { HostChecks, ManagedFile, renderApplyScript, renderInspectScript } from "./renderHostFiles";
-import { scriptHeader, shq } from "./render";
+import { HostChecks, ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "./renderHostFiles";
 
 export interface HostFileArgs extends ManagedFile {
     /** The file's content. Pass a secret for private keys. */
@@ -28,6 +27,8 @@ export interface HostFilesArgs {
     checks?: pulumi.Input<HostChecks>;
     /** The member's restart, run when a repair changed what the running etcd read (see renderApplyScript). */
     restartScript?: pulumi.Input<string>;
+    /** First lines of the remove script, which may end it early (the member's owner guard: render.ts renderOwnerGuard). */
+    removeGuard?: string;
 }
 
 /** The type token of a HostFiles write in the state and in previews. */
@@ -70,7 +71,7 @@ export class HostFiles extends pulumi.ComponentResource {
             create: renderApplyScript(args.files, checks, { repair: false }),
             update: renderApplyScript(args.files, checks, { repair: true, restartScript }),
             inspect: renderInspectScript(args.files, checks),
-            remove: scriptHeader + order.map((p) => `rm -f ${shq(p)}`).join("\n") + "\n",
+            remove: renderHostFilesRemoveScript(order, args.removeGuard),
         }));
         const inputs: { [K in keyof HostFilesInputs]: pulumi.Input<HostFilesInputs[K]> } = {
             label: args.label,

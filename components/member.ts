@@ -26,7 +26,7 @@ import {
 import { Connection, remoteStep } from "./remoteStep";
 import {
     configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
+    renderOwnerGuard, renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
     renderSequence, renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
 } from "./render";
 import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "./spec";
@@ -103,7 +103,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const prepare = step("prepare", {
             create: checkAndPrepare,
             update: checkAndPrepare,
-            delete: renderRemoveDirsScript(spec),
+            delete: renderRemoveDirsScript(spec, member),
         }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
@@ -121,10 +121,12 @@ export class EtcdMember extends pulumi.ComponentResource {
             .apply(([...parts]) => crypto.createHash("sha256").update([spec.version, ...parts].join("\0")).digest("hex"));
         // A hand change etcd has started with is repaired and then read again, by the same restart.
         const repairRestart = renderRepairRestartScript(spec, member);
+        // A removal leaves alone a host whose config names another member (a rename at the same address).
+        const ownerGuard = renderOwnerGuard(spec, member);
         const owner = `${paths.etcdUser}:${paths.etcdGroup}`;
         const pem = (path: string, content: pulumi.Input<string>, mode: string) => ({ path, content, mode, owner, readByEtcd: true });
         const joinFiles = new HostFiles(`${member.name}-files`, {
-            connection, label: `${member.name} files`, restartScript: repairRestart,
+            connection, label: `${member.name} files`, restartScript: repairRestart, removeGuard: ownerGuard,
             files: [
                 pem(pkiPath(spec, "ca"), args.caCertPem, paths.modes.certificate),
                 pem(pkiPath(spec, "serverCert"), certificates.server.certPem, paths.modes.certificate),
@@ -141,7 +143,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         const join = step("join", {
             create: renderJoinScript(spec, member),
             update: renderJoinScript(spec, member),
-            delete: renderForgetJoinScript(spec),
+            delete: renderForgetJoinScript(spec, member),
         }, inTurn(binaries.install, joinFiles.write));
 
         // Phase 3c: the config (completed on the host with the join's decision, see
@@ -149,7 +151,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         // written once the join stopped that one. Its refresh also checks the unit is enabled and
         // running and the binaries are those of the staged release.
         const configFiles = new HostFiles(`${member.name}-config`, {
-            connection, label: `${member.name} config`, restartScript: repairRestart, checks: binaries.checks,
+            connection, label: `${member.name} config`, restartScript: repairRestart, removeGuard: ownerGuard, checks: binaries.checks,
             files: [
                 { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), unfill: renderUnfillJoinDecision(), readByEtcd: true },
                 { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
@@ -162,7 +164,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         this.service = step("service", {
             create: this.inputsDigest.apply((d) => renderSequence(renderStartScript(spec, d), promote)),
             update: this.inputsDigest.apply((d) => renderSequence(renderRestartScript(spec, member, d), promote)),
-            delete: renderStopScript(spec),
+            delete: renderStopScript(spec, member),
         }, inTurn(binaries.install, join, joinFiles.write, configFiles.write));
         this.rollDone = [this.service];
 
@@ -173,7 +175,7 @@ export class EtcdMember extends pulumi.ComponentResource {
         prepare: command.remote.Command, inTurn: (...own: pulumi.Resource[]) => pulumi.Input<pulumi.Resource[]>,
         provider: pulumi.ProviderResource): { install: command.remote.Command; checks: pulumi.Input<HostChecks> } {
         const install = (script: pulumi.Input<string>, dependsOn: pulumi.Resource[]) => remoteStep(`${name}-binaries`, {
-            connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(),
+            connection, label: `${member.name} binaries`, create: script, update: script, delete: renderRemoveBinariesScript(spec, member),
         }, { parent: this, dependsOn: inTurn(...dependsOn) });
         // Staging the release changes nothing etcd uses, so it is not part of the roll: every host
         // stages at once, and only the install waits for the member's turn. A member moved to

@@ -396,9 +396,9 @@ function upgradeGuard(spec: ClusterSpec): string[] {
     ];
 }
 
-/** Removes what the binaries step installed (on destroy). */
-export function renderRemoveBinariesScript(): string {
-    return scriptHeader + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + `\nrm -rf ${paths.stagingDir}\n`;
+/** Removes what the binaries step installed (on destroy), unless the host now runs another member. */
+export function renderRemoveBinariesScript(spec: ClusterSpec, member: MemberSpec): string {
+    return scriptHeader + renderOwnerGuard(spec, member) + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + `\nrm -rf ${paths.stagingDir}\n`;
 }
 
 /**
@@ -577,9 +577,25 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
     ].join("\n") + "\n";
 }
 
-/** Stops and removes the member's service on destroy; keeps the data dir unless asked to purge. */
-export function renderStopScript(spec: ClusterSpec): string {
-    return scriptHeader + [
+/**
+ * The first lines of every script that removes a member's things from its host. A member's
+ * identity is its name and its host: when the host's etcd config names another member (two
+ * members' resources on one machine, which the removal check refuses before any host is touched),
+ * the unit, files and data there are that member's, and this removal leaves them alone.
+ */
+export function renderOwnerGuard(spec: ClusterSpec, member: MemberSpec): string {
+    const config = shq(configPath(spec));
+    return [
+        `if [ -f ${config} ] && ! grep -qxF ${shq(`name: ${yq(member.name)}`)} ${config}; then`,
+        `  echo "${member.name}: this host's etcd config names $(sed -n 's/^name: //p' ${config} | head -n 1), not ${member.name}: its unit, files and data are left alone"`,
+        `  exit 0`,
+        `fi`,
+    ].join("\n") + "\n";
+}
+
+/** Stops and removes the member's service on destroy (unless the host now runs another member); keeps the data dir unless asked to purge. */
+export function renderStopScript(spec: ClusterSpec, member: MemberSpec): string {
+    return scriptHeader + renderOwnerGuard(spec, member) + [
         `systemctl disable --now ${paths.unitName} >/dev/null 2>&1 || true`,
         `rm -f ${paths.unitPath} ${shq(appliedInputsPath(spec))}`,
         `systemctl daemon-reload`,
@@ -615,9 +631,9 @@ export function renderHealthGateScript(spec: ClusterSpec): string {
     ].join("\n") + "\n";
 }
 
-/** Removes config and pki files and the empty dirs this program created (on destroy). */
-export function renderRemoveDirsScript(spec: ClusterSpec): string {
-    return scriptHeader + [
+/** Removes config and pki files and the empty dirs this program created (on destroy), unless the host now runs another member. */
+export function renderRemoveDirsScript(spec: ClusterSpec, member: MemberSpec): string {
+    return scriptHeader + renderOwnerGuard(spec, member) + [
         `rmdir ${shq(spec.dirs.pki)} 2>/dev/null || true`,
         `rmdir ${shq(spec.dirs.config)} 2>/dev/null || true`,
         spec.purgeDataOnDestroy ? `rm -rf ${shq(spec.dirs.data)}` : `echo "data dir ${spec.dirs.data} kept (purgeDataOnDestroy is false)"`,

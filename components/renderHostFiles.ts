@@ -117,6 +117,11 @@ function binaryLines(checks: HostChecks, repair: boolean): string[] {
     ];
 }
 
+/** Removes the files (on delete), after `guard` (lines that may end the script early: the member's owner guard). */
+export function renderHostFilesRemoveScript(files: string[], guard = ""): string {
+    return scriptHeader + guard + files.map((p) => `rm -f ${shq(p)}`).join("\n") + "\n";
+}
+
 /**
  * Reads what the host holds: each file's digest, mode and owner (or that it is missing), the
  * unit's state, and whether the installed binaries are those of the staged release. Changes

@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, scriptHeader, servingFunction, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, renderOwnerGuard, scriptHeader, servingFunction, shq, statusColumnFunction, untilDeadline } from "./render";
 import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
@@ -237,9 +237,9 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
     ].join("\n") + "\n";
 }
 
-/** Removes the join record (on destroy): a later stack on this host decides afresh. */
-export function renderForgetJoinScript(spec: ClusterSpec): string {
-    return scriptHeader + `rm -f ${shq(joinRecordPath(spec))}\n`;
+/** Removes the join record (on destroy), unless the host now runs another member: a later stack on this host decides afresh. */
+export function renderForgetJoinScript(spec: ClusterSpec, member: MemberSpec): string {
+    return scriptHeader + renderOwnerGuard(spec, member) + `rm -f ${shq(joinRecordPath(spec))}\n`;
 }
 
 /**

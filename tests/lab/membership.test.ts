@@ -2,7 +2,7 @@
  * Lab, real engine: membership as stack edits, 3 → 5 → 7 → 5 → 3. Adding members one at a time as
  * learners (promoted once caught up) without restarting the others; 7 → 5 and 5 → 3 remove members
  * from the cluster before their hosts are stopped; a removal that would lose quorum is refused
- * before anything changes. A bounded writer runs across every step. The stack keeps data on destroy
+ * before anything changes, and so are identity edits (a rename at the same address, an address swap). A bounded writer runs across every step. The stack keeps data on destroy
  * (purgeDataOnDestroy false): a member that leaves keeps its data dir, and nothing else.
  */
 import * as assert from "assert";
@@ -135,6 +135,50 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         // The next step starts from a healthy cluster.
         const health = await etcdctl.clusterHealth(endpoints, admin, 5, 60_000);
         assert.strictEqual(health.healthy, 5, health.out);
+    });
+
+    it("identity edits (a rename at the same address, two members swapping addresses) are refused by preview and up, and nothing on any host changes", async () => {
+        const five = labMembers(5);
+        const renamed = five.map((m) => m.name === "lab-2" ? { ...m, name: "lab-2b" } : m);
+        const swapped = five.map((m) => m.name === "lab-2" ? { ...m, address: five[2].address } : m.name === "lab-3" ? { ...m, address: five[1].address } : m);
+        const hosts = five.map((m) => hostOf(m.name));
+        const pids = hosts.map(mainPid);
+        const configs = hosts.map((h) => labSsh(h, `sha256sum /etc/etcd/${paths.configFileName}`).stdout);
+        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/identity").start();
+        try {
+            for (const [edit, members, reason] of [
+                ["rename", renamed, /lab-2b would take over lab-2's address 10\.213\.0\.12 while lab-2 is a member of the cluster \(a rename at the same address\).*remove lab-2 from etcd:members and run pulumi up, then add lab-2b/],
+                ["swap", swapped, /lab-2 would take over lab-3's address 10\.213\.0\.13 while lab-3 moves to 10\.213\.0\.12 \(members swapping addresses\)/],
+            ] as const) {
+                scratch.setConfig({ members });
+                const previewError = await scratch.stack.preview().then(() => undefined, (e: Error) => e.message);
+                assert.ok(previewError !== undefined, `the ${edit} previewed without an error`);
+                assert.match(previewError, reason, `${edit}: the preview's error`);
+                const log = new StepLog();
+                await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+                assert.match(log.output, reason, `${edit}: the up's error`);
+                assert.match(log.output, /nothing was changed/);
+                // Refused before anything reached a host, and nothing deleted from the state.
+                assert.deepStrictEqual(log.changed().filter((n) => /^lab-\d+b?-(prepare|tarball|binaries|files-write|join|config-write|service)$/.test(n)), [], `${edit}: a member's step ran`);
+                assert.deepStrictEqual([...log.ops].filter(([, op]) => op === "delete"), [], `${edit}: something was deleted`);
+            }
+        } finally {
+            scratch.setConfig({ members: five });
+            await writer.stop();
+        }
+        assert.deepStrictEqual(hosts.map(mainPid), pids, "no member restarted");
+        assert.deepStrictEqual(hosts.map((h) => labSsh(h, `sha256sum /etc/etcd/${paths.configFileName}`).stdout), configs, "no member's config changed");
+        assert.deepStrictEqual(await memberList(), Object.fromEntries(five.map((m) => [m.name, false])), "the cluster's members are unchanged");
+        const lost = await writer.lost();
+        console.log(`      ${writer.summary(lost)}`);
+        assert.deepStrictEqual(writer.failed, []);
+        assert.deepStrictEqual(lost, []);
+        const health = await etcdctl.clusterHealth(endpoints, admin, 5, 60_000);
+        assert.strictEqual(health.healthy, 5, health.out);
+        // The stack is as it was: its next preview changes nothing.
+        const preview = new StepLog();
+        await scratch.stack.preview({ onEvent: preview.onEvent });
+        assert.deepStrictEqual(preview.changed(), [], "the preview after the refused edits is empty");
     });
 
     it("5 → 7: two more members join, the others untouched", async () => {

@@ -48,7 +48,7 @@ describe("render: golden files", () => {
     const digest = "d".repeat(64);
     it("start script", () => golden("start.sh", renderStartScript(s, digest)));
     it("restart script", () => golden("restart.sh", renderRestartScript(s, s.members[1], digest)));
-    it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s)));
+    it("remove-dirs script", () => golden("remove-dirs.sh", renderRemoveDirsScript(s, m)));
     it("join script", () => golden("join.sh", renderJoinScript(s, s.members[1])));
     it("promote script", () => golden("promote.sh", renderPromoteScript(s, s.members[1])));
     it("host key check script", () => golden("host-key-check.sh", renderHostKeyCheckScript(m, m.hostKey!)));
@@ -68,7 +68,7 @@ describe("render: golden files", () => {
     it("defrag unit and timer", () => golden("etcd-defrag.units", renderDefragUnit() + "---\n" + renderDefragTimer(defrag.defrag!)));
     it("stdin runner and script bundle", () => golden("runner-and-bundle.sh",
         renderStdinRunner("lab-1 service", "update") + "\n# --- stdin ---\n" + renderScriptBundle({ create: "set -eu\necho a\n", update: "set -eu\necho b\n" })));
-    it("stop script", () => golden("stop.sh", renderStopScript(s)));
+    it("stop script", () => golden("stop.sh", renderStopScript(s, m)));
     it("health gate script", () => golden("health-gate.sh", renderHealthGateScript(s)));
     const hostFiles = [
         { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd", readByEtcd: true },
@@ -151,10 +151,10 @@ describe("render: semantics", () => {
 
     it("the data dir goes with the prepare step, only when purge is asked for; stopping never touches it", () => {
         for (const purge of [false, true]) {
-            assert.doesNotMatch(renderStopScript(spec({ purgeDataOnDestroy: purge })), /\/var\/lib\/etcd/);
+            assert.doesNotMatch(renderStopScript(spec({ purgeDataOnDestroy: purge }), s.members[0]), /\/var\/lib\/etcd/);
         }
-        assert.doesNotMatch(renderRemoveDirsScript(s), /rm -rf '\/var\/lib\/etcd'/);
-        assert.match(renderRemoveDirsScript(spec({ purgeDataOnDestroy: true })), /rm -rf '\/var\/lib\/etcd'/);
+        assert.doesNotMatch(renderRemoveDirsScript(s, s.members[0]), /rm -rf '\/var\/lib\/etcd'/);
+        assert.match(renderRemoveDirsScript(spec({ purgeDataOnDestroy: true }), s.members[0]), /rm -rf '\/var\/lib\/etcd'/);
     });
 
     it("hands leadership to the member the roll reaches last, so the leader restarts last; the last one to the member before it (the awk, run by sh)", () => {
