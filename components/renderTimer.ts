@@ -44,7 +44,8 @@ export function renderEnableTimerScript(key: string, timer: string, onCalendar: 
     const what = key.split(".")[0];
     return [
         `set -eu`,
-        `systemd-analyze calendar ${shq(onCalendar)} >/dev/null 2>&1 || { echo "${key} ${shq(onCalendar)} is not a systemd calendar expression (systemd-analyze calendar)" >&2; exit 1; }`,
+        // The whole message in single quotes: the expression is data here too, never inside "…".
+        `systemd-analyze calendar ${shq(onCalendar)} >/dev/null 2>&1 || { echo ${shq(`${key} "${onCalendar}" is not a systemd calendar expression (systemd-analyze calendar)`)} >&2; exit 1; }`,
         `systemctl daemon-reload`,
         `systemctl enable --now ${timer} >/dev/null 2>&1`,
         `systemctl restart ${timer}`,

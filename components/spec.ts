@@ -7,7 +7,7 @@
  */
 import * as net from "net";
 import { normalizeHostKey, lookupKnownHost } from "./hostKeys";
-import { defaultDirs, defaultPorts, defaultReleaseUrlTemplate } from "./paths";
+import { defaultDirs, defaultPorts, defaultReleaseUrlTemplate, peerCommonName } from "./paths";
 
 /** One etcd member and how to reach its host. */
 export interface MemberSpec {
@@ -254,6 +254,16 @@ const dnsName = /^(?=.{1,253}$)([a-z0-9*]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9](
 const semver = /^(\d+)\.(\d+)\.(\d+)$/;
 const sha256Hex = /^[0-9a-f]{64}$/;
 const compactionRetention = /^(\d+)(h|m|s)?$/;
+/** An RFC 1123 host name (no wildcard): where SSH connects, printed by the host key check the operator's machine runs. */
+const hostName = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
+/** A POSIX login name (portable characters, no leading hyphen). */
+const userName = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+/** What a path written into a root script may hold: nothing a shell would read as code, a glob or a separator. */
+const plainPath = /^[A-Za-z0-9._\/-]+$/;
+/** systemd calendar syntax (weekdays, dates, times, ranges, repeats, time zones) and nothing a shell would read. */
+const calendarText = /^[A-Za-z0-9*][A-Za-z0-9 *:\/,.~_+-]*$/;
+/** What a certificate subject field may hold (at most X.509's 64 characters). */
+const subjectText = /^[A-Za-z0-9][A-Za-z0-9 ._:@=+,-]{0,63}$/;
 
 /** True for a name etcd accepts as a member name that is also a DNS label (it goes into cert SANs). */
 export function isValidMemberName(name: string): boolean {
@@ -268,6 +278,11 @@ export function isValidAddress(address: string): boolean {
 /** True for a SAN: an IP address or a DNS name (wildcards allowed in the first label). */
 export function isValidSan(san: string): boolean {
     return isValidAddress(san) || dnsName.test(san);
+}
+
+/** True for an SSH destination: an IP address or an RFC 1123 host name. */
+export function isValidHost(host: string): boolean {
+    return isValidAddress(host) || hostName.test(host);
 }
 
 /** Formats an address for a URL (`[v6]`). */
@@ -403,8 +418,10 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
             p.problems.push(`${label}: address "${address}" is not an IPv4 or IPv6 address`);
         }
         const sshHost = p.string(`${at}.sshHost`, field(m, "sshHost"), address);
+        if (sshHost && !isValidHost(sshHost)) p.problems.push(`${label}: sshHost "${sshHost}" is neither a host name nor an IP address`);
         const sshPort = p.port(`${at}.sshPort`, field(m, "sshPort"), 22);
         const sshUser = p.string(`${at}.sshUser`, field(m, "sshUser"), "root");
+        if (!userName.test(sshUser)) p.problems.push(`${label}: sshUser "${sshUser}" is not a user name (letters, digits, _ . -; not starting with - or a digit)`);
         const extraSans = p.stringList(`${at}.extraSans`, field(m, "extraSans"));
         const hostKeyLine = p.optionalString(`${at}.hostKey`, field(m, "hostKey"));
         const hostKey = hostKeyLine === "" ? undefined : normalizeHostKey(hostKeyLine);
@@ -599,8 +616,6 @@ function parseCa(raw: RawClusterConfig, p: Reader, problems: string[]): CaSpec {
     };
 }
 
-const shellSafePath = /^[A-Za-z0-9._@%+=:,\/-]+$/;
-
 function parseClientCertificates(value: unknown, p: Reader, problems: string[]): ClientCertificateSpec[] {
     const result = [...builtinClientCertificates];
     if (value === undefined) return result;
@@ -616,8 +631,13 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
         const organization = organizationRaw === undefined ? undefined : p.string(`${at}.organization`, organizationRaw, "");
         const dirRaw = field(c, "dir");
         const dir = dirRaw === undefined ? undefined : p.absPath(`${at}.dir`, dirRaw, "");
-        // The flags name files here and are pasted into shells and units: nothing that needs quoting.
-        if (dir && !shellSafePath.test(dir)) problems.push(`${at}.dir: "${dir}" may hold only letters, digits and . _ - / @ % + = : ,`);
+        // The flags name files here and are pasted into shells and units: absPath lets through nothing that needs quoting.
+        for (const [key, text] of [["commonName", commonName], ["organization", organization]] as const) {
+            if (text && !subjectText.test(text)) problems.push(`${at}.${key}: "${text}" may hold only letters, digits, spaces and . _ : @ = + , - (at most 64)`);
+        }
+        if (commonName.toLowerCase() === peerCommonName) {
+            problems.push(`${at}.commonName: "${commonName}" is the members' peer certificate's name, which the peer port admits: a client certificate must not carry it`);
+        }
         if (name && !dnsLabel.test(name)) {
             problems.push(`${at}: name "${name}" must be a lowercase DNS label`);
         }
@@ -629,7 +649,7 @@ function parseClientCertificates(value: unknown, p: Reader, problems: string[]):
     return result;
 }
 
-const unitName = /^[A-Za-z0-9:_.@-]+\.service$/;
+const unitName = /^[A-Za-z0-9][A-Za-z0-9:_.@-]*\.service$/;
 
 function parseAdopt(at: string, value: unknown, p: Reader): AdoptSpec | undefined {
     if (value === undefined || !p.object(at, value)) return undefined;
@@ -651,10 +671,15 @@ function parseRestore(value: unknown, p: Reader): RestoreSpec | undefined {
     return { snapshotPath, sha256, id: sha256.slice(0, 12) };
 }
 
-/** An OnCalendar expression; systemd-analyze checks it on the host, this keeps it one safe line. */
+/**
+ * An OnCalendar expression; systemd-analyze checks its meaning on the host, this keeps it to
+ * calendar characters: it is written into a timer and a script run as root.
+ */
 function calendar(key: string, value: unknown, fallback: string, p: Reader): string {
     const onCalendar = p.string(key, value, fallback);
-    if (/[\n'"\\]/.test(onCalendar)) p.problems.push(`${key}: "${onCalendar}" is not a systemd calendar expression`);
+    if (!calendarText.test(onCalendar)) {
+        p.problems.push(`${key}: "${onCalendar}" is not a systemd calendar expression (letters, digits, spaces and * - : / , . ~ _ + only)`);
+    }
     return onCalendar;
 }
 
@@ -693,10 +718,14 @@ function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {
     if (hostKeyLine !== "" && hostKey === undefined) {
         p.problems.push(`bastion.hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)`);
     }
+    const host = p.string("bastion.host", field(value, "host"), "");
+    if (host && !isValidHost(host)) p.problems.push(`bastion.host: "${host}" is neither a host name nor an IP address`);
+    const user = p.string("bastion.user", field(value, "user"), "root");
+    if (!userName.test(user)) p.problems.push(`bastion.user: "${user}" is not a user name (letters, digits, _ . -; not starting with - or a digit)`);
     return {
-        host: p.string("bastion.host", field(value, "host"), ""),
+        host,
         port: p.port("bastion.port", field(value, "port"), 22),
-        user: p.string("bastion.user", field(value, "user"), "root"),
+        user,
         ...(hostKey ? { hostKey } : {}),
     };
 }
@@ -806,6 +835,8 @@ class Reader {
         if (s === "") return s; // already reported as required
         if (!s.startsWith("/") || s.includes("..") || /\s/.test(s) || s.length < 2 || s.endsWith("/")) {
             this.problems.push(`${at}: "${s}" must be an absolute path without spaces, "..", or a trailing slash`);
+        } else if (!plainPath.test(s)) {
+            this.problems.push(`${at}: "${s}" may hold only letters, digits and . _ - / (it is written into scripts run as root)`);
         }
         return s;
     }

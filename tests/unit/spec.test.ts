@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fc from "fast-check";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec";
+import { peerCommonName } from "../../components/paths";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Returns the problems a raw config produces (empty when valid). */
@@ -169,6 +170,46 @@ describe("spec: validation", () => {
         assert.ok(problems.some((p) => /snapshots.members: "nope" is not a member/.test(p)), problems.join("\n"));
         assert.ok(problems.some((p) => /snapshots.keep: must be a positive integer/.test(p)), problems.join("\n"));
         assert.ok(problems.some((p) => /snapshots.onCalendar: .* is not a systemd calendar expression/.test(p)), problems.join("\n"));
+    });
+
+    it("the lab's hostile calendar (`$(touch${IFS}/tmp/x)`, which ran as root on the first member) is refused at preview, for snapshots and defrag", () => {
+        const problems = problemsOf({ snapshots: { onCalendar: "$(touch${IFS}/tmp/x)", keep: 3 }, defrag: { onCalendar: "weekly`reboot`" } });
+        assert.ok(problems.some((p) => /^snapshots\.onCalendar: "\$\(touch\$\{IFS\}\/tmp\/x\)" is not a systemd calendar expression/.test(p)), problems.join("\n"));
+        assert.ok(problems.some((p) => /^defrag\.onCalendar: "weekly`reboot`" is not a systemd calendar expression/.test(p)), problems.join("\n"));
+        for (const ok of ["hourly", "Mon..Fri *-*-* 09:00:00", "*-*-* 00/6:00:00", "*-*~03", "Sat,Sun 03:30 Europe/Berlin", "2026-01-01 00:00:00 UTC"]) {
+            assert.deepEqual(problemsOf({ snapshots: { onCalendar: ok }, defrag: { onCalendar: ok } }), [], ok);
+        }
+    });
+
+    it("every value that reaches a script is checked against what it may be, naming its key", () => {
+        const [m1, m2, m3] = [member(1), member(2), member(3)];
+        const problems = problemsOf({
+            members: [{ ...m1, sshHost: "h$(reboot)" }, { ...m2, sshUser: "ops;reboot" }, { ...m3, adopt: { unit: "-etcd.service", dataDir: "/var/lib/etcd$(touch${IFS}/x)" } }],
+            dirs: { data: "/data/`reboot`", config: "/etc/et'cd", pki: "/etc/etcd/pki*" },
+            bastion: { host: "jump;reboot", user: "$USER", hostKey: fixtureHostKeys[0] },
+        });
+        for (const want of [
+            /^members\[0\] \(m-1\): sshHost "h\$\(reboot\)" is neither a host name nor an IP address/,
+            /^members\[1\] \(m-2\): sshUser "ops;reboot" is not a user name/,
+            /^members\[2\] \(m-3\)\.adopt\.unit: "-etcd\.service" is not a systemd service name/,
+            /^members\[2\] \(m-3\)\.adopt\.dataDir: "\/var\/lib\/etcd\$\(touch\$\{IFS\}\/x\)" may hold only letters, digits and \. _ - \//,
+            /^dirs\.data: "\/data\/`reboot`" may hold only/, /^dirs\.config: "\/etc\/et'cd" may hold only/, /^dirs\.pki: "\/etc\/etcd\/pki\*" may hold only/,
+            /^bastion\.host: "jump;reboot" is neither a host name nor an IP address/, /^bastion\.user: "\$USER" is not a user name/,
+        ]) {
+            assert.ok(problems.some((p) => want.test(p)), `no problem matched ${want}; got:\n${problems.join("\n")}`);
+        }
+        const fine = spec({ members: [{ ...m1, sshHost: "lab-1.example.internal", sshUser: "ops" }, { ...m2, sshHost: "fd00::12", sshUser: "_deploy.bot-1" }, m3],
+            dirs: { data: "/srv/etcd_data-1.0" }, bastion: { host: "jump-1.example", user: "ops", hostKey: fixtureHostKeys[0] } });
+        assert.equal(fine.members[1].sshHost, "fd00::12");
+    });
+
+    it("a client certificate cannot take the peer certificate's common name (the peer port admits it)", () => {
+        const problems = problemsOf({ clientCertificates: [{ name: "sneaky", commonName: peerCommonName }] });
+        assert.ok(problems.some((p) => /^clientCertificates\[0\]\.commonName: "etcd-peer" is the members' peer certificate's name/.test(p)), problems.join("\n"));
+        const hostile = problemsOf({ clientCertificates: [{ name: "x", commonName: "x$(reboot)", organization: "o`id`" }] });
+        assert.ok(hostile.some((p) => /^clientCertificates\[0\]\.commonName: "x\$\(reboot\)" may hold only/.test(p)), hostile.join("\n"));
+        assert.ok(hostile.some((p) => /^clientCertificates\[0\]\.organization: "o`id`" may hold only/.test(p)), hostile.join("\n"));
+        assert.equal(spec({ clientCertificates: [{ name: "kube", commonName: "system:kube-apiserver", organization: "system:masters" }] }).clientCertificates[3].commonName, "system:kube-apiserver");
     });
 
     it("adopt: kept on the member that takes over an existing etcd, absent elsewhere", () => {
