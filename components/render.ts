@@ -4,6 +4,7 @@
  * them, and a change to any of them shows in `pulumi preview` as a change to one input.
  */
 import * as paths from "./paths";
+import { allowedCnYaml, rendersSnapshotCount } from "./etcdVersions";
 import { hostKeyFingerprint } from "./hostKeys";
 import { AdoptSpec, ClusterSpec, MemberSpec, minimum35Before36, urlHost } from "./spec";
 
@@ -49,7 +50,9 @@ export interface EtcdConfigOptions {
 
 /**
  * etcd's YAML config file for one member. Only TLS listeners for clients and peers;
- * metrics (plain HTTP, /metrics and /health only) listen on loopback.
+ * metrics (plain HTTP, /metrics and /health only) listen on loopback. What differs by etcd
+ * version (allowed-cn a string in 3.5.14, a list from 3.5.15; snapshot-count left out at its
+ * default where 3.6.0-3.6.7 deprecate it) is decided in etcdVersions.ts, with etcd's source cited.
  */
 export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: EtcdConfigOptions): string {
     const t = spec.tuning;
@@ -78,14 +81,14 @@ export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: Et
         ...tls(pkiPath(spec, "serverCert"), pkiPath(spec, "serverKey")),
         `peer-transport-security:`,
         ...tls(pkiPath(spec, "peerCert"), pkiPath(spec, "peerKey")),
-        `  allowed-cn: [${yq(paths.peerCommonName)}]`,
+        `  allowed-cn: ${allowedCnYaml(spec.version, yq(paths.peerCommonName))}`,
         `heartbeat-interval: ${t.heartbeatIntervalMs}`,
         `election-timeout: ${t.electionTimeoutMs}`,
         `auto-compaction-mode: ${yq(t.autoCompactionMode)}`,
         `auto-compaction-retention: ${yq(t.autoCompactionRetention)}`,
         `quota-backend-bytes: ${t.quotaBackendBytes}`,
         `max-request-bytes: ${t.maxRequestBytes}`,
-        `snapshot-count: ${t.snapshotCount}`,
+        ...(rendersSnapshotCount(spec.version, t.snapshotCount) ? [`snapshot-count: ${t.snapshotCount}`] : []),
         `strict-reconfig-check: true`,
         `logger: "zap"`,
         `log-outputs: ["stderr"]`,

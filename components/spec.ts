@@ -6,6 +6,7 @@
  * message, before a single resource is registered or a host is touched.
  */
 import * as net from "net";
+import { unservableVersion } from "./etcdVersions";
 import { normalizeHostKey, lookupKnownHost } from "./hostKeys";
 import { defaultDirs, defaultPorts, defaultReleaseUrlTemplate, peerCommonName } from "./paths";
 
@@ -470,7 +471,10 @@ function checkVersion(version: string, problems: string[]): void {
     const minor = `${m[1]}.${m[2]}`;
     if (!supportedMinors.includes(minor)) {
         problems.push(`version: etcd ${minor} is not supported; supported minors: ${supportedMinors.join(", ")}`);
+        return;
     }
+    const unservable = unservableVersion(version);
+    if (unservable) problems.push(`version: ${unservable}`);
 }
 
 function checkPortClashes(ports: { client: number; peer: number; metrics: number }, members: MemberSpec[], bastion: unknown, problems: string[]): void {

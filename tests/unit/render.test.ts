@@ -332,7 +332,8 @@ describe("render: semantics", () => {
             const snapshot = Buffer.from("a snapshot");
             const sha256 = crypto.createHash("sha256").update(snapshot).digest("hex");
             const restoreArgs = (version: string, me: number, id: string) => {
-                const local = spec({ version, dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } });
+                // The spec refuses 3.5 before 3.5.14 (etcdVersions.ts: no allowed-cn); the restore's flags still follow the version.
+                const local = { ...spec({ dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } }), version };
                 const restore = { snapshotPath: "/unused", sha256, id };
                 fs.writeFileSync(stagedSnapshotPath(restore).split(paths.stagingDir).join(staging), snapshot);
                 const script = renderRestoreScript(local, local.members[me], restore, "t").split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
