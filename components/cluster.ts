@@ -92,7 +92,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // A new cluster's members start together, as a hand-written bootstrap would: nothing runs on
         // a host yet, so nothing can lose a quorum, and the health gate waits for all of them. From
         // the second run on (or when a member adopts an etcd that already runs), the roll below
-        // orders every member after the one before.
+        // orders every member after the one before. Only then may a join bootstrap (member.ts).
         const together = spec.members.some((m) => m.adopt) ? pulumi.output(false) : removalCheck.newStack;
 
         this.members = [];
@@ -110,6 +110,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 caCertPem: trustedPem,
                 token: this.token,
                 after: together.apply((t) => t ? [] : before),
+                newStack: together,
                 checkedBy: [removalCheck],
                 hostFilesProvider: hostFiles,
             }, { parent: this });

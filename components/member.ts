@@ -48,6 +48,11 @@ export interface EtcdMemberArgs {
      * members of a new cluster, which start together (known once the stack's removal check ran: an Output).
      */
     after?: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>;
+    /**
+     * True in the stack's first run (and no member adopts a running etcd): only then may this
+     * member's join bootstrap a new cluster, and only on a host without etcd data.
+     */
+    newStack: pulumi.Input<boolean>;
     /** Cluster-wide checks that must pass before anything connects to this host (the removal check). */
     checkedBy?: pulumi.Resource[];
     /**
@@ -140,9 +145,12 @@ export class EtcdMember extends pulumi.ComponentResource {
         // Phase 3b: how this member enters the cluster — bootstrap with the others, or `member add`
         // as a learner — decided on its first run with its own certificate and recorded on the
         // host; later runs print the record, so the member list growing never rewrites this config.
+        // Whether it may bootstrap when no leader answers depends on the run (JoinRun): created in
+        // the stack's first run, or later; an update (host rebuilt or moved) never bootstraps.
         const join = step("join", {
-            create: renderJoinScript(spec, member),
-            update: renderJoinScript(spec, member),
+            create: renderJoinScript(spec, member, "added"),
+            createAlternative: { step: "create_in_new_stack", script: renderJoinScript(spec, member, "new"), use: args.newStack },
+            update: renderJoinScript(spec, member, "existing"),
             delete: renderForgetJoinScript(spec, member),
         }, inTurn(binaries.install, joinFiles.write));
 

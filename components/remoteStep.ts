@@ -24,12 +24,21 @@ export interface RemoteStepArgs {
     update?: pulumi.Input<string>;
     /** Runs on destroy or replacement, with the scripts of the last successful run. */
     delete?: pulumi.Input<string>;
+    /**
+     * A script the step's creation runs instead of `create` when `use` is true (e.g. the join's in
+     * the stack's first run). Both travel on stdin, which so stays the same from run to run; the
+     * choice is the command's `create` line, whose later changes are ignored: it runs only once,
+     * and a choice that differs in a later run is no diff.
+     */
+    createAlternative?: { step: string; script: pulumi.Input<string>; use: pulumi.Input<boolean> };
     /** Which of stdout/stderr the engine streams; both are kept in state either way, so never print a secret. */
     logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
 }
 
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const steps: Record<string, pulumi.Input<string>> = { create: args.create };
+    const alternative = args.createAlternative;
+    if (alternative) steps[alternative.step] = alternative.script;
     if (args.update !== undefined) steps.update = args.update;
     if (args.delete !== undefined) steps.delete = args.delete;
     const names = Object.keys(steps);
@@ -37,11 +46,12 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
         .apply((scripts) => renderScriptBundle(Object.fromEntries(names.map((n, i) => [n, scripts[i]]))));
     return new command.remote.Command(name, {
         connection: args.connection,
-        create: renderStdinRunner(args.label, "create"),
+        create: alternative ? pulumi.output(alternative.use).apply((use) => renderStdinRunner(args.label, use ? alternative.step : "create"))
+            : renderStdinRunner(args.label, "create"),
         ...(args.update !== undefined ? { update: renderStdinRunner(args.label, "update") } : {}),
         ...(args.delete !== undefined ? { delete: renderStdinRunner(args.label, "delete") } : {}),
         stdin,
         addPreviousOutputInEnv: false,
         logging: args.logging ?? "stdoutAndStderr",
-    }, opts);
+    }, alternative ? { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), "create"] } : opts);
 }

@@ -143,10 +143,81 @@ function handOffAdoptedLeadership(spec: ClusterSpec, member: MemberSpec): string
 }
 
 /**
+ * Which run a join runs in, as far as bootstrapping goes (renderJoinScript):
+ * - `new`: its creation in the stack's first run: the only one that may bootstrap over no data;
+ * - `added`: its creation in a later run (a member added, or the re-run of a first `up` that
+ *   stopped before this member joined): may bootstrap over no data, as before, so that re-run
+ *   converges (members are added only to a cluster that answered the removal check);
+ * - `existing`: its update (the host rebuilt or moved, the script changed) or a rejoin: the
+ *   cluster exists, so it never bootstraps.
+ */
+export type JoinRun = "new" | "added" | "existing";
+
+/**
+ * Join lines counting the etcd data on this host (`kept`: WAL and snapshot files under member/,
+ * what etcd starts from whatever initial-cluster says). In the stack's first run such data is an
+ * earlier cluster's (a stack destroyed with its data kept, a hand-built etcd): starting from it
+ * would bring that cluster back, old member IDs and keys, while the output says "new". Refused,
+ * nothing started; unless a restore is declared, which rebuilds every member from its snapshot:
+ * the data is then moved aside (never deleted).
+ */
+function keptDataGuard(spec: ClusterSpec): string[] {
+    // The data dir as data, never spliced into a message's double quotes.
+    const found = `$data_dir holds $kept files of an earlier etcd (member/wal, member/snap)`;
+    return [
+        `data_dir=${shq(spec.dirs.data)}`,
+        `kept=0; if [ -d "$data_dir/member" ]; then kept=$(find "$data_dir/member" -type f \\( -path "$data_dir/member/wal/*" -o -path "$data_dir/member/snap/*" \\) | wc -l); kept=$((kept)); fi`,
+        `if [ "$run" = new ] && [ "$kept" -gt 0 ]; then`,
+        ...(spec.restore ? [
+            `  aside=member.kept-$(date +%s); mv "$data_dir/member" "$data_dir/$aside"`,
+            `  echo "$me: ${found}; a restore is declared (etcd:restore): moved aside to $data_dir/$aside, the restore rebuilds the data from its snapshot" >&2`,
+            `  kept=0`,
+        ] : [
+            `  echo "$me: refusing to start etcd: this stack is new (its first up), but ${found}: etcd would start from them, bringing back an earlier cluster (its members and keys) instead of a new one; nothing was started." \\`,
+            `    "To bring those keys back, restore them from a snapshot taken before (scheduled ones stay in ${paths.snapshotDir} on the members' hosts): pulumi config set --path etcd:restore.snapshot <file>, then pulumi up (README \\"Restore from a snapshot\\"); this data is then moved aside." \\`,
+            `    "If the data is not wanted: mv $data_dir/member $data_dir/member.old on this host, then pulumi up." >&2`,
+            `  exit 1`,
+        ]),
+        `fi`,
+    ];
+}
+
+/**
+ * Join lines for when no other member answers with a leader outside the stack's first run: an
+ * existing member (its step updated: the host rebuilt or moved) would start a second cluster
+ * behind the same endpoints, and a member with data here would start from that data. Refused,
+ * nothing started. Not with a restore declared: that rebuilds every member from its snapshot.
+ */
+function noLeaderGuard(): string[] {
+    const ways = `"Bring the cluster's other members back until a quorum answers, then pulumi up again; if the cluster is lost, restore it from a snapshot:" \\`;
+    const restore = `"pulumi config set --path etcd:restore.snapshot <file>, then pulumi up (README \\"Restore from a snapshot\\")." >&2`;
+    return [
+        `  if [ "$run" = existing ]; then`,
+        `    if [ "$kept" -gt 0 ]; then held=" ($data_dir holds $kept files of etcd data)"; else held=""; fi`,
+        `    echo "$me: refusing to bootstrap a new cluster: no other member answers with a leader, and this stack is not new (its first up was earlier)$held;" \\`,
+        `      "bootstrapping would start a second cluster behind the same endpoints; nothing was started." \\`,
+        `      ${ways}`,
+        `      ${restore}`,
+        `    exit 1`,
+        `  fi`,
+        `  if [ "$run" != new ] && [ "$kept" -gt 0 ]; then`,
+        `    echo "$me: refusing to bootstrap a new cluster: no other member answers with a leader, and $data_dir holds $kept files of an earlier etcd (member/wal, member/snap): etcd would start from them; nothing was started." \\`,
+        `      ${ways}`,
+        `      ${restore}`,
+        `    exit 1`,
+        `  fi`,
+    ];
+}
+
+/**
  * Decides, once, how `member` joins, records it on the host and prints it. A later run prints the
  * record, so an existing member's config never changes because the member list did.
  * - the member takes over an existing etcd (`adopt`): its data, see adoptExisting;
- * - no other member answers: a new cluster, bootstrapped from every member of the stack;
+ * - this host holds etcd data (WAL or snapshot files) in the stack's first run (`run`, see
+ *   JoinRun): refused (keptDataGuard); that data is an earlier cluster's, and etcd would start from it;
+ * - no other member answers: a new cluster, bootstrapped from every member of the stack, on a host
+ *   without data, and never by an existing member (noLeaderGuard): not a second cluster behind
+ *   the same endpoints;
  * - a cluster answers and already lists this peer URL: join it as that member (`existing`); if it
  *   was once started but this host has no data (a wiped or new disk), its old registration is
  *   removed and it is added again;
@@ -154,16 +225,19 @@ function handOffAdoptedLeadership(spec: ClusterSpec, member: MemberSpec): string
  *   old registration is removed first (see removeOldRegistration);
  * - otherwise: `member add --learner` (promoted by the promote step once caught up).
  */
-export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string {
+export function renderJoinScript(spec: ClusterSpec, member: MemberSpec, run: JoinRun = "existing"): string {
     const record = shq(joinRecordPath(spec));
     const data = shq(spec.dirs.data);
     return scriptHeader + [
         `me=${shq(member.name)}`,
         `my_peer=${shq(peerUrl(spec, member))}`,
+        // Whether, with no leader answering, this join may bootstrap (see JoinRun).
+        `run=${run}`,
         ctlFunction(spec),
         `if [ -s ${record} ]; then cat ${record}; exit 0; fi`,
         `decide() { printf 'initial-cluster-state=%s\\ninitial-cluster=%s\\n%s' "$1" "$2" "\${3:-}" > ${record}.tmp; mv ${record}.tmp ${record}; cat ${record}; }`,
         ...(member.adopt ? adoptExisting(spec, member, member.adopt) : []),
+        ...keptDataGuard(spec),
         otherClientUrls(spec, " "),
         // Ask every other member at once: a cold cluster's members are all silent, and asking
         // them one after another would cost a timeout each. A host that refuses the TCP connection
@@ -192,6 +266,7 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec): string 
         `wait`,
         `endpoint=$(cat "$answers"/* 2>/dev/null | head -n 1); rm -rf "$answers"`,
         `if [ -z "$endpoint" ]; then`,
+        ...(spec.restore ? [] : noLeaderGuard()),
         `  echo "$me: no other member answers: bootstrapping a new cluster" >&2`,
         `  decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' ${shq(membersFilePath(spec))})"`,
         `  exit 0`,

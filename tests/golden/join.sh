@@ -1,9 +1,18 @@
 set -eu
 me='lab-2'
 my_peer='https://10.213.0.12:2380'
+run=existing
 ctl() { /usr/local/bin/etcdctl --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/server.crt' --key '/etc/etcd/pki/server.key' --dial-timeout=3s --command-timeout=10s "$@"; }
 if [ -s '/etc/etcd/etcd-stack.join' ]; then cat '/etc/etcd/etcd-stack.join'; exit 0; fi
 decide() { printf 'initial-cluster-state=%s\ninitial-cluster=%s\n%s' "$1" "$2" "${3:-}" > '/etc/etcd/etcd-stack.join'.tmp; mv '/etc/etcd/etcd-stack.join'.tmp '/etc/etcd/etcd-stack.join'; cat '/etc/etcd/etcd-stack.join'; }
+data_dir='/var/lib/etcd'
+kept=0; if [ -d "$data_dir/member" ]; then kept=$(find "$data_dir/member" -type f \( -path "$data_dir/member/wal/*" -o -path "$data_dir/member/snap/*" \) | wc -l); kept=$((kept)); fi
+if [ "$run" = new ] && [ "$kept" -gt 0 ]; then
+  echo "$me: refusing to start etcd: this stack is new (its first up), but $data_dir holds $kept files of an earlier etcd (member/wal, member/snap): etcd would start from them, bringing back an earlier cluster (its members and keys) instead of a new one; nothing was started." \
+    "To bring those keys back, restore them from a snapshot taken before (scheduled ones stay in /var/backups/etcd on the members' hosts): pulumi config set --path etcd:restore.snapshot <file>, then pulumi up (README \"Restore from a snapshot\"); this data is then moved aside." \
+    "If the data is not wanted: mv $data_dir/member $data_dir/member.old on this host, then pulumi up." >&2
+  exit 1
+fi
 others=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = " " }' '/etc/etcd/etcd-stack.members')
 answers=$(mktemp -d); n=0
 for url in $others; do
@@ -20,6 +29,20 @@ done
 wait
 endpoint=$(cat "$answers"/* 2>/dev/null | head -n 1); rm -rf "$answers"
 if [ -z "$endpoint" ]; then
+  if [ "$run" = existing ]; then
+    if [ "$kept" -gt 0 ]; then held=" ($data_dir holds $kept files of etcd data)"; else held=""; fi
+    echo "$me: refusing to bootstrap a new cluster: no other member answers with a leader, and this stack is not new (its first up was earlier)$held;" \
+      "bootstrapping would start a second cluster behind the same endpoints; nothing was started." \
+      "Bring the cluster's other members back until a quorum answers, then pulumi up again; if the cluster is lost, restore it from a snapshot:" \
+      "pulumi config set --path etcd:restore.snapshot <file>, then pulumi up (README \"Restore from a snapshot\")." >&2
+    exit 1
+  fi
+  if [ "$run" != new ] && [ "$kept" -gt 0 ]; then
+    echo "$me: refusing to bootstrap a new cluster: no other member answers with a leader, and $data_dir holds $kept files of an earlier etcd (member/wal, member/snap): etcd would start from them; nothing was started." \
+      "Bring the cluster's other members back until a quorum answers, then pulumi up again; if the cluster is lost, restore it from a snapshot:" \
+      "pulumi config set --path etcd:restore.snapshot <file>, then pulumi up (README \"Restore from a snapshot\")." >&2
+    exit 1
+  fi
   echo "$me: no other member answers: bootstrapping a new cluster" >&2
   decide new "$(awk '{ printf "%s%s=%s", sep, $1, $2; sep = "," } END { print "" }' '/etc/etcd/etcd-stack.members')"
   exit 0
