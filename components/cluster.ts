@@ -210,10 +210,17 @@ function certificateAuthorities(name: string, spec: ClusterSpec, args: EtcdClust
     return cas;
 }
 
-/** The SSH connection to a member's host, its host key pinned; secret because it carries the key. */
-export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey: pulumi.Input<string>): pulumi.Output<Connection> {
+/**
+ * The SSH connection to a member's host, its host key pinned. Only the private key is secret (a
+ * secret leaf of a plain object stays at that leaf when inputs are serialized), so a preview of
+ * the project's own resources shows a changed address, port, login, host key or bastion. Wrapping
+ * it again (pulumi.output/all of the whole object) would hide all of it; @pulumi/command's
+ * remote.Command and CopyToRemote do so themselves (their schema makes `connection` secret).
+ */
+export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey: pulumi.Input<string>): Connection {
     const bastion = spec.bastion;
-    return pulumi.secret(pulumi.output(privateKey).apply((key): Connection => ({
+    const key = pulumi.secret(privateKey);
+    return {
         host: member.sshHost,
         port: member.sshPort,
         user: member.sshUser,
@@ -224,5 +231,5 @@ export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey:
         ...(bastion ? {
             proxy: { host: bastion.host, port: bastion.port, user: bastion.user, privateKey: key, ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}) },
         } : {}),
-    })));
+    };
 }

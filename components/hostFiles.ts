@@ -75,7 +75,8 @@ export class HostFiles extends pulumi.ComponentResource {
         }));
         const inputs: { [K in keyof HostFilesInputs]: pulumi.Input<HostFilesInputs[K]> } = {
             label: args.label,
-            connection: pulumi.output(args.connection) as pulumi.Output<SshConnection>,
+            // As given (not wrapped in one Output): only its private key is secret, the rest shows in a preview.
+            connection: args.connection as pulumi.Input<SshConnection>,
             files,
             // Secret as a whole: private keys among them.
             contents: pulumi.secret(contents.apply((cs) => Object.fromEntries(order.map((p, i) => [p, cs[i]])))),

@@ -37,7 +37,8 @@ export class ClusterMembership extends pulumi.dynamic.Resource {
         const inputs: { [K in keyof MembershipInputs]: pulumi.Input<MembershipInputs[K]> } = {
             members: Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)])),
             order: names,
-            connections: pulumi.all(args.connections) as pulumi.Output<Record<string, SshConnection>>,
+            // As given (not pulumi.all, which would make all of it secret; the SDK resolves the Inputs inside): only the private keys are secret.
+            connections: args.connections as unknown as Record<string, SshConnection>,
             scripts: {
                 list: renderMemberListScript(spec),
                 reconcile: renderReconcileMembershipScript(spec),

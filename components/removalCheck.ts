@@ -135,7 +135,8 @@ export class RemovalCheck extends pulumi.dynamic.Resource {
         const inputs: { [K in keyof RemovalCheckInputs]: pulumi.Input<RemovalCheckInputs[K]> } = {
             members: Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)])),
             order: spec.members.map((m) => m.name),
-            connections: pulumi.all(args.connections) as pulumi.Output<Record<string, SshConnection>>,
+            // As given (not pulumi.all, which would make all of it secret; the SDK resolves the Inputs inside): only the private keys are secret.
+            connections: args.connections as unknown as Record<string, SshConnection>,
             script: renderRemovalCheckScript(spec),
             run: thisRun,
         };

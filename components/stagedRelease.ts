@@ -109,7 +109,8 @@ export class StagedRelease extends pulumi.dynamic.Resource {
         }));
         const inputs: { [K in keyof StagedReleaseInputs]: pulumi.Input<StagedReleaseInputs[K]> } = {
             label: args.label,
-            connection: pulumi.output(args.connection) as pulumi.Output<SshConnection>,
+            // As given (not wrapped in one Output): only its private key is secret, the rest shows in a preview.
+            connection: args.connection as pulumi.Input<SshConnection>,
             tarball: args.tarball,
             sha256: args.sha256,
             source: args.source,
