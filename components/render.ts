@@ -572,10 +572,16 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         ...untilDeadline(
             `pid=$(systemctl show -p MainPID --value ${paths.unitName}) && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ]`,
             `member $me did not start a new etcd process within ${spec.healthTimeoutSeconds}s`),
+        // A NOSPACE alarm fails `endpoint health` on every member until it is disarmed, and raising
+        // the quota (this roll) comes before disarming it: a member that serves (knows a leader)
+        // with no other alarm raised is as healthy as it can be until then.
+        `only_nospace() { a=$(ctl --endpoints "$local_ep" alarm list 2>/dev/null) && [ -n "$a" ] && ! echo "$a" | grep -qv 'alarm:NOSPACE'; }`,
+        `nospace=""`,
         ...untilDeadline(
-            `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1`,
+            `ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1 || { serving "$local_ep" && only_nospace && nospace=yes; }`,
             `member $me not healthy after ${spec.healthTimeoutSeconds}s`),
         ...(inputsDigest === undefined ? [] : recordApplied(spec, `"$digest"`)),
+        `[ -z "$nospace" ] || echo "warning: $me serves, and the cluster's NOSPACE alarm is still raised: once every member has the new quota, disarm it (npm run maintenance)"`,
         `echo "restarted ${paths.unitName} on $me (pid $old_pid -> $pid); healthy"`,
     ].join("\n") + "\n";
 }

@@ -62,7 +62,9 @@ until pid=$(systemctl show -p MainPID --value etcd.service) && [ "$pid" != 0 ] &
   fi
   sleep 0.2
 done
-until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
+only_nospace() { a=$(ctl --endpoints "$local_ep" alarm list 2>/dev/null) && [ -n "$a" ] && ! echo "$a" | grep -qv 'alarm:NOSPACE'; }
+nospace=""
+until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1 || { serving "$local_ep" && only_nospace && nospace=yes; }; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "member $me not healthy after 120s; last journal lines:" >&2
     journalctl -u etcd.service -n 40 --no-pager >&2 || true
@@ -71,4 +73,5 @@ until ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1; do
   sleep 0.2
 done
 echo "$digest" > '/etc/etcd/etcd-stack.applied'
+[ -z "$nospace" ] || echo "warning: $me serves, and the cluster's NOSPACE alarm is still raised: once every member has the new quota, disarm it (npm run maintenance)"
 echo "restarted etcd.service on $me (pid $old_pid -> $pid); healthy"
