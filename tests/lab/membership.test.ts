@@ -144,6 +144,10 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         const hosts = five.map((m) => hostOf(m.name));
         const pids = hosts.map(mainPid);
         const configs = hosts.map((h) => labSsh(h, `sha256sum /etc/etcd/${paths.configFileName}`).stdout);
+        // What the stack's next preview shows before the edits (the refused addition above leaves the
+        // certificates it issued for lab-6 and lab-7 in the state): the edits may add nothing else.
+        const baseline = new StepLog();
+        await scratch.stack.preview({ onEvent: baseline.onEvent });
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/identity").start();
         try {
             for (const [edit, members, reason] of [
@@ -154,6 +158,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
                 const previewError = await scratch.stack.preview().then(() => undefined, (e: Error) => e.message);
                 assert.ok(previewError !== undefined, `the ${edit} previewed without an error`);
                 assert.match(previewError, reason, `${edit}: the preview's error`);
+                console.log(`      ${edit} refused by the preview: ${(previewError.split("\n").find((l) => reason.test(l)) ?? "").trim().slice(0, 400)}`);
                 const log = new StepLog();
                 await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
                 assert.match(log.output, reason, `${edit}: the up's error`);
@@ -175,10 +180,20 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.deepStrictEqual(lost, []);
         const health = await etcdctl.clusterHealth(endpoints, admin, 5, 60_000);
         assert.strictEqual(health.healthy, 5, health.out);
-        // The stack is as it was: its next preview changes nothing.
+        // The refused edits left at most lab-2b's component records in the state (components register
+        // before any check runs): no certificate, no step, nothing on a host. The next up drops them.
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
-        assert.deepStrictEqual(preview.changed(), [], "the preview after the refused edits is empty");
+        const added = [...preview.ops].filter(([n]) => !baseline.ops.has(n));
+        for (const [name, op] of added) assert.match(`${name} ${op}`, /^lab-2b(-certs(-peer|-server)?)? delete$/, "the refused edits left more than lab-2b's components");
+        const cleanup = new StepLog();
+        const up = await scratch.stack.up({ onOutput: cleanup.onOutput, onEvent: cleanup.onEvent });
+        assert.strictEqual(up.summary.result, "succeeded");
+        for (const [name, op] of cleanup.ops) assert.ok(op === "delete" && (baseline.ops.has(name) || /^lab-2b/.test(name)), `the cleanup up changed ${name} (${op})`);
+        assert.deepStrictEqual(hosts.map(mainPid), pids, "no member restarted");
+        const after = new StepLog();
+        await scratch.stack.preview({ onEvent: after.onEvent });
+        assert.deepStrictEqual(after.changed(), [], "the preview after the cleanup is empty");
     });
 
     it("5 → 7: two more members join, the others untouched", async () => {
