@@ -32,8 +32,10 @@ describe("engine: stack config validation with the real Pulumi engine", function
                 { name: "a", address: "10.0.0.1" },
                 { name: "a", address: "10.0.0.1" },
                 { name: "-c", address: "300.1.1.1" },
-                { name: "d", address: "10.0.0.4" },
+                // A value spliced into a script is code: refused before anything runs (issue 25, item 4).
+                { name: "d", address: "10.0.0.4", sshHost: "$(touch${IFS}/tmp/etcd-stack-sentinel)" },
             ],
+            snapshots: { onCalendar: "$(touch${IFS}/tmp/etcd-stack-sentinel)", keep: 3 },
             sshPrivateKeyPath: keyPath,
             binary: { localTarball: "/nonexistent/etcd.tar.gz" },
             ports: { client: 2379, peer: 2379 },
@@ -50,7 +52,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
             assert.ok(error, "preview must fail on an invalid config");
             const text = String(error.message);
             const expected = [
-                /invalid etcd stack config \(15 problems\)/,
+                /invalid etcd stack config \(17 problems\)/,
                 /clusterName "Bad_Name" must be a lowercase DNS label/,
                 /version: etcd 3\.4 is not supported/,
                 /members: 4 members, an even count: .*; use 3, 5 or 7, or set etcd:allowEvenMembers: true to run 4 on purpose/,
@@ -61,7 +63,9 @@ describe("engine: stack config validation with the real Pulumi engine", function
                 /client and peer both use port 2379/,
                 /file "\/nonexistent\/etcd\.tar\.gz" does not exist/,
                 /protectCa: must be true or false/,
-                /members\[3\] \(d\): no SSH host key for 10\.0\.0\.4:22; collect it with `ssh-keyscan/,
+                /members\[3\] \(d\): sshHost "\$\(touch\$\{IFS\}\/tmp\/etcd-stack-sentinel\)" is neither a host name nor an IP address/,
+                /members\[3\] \(d\): no SSH host key for /,
+                /snapshots\.onCalendar: "\$\(touch\$\{IFS\}\/tmp\/etcd-stack-sentinel\)" is not a systemd calendar expression/,
             ];
             for (const re of expected) assert.match(text, re);
             // The operator sees the problems, not the program's stack trace.
