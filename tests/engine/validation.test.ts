@@ -25,6 +25,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
     });
 
     it("fails preview with every problem listed and registers nothing", async () => {
+        fs.rmSync("/tmp/etcd-stack-sentinel", { force: true });
         const scratch = await scratchStack("invalid", {
             clusterName: "Bad_Name",
             version: "3.4.1",
@@ -68,6 +69,7 @@ describe("engine: stack config validation with the real Pulumi engine", function
                 /snapshots\.onCalendar: "\$\(touch\$\{IFS\}\/tmp\/etcd-stack-sentinel\)" is not a systemd calendar expression/,
             ];
             for (const re of expected) assert.match(text, re);
+            assert.ok(!fs.existsSync("/tmp/etcd-stack-sentinel"), "a hostile value ran as a command");
             // The operator sees the problems, not the program's stack trace.
             assert.doesNotMatch(text, /at readStackInputs/);
             // Only the stack itself was ever announced: no component, no provider, no command.
