@@ -15,7 +15,7 @@ interface HostKeyCheckInputs {
     connection: SshConnection;
 }
 
-const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
+export const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostKeyCheckInputs) {
         await withClient(inputs.label, inputs.connection, async () => undefined);
         const pinned = Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64");

@@ -46,7 +46,7 @@ async function stage(inputs: StagedReleaseInputs): Promise<void> {
     });
 }
 
-const stagedReleaseProvider: pulumi.dynamic.ResourceProvider = {
+export const stagedReleaseProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: StagedReleaseInputs) {
         await stage(inputs);
         return { id: `${inputs.connection.host}:${inputs.tarball}`, outs: inputs };
