@@ -65,8 +65,12 @@ function removals(s: ClusterSpec, m: MemberSpec): [string, string][] {
 }
 
 describe("owner guard: a member's removal leaves alone a host that runs another member", () => {
+    const roots: string[] = [];
+    const fakeHostHere = () => { const h = fakeHost(); roots.push(h.root); return h; };
+    after(() => { for (const r of roots) fs.rmSync(r, { recursive: true, force: true }); });
+
     it("lab-2's deletes on a host whose config names lab-2b stop nothing and remove nothing", () => {
-        const host = fakeHost();
+        const host = fakeHostHere();
         const s = specUnder(host.root);
         populate(host, s, "lab-2b");
         for (const [what, script] of removals(s, s.members[1])) {
@@ -81,7 +85,7 @@ describe("owner guard: a member's removal leaves alone a host that runs another 
     });
 
     it("lab-2's deletes on its own host stop and remove everything (purge on), as before", () => {
-        const host = fakeHost();
+        const host = fakeHostHere();
         const s = specUnder(host.root);
         populate(host, s, "lab-2");
         for (const [what, script] of removals(s, s.members[1])) {
@@ -95,7 +99,7 @@ describe("owner guard: a member's removal leaves alone a host that runs another 
     });
 
     it("a host without a config (a member never configured, or already cleaned) is cleaned", () => {
-        const host = fakeHost();
+        const host = fakeHostHere();
         const s = specUnder(host.root);
         populate(host, s, "lab-2");
         fs.rmSync(configPath(s));
