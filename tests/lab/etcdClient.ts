@@ -87,6 +87,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class BoundedWriter {
     acknowledged: number[] = [];
+    /** When each acknowledged write returned (epoch ms), in the order of `acknowledged`. */
+    acknowledgedAt: number[] = [];
     failed: string[] = [];
     /**
      * Writes etcd answered "raft proposal dropped" and that succeeded when tried again. Raft drops
@@ -141,6 +143,7 @@ export class BoundedWriter {
                 }
                 if (r.code === 0) {
                     this.acknowledged.push(n);
+                    this.acknowledgedAt.push(Date.now());
                     const now = Date.now();
                     if (now - lastAck > this.longestWaitMs) {
                         this.longestWaitMs = now - lastAck;
@@ -157,6 +160,16 @@ export class BoundedWriter {
             }
         })();
         return this;
+    }
+
+    /**
+     * Waits (at most `maxMs`) until a write returns acknowledged after `t` (epoch ms): that the
+     * writer ran through a change is then an event seen, not a count that depends on the machine's speed.
+     */
+    async acknowledgedAfter(t: number, maxMs = 30_000): Promise<boolean> {
+        const until = Date.now() + maxMs;
+        while (!this.acknowledgedAt.some((a) => a > t) && Date.now() < until && !this.stopped) await sleep(100);
+        return this.acknowledgedAt.some((a) => a > t);
     }
 
     async stop(): Promise<void> {
