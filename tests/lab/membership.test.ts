@@ -253,4 +253,21 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.strictEqual(destroy.summary.result, "succeeded");
         for (const m of labMembers(3)) assert.strictEqual(leftovers(hostOf(m.name), { dataKept: true }), "", m.name);
     });
+
+    it("an up on the same hosts after that destroy is refused: the kept data is named with the restore path, and no etcd starts (no cluster comes back as 'new')", async () => {
+        const log = new StepLog();
+        await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+        const refusals = log.output.split("\n").filter((l) => /refusing to/.test(l));
+        console.log(indent(refusals.slice(0, 3).map((l) => l.trim().slice(0, 300) + "\n").join("")));
+        // Every join that ran refused (a first refusal may stop the engine before the others start).
+        assert.ok(refusals.some((l) => /lab-[123]: refusing to start etcd: this stack is new/.test(l)), `no join refused:\n${log.output.slice(-3000)}`);
+        assert.match(log.output, /\/var\/lib\/etcd/);
+        assert.match(log.output, /restore/);
+        assert.doesNotMatch(log.output, /bootstrapping a new cluster/);
+        for (const m of labMembers(3)) {
+            const host = hostOf(m.name);
+            assert.strictEqual(mainPid(host), "0", `${host}: etcd runs`);
+            assert.match(labSsh(host, "ls /var/lib/etcd/member/wal").stdout, /\.wal/, `${host}: the kept data is still there`);
+        }
+    });
 });
