@@ -25,12 +25,8 @@ export function stagedSnapshotPath(restore: RestoreSpec): string {
  */
 export const restoreRevisionBump = 1000000000;
 
-/** `--bump-revision --mark-compacted`, where etcdutl has them: 3.5.10 on (and every 3.6). */
-function revisionBumpFlags(version: string): string {
-    const [major, minor, patch] = version.split(".").map(Number);
-    const has = major > 3 || minor > 5 || (minor === 5 && patch >= 10);
-    return has ? ` --bump-revision ${restoreRevisionBump} --mark-compacted` : "";
-}
+/** etcdutl has both flags from 3.5.10 on; the spec accepts 3.5.14 and later (etcdVersions.ts). */
+const revisionBumpFlags = ` --bump-revision ${restoreRevisionBump} --mark-compacted`;
 
 /**
  * Restores this member's data from the staged snapshot, once: checks the file (digest and
@@ -53,7 +49,7 @@ export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, resto
         `rm -rf ${shq(work)}`,
         `out=$(${paths.binDir}/etcdutl snapshot restore ${snap} --name "$me" --data-dir ${shq(work)}` +
         ` --initial-cluster ${shq(initialCluster(spec))} --initial-advertise-peer-urls ${shq(peerUrl(spec, member))}` +
-        ` --initial-cluster-token ${shq(`${token}-${restore.id}`)}${revisionBumpFlags(spec.version)} 2>&1) || { echo "$me: etcdutl snapshot restore failed: $(echo "$out" | tail -n 3)" >&2; exit 1; }`,
+        ` --initial-cluster-token ${shq(`${token}-${restore.id}`)}${revisionBumpFlags} 2>&1) || { echo "$me: etcdutl snapshot restore failed: $(echo "$out" | tail -n 3)" >&2; exit 1; }`,
         `if [ -d ${data}/member ]; then aside=member.before-restore-$id-$(date +%s); mv ${data}/member ${data}/$aside; echo "$me: previous data moved aside to ${spec.dirs.data}/$aside"; fi`,
         `mv ${shq(`${work}/member`)} ${data}/member; rmdir ${shq(work)}`,
         `chown -R ${paths.etcdUser}:${paths.etcdGroup} ${data}`,

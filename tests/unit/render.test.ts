@@ -318,7 +318,7 @@ describe("render: semantics", () => {
         }
     });
 
-    it("restore moves revisions forward: etcdutl gets --bump-revision 1000000000 --mark-compacted where it has them (3.5.10 on), the same on every member (fake etcdutl records its arguments, run by sh)", () => {
+    it("restore moves revisions forward: etcdutl gets --bump-revision 1000000000 --mark-compacted on every version the spec accepts (etcdutl has them from 3.5.10), the same on every member (fake etcdutl records its arguments, run by sh)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-restore-flags-"));
         try {
             const bin = path.join(dir, "bin"), staging = path.join(dir, "staging");
@@ -332,8 +332,7 @@ describe("render: semantics", () => {
             const snapshot = Buffer.from("a snapshot");
             const sha256 = crypto.createHash("sha256").update(snapshot).digest("hex");
             const restoreArgs = (version: string, me: number, id: string) => {
-                // The spec refuses 3.5 before 3.5.14 (etcdVersions.ts: no allowed-cn); the restore's flags still follow the version.
-                const local = { ...spec({ dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } }), version };
+                const local = spec({ version, dirs: { config: path.join(dir, "config"), data: path.join(dir, "data"), pki: path.join(dir, "pki") } });
                 const restore = { snapshotPath: "/unused", sha256, id };
                 fs.writeFileSync(stagedSnapshotPath(restore).split(paths.stagingDir).join(staging), snapshot);
                 const script = renderRestoreScript(local, local.members[me], restore, "t").split(paths.stagingDir).join(staging).split(`${paths.binDir}/`).join(`${bin}/`);
@@ -344,13 +343,11 @@ describe("render: semantics", () => {
                 const at = args.indexOf("--bump-revision");
                 return at < 0 ? undefined : { by: args[at + 1], compacted: args.includes("--mark-compacted") };
             };
-            for (const [version, id] of [["3.6.16", "aaaaaaaaaaaa"], ["3.5.35", "bbbbbbbbbbbb"], ["3.5.10", "cccccccccccc"]]) {
+            for (const [version, id] of [["3.6.16", "aaaaaaaaaaaa"], ["3.5.35", "bbbbbbbbbbbb"], ["3.5.14", "cccccccccccc"]]) {
                 for (const me of [0, 2]) assert.deepEqual(bumped(restoreArgs(version, me, id)), { by: "1000000000", compacted: true }, `${version}, member ${me + 1}`);
             }
-            // etcdutl before 3.5.10 has neither flag: restored as before, rather than refused by etcdutl.
-            const old = restoreArgs("3.5.9", 0, "dddddddddddd");
-            assert.equal(bumped(old), undefined);
-            assert.ok(!old.includes("--mark-compacted"));
+            // No etcdutl without the flags is ever asked: the spec refuses every 3.5 before 3.5.14.
+            assert.throws(() => spec({ version: "3.5.13" }), /3\.5\.13/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
