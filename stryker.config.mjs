@@ -7,9 +7,9 @@
 //   MUTATION_SPEC='tests/unit/memberIdentity.test.ts,...'       run only these test files (comma-separated globs)
 //   MUTATION_IGNORE='tests/unit/wip.test.ts'                    leave these test files out (e.g. one failing
 //                                                               in work in progress: Stryker's first run must pass)
-//   npm run mutation -- --maxTestRunnerReuse 1                  a fresh test process per mutant (slow; needed while
-//                                                               some test files fail when run twice in one process:
-//                                                               their failures would count as kills, mutation/README.md)
+//   npm run mutation -- --maxTestRunnerReuse 1                  a fresh test process per mutant (slow; only for a test
+//                                                               file that fails when run twice in one process:
+//                                                               `node mutation/run-unit-twice.js` finds those)
 
 // The unit tests run under ts-node (.mocharc.json requires ts-node/register). Type-checking is
 // `npm run build`'s job; in the sandbox ts-node only transpiles, which is faster and lets the

@@ -99,7 +99,7 @@ describe("join: bootstrap only over no data, never as an existing member (run by
     this.timeout(60_000);
     const hosts: Host[] = [];
     const fresh = (options?: { restore?: boolean }) => { const h = host(options); hosts.push(h); return h; };
-    after(() => { for (const h of hosts) fs.rmSync(h.dir, { recursive: true, force: true }); });
+    after(() => { for (const h of hosts.splice(0)) fs.rmSync(h.dir, { recursive: true, force: true }); });
 
     it("new stack, empty data dir, nobody answers: bootstraps a new cluster from every member", () => {
         const h = fresh();
@@ -275,9 +275,14 @@ describe("join: bootstrap only over no data, never as an existing member (run by
 });
 
 describe("join step: the stack's newness reaches the create script without a diff in later runs (mocked engine)", () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-guard-mock-"));
-    const tarball = path.join(tmp, "etcd.tar.gz");
-    fs.writeFileSync(tarball, "not really a tarball");
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
+    let tarball: string;
+    before(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-guard-mock-"));
+        tarball = path.join(tmp, "etcd.tar.gz");
+        fs.writeFileSync(tarball, "not really a tarball");
+    });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     /** lab-2's join step as declared: its inputs and its ignoreChanges. */

@@ -39,12 +39,15 @@ function changedBetween(a: Map<string, string>, b: Map<string, string>): string[
 }
 
 describe("change scope (mocked engine)", function () {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-scope-"));
-    const tarball = path.join(tmp, "etcd.tar.gz");
-    const binary = { localTarball: tarball };
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
+    let binary: { localTarball: string };
     let base: Map<string, string>;
 
     before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-scope-"));
+        const tarball = path.join(tmp, "etcd.tar.gz");
+        binary = { localTarball: tarball };
         fs.writeFileSync(tarball, "not really a tarball");
         base = await declare({ binary });
     });

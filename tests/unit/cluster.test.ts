@@ -18,11 +18,14 @@ describe("EtcdCluster (mocked engine)", function () {
     let recorded: Recorded[];
     let cluster: EtcdCluster;
     const deps = new DependencyRecorder();
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
-    const tarball = path.join(tmp, "etcd.tar.gz");
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
+    let tarball: string;
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
+        tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");
         recorded = installMocks();
         // lab-3 takes over an etcd installed by hand (its unit may share our unit's name).

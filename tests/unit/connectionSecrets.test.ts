@@ -28,11 +28,14 @@ function plainOccurrences(v: unknown, needle: string, at = "", found: string[] =
 
 describe("SSH connections: the private key secret, where a step goes shown", function () {
     const recorded: Recorded[] = [];
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
-    const tarball = path.join(tmp, "etcd.tar.gz");
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     before(async () => {
+        recorded.splice(0);
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
+        const tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");
         installMocks();
         // The wire form of each registration, as the engine would receive it.

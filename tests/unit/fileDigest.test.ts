@@ -7,9 +7,14 @@ import * as path from "path";
 import { sha256File } from "../../components/config";
 
 describe("local file digests", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-digest-"));
-    const file = path.join(dir, "release.tar.gz");
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let dir: string;
+    let file: string;
     const digestOf = (content: string) => crypto.createHash("sha256").update(content).digest("hex");
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-digest-"));
+        file = path.join(dir, "release.tar.gz");
+    });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("digests the file, and a replaced file anew", () => {

@@ -50,10 +50,12 @@ describe("outputs: flags for kube-apiserver and flannel (pure)", () => {
 describe("outputs: the clientCertificates stack output (mocked engine)", function () {
     let out: Record<string, ClientCertificateOutput>;
     let cluster: EtcdCluster;
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
         installMocks();
         const tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");

@@ -67,7 +67,7 @@ function removals(s: ClusterSpec, m: MemberSpec): [string, string][] {
 describe("owner guard: a member's removal leaves alone a host that runs another member", () => {
     const roots: string[] = [];
     const fakeHostHere = () => { const h = fakeHost(); roots.push(h.root); return h; };
-    after(() => { for (const r of roots) fs.rmSync(r, { recursive: true, force: true }); });
+    after(() => { for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true }); });
 
     it("lab-2's deletes on a host whose config names lab-2b stop nothing and remove nothing", () => {
         const host = fakeHostHere();
