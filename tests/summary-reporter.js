@@ -22,8 +22,16 @@ class SummaryReporter extends Mocha.reporters.Spec {
         super(runner, options); // the spec reporter's own summary is registered first, so it prints first
         const files = new Map();
         const entry = (file) => {
-            if (!files.has(file)) files.set(file, { file, passed: 0, failed: 0, skipped: 0, ms: 0 });
+            if (!files.has(file)) files.set(file, { file, passed: 0, failed: 0, skipped: 0, ms: 0, engineRuns: 0, engineMs: 0 });
             return files.get(file);
+        };
+        // The engine runs (tests/engine/engine.ts records them in this global) made since the last
+        // test or hook ended belong to the one ending now.
+        const engineRuns = (globalThis.__etcdStackEngineRuns ??= []);
+        const takeEngineRuns = (runnable) => {
+            if (engineRuns.length === 0) return;
+            const f = entry(fileOf(runnable));
+            for (const run of engineRuns.splice(0)) { f.engineRuns++; f.engineMs += run.ms; }
         };
         const timed = [];
         const started = new Map();
@@ -45,12 +53,14 @@ class SummaryReporter extends Mocha.reporters.Spec {
         });
         const atRoot = (test) => test.parent && test.parent.root; // a test outside any describe: its own time
         runner.on(EVENT_TEST_PASS, (test) => {
+            takeEngineRuns(test);
             const f = entry(fileOf(test));
             f.passed++;
             if (atRoot(test)) f.ms += test.duration || 0;
             timed.push({ file: f.file, title: test.titlePath().join(" › "), ms: test.duration });
         });
         runner.on(EVENT_TEST_FAIL, (test) => {
+            takeEngineRuns(test);
             const f = entry(fileOf(test));
             f.failed++; // a failed hook counts here too, as in mocha's own count
             if (test.type === "test") {
@@ -60,6 +70,7 @@ class SummaryReporter extends Mocha.reporters.Spec {
         });
         runner.on(EVENT_TEST_PENDING, (test) => entry(fileOf(test)).skipped++);
         runner.on(EVENT_HOOK_END, (hook) => {
+            takeEngineRuns(hook);
             if (typeof hook.duration === "number" && hook.duration > 0) {
                 timed.push({ file: fileOf(hook), title: hook.titlePath().join(" › "), ms: hook.duration, kind: "hook" });
             }

@@ -28,24 +28,30 @@ function align(rows, right) {
 
 /**
  * The table as lines (no trailing newline).
- * files:   [{ file, passed, failed, skipped, ms }] — one per test file, `file` relative to the repository;
+ * files:   [{ file, passed, failed, skipped, ms, engineRuns?, engineMs? }] — one per test file, `file`
+ *          relative to the repository; engineRuns/engineMs: how many engine runs (up, preview, refresh,
+ *          destroy) the file made and their wall time, shown in two more columns when any file made one;
  * slowest: [{ file, title, ms, kind? }] — tests (and hooks, kind "hook"), any order;
  * totalMs: the whole run's wall time; loadMs (optional): the time before it, mocha starting and
  * loading (compiling) the test files; top: how many of the slowest to list.
  */
 function formatSummary({ files, slowest, totalMs, loadMs, top = 10 }) {
-    const rows = [["part", "file", "passed", "failed", "skipped", "time"]];
     const sum = (list, key) => list.reduce((n, f) => n + (f[key] || 0), 0);
+    // The engine's share, only when some file ran it (a unit run has no engine column).
+    const withEngine = sum(files, "engineRuns") > 0;
+    const engine = (list) => (withEngine ? [String(sum(list, "engineRuns")), seconds(sum(list, "engineMs"))] : []);
+    const rows = [["part", "file", "passed", "failed", "skipped", "time", ...(withEngine ? ["engine runs", "engine time"] : [])]];
     for (const part of PARTS) {
         const inPart = files.filter((f) => partOf(f.file) === part).sort((a, b) => b.ms - a.ms || a.file.localeCompare(b.file));
         if (inPart.length === 0) continue;
-        for (const f of inPart) rows.push([part, f.file, String(f.passed), String(f.failed), String(f.skipped), seconds(f.ms)]);
+        for (const f of inPart) rows.push([part, f.file, String(f.passed), String(f.failed), String(f.skipped), seconds(f.ms), ...engine([f])]);
         rows.push([part, `total (${inPart.length} file${inPart.length === 1 ? "" : "s"})`,
-            String(sum(inPart, "passed")), String(sum(inPart, "failed")), String(sum(inPart, "skipped")), seconds(sum(inPart, "ms"))]);
+            String(sum(inPart, "passed")), String(sum(inPart, "failed")), String(sum(inPart, "skipped")), seconds(sum(inPart, "ms")), ...engine(inPart)]);
     }
     if (typeof loadMs === "number") rows.push(["all", "loading the test files", "", "", "", seconds(loadMs)]);
-    rows.push(["all", "run (wall clock)", String(sum(files, "passed")), String(sum(files, "failed")), String(sum(files, "skipped")), seconds(totalMs)]);
-    const lines = ["Time per test file (wall clock, hooks included), by part:", ...align(rows, [2, 3, 4, 5]).map((l) => `  ${l}`)];
+    rows.push(["all", "run (wall clock)", String(sum(files, "passed")), String(sum(files, "failed")), String(sum(files, "skipped")), seconds(totalMs), ...engine(files)]);
+    const heading = withEngine ? "Time per test file (wall clock, hooks included) and the engine runs in it, by part:" : "Time per test file (wall clock, hooks included), by part:";
+    const lines = [heading, ...align(rows, [2, 3, 4, 5, 6, 7]).map((l) => `  ${l}`)];
 
     const ranked = slowest.filter((t) => typeof t.ms === "number").sort((a, b) => b.ms - a.ms).slice(0, top);
     if (ranked.length > 0) {

@@ -15,6 +15,23 @@ export const repoRoot = path.resolve(__dirname, "../..");
 export const cacheDir = process.env.ETCD_STACK_CACHE ?? path.join(os.homedir(), ".cache/etcd-stack");
 const binDir = path.join(cacheDir, "pulumi/bin");
 
+/** One engine run (`up`, `preview`, `refresh`, `destroy`) of this process and its wall time. */
+export interface EngineRun { op: string; ms: number }
+
+/**
+ * Every engine run of this process not yet counted: tests/summary-reporter.js takes them after each
+ * test and hook, so the time table shows how much of each file's time the engine took (issue 26).
+ * A global, because the reporter is plain JavaScript loaded before ts-node compiles this module.
+ */
+export const engineRuns: EngineRun[] = ((globalThis as { __etcdStackEngineRuns?: EngineRun[] }).__etcdStackEngineRuns ??= []);
+
+const engineOps = ["up", "preview", "refresh", "destroy"] as const;
+
+/** Records `op`'s wall time once `run` settles, whatever its outcome. */
+function timed<T>(op: string, started: number, run: Promise<T>): Promise<T> {
+    return run.finally(() => { engineRuns.push({ op, ms: Date.now() - started }); });
+}
+
 /** The environment scripts/pulumi-env.sh sets up: no step may try the network. */
 function engineEnv(backendDir: string): Record<string, string> {
     return {
@@ -83,6 +100,10 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(binDir) });
     const workspace = await LocalWorkspace.create({ workDir: dir, envVars: env, pulumiCommand });
     const stack = await Stack.create(stackName, workspace);
+    for (const op of engineOps) {
+        const run = stack[op].bind(stack) as (...args: unknown[]) => Promise<unknown>;
+        (stack as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => timed(op, Date.now(), run(...args));
+    }
     return {
         stack,
         dir,
@@ -97,9 +118,11 @@ export async function scratchStack(stackName: string, config: Record<string, unk
             fs.writeFileSync(stackFile, yaml.dump(doc));
         },
         cli(args) {
+            const started = Date.now();
             const r = spawnSync(path.join(binDir, "pulumi"), [...args, "--stack", stackName, "--non-interactive"], {
                 cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 5 * 60_000,
             });
+            if ((engineOps as readonly string[]).includes(args[0])) engineRuns.push({ op: args[0], ms: Date.now() - started });
             return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
         },
         upKilledAt(at, timeoutMs = 5 * 60_000) {
@@ -119,7 +142,8 @@ export async function scratchStack(stackName: string, config: Record<string, unk
                     out += d.toString();
                     if (at.test(out)) kill();
                 });
-                child.on("close", () => { clearTimeout(timer); resolve(out); });
+                const started = Date.now();
+                child.on("close", () => { clearTimeout(timer); engineRuns.push({ op: "up (killed)", ms: Date.now() - started }); resolve(out); });
             });
         },
         async dispose() {

@@ -41,6 +41,28 @@ describe("summary table: each test file's time by part, the slowest tests", () =
         ].join("\n"));
     });
 
+    it("adds each file's engine runs and their time when some file ran the engine, with the totals", () => {
+        const text = formatSummary({
+            files: [
+                { file: "tests/lab/cluster.test.ts", passed: 12, failed: 0, skipped: 0, ms: 312_400, engineRuns: 7, engineMs: 250_000 },
+                { file: "tests/lab/drift.test.ts", passed: 5, failed: 0, skipped: 0, ms: 200_000, engineRuns: 2, engineMs: 90_060 },
+                { file: "tests/unit/spec.test.ts", passed: 40, failed: 0, skipped: 0, ms: 900 },
+            ],
+            slowest: [],
+            totalMs: 520_000,
+        });
+        assert.equal(text, [
+            "Time per test file (wall clock, hooks included) and the engine runs in it, by part:",
+            "  part  file                       passed  failed  skipped     time  engine runs  engine time",
+            "  unit  tests/unit/spec.test.ts        40       0        0    0.9 s            0        0.0 s",
+            "  unit  total (1 file)                 40       0        0    0.9 s            0        0.0 s",
+            "  lab   tests/lab/cluster.test.ts      12       0        0  312.4 s            7      250.0 s",
+            "  lab   tests/lab/drift.test.ts         5       0        0  200.0 s            2       90.1 s",
+            "  lab   total (2 files)                17       0        0  512.4 s            9      340.1 s",
+            "  all   run (wall clock)               57       0        0  520.0 s            9      340.1 s",
+        ].join("\n"));
+    });
+
     it("lists the ten slowest tests and hooks, slowest first, and ends without a newline", () => {
         const slowest: Timed[] = Array.from({ length: 12 }, (_, i) => ({ file: "tests/unit/a.test.ts", title: `a test ${i}`, ms: i * 100 }));
         slowest.push({ file: "tests/lab/cluster.test.ts", title: `cluster "before all" hook`, ms: 95_000, kind: "hook" });
