@@ -183,7 +183,7 @@ describe("lab: a cluster with plaintext peers moved to TLS peers, one member at 
         await installLegacyCluster(ca);
         const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], client);
         assert.match(list.out, /old-1, http:\/\/10\.213\.0\.11:2380, https:\/\/10\.213\.0\.11:2379, false/);
-        for (let i = 1; i <= keys; i++) await etcdctl.run(endpoints, ["put", `legacy/${i}`, `value-${i}`], client);
+        for (let i = 1; i <= keys; i++) assert.strictEqual((await etcdctl.put(endpoints, `legacy/${i}`, `value-${i}`, client)).code, 0);
 
         const members = labMembers(3).map((m) => ({ ...m, adopt: { unit: legacyUnit, dataDir: legacyData } }));
         scratch = await scratchStack("lab", { ...labStackConfig(3), members, caCertPem: ca.certPem });

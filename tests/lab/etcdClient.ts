@@ -9,6 +9,7 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { KeyPairPem } from "./handMadePki";
+import { ClientAnswer, LabClient, labClientBinary } from "./labClient";
 
 export interface Credentials { ca: string; cert?: string; key?: string }
 
@@ -16,6 +17,9 @@ export interface Credentials { ca: string; cert?: string; key?: string }
 export const commandTimeoutMs = 5000;
 
 export class Etcdctl {
+    /** The long-running client for frequent requests (the writer's puts, the monitor's health checks). */
+    private client?: LabClient;
+
     private constructor(private readonly bin: string, readonly dir: string) { }
 
     /** Unpacks etcdctl from `tarball` into a private temp dir (credentials go there too, 0600). */
@@ -50,6 +54,20 @@ export class Etcdctl {
         });
     }
 
+    /** A put through the long-running client: what `etcdctl put` does, without a process per write. */
+    put(endpoints: string, key: string, value: string, creds: Credentials): Promise<ClientAnswer> {
+        return this.longRunning().put(endpoints, creds, key, value, commandTimeoutMs);
+    }
+
+    /** `etcdctl endpoint health` of one endpoint through the long-running client. */
+    health(endpoint: string, creds: Credentials, timeoutMs: number): Promise<ClientAnswer> {
+        return this.longRunning().health(endpoint, creds, timeoutMs);
+    }
+
+    private longRunning(): LabClient {
+        return (this.client ??= new LabClient(labClientBinary()));
+    }
+
     /**
      * `endpoint health --cluster`, asked again every second until `members` members answer healthy
      * or `withinMs` has passed: how many answered healthy the last time, its output, and the tries.
@@ -75,6 +93,7 @@ export class Etcdctl {
     }
 
     dispose(): void {
+        this.client?.dispose();
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }
@@ -127,7 +146,7 @@ export class BoundedWriter {
             for (let n = 0; !this.stopped && n < this.maxWrites && Date.now() - started < this.maxMs; n++) {
                 const answers: string[] = [];
                 const put = async () => {
-                    const r = await this.etcdctl.run(this.endpoints, ["put", `${this.prefix}/${n}`, String(n)], this.creds);
+                    const r = await this.etcdctl.put(this.endpoints, `${this.prefix}/${n}`, String(n), this.creds);
                     if (r.code !== 0) answers.push(r.out.trim().split("\n").pop() ?? "");
                     return r;
                 };
@@ -211,7 +230,7 @@ export class HealthMonitor {
         this.loop = (async () => {
             while (!this.stopped && Date.now() - started < this.maxMs) {
                 const results = await Promise.all(Object.entries(this.endpoints).map(async ([name, url]) =>
-                    [name, (await this.etcdctl.run(url, ["endpoint", "health", "--command-timeout=2s"], this.creds, 10_000)).code === 0] as const));
+                    [name, (await this.etcdctl.health(url, this.creds, 2000)).code === 0] as const));
                 const down = results.filter(([, ok]) => !ok).map(([name]) => name);
                 down.forEach((d) => this.downSeen.add(d));
                 this.maxDown = Math.max(this.maxDown, down.length);

@@ -46,7 +46,7 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
         const value = "x".repeat(100 * 1024);
         let refused = "";
         for (let i = 0; i < 400 && refused === ""; i++) {
-            const r = await etcdctl.run(endpoints, ["put", "maintenance/fill", `${i}:${value}`], admin);
+            const r = await etcdctl.put(endpoints, "maintenance/fill", `${i}:${value}`, admin);
             if (r.code !== 0) refused = r.out;
             else lastWritten = i;
         }

@@ -54,7 +54,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
     });
 
     it("keys written, a snapshot saved to the operator's machine, more keys written, every member's data lost", async () => {
-        for (let i = 1; i <= keysBefore; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/before/${i}`, String(i)], admin)).code, 0);
+        for (let i = 1; i <= keysBefore; i++) assert.strictEqual((await etcdctl.put(endpoints, `restore/before/${i}`, String(i), admin)).code, 0);
         // The project's on-demand snapshot command, run in the project as an operator would.
         snapshotFile = path.join(scratch.dir, "backups", "backup.db");
         const save = spawnSync("bash", [path.join(repoRoot, "scripts/snapshot.sh"), "lab", snapshotFile],
@@ -64,7 +64,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
         assert.ok(save.stdout.includes(`sha256 ${crypto.createHash("sha256").update(fs.readFileSync(snapshotFile)).digest("hex")}`));
         assert.strictEqual((fs.statSync(snapshotFile).mode & 0o777).toString(8), "600");
         assert.doesNotMatch(save.stdout + save.stderr, /PRIVATE KEY/);
-        for (let i = 1; i <= keysAfter; i++) assert.strictEqual((await etcdctl.run(endpoints, ["put", `restore/after/${i}`, String(i)], admin)).code, 0);
+        for (let i = 1; i <= keysAfter; i++) assert.strictEqual((await etcdctl.put(endpoints, `restore/after/${i}`, String(i), admin)).code, 0);
         for (const host of ["lab1", "lab2", "lab3"]) labSsh(host, `systemctl stop ${paths.unitName}; rm -rf /var/lib/etcd/member`);
         for (const host of ["lab1", "lab2", "lab3"]) {
             assert.strictEqual(labSsh(host, "ls -A /var/lib/etcd").stdout.trim(), "", `${host}: the data dir is empty`);
