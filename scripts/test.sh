@@ -6,4 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p .
+# Types were just checked: ts-node only transpiles the test files (loading them took about twice
+# as long with its own type-check, 48 s against 21 s on a busy 2-core machine).
+export TS_NODE_TRANSPILE_ONLY=1
 exec npx mocha --reporter tests/summary-reporter.js 'tests/unit/**/*.test.ts' 'tests/engine/**/*.test.ts' 'tests/lab/**/*.test.ts' "$@"
