@@ -48,6 +48,8 @@ function engineKind(comm: string, cmd: string): string {
     const provider = /pulumi-resource-([a-z0-9-]+)/.exec(cmd);
     if (provider) return `provider ${provider[1]}`;
     if (/pulumi-language-nodejs/.test(cmd)) return "language host";
+    if (/dynamic-provider/.test(cmd)) return "provider dynamic (node)";
+    if (/\bnpm\b/.test(cmd)) return "npm";
     if (comm === "node" || /\bnode\b/.test(cmd.split(" ")[0] ?? "")) return "program (node)";
     if (comm === "pulumi") return "pulumi CLI (engine)";
     return `other (${comm})`;

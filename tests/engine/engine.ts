@@ -32,11 +32,37 @@ function timed<T>(op: string, started: number, run: Promise<T>): Promise<T> {
     return run.finally(() => { engineRuns.push({ op, ms: Date.now() - started }); });
 }
 
+/**
+ * The tests' PULUMI_HOME: the plugins scripts/toolchain.sh installed under pulumi/home (linked), and
+ * no automatic log. The CLI (3.259) writes a debug-level log of every command to PULUMI_HOME/logs
+ * (gzipped, encrypted with the stack's secrets manager, 3–7 MB per run here, rotated at 500 MB) and
+ * has no setting to turn it off; it carries on without one when it cannot create that directory
+ * (`StartLogging` in pkg/logging/encrypted.go), so here `logs` is an empty file. The log was about a
+ * third of the CLI's CPU in a preview of the lab stack (bench/engineRun.ts; issue 26). A failing test
+ * prints the engine's own output; scripts/pulumi-env.sh's PULUMI_HOME (the demo, a person) keeps the log.
+ */
+export function testsPulumiHome(): string {
+    const home = path.join(cacheDir, "pulumi/home-tests");
+    const logs = path.join(home, "logs");
+    fs.mkdirSync(home, { recursive: true });
+    try { fs.symlinkSync(path.join(cacheDir, "pulumi/home/plugins"), path.join(home, "plugins")); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (fs.lstatSync(logs, { throwIfNoEntry: false })?.isFile() !== true) {
+        fs.rmSync(logs, { recursive: true, force: true });
+        fs.writeFileSync(logs, "");
+    }
+    return home;
+}
+
 /** The environment scripts/pulumi-env.sh sets up: no step may try the network. */
 function engineEnv(backendDir: string): Record<string, string> {
     return {
         PATH: `${binDir}:${process.env.PATH ?? ""}`,
-        PULUMI_HOME: path.join(cacheDir, "pulumi/home"),
+        PULUMI_HOME: testsPulumiHome(),
+        // Every node process of the engine (program, dynamic provider) loads tests/engine/nodePreload.js:
+        // npm's arborist, which @pulumi/pulumi loads at start and this program never uses, loaded on first use.
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(path.join(__dirname, "nodePreload.js"))}`].filter(Boolean).join(" "),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_BACKEND_URL: `file://${backendDir}`,
@@ -61,6 +87,8 @@ export function engineUnavailable(): string | undefined {
     return undefined;
 }
 
+let pulumiCommandOnce: Promise<PulumiCommand> | undefined;
+
 export interface ScratchStack {
     stack: Stack;
     dir: string;
@@ -84,7 +112,8 @@ export interface ScratchStack {
  * A copy of the project (program, components, tsconfig) with one stack whose config
  * is `config` (keys without the `etcd:` prefix), in its own local file backend.
  */
-export async function scratchStack(stackName: string, config: Record<string, unknown>): Promise<ScratchStack> {
+export async function scratchStack(stackName: string, config: Record<string, unknown>,
+    opts: { env?: Record<string, string> } = {}): Promise<ScratchStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-engine-"));
     for (const entry of ["Pulumi.yaml", "index.ts", "components", "tsconfig.json", "tsconfig.pulumi.json", "package.json"]) {
         fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
@@ -96,8 +125,11 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     const stackFile = path.join(dir, "stacks", `Pulumi.${stackName}.yaml`);
     fs.writeFileSync(stackFile, yaml.dump({ config: stackConfig }));
 
-    const env = engineEnv(path.join(dir, "state"));
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(binDir) });
+    // opts.env: bench/engineRun.ts compares the engine's settings (e.g. the ones before issue 26).
+    const env = { ...engineEnv(path.join(dir, "state")), ...opts.env };
+    // `pulumi version` once per process, not once per scratch stack (issue 26).
+    pulumiCommandOnce ??= PulumiCommand.get({ root: path.dirname(binDir) });
+    const pulumiCommand = await pulumiCommandOnce;
     const workspace = await LocalWorkspace.create({ workDir: dir, envVars: env, pulumiCommand });
     const stack = await Stack.create(stackName, workspace);
     for (const op of engineOps) {
@@ -147,7 +179,11 @@ export async function scratchStack(stackName: string, config: Record<string, unk
             });
         },
         async dispose() {
-            await workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+            // The stack's state lives in the scratch copy (its file backend, dir/state): removing the
+            // copy removes it, without one more CLI run (`stack rm`, ~0.4 s; issue 26).
+            if (env.PULUMI_BACKEND_URL !== `file://${path.join(dir, "state")}`) {
+                await workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+            }
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
