@@ -8,15 +8,17 @@
 //	-> {"id":1,"ok":true} / {"id":2,"ok":false,"error":"context deadline exceeded"}
 //
 // "health" is what `etcdctl endpoint health` asks: a linearizable get of the key "health" (a
-// permission-denied answer counts as healthy) and no active alarm. Clients are kept per endpoint
-// list and credentials; a client whose request failed is closed, so the next request dials afresh
-// (as a new etcdctl would) instead of waiting out gRPC's reconnect backoff.
+// permission-denied answer counts as healthy) and no active alarm, each on a connection of its
+// own, as a new etcdctl process would (a kept connection to a member that restarted waits out
+// gRPC's reconnect backoff: a health monitor would see the member down a second or two after it
+// is back, and two members down at once during a roll that never had that). Puts keep one client
+// per endpoint list and credentials; a client whose request failed is closed, so the next request
+// dials afresh.
 package main
 
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,35 +56,51 @@ type clients struct {
 	m  map[string]*clientv3.Client
 }
 
+// get returns the kept client for these endpoints and credentials, or dials one. The dial (which
+// blocks up to DialTimeout when a member is down) runs outside the lock: requests to other
+// members never wait behind it.
 func (c *clients) get(r request) (*clientv3.Client, string, error) {
 	id := strings.Join([]string{r.Endpoints, r.CA, r.Cert, r.Key}, "\x00")
+	if r.Op == "health" {
+		cli, err := dial(r)
+		return cli, "", err
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cli, ok := c.m[id]; ok {
+	cli, ok := c.m[id]
+	c.mu.Unlock()
+	if ok {
 		return cli, id, nil
 	}
-	tlsInfo := transport.TLSInfo{TrustedCAFile: r.CA, CertFile: r.Cert, KeyFile: r.Key}
-	var cfg *tls.Config
-	var err error
-	if r.Cert != "" {
-		cfg, err = tlsInfo.ClientConfig()
-	} else {
-		cfg, err = (&transport.TLSInfo{TrustedCAFile: r.CA}).ClientConfig()
-	}
+	cli, err := dial(r)
 	if err != nil {
 		return nil, id, err
 	}
-	cli, err := clientv3.New(clientv3.Config{
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if kept, ok := c.m[id]; ok { // another request dialed meanwhile: keep one
+		cli.Close()
+		return kept, id, nil
+	}
+	c.m[id] = cli
+	return cli, id, nil
+}
+
+// dial makes a client for the request's endpoints and credentials.
+func dial(r request) (*clientv3.Client, error) {
+	tlsInfo := transport.TLSInfo{TrustedCAFile: r.CA}
+	if r.Cert != "" {
+		tlsInfo.CertFile, tlsInfo.KeyFile = r.Cert, r.Key
+	}
+	cfg, err := tlsInfo.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return clientv3.New(clientv3.Config{
 		Endpoints:   strings.Split(r.Endpoints, ","),
 		DialTimeout: 3 * time.Second, // as the tests' etcdctl: --dial-timeout=3s
 		TLS:         cfg,
 		Logger:      zap.NewNop(),
 	})
-	if err != nil {
-		return nil, id, err
-	}
-	c.m[id] = cli
-	return cli, id, nil
 }
 
 // drop closes a client after a failed request: the next one dials afresh.
@@ -106,6 +124,9 @@ func (c *clients) serve(r request) response {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if id == "" { // a client of this request's own
+		defer cli.Close()
+	}
 	switch r.Op {
 	case "put":
 		_, err = cli.Put(ctx, r.K, r.V)
@@ -115,7 +136,9 @@ func (c *clients) serve(r request) response {
 		err = fmt.Errorf("unknown op %q", r.Op)
 	}
 	if err != nil {
-		c.drop(id)
+		if id != "" {
+			c.drop(id)
+		}
 		return response{ID: r.ID, Error: err.Error()}
 	}
 	return response{ID: r.ID, OK: true}
