@@ -12,8 +12,11 @@ esac
 export PULUMI_HOME="$ETCD_STACK_CACHE/pulumi/home"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# Lab stacks live in a local file backend inside the clone (git-ignored).
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$_repo_root/.lab/state}"
+# Lab stacks live in a local file backend inside the clone (git-ignored). metadata=skip: no
+# `<stack>.json.attrs` sidecar, which the file backend writes non-atomically beside each
+# checkpoint: a run killed at that moment leaves it empty and every later command on the stack
+# fails with "failed to load checkpoint: EOF" (tests/engine/engine.ts fileBackendUrl).
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$_repo_root/.lab/state?metadata=skip}"
 # The lab passphrase only protects lab secrets on this machine; real stacks set their own.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-etcd-stack-lab}"
 mkdir -p "$PULUMI_HOME" "$_repo_root/.lab/state"

@@ -65,9 +65,20 @@ function engineEnv(backendDir: string): Record<string, string> {
         NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(path.join(__dirname, "nodePreload.js"))}`].filter(Boolean).join(" "),
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_BACKEND_URL: fileBackendUrl(backendDir),
         PULUMI_CONFIG_PASSPHRASE: "etcd-stack-test",
     };
+}
+
+/**
+ * A file backend in `dir` that writes no metadata sidecar files. By default the file backend
+ * (gocloud's fileblob) writes `<stack>.json.attrs` beside every checkpoint with a plain truncate-
+ * and-write, not atomically like the checkpoint itself: an engine killed in between leaves it
+ * empty, and every later command on the stack fails with "failed to load checkpoint: EOF" (seen in
+ * the lab's killed-engine test, reproduced by emptying the file). `metadata=skip` turns them off.
+ */
+export function fileBackendUrl(dir: string): string {
+    return `file://${dir}?metadata=skip`;
 }
 
 /** Provider plugins and their pinned versions (scripts/toolchain/pins.tsv). */
@@ -181,7 +192,7 @@ export async function scratchStack(stackName: string, config: Record<string, unk
         async dispose() {
             // The stack's state lives in the scratch copy (its file backend, dir/state): removing the
             // copy removes it, without one more CLI run (`stack rm`, ~0.4 s; issue 26).
-            if (env.PULUMI_BACKEND_URL !== `file://${path.join(dir, "state")}`) {
+            if (env.PULUMI_BACKEND_URL !== fileBackendUrl(path.join(dir, "state"))) {
                 await workspace.removeStack(stackName, { force: true }).catch(() => undefined);
             }
             fs.rmSync(dir, { recursive: true, force: true });
