@@ -60,7 +60,8 @@ type clients struct {
 // blocks up to DialTimeout when a member is down) runs outside the lock: requests to other
 // members never wait behind it.
 func (c *clients) get(r request) (*clientv3.Client, string, error) {
-	id := strings.Join([]string{r.Endpoints, r.CA, r.Cert, r.Key}, "\x00")
+	// A credential file written again (a test re-issued a certificate) is a new client.
+	id := strings.Join([]string{r.Endpoints, version(r.CA), version(r.Cert), version(r.Key)}, "\x00")
 	if r.Op == "health" {
 		cli, err := dial(r)
 		return cli, "", err
@@ -83,6 +84,18 @@ func (c *clients) get(r request) (*clientv3.Client, string, error) {
 	}
 	c.m[id] = cli
 	return cli, id, nil
+}
+
+// version names a file as it is now: its path, size and modification time.
+func version(path string) string {
+	if path == "" {
+		return ""
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return path
+	}
+	return fmt.Sprintf("%s@%d@%d", path, st.Size(), st.ModTime().UnixNano())
 }
 
 // dial makes a client for the request's endpoints and credentials.
