@@ -11,7 +11,10 @@
  * the 2 cores falls on all of them alike; the result is each variant's median and its ratio to
  * the first variant's, in wall time and in CPU (the engine's processes, exact, from /proc).
  *
- *   npx ts-node bench/engineRun.ts [--runs 6] [--variants before,after] [--op preview]
+ *   npx ts-node bench/engineRun.ts [--runs 6] [--variants before,after] [--op preview|up-local]
+ *
+ * `up-local`: a cold `up` of the resources no host is involved in (CA, certificates, the cluster
+ * token: 40 or so, `--target`ed as tests/engine/policy.test.ts does), a new scratch stack each run.
  *
  * Never a test; writes bench/results/engine-run-<time>.json. Needs the toolchain and the etcd
  * tarball (`scripts/toolchain.sh`, `scripts/etcd-build.sh`), not the lab.
@@ -42,13 +45,10 @@ const variants: Record<string, Variant> = {
         what: "tests/engine/engine.ts's settings as committed",
         env: () => ({}),
     },
-    lazy: {
-        name: "lazy",
-        what: "experiment: nolog + tests/engine/nodePreload.js (@npmcli/arborist loaded on first use) in the engine's node processes",
-        env: (work) => ({
-            ...variants.nolog.env(work),
-            NODE_OPTIONS: `--require ${path.join(__dirname, "../tests/engine/nodePreload.js")}`,
-        }),
+    semi: {
+        name: "semi",
+        what: "experiment: after + a larger young generation for the engine's node processes (--max-semi-space-size=32)",
+        env: () => ({ NODE_OPTIONS: `--max-semi-space-size=32 --require ${path.join(__dirname, "../tests/engine/nodePreload.js")}` }),
     },
     nolog: {
         name: "nolog",
@@ -92,13 +92,25 @@ function fixture(work: string): Record<string, unknown> {
 
 interface Sample { variant: string; seconds: number; cpu: CpuReport }
 
+/** What `up-local` creates: the resources no host is involved in (certificates, the cluster token). */
+const localTypes = /^(etcd:index:(Cluster|CertificateAuthority|LeafCertificate|MemberCertificates)|tls:|random:)/;
+
 async function oneRun(scratch: ScratchStack, op: string): Promise<void> {
     const quiet = { onOutput: () => undefined, onEvent: () => undefined, signal: AbortSignal.timeout(5 * 60_000) };
     if (op === "preview") {
         const r = await scratch.stack.preview(quiet);
         if ((r.changeSummary.create ?? 0) < 50) throw new Error(`preview registered too little: ${JSON.stringify(r.changeSummary)}`);
+    } else if (op === "up-local") {
+        // A cold `up` of the local resources, as tests/engine/policy.test.ts and renewal.test.ts run
+        // it (--target); the scratch stack is new, so each run creates them all (checkpoints included).
+        const stackName = scratch.stack.name;
+        const target = localUrns.map((u) => u.replace(/^urn:pulumi:[^:]+::/, `urn:pulumi:${stackName}::`));
+        const r = await scratch.stack.up({ ...quiet, target });
+        if ((r.summary.resourceChanges?.create ?? 0) < 30) throw new Error(`up created too little: ${JSON.stringify(r.summary.resourceChanges)}`);
     } else throw new Error(`unknown op ${op}`);
 }
+
+let localUrns: string[] = [];
 
 async function main(): Promise<void> {
     const runs = Number(arg("runs", "6"));
@@ -114,11 +126,26 @@ async function main(): Promise<void> {
     const started = new Date();
     try {
         for (const v of chosen) stacks.set(v.name, await scratchStack(`bench-${v.name}`, config, { env: v.env(work) }));
+        if (op === "up-local") {
+            const urns: string[] = [];
+            await stacks.get(chosen[0].name)!.stack.preview({ onEvent: (e) => {
+                const m = e.resourcePreEvent?.metadata;
+                if (m && localTypes.test(m.type)) urns.push(m.urn);
+            } });
+            localUrns = urns;
+        }
+        // A fresh stack for every up (a cold up each time), made before the clock starts.
+        const fresh = async (v: Variant) => {
+            if (op !== "up-local") return;
+            await stacks.get(v.name)?.dispose();
+            stacks.set(v.name, await scratchStack(`bench-${v.name}`, config, { env: v.env(work) }));
+        };
         // One unmeasured run each: caches (the OS's, ts-node's, swc's) warm for all alike.
         for (const v of chosen) await oneRun(stacks.get(v.name)!, op);
         for (let r = 0; r < runs; r++) {
             const order = r % 2 === 0 ? chosen : [...chosen].reverse();
             for (const v of order) {
+                await fresh(v);
                 const sampler = new CpuSampler(() => new Map());
                 sampler.start();
                 const t0 = Date.now();

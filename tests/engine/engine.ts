@@ -3,6 +3,7 @@
  * through the Automation API, in a scratch copy of the project so that test stacks
  * never write into the repository's stacks/ directory.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -194,6 +195,15 @@ export async function scratchStack(stackName: string, config: Record<string, unk
             // copy removes it, without one more CLI run (`stack rm`, ~0.4 s; issue 26).
             if (env.PULUMI_BACKEND_URL !== fileBackendUrl(path.join(dir, "state"))) {
                 await workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+            } else {
+                // What `stack rm` also removed: the copy's selected-stack record in PULUMI_HOME, named
+                // after the project and the sha1 of its Pulumi.yaml's path.
+                try {
+                    const projectFile = fs.realpathSync(path.join(dir, "Pulumi.yaml"));
+                    const project = (yaml.load(fs.readFileSync(projectFile, "utf8")) as { name: string }).name;
+                    const sha1 = crypto.createHash("sha1").update(projectFile).digest("hex");
+                    fs.rmSync(path.join(env.PULUMI_HOME, "workspaces", `${project}-${sha1}-workspace.json`), { force: true });
+                } catch { /* nothing recorded */ }
             }
             fs.rmSync(dir, { recursive: true, force: true });
         },
