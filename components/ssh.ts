@@ -69,7 +69,9 @@ export function openClient(label: string, c: { host: string; port?: number; user
                     ` (${c.hostKey!.split(" ")[0]}): another machine answers there; nothing was sent to it`)
                 : new Error(`${label}: ${where}: ${e.message}`));
         };
-        client.once("ready", () => resolve(client)).once("error", fail);
+        // `on`, not `once`: after a handshake timeout ssh2 emits a second error as the socket closes
+        // ("Connection lost before handshake"); without a listener it would crash the provider process.
+        client.once("ready", () => resolve(client)).on("error", fail);
         if (via) {
             via.forwardOut("127.0.0.1", 0, c.host, c.port ?? 22, (err, stream) => {
                 if (err) return fail(new Error(`through the bastion: ${err.message}`));

@@ -13,8 +13,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { Client } from "ssh2";
-import { Server } from "ssh2";
-import { SshConnection, connect, machineIdentity, runScript, sameMachine } from "../../components/ssh";
+import { Client as SshClient, Server } from "ssh2";
+import { SshConnection, connect, machineIdentity, openClient, runScript, sameMachine, withClient } from "../../components/ssh";
 import { hostsPerTest, scriptOf } from "./loopbackShellHost";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 
@@ -179,5 +179,131 @@ describe("ssh: which machine a connection reaches", () => {
             { proxy: { ...c.proxy!, port: 22 } }, { proxy: { ...c.proxy!, hostKey: "ssh-ed25519 D" } }, { proxy: undefined }]) {
             assert.ok(!sameMachine(c, { ...c, ...other }), JSON.stringify(other));
         }
+    });
+});
+
+/** An ssh2 server on loopback: counts TCP connections and logins, records user names; may refuse logins, channels or forwarding. */
+async function countingHost(opts: { refuseLogins?: number; refuseChannels?: boolean; refuseForward?: boolean } = {}) {
+    const key = parseableEd25519KeyPair();
+    const stats = { tcp: 0, logins: 0, users: [] as string[], channels: 0, forwards: 0 };
+    let refused = 0;
+    const clients: Array<{ end: () => void }> = [];
+    const server = new Server({ hostKeys: [key.private] }, (client) => {
+        clients.push(client);
+        client.on("authentication", (ctx) => {
+            if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
+            if (refused < (opts.refuseLogins ?? 0)) { refused++; return ctx.reject([]); }
+            stats.users.push(ctx.username);
+            ctx.accept();
+        });
+        client.on("ready", () => {
+            stats.logins++;
+            client.on("session", (accept, reject) => {
+                stats.channels++;
+                if (opts.refuseChannels) return reject();
+                accept().on("exec", (acceptExec) => { const st = acceptExec(); st.write("ran\n"); st.exit(0); st.end(); });
+            });
+            client.on("tcpip", (_accept, reject) => { stats.forwards++; reject(); });
+        });
+        client.on("error", () => undefined);
+    });
+    server.on("connection", () => { stats.tcp++; });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const connection: SshConnection = { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port, privateKey: userKey.private,
+        hostKey: key.public.trim(), dialErrorLimit: 1, perDialTimeout: 5 };
+    return { connection, stats, close: () => { clients.forEach((c) => c.end()); server.close(); } };
+}
+const userKey = parseableEd25519KeyPair();
+
+describe("ssh: logins, timeouts and retries against hosts on loopback (mutation killers)", function () {
+    this.timeout(30_000);
+    const open: Array<{ close: () => void }> = [];
+    afterEach(() => open.splice(0).forEach((h) => h.close()));
+    const host = async (opts?: Parameters<typeof countingHost>[0]) => { const h = await countingHost(opts); open.push(h); return h; };
+
+    it("without a user the login is root's", async () => {
+        const h = await host();
+        const { close } = await connect("lab-1", { ...h.connection, user: undefined });
+        close();
+        assert.deepEqual([...new Set(h.stats.users)], ["root"]);
+    });
+
+    it("a host that takes the TCP connection but never speaks SSH fails after perDialTimeout seconds, not the default 10", async () => {
+        // The client ends the connection itself when it gives up (ssh.ts's fail ends it).
+        const silent = net.createServer(() => undefined);
+        await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+        try {
+            const started = Date.now();
+            await assert.rejects(connect("lab-2", { host: "127.0.0.1", port: (silent.address() as net.AddressInfo).port, dialErrorLimit: 1, perDialTimeout: 1 }),
+                /^Error: lab-2: 127\.0\.0\.1:\d+: Timed out while waiting for handshake \(1 failed attempts\)$/);
+            const took = Date.now() - started;
+            assert.ok(took >= 900 && took < 5000, `took ${took} ms`);
+        } finally {
+            silent.close();
+        }
+    });
+
+    it("exactly dialErrorLimit attempts reach a host that drops every connection", async () => {
+        let tcp = 0;
+        const dropping = net.createServer((sock) => { tcp++; sock.destroy(); });
+        await new Promise<void>((r) => dropping.listen(0, "127.0.0.1", r));
+        try {
+            await assert.rejects(connect("lab-3", { host: "127.0.0.1", port: (dropping.address() as net.AddressInfo).port, dialErrorLimit: 2, perDialTimeout: 2 }),
+                /\(2 failed attempts\)$/);
+            assert.equal(tcp, 2);
+        } finally {
+            dropping.close();
+        }
+    });
+
+    it("a failed connection leaves the pool: the next step connects anew (a login refused once, then taken)", async () => {
+        const h = await host({ refuseLogins: 1 });
+        await assert.rejects(withClient("lab-4", h.connection, async () => "never"), /authentication methods failed/);
+        assert.equal(await withClient("lab-4", h.connection, (c) => runScript(c, "lab-4 step", "true", "")), "ran\n");
+        assert.equal(h.stats.tcp, 2);
+    });
+
+    it("a host whose channels never open: one retry on a new connection, then the step fails (no endless retry)", async () => {
+        const h = await host({ refuseChannels: true });
+        await assert.rejects(withClient("lab-5", h.connection, (c) => runScript(c, "lab-5 step", "true", "")),
+            (e: Error & { notStarted?: boolean }) => { assert.match(e.message, /^lab-5 step: /); assert.equal(e.notStarted, true); return true; });
+        assert.deepEqual({ logins: h.stats.logins, channels: h.stats.channels }, { logins: 2, channels: 2 });
+    });
+
+    it("a bastion that refuses to forward: the member is never dialled, the error says through the bastion", async () => {
+        const bastion = await host();
+        const member = await host();
+        const { hostKey, port } = member.connection;
+        await assert.rejects(connect("lab-6", { host: "127.0.0.1", port, hostKey, privateKey: userKey.private, dialErrorLimit: 1, perDialTimeout: 5,
+            proxy: { host: "127.0.0.1", port: bastion.connection.port, hostKey: bastion.connection.hostKey, privateKey: userKey.private } }),
+            new RegExp(`^Error: lab-6: 127\\.0\\.0\\.1:${port}: through the bastion: .* \\(1 failed attempts\\)$`));
+        assert.equal(bastion.stats.forwards, 1);
+        assert.equal(member.stats.tcp, 0);
+    });
+});
+
+describe("ssh: the host key types offered for a pin (ssh2 connect stubbed: nothing dialled)", () => {
+    async function offered(hostKey: string): Promise<string[] | undefined> {
+        const proto = SshClient.prototype as unknown as { connect: (cfg: Record<string, any>) => unknown };
+        const real = proto.connect;
+        let seen: Record<string, any> | undefined;
+        proto.connect = function (this: SshClient, cfg: Record<string, any>) {
+            seen = cfg;
+            setImmediate(() => this.emit("error", new Error("not dialled")));
+            return this;
+        };
+        try {
+            await assert.rejects(openClient("lab-1", { host: "10.0.0.1", hostKey, privateKey: userKey.private }, 1000), /not dialled/);
+        } finally {
+            proto.connect = real;
+        }
+        return seen?.algorithms?.serverHostKey;
+    }
+
+    it("an ssh-rsa pin offers the RSA signatures strongest first; an rsa-sha2 pin only its own; others their type", async () => {
+        assert.deepEqual(await offered("ssh-rsa AAAAB3NzaC1yc2E="), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+        assert.deepEqual(await offered("rsa-sha2-512 AAAAB3NzaC1yc2E="), ["rsa-sha2-512"]);
+        assert.deepEqual(await offered("rsa-sha2-256 AAAAB3NzaC1yc2E="), ["rsa-sha2-256"]);
+        assert.deepEqual(await offered("ecdsa-sha2-nistp256 AAAA"), ["ecdsa-sha2-nistp256"]);
     });
 });
