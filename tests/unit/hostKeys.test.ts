@@ -70,6 +70,10 @@ describe("host keys: a key line is read only when its blob names its own type", 
         assert.equal(hostKeyFingerprint(key), sha256Fingerprint(key));
         assert.equal(hostKeyFingerprint(`  ${key}\tcomment words `), sha256Fingerprint(key));
         assert.notEqual(hostKeyFingerprint(keyOf("ssh-ed25519")), hostKeyFingerprint(key));
+        // Blanks of any length between type and key, as ssh-keygen takes them.
+        assert.equal(hostKeyFingerprint(key.replace(" ", "  \t ")), sha256Fingerprint(key));
+        // No key at all: the fingerprint of nothing (sha256 of zero bytes), never an exception.
+        assert.equal(hostKeyFingerprint("ssh-ed25519"), "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
     });
 });
 
@@ -81,6 +85,8 @@ describe("host keys: known_hosts lookup", () => {
         assert.equal(lookupKnownHost(`10.0.0.1 ${ed}\n`, "10.0.0.1", 22), ed);
         assert.equal(lookupKnownHost(`Lab1.Example ${ed}\n`, "lab1.example", 22), ed);
         assert.equal(lookupKnownHost(`lab1,10.0.0.1 ${ed} comment\n`, "10.0.0.1", 22), ed);
+        // Fields separated by runs of blanks and tabs, as OpenSSH reads them.
+        assert.equal(lookupKnownHost(`10.0.0.1 \t ${ed.replace(" ", "   ")}\n`, "10.0.0.1", 22), ed);
         assert.equal(lookupKnownHost(`10.0.0.1 ${ed}\n`, "10.0.0.2", 22), undefined);
         assert.equal(lookupKnownHost(`10.0.0.10 ${ed}\n`, "10.0.0.1", 22), undefined, "no prefix match");
         assert.equal(lookupKnownHost("", "10.0.0.1", 22), undefined);
@@ -103,6 +109,9 @@ describe("host keys: known_hosts lookup", () => {
         const [, , salt] = hashed("10.0.0.1").split("|");
         assert.equal(lookupKnownHost(`|1|${salt} ${ed}\n`, "10.0.0.1", 22), undefined, "no hash");
         assert.equal(lookupKnownHost(`|1||${salt} ${ed}\n`, "10.0.0.1", 22), undefined, "no salt");
+        // An empty salt is a broken line too, even when its hash is the HMAC of the name under an empty key.
+        const emptyKeyHmac = crypto.createHmac("sha1", Buffer.alloc(0)).update("10.0.0.1").digest("base64");
+        assert.equal(lookupKnownHost(`|1||${emptyKeyHmac} ${ed}\n`, "10.0.0.1", 22), undefined, "empty salt");
         // A hashed pattern is compared by its HMAC, never as text (the name in it is not the host).
         assert.equal(lookupKnownHost(`|1|10.0.0.1 ${ed}\n`, "|1|10.0.0.1", 22), undefined);
     });
