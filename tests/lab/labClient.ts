@@ -71,6 +71,7 @@ export class LabClient {
             const a = JSON.parse(line) as { id: number; ok: boolean; error?: string };
             this.settle(a.id, a.ok ? { code: 0, out: "" } : { code: 1, out: a.error ?? "" });
         });
+        child.on("error", (e) => { stderr += `${e.message}\n`; }); // e.g. not executable: "close" follows and settles
         child.on("close", (code) => {
             if (this.child === child) this.child = undefined;
             for (const id of [...this.pending.keys()]) this.settle(id, { code: 124, out: `labclient exited (${code}): ${stderr.trim()}` });
