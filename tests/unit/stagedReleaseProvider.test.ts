@@ -195,6 +195,21 @@ describe("StagedRelease provider: create, update, read, delete against a host on
         assert.equal((await provider.read!(id, outs)).props!.state, "staged");
     });
 
+    it("a check or a remove that fails fails the step naming it: check, remove, remove <the replaced tarball>", async () => {
+        const host = await hosts();
+        const rel = release(v16);
+        const failing = `echo "disk gone" >&2; exit 4\n`;
+        const broken = (i: Inputs, which: "check" | "remove"): Inputs => ({ ...i, scripts: { ...i.scripts, [which]: failing } });
+        const inputs = inputsFor(host, v16, rel);
+        await assert.rejects(provider.create(broken(inputs, "check")), /^Error: lab-1 tarball check failed \(exit 4\): disk gone$/);
+        const { id, outs } = await provider.create(inputs);
+        await assert.rejects(provider.read!(id, broken(outs, "check")), /^Error: lab-1 tarball check failed \(exit 4\): disk gone$/);
+        await assert.rejects(provider.delete!(id, broken(outs, "remove")), /^Error: lab-1 tarball remove failed \(exit 4\): disk gone$/);
+        const next = inputsFor(host, v17, release(v17));
+        await assert.rejects(provider.update!(id, broken(outs, "remove"), next), /^Error: lab-1 tarball remove etcd-v3\.6\.16\.tar\.gz failed \(exit 4\): disk gone$/);
+        assert.ok(fs.existsSync(onHost(host, v17)), "the new release was staged before the old one's removal failed");
+    });
+
     it("delete runs the remove script", async () => {
         const host = await hosts();
         const inputs = inputsFor(host, v16, release(v16));
