@@ -17,7 +17,7 @@ export interface Credentials { ca: string; cert?: string; key?: string }
 export const commandTimeoutMs = 5000;
 
 export class Etcdctl {
-    /** The long-running client for frequent requests (the writer's puts, the monitor's health checks). */
+    /** The long-running client for frequent requests (the writer's puts, bulk puts). */
     private client?: LabClient;
 
     private constructor(private readonly bin: string, readonly dir: string) { }
@@ -57,11 +57,6 @@ export class Etcdctl {
     /** A put through the long-running client: what `etcdctl put` does, without a process per write. */
     put(endpoints: string, key: string, value: string, creds: Credentials): Promise<ClientAnswer> {
         return this.longRunning().put(endpoints, creds, key, value, commandTimeoutMs);
-    }
-
-    /** `etcdctl endpoint health` of one endpoint through the long-running client. */
-    health(endpoint: string, creds: Credentials, timeoutMs: number): Promise<ClientAnswer> {
-        return this.longRunning().health(endpoint, creds, timeoutMs);
     }
 
     private longRunning(): LabClient {
@@ -230,7 +225,11 @@ export class HealthMonitor {
         this.loop = (async () => {
             while (!this.stopped && Date.now() - started < this.maxMs) {
                 const results = await Promise.all(Object.entries(this.endpoints).map(async ([name, url]) =>
-                    [name, (await this.etcdctl.health(url, this.creds, 2000)).code === 0] as const));
+                    // One etcdctl process per check, as before the long-running client (issue 26): with that
+                    // client's faster, denser checks, a 5-member roll showed 2 members failing the
+                    // linearizable health read at the same moment (fresh-clone CI at a5056c9; cause not yet
+                    // found, tests/README.md): kept like this until that is understood.
+                    [name, (await this.etcdctl.run(url, ["endpoint", "health", "--command-timeout=2s"], this.creds, 10_000)).code === 0] as const));
                 const down = results.filter(([, ok]) => !ok).map(([name]) => name);
                 down.forEach((d) => this.downSeen.add(d));
                 this.maxDown = Math.max(this.maxDown, down.length);

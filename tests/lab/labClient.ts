@@ -3,7 +3,8 @@
  * built by scripts/labclient-build.sh from etcd's own client module) that answers JSON requests on
  * its stdin, instead of one etcdctl process per request. A writer and a health monitor spawning
  * etcdctl several times a second took about a core of the 2-core CI machine, slowing every `up`
- * they watched (issue 26); one process keeps its connections and costs almost nothing.
+ * they watched (issue 26); one process keeps its connections and costs almost nothing. The writer's
+ * puts go through it; the health monitor still spawns etcdctl (etcdClient.ts says why).
  */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from "child_process";
 import * as path from "path";
@@ -30,11 +31,6 @@ export class LabClient {
     /** A put of `key` = `value` through `endpoints` (comma-separated), bounded by `timeoutMs` (etcd's deadline). */
     put(endpoints: string, creds: Credentials, key: string, value: string, timeoutMs: number): Promise<ClientAnswer> {
         return this.request({ op: "put", endpoints, k: key, v: value }, creds, timeoutMs);
-    }
-
-    /** `etcdctl endpoint health` of one endpoint: a linearizable get answered and no active alarm. */
-    health(endpoint: string, creds: Credentials, timeoutMs: number): Promise<ClientAnswer> {
-        return this.request({ op: "health", endpoints: endpoint }, creds, timeoutMs);
     }
 
     /** Ends the process (it finishes what is in flight, each request bounded by its own deadline). */

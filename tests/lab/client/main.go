@@ -4,30 +4,23 @@
 // and answers one JSON line per request on stdout, in any order (requests run concurrently).
 //
 //	{"id":1,"op":"put","endpoints":"https://a:2379,https://b:2379","ca":"/x/ca.crt","cert":"/x/c.crt","key":"/x/c.key","k":"w/1","v":"1","timeoutMs":5000}
-//	{"id":2,"op":"health","endpoints":"https://a:2379","ca":"…","cert":"…","key":"…","timeoutMs":2000}
-//	-> {"id":1,"ok":true} / {"id":2,"ok":false,"error":"context deadline exceeded"}
+//	-> {"id":1,"ok":true} or {"id":1,"ok":false,"error":"context deadline exceeded"}
 //
-// "health" is what `etcdctl endpoint health` asks: a linearizable get of the key "health" (a
-// permission-denied answer counts as healthy) and no active alarm, each on a connection of its
-// own, as a new etcdctl process would (a kept connection to a member that restarted waits out
-// gRPC's reconnect backoff: a health monitor would see the member down a second or two after it
-// is back, and two members down at once during a roll that never had that). Puts keep one client
-// per endpoint list and credentials; a client whose request failed is closed, so the next request
-// dials afresh.
+// Puts keep one client per endpoint list and credentials; a client whose request failed is
+// closed, so the next request dials afresh (as a new etcdctl process would), instead of waiting
+// out gRPC's reconnect backoff.
 package main
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -62,10 +55,6 @@ type clients struct {
 func (c *clients) get(r request) (*clientv3.Client, string, error) {
 	// A credential file written again (a test re-issued a certificate) is a new client.
 	id := strings.Join([]string{r.Endpoints, version(r.CA), version(r.Cert), version(r.Key)}, "\x00")
-	if r.Op == "health" {
-		cli, err := dial(r)
-		return cli, "", err
-	}
 	c.mu.Lock()
 	cli, ok := c.m[id]
 	c.mu.Unlock()
@@ -137,44 +126,17 @@ func (c *clients) serve(r request) response {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if id == "" { // a client of this request's own
-		defer cli.Close()
-	}
 	switch r.Op {
 	case "put":
 		_, err = cli.Put(ctx, r.K, r.V)
-	case "health":
-		err = health(ctx, cli)
 	default:
 		err = fmt.Errorf("unknown op %q", r.Op)
 	}
 	if err != nil {
-		if id != "" {
-			c.drop(id)
-		}
+		c.drop(id)
 		return response{ID: r.ID, Error: err.Error()}
 	}
 	return response{ID: r.ID, OK: true}
-}
-
-// health is etcdctl's `endpoint health`: a linearizable get answered (permission denied is an
-// answer) and no active alarm.
-func health(ctx context.Context, cli *clientv3.Client) error {
-	if _, err := cli.Get(ctx, "health"); err != nil && !errors.Is(err, rpctypes.ErrPermissionDenied) {
-		return err
-	}
-	alarms, err := cli.AlarmList(ctx)
-	if err != nil {
-		return err
-	}
-	if len(alarms.Alarms) > 0 {
-		names := make([]string, 0, len(alarms.Alarms))
-		for _, a := range alarms.Alarms {
-			names = append(names, a.Alarm.String())
-		}
-		return fmt.Errorf("active alarm(s): %s", strings.Join(names, ", "))
-	}
-	return nil
 }
 
 func main() {
