@@ -436,7 +436,7 @@ function parseMembers(value: unknown, p: Reader): MemberSpec[] {
         }
         if (name) duplicate(seenNames, name, i, `${label}: duplicate member name "${name}" (also members[%d])`, p.problems);
         if (address) duplicate(seenAddresses, canonicalAddress(address), i, `${label}: duplicate address "${address}" (also members[%d])`, p.problems);
-        if (sshHost) duplicate(seenSsh, `${sshHost}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
+        if (sshHost) duplicate(seenSsh, `${canonicalHost(sshHost)}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
         const adopt = parseAdopt(`${label}.adopt`, field(m, "adopt"), p);
         members.push({ name, address, sshHost, sshPort, sshUser, extraSans, ...(hostKey ? { hostKey } : {}), ...(adopt ? { adopt } : {}) });
     });
@@ -779,6 +779,11 @@ function canonicalAddress(address: string): string {
         return sock.address;
     }
     return address;
+}
+
+/** One spelling per machine: an IP address canonical, a DNS name in lower case (names ignore case). */
+function canonicalHost(host: string): string {
+    return net.isIP(host) ? canonicalAddress(host) : host.toLowerCase();
 }
 
 function field(obj: unknown, key: string): unknown {

@@ -66,6 +66,10 @@ describe("spec: validation", () => {
         ["duplicate name", { members: [member(1), member(2), { name: "m-1", address: "10.213.0.99" }] }, /duplicate member name "m-1" \(also members\[0\]\)/],
         ["duplicate address", { members: [member(1), member(2), { name: "m-9", address: "10.213.0.11" }] }, /duplicate address "10.213.0.11"/],
         ["duplicate IPv6 address spelled differently", { members: [{ name: "a", address: "fd00::1" }, { name: "b", address: "fd00:0::1" }, member(3)] }, /duplicate address "fd00:0::1"/],
+        // One machine named twice: DNS names ignore case, and an IPv6 address has many spellings
+        // (memberIdentity.ts compares endpoints the same way).
+        ["duplicate SSH endpoint in another case", { members: [{ ...member(1), sshHost: "etcd-1.example" }, { ...member(2), sshHost: "ETCD-1.Example" }, member(3)] }, /duplicate SSH endpoint "ETCD-1.Example:22" \(also members\[0\]\)/],
+        ["duplicate SSH endpoint, IPv6 spelled differently", { members: [{ ...member(1), sshHost: "fd00::11" }, { ...member(2), sshHost: "fd00:0:0::11" }, member(3)] }, /duplicate SSH endpoint "fd00:0:0::11:22"/],
         ["invalid address", { members: [member(1), member(2), { name: "m-3", address: "10.213.0.300" }] }, /"10.213.0.300" is not an IPv4 or IPv6 address/],
         ["hostname as address", { members: [member(1), member(2), { name: "m-3", address: "etcd3.example" }] }, /not an IPv4 or IPv6/],
         ["uppercase name", { members: [member(1), member(2), { name: "Lab_3", address: "10.213.0.13" }] }, /name must be a lowercase DNS label/],
