@@ -5,17 +5,19 @@
  * (renderHostFiles.ts) on files in its temp dir.
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { FileState, HostFilesInputs, HostFilesOutputs, hostFilesProvider } from "../../components/hostFilesProvider";
-import { ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "../../components/renderHostFiles";
+import * as paths from "../../components/paths";
+import { HostChecks, ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "../../components/renderHostFiles";
 import { ShellHost, hostsPerDescribe, localOwner, openFast, scriptOf } from "./loopbackShellHost";
 
 const sha256 = (text: string) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
-interface Spec { name: string; content: string; mode: string }
+interface Spec { name: string; content: string; mode: string; owner?: string }
 
 /**
  * The inputs HostFiles (hostFiles.ts) would give for `specs` on `host`, with the real scripts. The
@@ -23,12 +25,12 @@ interface Spec { name: string; content: string; mode: string }
  * every member has in a stack.
  */
 function inputsFor(host: ShellHost, specs: Spec[], label = "lab-1 config"): HostFilesInputs {
-    const managed: ManagedFile[] = specs.map((s) => ({ path: s.name, mode: s.mode, owner: localOwner, readByEtcd: true }));
+    const managed: ManagedFile[] = specs.map((s) => ({ path: s.name, mode: s.mode, owner: s.owner ?? localOwner, readByEtcd: true }));
     const order = managed.map((f) => f.path);
     return {
         label,
         connection: host.connection,
-        files: Object.fromEntries(specs.map((s, i) => [order[i], { sha256: sha256(s.content), mode: s.mode, owner: localOwner }])),
+        files: Object.fromEntries(specs.map((s, i) => [order[i], { sha256: sha256(s.content), mode: s.mode, owner: s.owner ?? localOwner }])),
         contents: Object.fromEntries(specs.map((s, i) => [order[i], s.content])),
         order,
         checks: {},
@@ -223,6 +225,163 @@ describe("HostFilesWrite provider: create, update, read, delete against a host o
         const { id, outs } = await hostFilesProvider.create(inputs);
         await hostFilesProvider.delete!(id, outs);
         assert.equal(scriptOf(host.execs[1].command), inputs.scripts.remove);
+        assert.equal(host.execs[1].stdin.length, 0, "delete sends nothing on stdin");
         for (const p of inputs.order) assert.ok(!exists(p), `${p} removed`);
+    });
+
+    it("create and update fail naming the file when the host's report says it is missing after the write", async () => {
+        const host = await newHost();
+        const inputs = inputsFor(host, [config, key]);
+        // A host that loses the key's file instead of moving it into place: its report line says `missing`.
+        const lose = (script: string) => {
+            const lost = script.replace(/^if cmp -s "\$tmp" 'peer\.key' .*$/m, `rm -f "$tmp"`);
+            assert.notEqual(lost, script);
+            return lost;
+        };
+        await assert.rejects(hostFilesProvider.create({ ...inputs, scripts: { ...inputs.scripts, create: lose(inputs.scripts.create) } }),
+            /^Error: lab-1 config: peer\.key is not on the host after writing it$/);
+        assert.ok(!exists(key.name) && exists(config.name));
+        assert.equal(host.execs[0].code, 0, "the script itself succeeded: only its report tells");
+        const { outs } = await hostFilesProvider.create(inputs);
+        fs.rmSync(path.join(host.dir, key.name));
+        await assert.rejects(hostFilesProvider.update!("id", outs, { ...inputs, scripts: { ...inputs.scripts, update: lose(inputs.scripts.update) } }),
+            /^Error: lab-1 config: peer\.key is not on the host after writing it$/);
+    });
+
+    it("read compares mode and owner with the last write: as written they show as the stack's spelling (640, uid:gid), a hand chmod or chown shows the host's", async () => {
+        const host = await newHost();
+        // The stack's mode and owner spelled otherwise than the host's `stat` reports them (0640, user:group names).
+        const ids = `${process.getuid!()}:${process.getgid!()}`;
+        const inputs = inputsFor(host, [{ ...config, mode: "640", owner: ids }, key]);
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        const [pConfig, pKey] = inputs.order;
+        assert.deepEqual(outs.written[pConfig], { sha256: sha256(config.content), mode: "0640", owner: localOwner });
+        assert.notEqual(ids, localOwner);
+        const untouched = await hostFilesProvider.read!(id, outs);
+        assert.deepEqual(untouched.props!.files, inputs.files, "as written: the stack's own values, no drift");
+        assert.deepEqual(await hostFilesProvider.diff!(id, untouched.props as HostFilesOutputs, inputs), { changes: false });
+
+        fs.chmodSync(path.join(host.dir, pConfig), 0o600);
+        // A chown to another user needs root (the unit tests run as root here; elsewhere only the chmod is checked).
+        const root = process.getuid!() === 0;
+        if (root) fs.chownSync(path.join(host.dir, pKey), 65534, 65534);
+        const files = (await hostFilesProvider.read!(id, outs)).props!.files as Record<string, FileState>;
+        assert.deepEqual(files[pConfig], { sha256: inputs.files[pConfig].sha256, mode: "0600", owner: ids }, "chmod-ed: the host's mode, the rest as the stack's");
+        if (root) {
+            const nobody = execFileSync("stat", ["-c", "%U:%G", path.join(host.dir, pKey)]).toString().trim();
+            assert.notEqual(nobody, localOwner);
+            assert.deepEqual(files[pKey], { ...inputs.files[pKey], owner: nobody }, "chown-ed: the host's owner, the rest as the stack's");
+        }
+    });
+
+    it("read without a last write to compare with (state from before `written`) shows the stack's values, and a file the report does not name as missing", async () => {
+        const host = await newHost();
+        const inputs = inputsFor(host, [config, key]);
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        const [pConfig, pKey] = inputs.order;
+        fs.appendFileSync(path.join(host.dir, pConfig), "# by hand\n");
+        fs.chmodSync(path.join(host.dir, pKey), 0o644);
+        const { written: _w, ...older } = outs;
+        const { props } = await hostFilesProvider.read!(id, older as HostFilesOutputs);
+        assert.deepEqual(props!.files, inputs.files, "no baseline: nothing claimed as drift");
+        // The report leaves the key out (an inspect script of an older render): missing, baseline or not.
+        const keyless = { ...outs, scripts: { ...outs.scripts, inspect: inputsFor(host, [config]).scripts.inspect } };
+        const files = (await hostFilesProvider.read!(id, keyless)).props!.files as Record<string, FileState>;
+        assert.deepEqual(files[pKey], { sha256: "missing on the host", mode: "-", owner: "-" });
+    });
+
+    it("read keeps the unit check as the stack's when the host reports none, and adds none the stack did not ask for", async () => {
+        const host = await newHost();
+        const withUnit = { ...inputsFor(host, [config]), checks: { unit: "enabled active" } };
+        const { id, outs } = await hostFilesProvider.create(withUnit);
+        assert.deepEqual((await hostFilesProvider.read!(id, outs)).props!.checks, { unit: "enabled active" }, "no unit line: no drift");
+        const noUnit = { ...outs, checks: {}, scripts: { ...outs.scripts, inspect: outs.scripts.inspect + `echo "unit disabled inactive"\n` } };
+        assert.deepEqual((await hostFilesProvider.read!(id, noUnit)).props!.checks, {});
+    });
+
+    describe("read's binaries check (the real inspect lines against a staged release's sums, binDir under the host's dir)", () => {
+        const tarball = "releases/etcd.tar.gz";
+        const bins: Record<string, string> = { etcd: "etcd binary\n", etcdctl: "etcdctl binary\n", etcdutl: "etcdutl binary\n" };
+        /** HostFiles inputs with the binaries check, its scripts' binDir moved to `bin/` in the host's dir. */
+        const withBinaries = (host: ShellHost): HostFilesInputs => {
+            const inputs = inputsFor(host, [config]);
+            const checks: HostChecks = { binaries: { tarball, sha256: "f".repeat(64) } };
+            const managed: ManagedFile[] = [{ path: config.name, mode: config.mode, owner: localOwner, readByEtcd: true }];
+            const inspect = renderInspectScript(managed, checks);
+            assert.ok(inspect.includes(`'${paths.binDir}/etcd'`));
+            return { ...inputs, checks: { binaries: "same as etcd.tar.gz" }, scripts: { ...inputs.scripts, inspect: inspect.split(`'${paths.binDir}/`).join("'bin/") } };
+        };
+        /** The staged release's sums file and the installed binaries. */
+        const stage = (host: ShellHost, installed: Record<string, string>) => {
+            fs.mkdirSync(path.join(host.dir, "releases"));
+            fs.writeFileSync(path.join(host.dir, tarball + paths.releaseSumsSuffix),
+                `tarball ${"f".repeat(64)}\n` + Object.entries(bins).map(([b, c]) => `${sha256(c)}  ${b}\n`).join(""));
+            fs.mkdirSync(path.join(host.dir, "bin"));
+            for (const [b, c] of Object.entries(installed)) fs.writeFileSync(path.join(host.dir, "bin", b), c);
+        };
+        const checksRead = async (inputs: HostFilesInputs, over: Partial<HostFilesOutputs> = {}) => {
+            const { id, outs } = await hostFilesProvider.create(inputs);
+            return (await hostFilesProvider.read!(id, { ...outs, ...over })).props!.checks;
+        };
+
+        it("binaries as staged: the check as the stack's", async () => {
+            const host = await newHost();
+            stage(host, bins);
+            assert.deepEqual(await checksRead(withBinaries(host)), { binaries: "same as etcd.tar.gz" });
+        });
+
+        it("a binary changed and one removed: each named with its state, in order", async () => {
+            const host = await newHost();
+            stage(host, { etcd: bins.etcd, etcdctl: "patched by hand\n" });
+            assert.deepEqual(await checksRead(withBinaries(host)), { binaries: "etcdctl differs, etcdutl missing" });
+        });
+
+        it("no staged release on the host: every binary says so", async () => {
+            const host = await newHost();
+            assert.deepEqual(await checksRead(withBinaries(host)),
+                { binaries: "etcd no-staged-release, etcdctl no-staged-release, etcdutl no-staged-release" });
+        });
+
+        it("the host's binary lines are ignored when the stack does not check the binaries; no lines leave the check as it is", async () => {
+            const host = await newHost();
+            const inputs = withBinaries(host);
+            assert.deepEqual(await checksRead(inputs, { checks: {} }), {}, "binary lines, no check asked");
+            host.reset();
+            assert.deepEqual(await checksRead(inputsFor(host, [config]), { checks: { binaries: "same as etcd.tar.gz" } }),
+                { binaries: "same as etcd.tar.gz" }, "a check asked, no binary lines");
+        });
+    });
+
+    it("update removes every dropped file, a name with quotes too, sending nothing on stdin", async () => {
+        const host = await newHost();
+        const quoted: Spec = { name: "o'clock'.conf", content: "x\n", mode: "0644" };
+        const { outs: olds } = await hostFilesProvider.create(inputsFor(host, [config, key, quoted]));
+        assert.ok(exists(quoted.name));
+        const news = inputsFor(host, [config]);
+        await hostFilesProvider.update!("id", olds, news);
+        const remove = host.execs[2];
+        assert.equal(scriptOf(remove.command), `rm -f '${key.name}'\nrm -f 'o'"'"'clock'"'"'.conf'`);
+        assert.equal(remove.stdin.length, 0);
+        assert.ok(!exists(key.name) && !exists(quoted.name) && exists(config.name));
+    });
+
+    it("a step failing on the host fails naming the resource and the step: write, remove, read, delete", async () => {
+        const host = await newHost();
+        const inputs = inputsFor(host, [config, key]);
+        const fail = `echo "no space left" >&2; exit 3\n`;
+        await assert.rejects(hostFilesProvider.create({ ...inputs, scripts: { ...inputs.scripts, create: fail } }),
+            /^Error: lab-1 config write failed \(exit 3\): no space left$/);
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        await assert.rejects(hostFilesProvider.update!(id, outs, { ...inputs, scripts: { ...inputs.scripts, update: fail } }),
+            /^Error: lab-1 config write failed \(exit 3\): no space left$/);
+        // The dropped key replaced by a directory with something in it: `rm -f` cannot remove it.
+        fs.rmSync(path.join(host.dir, key.name));
+        fs.mkdirSync(path.join(host.dir, key.name));
+        fs.writeFileSync(path.join(host.dir, key.name, "x"), "");
+        await assert.rejects(hostFilesProvider.update!(id, outs, inputsFor(host, [config])), /^Error: lab-1 config remove failed \(exit 1\): .*peer\.key/);
+        await assert.rejects(hostFilesProvider.read!(id, { ...outs, scripts: { ...outs.scripts, inspect: fail } }),
+            /^Error: lab-1 config read failed \(exit 3\): no space left$/);
+        await assert.rejects(hostFilesProvider.delete!(id, { ...outs, scripts: { ...outs.scripts, remove: fail } }),
+            /^Error: lab-1 config remove failed \(exit 3\): no space left$/);
     });
 });
