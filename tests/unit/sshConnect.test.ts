@@ -13,9 +13,10 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { Client } from "ssh2";
-import { Client as SshClient, Server } from "ssh2";
-import { SshConnection, connect, machineIdentity, openClient, runScript, sameMachine, withClient } from "../../components/ssh";
+import { Server } from "ssh2";
+import { SshConnection, connect, machineIdentity, runScript, sameMachine, withClient } from "../../components/ssh";
 import { hostsPerTest, scriptOf } from "./loopbackShellHost";
+import { connectConfigOf } from "./stubbedConnect";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 
 /** A dir holding a fake `sudo` that drops `-n` and runs the rest (for a run as another user than root). */
@@ -287,20 +288,7 @@ describe("ssh: logins, timeouts and retries against hosts on loopback (mutation 
 
 describe("ssh: the host key types offered for a pin (ssh2 connect stubbed: nothing dialled)", () => {
     async function offered(hostKey: string): Promise<string[] | undefined> {
-        const proto = SshClient.prototype as unknown as { connect: (cfg: Record<string, any>) => unknown };
-        const real = proto.connect;
-        let seen: Record<string, any> | undefined;
-        proto.connect = function (this: SshClient, cfg: Record<string, any>) {
-            seen = cfg;
-            setImmediate(() => this.emit("error", new Error("not dialled")));
-            return this;
-        };
-        try {
-            await assert.rejects(openClient("lab-1", { host: "10.0.0.1", hostKey, privateKey: userKey.private }, 1000), /not dialled/);
-        } finally {
-            proto.connect = real;
-        }
-        return seen?.algorithms?.serverHostKey;
+        return (await connectConfigOf({ host: "10.0.0.1", hostKey, privateKey: userKey.private })).algorithms?.serverHostKey;
     }
 
     it("an ssh-rsa pin offers the RSA signatures strongest first; an rsa-sha2 pin only its own; others their type", async () => {

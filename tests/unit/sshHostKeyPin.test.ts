@@ -8,8 +8,9 @@
 import { strict as assert } from "assert";
 import { AddressInfo, Socket, connect as tcpConnect } from "net";
 import { Client, Server } from "ssh2";
-import { SshConnection, fingerprint, openClient, runScript, withClient } from "../../components/ssh";
+import { SshConnection, fingerprint, runScript, withClient } from "../../components/ssh";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
+import { connectConfigOf } from "./stubbedConnect";
 
 /** Everything a client asked a fake host for, in order. */
 type Request = "auth" | "session" | "exec" | "shell" | "subsystem" | "sftp" | "tcpip" | "pty" | "env";
@@ -164,22 +165,7 @@ describe("ssh: a host key other than the pinned one is refused, and nothing runs
 
 describe("ssh: the host verifier ssh2 calls", () => {
     /** The ConnectConfig openClient gives ssh2 (its connect stubbed: nothing is dialled). */
-    async function configFor(c: { host: string; port?: number; hostKey?: string }): Promise<Record<string, any>> {
-        const proto = Client.prototype as unknown as { connect: (cfg: Record<string, any>) => unknown };
-        const real = proto.connect;
-        let seen: Record<string, any> | undefined;
-        proto.connect = function (this: Client, cfg: Record<string, any>) {
-            seen = cfg;
-            setImmediate(() => this.emit("error", new Error("not dialled")));
-            return this;
-        };
-        try {
-            await assert.rejects(openClient("lab-1", { ...c, privateKey: userKey.private }, 1000), /not dialled/);
-        } finally {
-            proto.connect = real;
-        }
-        return seen!;
-    }
+    const configFor = (c: { host: string; port?: number; hostKey?: string }) => connectConfigOf({ ...c, privateKey: userKey.private });
 
     it("accepts the pinned key and refuses any other, one byte off included; offers only the pinned key's type", async () => {
         const pinned = parseableEd25519KeyPair().public.trim();
