@@ -28,9 +28,14 @@ export const engineRuns: EngineRun[] = ((globalThis as { __etcdStackEngineRuns?:
 
 const engineOps = ["up", "preview", "refresh", "destroy"] as const;
 
+/** Records an engine run of `op` that began at `started` (epoch ms) and ends now. */
+function recordRun(op: string, started: number): void {
+    engineRuns.push({ op, ms: Date.now() - started });
+}
+
 /** Records `op`'s wall time once `run` settles, whatever its outcome. */
 function timed<T>(op: string, started: number, run: Promise<T>): Promise<T> {
-    return run.finally(() => { engineRuns.push({ op, ms: Date.now() - started }); });
+    return run.finally(() => recordRun(op, started));
 }
 
 /**
@@ -166,11 +171,12 @@ export async function scratchStack(stackName: string, config: Record<string, unk
             const r = spawnSync(path.join(binDir, "pulumi"), [...args, "--stack", stackName, "--non-interactive"], {
                 cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, timeout: 5 * 60_000,
             });
-            if ((engineOps as readonly string[]).includes(args[0])) engineRuns.push({ op: args[0], ms: Date.now() - started });
+            if ((engineOps as readonly string[]).includes(args[0])) recordRun(args[0], started);
             return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
         },
         upKilledAt(at, timeoutMs = 5 * 60_000) {
             return new Promise<string>((resolve) => {
+                const started = Date.now();
                 const child = spawn(path.join(binDir, "pulumi"), ["up", "--yes", "--skip-preview", "--stack", stackName, "--non-interactive"],
                     { cwd: dir, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
                 let out = "";
@@ -186,8 +192,7 @@ export async function scratchStack(stackName: string, config: Record<string, unk
                     out += d.toString();
                     if (at.test(out)) kill();
                 });
-                const started = Date.now();
-                child.on("close", () => { clearTimeout(timer); engineRuns.push({ op: "up (killed)", ms: Date.now() - started }); resolve(out); });
+                child.on("close", () => { clearTimeout(timer); recordRun("up (killed)", started); resolve(out); });
             });
         },
         async dispose() {
