@@ -6,6 +6,11 @@
  * `preview --refresh` shows nothing. Membership too: a member removed and a stranger added by hand
  * with etcdctl show as changes of the cluster's members, and `up` puts the stack's members back;
  * a member whose data dir was wiped shows as such, and `up` adds it back as a new member.
+ *
+ * The scenarios run in order on one cluster. Each one's first `preview --refresh` asserts the whole
+ * set of changes it shows, so it also proves the repair before it converged (a left-over change
+ * would be listed there); only the last repair is followed by a preview of its own (issue 26:
+ * four engine runs fewer).
  */
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
@@ -165,8 +170,6 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         assert.notStrictEqual(after[2], pids[2], "lab-3 restarted to read the repaired config");
         assert.match(labSsh("lab3", `cat /proc/${after[2]}/cmdline | tr '\\0' ' '`).stdout, /--config-file/);
 
-        const again = await previewRefresh();
-        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });
 
     it("a staged release changed or removed by hand shows on its host; up stages it again, restarting nothing", async () => {
@@ -186,8 +189,6 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
             assert.strictEqual(labSsh(host, `cd ${staged} && tail -n +2 ${tarball}${paths.releaseSumsSuffix} | sha256sum -c --quiet - && [ -f ${tarball} ] && echo ok`).stdout.trim(), "ok", host);
         }
         assert.deepStrictEqual([1, 2, 3].map((i) => mainPid(`lab${i}`)), pids, "no member restarted");
-        const again = await previewRefresh();
-        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });
 
     it("a unit stopped and disabled by hand shows on its host; up starts it again, health-gated", async () => {
@@ -198,8 +199,6 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         await repair("unit");
         assert.strictEqual(labSsh("lab2", `systemctl is-enabled ${paths.unitName}; systemctl is-active ${paths.unitName}`).stdout.trim(), "enabled\nactive");
         assert.ok(pid === "0" && mainPid("lab2") !== "0", "etcd runs on lab-2 again");
-        const again = await previewRefresh();
-        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });
     it("a member removed and a stranger added by hand with etcdctl show as membership changes; up puts the stack's members back", async () => {
         const simple = async () => {
@@ -247,8 +246,6 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         assert.deepStrictEqual([1, 3].map((i) => mainPid(`lab${i}`)), pids, "lab-1 and lab-3 were not restarted");
         assert.match(labSsh("lab2", "ls /var/lib/etcd").stdout, /^member\.removed-\d+$/m, "the removed member's data was moved aside, not deleted");
 
-        const again = await previewRefresh();
-        assert.deepStrictEqual([...again.drift.ops.keys()], [], "converged");
     });
 
     it("a member's data dir wiped by hand (same host, same key) shows as a member without data; up adds it back as a new member, restarting no other", async () => {
