@@ -1,0 +1,241 @@
+/**
+ * One member's steps as declared (member.ts, mocked engine), where cluster.test.ts does not look:
+ * a release from a URL (each host its own arch, read from its preflight: the tarball, sha256 and
+ * URL staged, the install's check, the config write's binaries check), an arch without a sha256,
+ * the host key check command, a member without a pinned key, the scripts of each step's create,
+ * update and delete, the host files' repair restart and owner guard, and the inputs digest
+ * following the etcd version. Every cluster is declared inside its test (the suite passes a
+ * second run in one process).
+ */
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DependencyRecorder, Recorded, resolve } from "./mocks";
+import { EtcdCluster } from "../../components/cluster";
+import { parseArch } from "../../components/member";
+import * as paths from "../../components/paths";
+import {
+    renderOwnerGuard, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript, stagedReleasePath,
+} from "../../components/render";
+import { renderForgetJoinScript } from "../../components/renderMembership";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec";
+import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
+
+const sha = { amd64: "a".repeat(64), arm64: "b".repeat(64) };
+const urlTemplate = "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz";
+
+/**
+ * Mocks as in mocks.ts (tls, random, the removal check of a later run), with each member's
+ * prepare step printing `arch=<its arch>` after other output, as the preflight does.
+ */
+function mocks(archOf: Record<string, string>): Recorded[] {
+    const recorded: Recorded[] = [];
+    pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+            const state: Record<string, any> = { ...args.inputs };
+            const digest = crypto.createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 8);
+            switch (args.type) {
+                case "tls:index/privateKey:PrivateKey": state.privateKeyPem = `PRIVATE-KEY(${args.name})`; break;
+                case "tls:index/selfSignedCert:SelfSignedCert": state.certPem = `CA-CERT(${args.name}#${digest})`; break;
+                case "tls:index/certRequest:CertRequest": state.certRequestPem = `CSR(${args.name}#${digest})`; break;
+                case "tls:index/locallySignedCert:LocallySignedCert":
+                    state.certPem = `CERT(${args.name}#${digest})`;
+                    state.validityStartTime = "2026-11-23T08:00:00Z";
+                    break;
+                case "pulumi-nodejs:dynamic/etcd:RemovalCheck": state.createdInRun = "an earlier run"; break;
+                case "random:index/randomId:RandomId": state.hex = "0123456789abcdef"; break;
+                case "command:remote:Command": {
+                    const m = /^(.*)-prepare$/.exec(args.name);
+                    state.stdout = m ? `preflight ok\narch=${archOf[m[1]] ?? "amd64"}\n` : "ok\n";
+                    state.stderr = "";
+                    break;
+                }
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "etcd-stack", "unit", false);
+    return recorded;
+}
+
+type Declared = Awaited<ReturnType<typeof declare>>;
+
+/** Declares a cluster and waits until every resource is registered. */
+async function declare(s: ClusterSpec, archOf: Record<string, string> = {}) {
+    const recorded = mocks(archOf);
+    const deps = new DependencyRecorder();
+    const cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY") }, { transformations: [deps.transformation] });
+    await resolve(cluster.clientEndpoints);
+    await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
+    await deps.settled();
+    const named = (n: string) => {
+        const r = recorded.find((x) => x.name === n);
+        assert.ok(r, `no resource named ${n}; have ${recorded.map((x) => x.name).join(", ")}`);
+        return r;
+    };
+    return { cluster, recorded, deps, named };
+}
+
+/** The step bundle's script for one step (`step_<op>() (\n<script>)`). */
+function stepScript(bundle: string, op: string): string {
+    const m = new RegExp(`^step_${op}\\(\\) \\(\\n([\\s\\S]*?)\\)\\n(?=step_|case )`, "m").exec(bundle);
+    assert.ok(m, `no step_${op} in\n${bundle}`);
+    return m[1];
+}
+
+describe("member steps (mocked engine)", function () {
+    this.timeout(20_000);
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
+    let tarball: string;
+    /** A release from a URL; lab-2 an arm64 host with no pinned key. */
+    let byUrl: Declared;
+    let urlSpec: ClusterSpec;
+    /** A local tarball, etcd 3.6.16 and 3.6.15. */
+    let local: Declared;
+    let localSpec: ClusterSpec;
+    let older: Declared;
+    before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-member-"));
+        tarball = path.join(tmp, "etcd.tar.gz");
+        fs.writeFileSync(tarball, "not really a tarball");
+        urlSpec = spec({
+            binary: { url: urlTemplate, sha256: sha }, allowUnverifiedHosts: true,
+            members: (rawConfig().members as any[]).map((m, i) => i === 1 ? { name: m.name, address: m.address } : m),
+        });
+        byUrl = await declare(urlSpec, { "lab-2": "arm64" });
+        localSpec = spec({ binary: { localTarball: tarball } });
+        local = await declare(localSpec);
+        older = await declare(spec({ binary: { localTarball: tarball }, version: "3.6.15" }));
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it("parseArch reads the preflight's own arch line, among others, and refuses anything else", () => {
+        assert.equal(parseArch("arch=amd64\n"), "amd64");
+        assert.equal(parseArch("preflight ok\narch=arm64\nmore\n"), "arm64");
+        for (const out of ["", "arch=\n", "arch=x86_64\n", "arch=amd64x\n", "xarch=amd64\n", "arch=amd64 \n", "march=arm64"]) {
+            assert.throws(() => parseArch(out), new RegExp(`^Error: preflight printed no supported arch: ${JSON.stringify(out).replace(/[\\[\]()$.+*?^]/g, "\\$&")}$`), JSON.stringify(out));
+        }
+    });
+
+    it("a release from a URL: each host stages its own arch's tarball from the URL, with that arch's sha256, and the install and the config write check it", async () => {
+        const { named } = byUrl;
+        const staged = stagedReleasePath(urlSpec);
+        assert.equal(staged, `${paths.releaseDir}/etcd-v3.6.16.tar.gz`);
+        for (const [m, arch] of [["lab-1", "amd64"], ["lab-2", "arm64"], ["lab-3", "amd64"]] as const) {
+            const release = named(`${m}-tarball`).inputs;
+            assert.equal(release.tarball, staged, m);
+            assert.equal(release.sha256, sha[arch], m);
+            assert.deepEqual(release.source, { url: `https://mirror.example/etcd-v3.6.16-linux-${arch}.tar.gz` }, m);
+            assert.equal(release.label, `${m} tarball`);
+            const install = stepScript(named(`${m}-binaries`).inputs.stdin, "update");
+            assert.match(install, new RegExp(`^\\[ "\\$got" = '${sha[arch]}' \\]`, "m"), m);
+            assert.ok(install.includes(`[ -f '${staged}' ]`), m);
+            assert.equal(stepScript(named(`${m}-binaries`).inputs.stdin, "create"), install);
+            assert.deepEqual(named(`${m}-config-write`).inputs.checks, { unit: "enabled active", binaries: "same as etcd-v3.6.16.tar.gz" }, m);
+            assert.match(named(`${m}-config-write`).inputs.scripts.inspect, new RegExp(`'${staged}'`), m);
+            assert.ok(named(`${m}-config-write`).inputs.scripts.inspect.includes(sha[arch]), m);
+        }
+    });
+
+    it("a host whose arch has no sha256 configured stops the member's binaries step, naming the arch and the setting", async () => {
+        const s = spec({ binary: { url: urlTemplate, sha256: { amd64: sha.amd64 } } });
+        const errors: string[] = [];
+        const logError = pulumi.log.error;
+        (pulumi.log as { error: unknown }).error = async (msg: string) => { errors.push(msg); };
+        const rejections: unknown[] = [];
+        const onRejection = (e: unknown) => rejections.push(e);
+        process.on("unhandledRejection", onRejection);
+        try {
+            const recorded = mocks({ "lab-2": "arm64" });
+            const cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY") });
+            await resolve(cluster.members[0].inputsDigest);
+            await new Promise((r) => setTimeout(r, 300));
+            const seen = [...errors, ...rejections.map(String)].join("\n");
+            assert.match(seen, /no sha256 configured for arch arm64 \(etcd:binary\.sha256\.arm64\)/);
+            assert.ok(!recorded.some((r) => r.name === "lab-2-binaries"), "lab-2 installs nothing");
+            assert.ok(recorded.some((r) => r.name === "lab-1-binaries"), "an amd64 member still does");
+        } finally {
+            (pulumi.log as { error: unknown }).error = logError;
+            process.off("unhandledRejection", onRejection);
+        }
+    });
+
+    it("a local tarball: staged under its digest from the operator's file; the install and the config write check that digest", async () => {
+        const { named } = local;
+        const digest = crypto.createHash("sha256").update("not really a tarball").digest("hex");
+        const staged = `${paths.releaseDir}/etcd-v3.6.16-${digest.slice(0, 12)}.tar.gz`;
+        const release = named("lab-2-tarball").inputs;
+        assert.deepEqual([release.tarball, release.sha256, release.source], [staged, digest, { file: tarball }]);
+        assert.match(stepScript(named("lab-2-binaries").inputs.stdin, "update"), new RegExp(`^\\[ "\\$got" = '${digest}' \\]`, "m"));
+        assert.deepEqual(named("lab-2-config-write").inputs.checks, { unit: "enabled active", binaries: `same as etcd-v3.6.16-${digest.slice(0, 12)}.tar.gz` });
+    });
+
+    it("each step's delete: the binaries and the dirs go only where the host runs this member; the join is forgotten; the service stopped", async () => {
+        const { named } = local;
+        const s = localSpec, m = s.members[1];
+        assert.equal(stepScript(named("lab-2-binaries").inputs.stdin, "delete"), renderRemoveBinariesScript(s, m));
+        assert.equal(stepScript(named("lab-2-prepare").inputs.stdin, "delete"), renderRemoveDirsScript(s, m));
+        assert.equal(stepScript(named("lab-2-join").inputs.stdin, "delete"), renderForgetJoinScript(s, m));
+        assert.equal(stepScript(named("lab-2-service").inputs.stdin, "delete"), renderStopScript(s, m));
+        assert.equal(stepScript(named("lab-2-prepare").inputs.stdin, "create"), stepScript(named("lab-2-prepare").inputs.stdin, "update"));
+        // The join: a member added later, or a host rebuilt (update), never bootstraps; only the stack's first run may.
+        assert.match(stepScript(named("lab-2-join").inputs.stdin, "update"), /^me='lab-2'$/m);
+    });
+
+    it("host files: a repair of what etcd reads restarts it through the quorum-checked restart; the members file and removals are guarded", async () => {
+        const { named } = local;
+        const s = localSpec, m = s.members[1];
+        for (const w of ["lab-2-files-write", "lab-2-config-write"]) {
+            const inputs = named(w).inputs;
+            assert.ok(inputs.scripts.update.includes(renderRepairRestartScript(s, m).replace(/\n$/, "")), `${w}: the repair restart`);
+            assert.ok(!inputs.scripts.create.includes("ETCD_STACK_RESTART"), `${w}: no restart on the first write`);
+            assert.ok(inputs.scripts.remove.startsWith("set -eu\n" + renderOwnerGuard(s, m)), `${w}: the owner guard first`);
+        }
+        assert.equal(named("lab-2-files-write").inputs.label, "lab-2 files");
+        assert.equal(named("lab-2-config-write").inputs.label, "lab-2 config");
+        // Which files etcd reads (a hand change to them, once etcd started with it, restarts etcd): not the members file.
+        const handChanged = (w: string) => [...named(w).inputs.scripts.update.matchAll(/echo "(\S+) was changed by hand and etcd has started with it since"/g)].map((x) => x[1]);
+        assert.deepEqual(handChanged("lab-2-files-write"), ["/etc/etcd/pki/ca.crt", "/etc/etcd/pki/server.crt", "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.crt", "/etc/etcd/pki/peer.key"]);
+        assert.deepEqual(handChanged("lab-2-config-write"), ["/etc/etcd/etcd.conf.yml", "/etc/systemd/system/etcd.service"]);
+        const files = named("lab-2-files-write").inputs.files;
+        assert.deepEqual(Object.fromEntries(Object.entries(files).map(([p, f]: [string, any]) => [p, `${f.mode} ${f.owner}`])), {
+            "/etc/etcd/pki/ca.crt": "0644 etcd:etcd", "/etc/etcd/pki/server.crt": "0644 etcd:etcd", "/etc/etcd/pki/server.key": "0600 etcd:etcd",
+            "/etc/etcd/pki/peer.crt": "0644 etcd:etcd", "/etc/etcd/pki/peer.key": "0600 etcd:etcd", "/etc/etcd/etcd-stack.members": "0644 root:root",
+        });
+        const config = named("lab-2-config-write").inputs.files;
+        assert.deepEqual(Object.fromEntries(Object.entries(config).map(([p, f]: [string, any]) => [p, `${f.mode} ${f.owner}`])), {
+            "/etc/etcd/etcd.conf.yml": "0644 root:root", "/etc/systemd/system/etcd.service": "0644 root:root",
+        });
+        // The config is completed on the host with the join's decision (and read back without it).
+        assert.match(named("lab-2-config-write").inputs.scripts.create, /etcd-stack\.join/);
+        assert.match(named("lab-2-config-write").inputs.scripts.inspect, /initial-cluster/);
+    });
+
+    it("the host key check: the pinned key's script from the operator's machine, with no previous output in its environment; none for a member without a pinned key", async () => {
+        const { recorded, named, deps } = byUrl;
+        const check = named("lab-1-host-key").inputs;
+        assert.equal(check.create, "# etcd-stack: lab-1 host key\nsh -s");
+        assert.equal(check.addPreviousOutputInEnv, false);
+        assert.match(check.stdin, /ssh-keyscan -T 5 -t ed25519 -p 22 '10\.213\.0\.11'/);
+        assert.ok(String(check.stdin).includes(fixtureHostKeys[0].split(" ")[1]));
+        assert.ok(!recorded.some((r) => r.name === "lab-2-host-key"), "no check without a pinned key");
+        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["etcd-removal-check"]);
+        assert.deepEqual(deps.dependsOn("lab-1-prepare"), ["etcd-removal-check", "lab-1-host-key"]);
+    });
+
+    it("the inputs digest follows the etcd version even when the config reads the same (the upgrade restarts etcd on the new binary)", async () => {
+        const config = (d: Declared) => d.named("lab-2-config-write").inputs.files["/etc/etcd/etcd.conf.yml"].sha256;
+        assert.equal(config(older), config(local), "the same config file for both");
+        const [a, b] = [await resolve(older.cluster.members[1].inputsDigest), await resolve(local.cluster.members[1].inputsDigest)];
+        assert.match(a, /^[0-9a-f]{64}$/);
+        assert.match(b, /^[0-9a-f]{64}$/);
+        assert.notEqual(a, b);
+    });
+});
