@@ -1,0 +1,147 @@
+/**
+ * cluster.ts as declared (mocked engine), where cluster.test.ts does not look: the CAs of every
+ * generation up to the newest (names, CNs, protection, algorithm), a CA brought in config (used
+ * as given while it is trusted, left out once rotated away), the key algorithm of every key, the
+ * token's randomness, the exported names and admin certificate; and connectionFor, called
+ * directly: what a member's connection holds, with and without a bastion and pinned keys.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Recorded, installMocks, resolve } from "./mocks";
+import { EtcdCluster, connectionFor } from "../../components/cluster";
+import { RawClusterConfig } from "../../components/spec";
+import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
+
+function unwrapSecret(v: any): any {
+    return typeof v === "object" && v !== null && "value" in v ? v.value : v;
+}
+
+interface Declared {
+    cluster: EtcdCluster;
+    recorded: Recorded[];
+    /** Each resource's `protect` option, by name (a transformation on the root, inherited by every child). */
+    protect: Map<string, boolean | undefined>;
+}
+
+async function declare(raw: Partial<RawClusterConfig>, byo?: { caCertPem: string; caPrivateKeyPem: string }): Promise<Declared> {
+    const recorded = installMocks();
+    const protect = new Map<string, boolean | undefined>();
+    const cluster = new EtcdCluster("etcd", { spec: spec(raw), sshPrivateKey: pulumi.secret("SSH-KEY"), ...(byo ?? {}) }, {
+        transformations: [(args) => { protect.set(args.name, args.opts.protect); return undefined; }],
+    });
+    await resolve(cluster.clientEndpoints);
+    await Promise.all(cluster.members.map((m) => resolve(m.inputsDigest)));
+    await new Promise((r) => setTimeout(r, 50));
+    return { cluster, recorded, protect };
+}
+
+describe("cluster as declared: CAs, keys, token, exports (mocked engine)", function () {
+    this.timeout(20_000);
+    // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
+    let tmp: string;
+    /** RSA 3072, CA not protected, generation 3 trusting 2 and 3. */
+    let rotated: Declared;
+    /** A CA brought in config, generation 1. */
+    let brought: Declared;
+    /** A CA brought in config, rotated away: generation 2 alone. */
+    let broughtAway: Declared;
+    before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-cluster-"));
+        const tarball = path.join(tmp, "etcd.tar.gz");
+        fs.writeFileSync(tarball, "not really a tarball");
+        const binary = { localTarball: tarball };
+        rotated = await declare({ binary, ca: { algorithm: "RSA", rsaBits: 3072, generation: 3, trust: [2, 3] }, protectCa: false });
+        const byo = { caCertPem: "BROUGHT-CA-CERT", caPrivateKeyPem: "BROUGHT-CA-KEY" };
+        brought = await declare({ binary, hasCaCert: true, hasCaKey: true }, byo);
+        broughtAway = await declare({ binary, hasCaCert: true, hasCaKey: true, ca: { generation: 2 } });
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    const ofType = (d: Declared, t: string) => d.recorded.filter((r) => r.type === t);
+    const named = (d: Declared, n: string) => {
+        const r = d.recorded.find((x) => x.name === n);
+        assert.ok(r, `no resource named ${n}; have ${d.recorded.map((x) => x.name).join(", ")}`);
+        return r;
+    };
+    const caFile = (d: Declared) => unwrapSecret(named(d, "lab-2-files-write").inputs.contents)["/etc/etcd/pki/ca.crt"];
+
+    it("every CA generation up to the newest is declared, named and CN'd by generation; members and clients signed by the newest; the trusted ones on the hosts", () => {
+        const cas = ofType(rotated, "tls:index/selfSignedCert:SelfSignedCert");
+        assert.deepEqual(cas.map((c) => [c.name, c.inputs.subject.commonName]).sort(), [
+            ["etcd-ca-cert", "lab-etcd-ca"], ["etcd-ca-g2-cert", "lab-etcd-ca-g2"], ["etcd-ca-g3-cert", "lab-etcd-ca-g3"]]);
+        const signer = (n: string) => unwrapSecret(named(rotated, n).inputs.caPrivateKeyPem);
+        assert.equal(signer("lab-2-certs-server-cert"), "PRIVATE-KEY(etcd-ca-g3-key)");
+        assert.equal(signer("etcd-client-admin-cert"), "PRIVATE-KEY(etcd-ca-g3-key)");
+        assert.match(caFile(rotated), /^CA-CERT\(etcd-ca-g2-cert#\w+\)\nCA-CERT\(etcd-ca-g3-cert#\w+\)\n$/);
+    });
+
+    it("the CAs are protected unless the stack says otherwise", () => {
+        for (const n of ["etcd-ca-key", "etcd-ca-cert", "etcd-ca-g3-key", "etcd-ca-g3-cert"]) assert.equal(rotated.protect.get(n), false, n);
+        for (const n of ["etcd-ca-g2-key", "etcd-ca-g2-cert"]) assert.equal(broughtAway.protect.get(n), true, n);
+    });
+
+    it("every key (CA, members, clients) has the CA's algorithm and size", () => {
+        const keys = ofType(rotated, "tls:index/privateKey:PrivateKey");
+        assert.ok(keys.length >= 3 + 3 * 2 + 3, keys.map((k) => k.name).join(", "));
+        for (const k of keys) assert.deepEqual([k.inputs.algorithm, k.inputs.rsaBits], ["RSA", 3072], k.name);
+    });
+
+    it("a CA brought in config is used as given: no CA generated, its certificate on the hosts and in the outputs, its key signs", async () => {
+        assert.equal(ofType(brought, "tls:index/selfSignedCert:SelfSignedCert").length, 0);
+        assert.equal(caFile(brought), "BROUGHT-CA-CERT");
+        assert.equal(await resolve(brought.cluster.caCertPem), "BROUGHT-CA-CERT");
+        assert.equal(unwrapSecret(named(brought, "lab-1-certs-peer-cert").inputs.caPrivateKeyPem), "BROUGHT-CA-KEY");
+        assert.equal(unwrapSecret(named(brought, "etcd-client-healthcheck-cert").inputs.caPrivateKeyPem), "BROUGHT-CA-KEY");
+    });
+
+    it("a brought CA rotated away is no longer needed: only the generated generation 2 is declared", () => {
+        assert.deepEqual(ofType(broughtAway, "tls:index/selfSignedCert:SelfSignedCert").map((c) => c.name), ["etcd-ca-g2-cert"]);
+        assert.match(caFile(broughtAway), /^CA-CERT\(etcd-ca-g2-cert#\w+\)$/);
+    });
+
+    it("the initial-cluster-token: the cluster's name and 8 random bytes, one per stack", async () => {
+        const ids = ofType(rotated, "random:index/randomId:RandomId");
+        assert.deepEqual(ids.map((r) => [r.name, r.inputs.byteLength]), [["etcd-token", 8]]);
+        assert.equal(await resolve(rotated.cluster.token), "lab-0123456789abcdef");
+    });
+
+    it("exports the member names in the stack's order and the admin client certificate (CN root)", async () => {
+        assert.deepEqual(rotated.cluster.memberNames, ["lab-1", "lab-2", "lab-3"]);
+        assert.match(await resolve(rotated.cluster.adminCertPem), /^CERT\(etcd-client-admin-cert#\w+\)$/);
+        assert.equal(await resolve(rotated.cluster.adminKeyPem), "PRIVATE-KEY(etcd-client-admin-key)");
+        assert.equal(named(rotated, "etcd-client-admin-csr").inputs.subject.commonName, "root");
+    });
+});
+
+describe("connectionFor (called directly)", () => {
+    before(() => installMocks());
+
+    it("a member: its host, port, login and pinned key; the private key secret; 15 dials 10 s apart at most; no bastion", async () => {
+        const s = spec({ members: (rawConfig().members as any[]).map((m, i) => i === 0 ? { ...m, sshHost: "m1.example", sshPort: 2200, sshUser: "ops" } : m) });
+        const c = connectionFor(s, s.members[0], "THE-KEY");
+        const { privateKey, ...rest } = c;
+        assert.deepEqual(rest, { host: "m1.example", port: 2200, user: "ops", hostKey: fixtureHostKeys[0], dialErrorLimit: 15, perDialTimeout: 10 });
+        assert.equal(await resolve(privateKey!), "THE-KEY");
+        assert.ok(await pulumi.isSecret(pulumi.output(privateKey!)));
+    });
+
+    it("behind a bastion: the bastion's host, port, login and pinned key, the same secret key; no key pinned where none is given", async () => {
+        const bastionKey = fixtureHostKeys[2];
+        const s = spec({ bastion: { host: "10.213.0.2", port: 2022, user: "jump", hostKey: bastionKey } });
+        const c = connectionFor(s, s.members[1], "THE-KEY");
+        const { privateKey, ...proxy } = c.proxy as any;
+        assert.deepEqual(proxy, { host: "10.213.0.2", port: 2022, user: "jump", hostKey: bastionKey });
+        assert.equal(await resolve(privateKey), "THE-KEY");
+        assert.ok(await pulumi.isSecret(pulumi.output(privateKey)));
+
+        const open = spec({ allowUnverifiedHosts: true, bastion: { host: "10.213.0.2" }, members: (rawConfig().members as any[]).map((m) => ({ name: m.name, address: m.address })) });
+        const o = connectionFor(open, open.members[0], "THE-KEY");
+        assert.ok(!("hostKey" in o), "no member key pinned");
+        assert.ok(!("hostKey" in (o.proxy as object)), "no bastion key pinned");
+        const p = o.proxy as { host: string; port: number; user: string };
+        assert.deepEqual([p.host, p.port, p.user], ["10.213.0.2", 22, "root"]);
+    });
+});
