@@ -186,7 +186,11 @@ describe("member steps (mocked engine)", function () {
         assert.equal(stepScript(named("lab-2-service").inputs.stdin, "delete"), renderStopScript(s, m));
         assert.equal(stepScript(named("lab-2-prepare").inputs.stdin, "create"), stepScript(named("lab-2-prepare").inputs.stdin, "update"));
         // The join: a member added later, or a host rebuilt (update), never bootstraps; only the stack's first run may.
-        assert.match(stepScript(named("lab-2-join").inputs.stdin, "update"), /^me='lab-2'$/m);
+        const join = named("lab-2-join").inputs;
+        assert.match(stepScript(join.stdin, "create"), /^run=added$/m);
+        assert.match(stepScript(join.stdin, "create_in_new_stack"), /^run=new$/m);
+        assert.match(stepScript(join.stdin, "update"), /^run=existing$/m);
+        assert.match(join.create, /sh "\$s" create </, "a later run creates it as a member added later");
     });
 
     it("host files: a repair of what etcd reads restarts it through the quorum-checked restart; the members file and removals are guarded", async () => {
