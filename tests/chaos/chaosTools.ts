@@ -29,6 +29,12 @@ export function chaosTools(): ChaosTools {
     return { recorder: path.join(dir, "recorder"), checker: path.join(dir, "checker") };
 }
 
+/** The model's Go tests (randomized histories of a simulated linearizable store): exit code and output. */
+export function goTestModel(timeoutMs = 120_000): { code: number | null; output: string } {
+    const r = spawnSync("bash", [path.join(repoRoot, "scripts/chaos-build.sh"), "--test"], { encoding: "utf8", timeout: timeoutMs });
+    return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
 /** One request of a history, as the recorder writes it (tests/chaos/go/history). */
 export interface HistoryRecord {
     client: number; op: "put" | "get" | "delete" | "cas"; key: string; value?: string; old?: string;

@@ -11,7 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import { skipIf, tarballMissing } from "../skip";
 import {
-    ChaosTools, HistoryRecord, LoopbackEtcd, LoopbackTls, cacheDir, check, chaosTools, chaosToolsMissing, readHistory, startRecorder,
+    ChaosTools, HistoryRecord, LoopbackEtcd, LoopbackTls, cacheDir, check, chaosTools, chaosToolsMissing, freePort, goTestModel, readHistory,
+    startRecorder,
 } from "../chaos/chaosTools";
 import { issue, makeCa } from "../lab/handMadePki";
 
@@ -150,6 +151,23 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
         assert.match(r.stderr, /line 1: put without a value/);
     });
 
+    it("the model's Go tests: 300 random histories of a simulated linearizable store (concurrent, unknown and refused writes) pass, stale reads made in them are rejected", function () {
+        this.timeout(50_000); // compiling the test binary: seconds, the packages are built by chaos-build.sh
+        const r = goTestModel(45_000);
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /^ok\s+etcd-stack\/chaos\/model/m);
+    });
+
+    it("the recorder exits 1 when it cannot clear its key space (nothing listens), and writes no request", async function () {
+        this.timeout(30_000);
+        const out = path.join(dir, "nobody.jsonl");
+        const port = await freePort();
+        const run = await startRecorder(tools, ["-endpoints", `http://127.0.0.1:${port}`, "-out", out, "-timeout", "200ms", "-dial-timeout", "200ms", "-duration", "1s"], 20_000).done;
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, /could not delete the key space "chaos\/" before starting/);
+        assert.equal(fs.readFileSync(out, "utf8"), "");
+    });
+
     describe("the recorder against a single-member etcd on loopback", function () {
         let etcd: LoopbackEtcd | undefined;
         let tls: LoopbackTls;
@@ -212,6 +230,19 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
             assert.equal(bad.code, 1, `${bad.stderr} ${JSON.stringify(bad.summary)}`);
             assert.ok(fs.existsSync(`${tampered}.html`));
             console.log(`      ${r.summary!.ops} requests, checked in ${r.summary!.ms} ms; with read ${stale + 1} made stale: ${bad.summary!.result}`);
+        });
+
+        it("-stdin: stops when its stdin is closed; -prefix and -keys name the keys", async function () {
+            this.timeout(20_000);
+            const out = path.join(dir, "stdin.jsonl");
+            const run = startRecorder(tools, ["-endpoints", etcd!.httpUrl, "-out", out, "-stdin", "-prefix", "other/", "-keys", "2", "-workers", "2"], 15_000);
+            await new Promise((r) => setTimeout(r, 1000));
+            run.child.stdin!.end();
+            const done = await run.done;
+            assert.equal(done.code, 0, done.stderr);
+            assert.equal(done.summary?.stoppedBy, "stdin closed");
+            assert.deepEqual([...new Set(readHistory(out).map((x) => x.key))].sort(), ["other/k0", "other/k1"]);
+            assert.equal(check(tools, out).code, 0);
         });
 
         it("TLS with a client certificate; stopped by SIGTERM; a member frozen (SIGSTOP) mid-run makes requests unknown, and the history is still linearizable", async function () {
