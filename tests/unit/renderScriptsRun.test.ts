@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import {
-    renderEtcdConfig, renderHealthGateScript, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
+    renderEtcdConfig, renderHealthGateScript, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
 } from "../../components/render";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { spec } from "./fixtures";
@@ -181,5 +181,16 @@ describe("render: the etcd config of a member whose address is loopback", () => 
         const line = (i: number) => renderEtcdConfig(s, s.members[i], { token: "t", initialClusterState: "new" }).split("\n").find((l) => l.startsWith("listen-client-urls:"));
         assert.equal(line(0), `listen-client-urls: "https://127.0.0.1:2379"`);
         assert.equal(line(1), `listen-client-urls: "https://10.0.0.2:2379,https://127.0.0.1:2379"`);
+    });
+});
+
+describe("render: shq quotes any value as one word that sh reads back unchanged", () => {
+    it("quotes, several of them, spaces, newlines, $ and backquotes (run by sh)", () => {
+        const values = ["plain", "it's", "a'b'c''d", "'", "''", " two  words ", "line\nbreak", "$(touch /tmp/x) `id` ${HOME} \\ \"", ""];
+        const script = values.map((v) => `printf '%s\\0' ${shq(v)}`).join("\n");
+        const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.stdout.split("\0").slice(0, -1), values);
+        assert.equal(shq(42), "'42'");
     });
 });
