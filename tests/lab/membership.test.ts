@@ -1,6 +1,7 @@
 /**
  * Lab, real engine: membership as stack edits, 3 → 5 → 7 → 5 → 3. Adding members one at a time as
- * learners (promoted once caught up) without restarting the others; 7 → 5 and 5 → 3 remove members
+ * learners (promoted once caught up) without restarting the others; a rolling change on 5 members
+ * (tests/lab/roll.ts, as cluster.test.ts checks on 3); 7 → 5 and 5 → 3 remove members
  * from the cluster before their hosts are stopped; a removal that would lose quorum is refused
  * before anything changes, and so are identity edits (a rename at the same address, an address swap). A bounded writer runs across every step. The stack keeps data on destroy
  * (purgeDataOnDestroy false): a member that leaves keeps its data dir, and nothing else.
@@ -11,6 +12,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
+import { rollUnderWatch, tuningChanges } from "./roll";
 import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
 
 
@@ -93,6 +95,15 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             const record = labSsh(host, `cat /etc/etcd/${paths.joinRecordFile}`).stdout;
             assert.match(record, /^initial-cluster-state=existing$/m, host);
         }
+    });
+
+    // On 5 members (cluster.test.ts rolls 3): every member restarted in turn, the leader last,
+    // under a writer and a health monitor over all five.
+    it("5 members: a tuning change rolls one member at a time under a writer", async () => {
+        const members = labMembers(5);
+        const all = members.map((m) => `https://${m.address}:2379`).join(",");
+        await rollUnderWatch({ scratch, etcdctl, admin, endpoints: all, members }, { tuning: { snapshotCount: 10001 } },
+            tuningChanges(members.map((m) => m.name)), "/etc/etcd/etcd.conf.yml");
     });
 
     it("a removal that would leave the staying members without a quorum is refused before anything changes", async () => {
