@@ -18,9 +18,9 @@ import { EtcdCluster } from "../../components/cluster";
 import { parseArch } from "../../components/member";
 import * as paths from "../../components/paths";
 import {
-    renderOwnerGuard, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript, stagedReleasePath,
+    renderEtcdConfig, renderOwnerGuard, renderRemoveBinariesScript, renderUnit, shq, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript, stagedReleasePath,
 } from "../../components/render";
-import { renderForgetJoinScript } from "../../components/renderMembership";
+import { joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderMembersFile, renderUnfillJoinDecision } from "../../components/renderMembership";
 import { ClusterSpec, RawClusterConfig } from "../../components/spec";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
@@ -82,6 +82,10 @@ async function declare(s: ClusterSpec, archOf: Record<string, string> = {}) {
     return { cluster, recorded, deps, named };
 }
 
+function unwrapSecret(v: any): any {
+    return typeof v === "object" && v !== null && "value" in v ? v.value : v;
+}
+
 /** The step bundle's script for one step (`step_<op>() (\n<script>)`). */
 function stepScript(bundle: string, op: string): string {
     const m = new RegExp(`^step_${op}\\(\\) \\(\\n([\\s\\S]*?)\\)\\n(?=step_|case )`, "m").exec(bundle);
@@ -110,7 +114,8 @@ describe("member steps (mocked engine)", function () {
             members: (rawConfig().members as any[]).map((m, i) => i === 1 ? { name: m.name, address: m.address } : m),
         });
         byUrl = await declare(urlSpec, { "lab-2": "arm64" });
-        localSpec = spec({ binary: { localTarball: tarball } });
+        // Given relative to the working directory: the provider (another process) gets it absolute.
+        localSpec = spec({ binary: { localTarball: path.relative(process.cwd(), tarball) } });
         local = await declare(localSpec);
         older = await declare(spec({ binary: { localTarball: tarball }, version: "3.6.15" }));
     });
@@ -173,6 +178,7 @@ describe("member steps (mocked engine)", function () {
         const staged = `${paths.releaseDir}/etcd-v3.6.16-${digest.slice(0, 12)}.tar.gz`;
         const release = named("lab-2-tarball").inputs;
         assert.deepEqual([release.tarball, release.sha256, release.source], [staged, digest, { file: tarball }]);
+        assert.ok(!path.isAbsolute((localSpec.binary as { tarballPath: string }).tarballPath), "the stack gave a relative path");
         assert.match(stepScript(named("lab-2-binaries").inputs.stdin, "update"), new RegExp(`^\\[ "\\$got" = '${digest}' \\]`, "m"));
         assert.deepEqual(named("lab-2-config-write").inputs.checks, { unit: "enabled active", binaries: `same as etcd-v3.6.16-${digest.slice(0, 12)}.tar.gz` });
     });
@@ -218,8 +224,15 @@ describe("member steps (mocked engine)", function () {
             "/etc/etcd/etcd.conf.yml": "0644 root:root", "/etc/systemd/system/etcd.service": "0644 root:root",
         });
         // The config is completed on the host with the join's decision (and read back without it).
-        assert.match(named("lab-2-config-write").inputs.scripts.create, /etcd-stack\.join/);
-        assert.match(named("lab-2-config-write").inputs.scripts.inspect, /initial-cluster/);
+        const configScripts = named("lab-2-config-write").inputs.scripts;
+        assert.ok(configScripts.create.includes(renderFillJoinDecision(s).join("\n")));
+        assert.ok(configScripts.inspect.includes(`sed -e ${shq(renderUnfillJoinDecision())} '/etc/etcd/etcd.conf.yml'`));
+        assert.ok(!configScripts.inspect.includes("sed -e '/etc/systemd/system/etcd.service'") && configScripts.inspect.includes("sha256sum < '/etc/systemd/system/etcd.service'"));
+        // What the files hold: the config with the cluster's token and the join's placeholders, the unit, the members file.
+        const contents = (w: string) => unwrapSecret(named(w).inputs.contents) as Record<string, string>;
+        assert.equal(contents("lab-2-config-write")["/etc/etcd/etcd.conf.yml"], renderEtcdConfig(s, m, { token: "lab-0123456789abcdef", ...joinPlaceholders }));
+        assert.equal(contents("lab-2-config-write")["/etc/systemd/system/etcd.service"], renderUnit(s, m));
+        assert.equal(contents("lab-2-files-write")["/etc/etcd/etcd-stack.members"], renderMembersFile(s));
     });
 
     it("the host key check: the pinned key's script from the operator's machine, with no previous output in its environment; none for a member without a pinned key", async () => {
