@@ -112,7 +112,7 @@ function adoptExisting(spec: ClusterSpec, member: MemberSpec, adopt: AdoptSpec):
         ...handOffAdoptedLeadership(spec, member),
         `systemctl stop ${shq(adopt.unit)} || true; systemctl disable ${shq(adopt.unit)} >/dev/null 2>&1 || true`,
         `if systemctl is-active --quiet ${shq(adopt.unit)}; then echo "$me: ${adopt.unit} did not stop" >&2; exit 1; fi`,
-        `if [ ! -d ${data}/member ] && [ ${from} != ${data} ]; then`,
+        `if [ ! -d ${data}/member ] && [ ${from} != ${data} ] && [ -d ${from}/member ]; then`,
         `  rm -rf ${data}/member.adopting; cp -a ${from}/member ${data}/member.adopting; mv ${data}/member.adopting ${data}/member`,
         `fi`,
         `[ -d ${data}/member ] || { echo "$me: no etcd data in ${adopt.dataDir} to take over" >&2; exit 1; }`,

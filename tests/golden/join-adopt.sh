@@ -16,7 +16,7 @@ if [ -n "$old" ] && [ "$(col "${old#* }" "IS LEADER" 2>/dev/null)" = true ]; the
 fi
 systemctl stop 'etcd-legacy.service' || true; systemctl disable 'etcd-legacy.service' >/dev/null 2>&1 || true
 if systemctl is-active --quiet 'etcd-legacy.service'; then echo "$me: etcd-legacy.service did not stop" >&2; exit 1; fi
-if [ ! -d '/var/lib/etcd'/member ] && [ '/var/lib/etcd-legacy' != '/var/lib/etcd' ]; then
+if [ ! -d '/var/lib/etcd'/member ] && [ '/var/lib/etcd-legacy' != '/var/lib/etcd' ] && [ -d '/var/lib/etcd-legacy'/member ]; then
   rm -rf '/var/lib/etcd'/member.adopting; cp -a '/var/lib/etcd-legacy'/member '/var/lib/etcd'/member.adopting; mv '/var/lib/etcd'/member.adopting '/var/lib/etcd'/member
 fi
 [ -d '/var/lib/etcd'/member ] || { echo "$me: no etcd data in /var/lib/etcd-legacy to take over" >&2; exit 1; }

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { membersFilePath } from "../../components/render";
 import { renderMembersFile } from "../../components/renderMembership";
-import { ClusterSpec } from "../../components/spec";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec";
 import { spec } from "./fixtures";
 
 export const localEp = "https://127.0.0.1:2379";
@@ -112,7 +112,7 @@ export const fakeSystemctl = `#!/bin/sh
 echo "systemctl $*" >> "$FAKE/log"
 case "$1" in
   is-active) [ -e "$FAKE/active" ] || exit 3 ;;
-  stop) rm -f "$FAKE/active" ;;
+  stop) [ -e "$FAKE/stuck" ] || rm -f "$FAKE/active" ;;
   start) : > "$FAKE/active" ;;
 esac
 exit 0
@@ -131,6 +131,8 @@ export interface Cluster {
     addError?: string;
     /** This host's etcd unit active (default true). */
     active?: boolean;
+    /** `systemctl stop` leaves the unit active. */
+    stuck?: boolean;
 }
 
 export interface Host {
@@ -141,7 +143,8 @@ export interface Host {
     run: (c: Cluster, script: string, stdin?: string) => { status: number | null; stdout: string; stderr: string; log: string[]; list: string[] };
 }
 
-export function makeHost(healthTimeoutSeconds = 2): Host {
+/** `overrides` of the fixture's stack config, or a function of the host's temp dir giving them. */
+export function makeHost(healthTimeoutSeconds = 2, overrides: Partial<RawClusterConfig> | ((dir: string) => Partial<RawClusterConfig>) = {}): Host {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-membership-"));
     const bin = path.join(dir, "bin"), fake = path.join(dir, "fake"), data = path.join(dir, "data");
     for (const d of [bin, fake, path.join(dir, "config"), data]) fs.mkdirSync(d, { recursive: true });
@@ -150,7 +153,9 @@ export function makeHost(healthTimeoutSeconds = 2): Host {
     fs.writeFileSync(path.join(bin, "journalctl"), "#!/bin/sh\necho 'journal: lab-2 is catching up'\n", { mode: 0o755 });
     // The join's TCP probe (bash /dev/tcp): the port is open, so etcdctl is asked.
     fs.writeFileSync(path.join(bin, "bash"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    const s = spec({ dirs: { config: path.join(dir, "config"), data, pki: path.join(dir, "pki") }, healthTimeoutSeconds });
+    // An adopted etcd's data is handed to the etcd user: recorded, not done (tests do not run as root).
+    fs.writeFileSync(path.join(bin, "chown"), `#!/bin/sh\necho "chown $*" >> "$FAKE/log"\n`, { mode: 0o755 });
+    const s = spec({ dirs: { config: path.join(dir, "config"), data, pki: path.join(dir, "pki") }, healthTimeoutSeconds, ...(typeof overrides === "function" ? overrides(dir) : overrides) });
     fs.writeFileSync(membersFilePath(s), renderMembersFile(s));
     return {
         dir, spec: s, data,
@@ -159,12 +164,13 @@ export function makeHost(healthTimeoutSeconds = 2): Host {
             fs.writeFileSync(path.join(fake, "down"), (c.down ?? []).map((n) => client(n) + "\n").join(""));
             fs.writeFileSync(path.join(fake, "leader"), c.leader === undefined ? "" : client(c.leader));
             fs.writeFileSync(path.join(fake, "local"), client(c.local));
-            for (const f of ["refuse-promote", "unhealthy-after-remove", "unhealthy", "add-unhealthy", "add-error", "active"]) fs.rmSync(path.join(fake, f), { force: true });
+            for (const f of ["refuse-promote", "unhealthy-after-remove", "unhealthy", "add-unhealthy", "add-error", "active", "stuck"]) fs.rmSync(path.join(fake, f), { force: true });
             if (c.refusePromote !== undefined) fs.writeFileSync(path.join(fake, "refuse-promote"), String(c.refusePromote));
             if (c.unhealthyAfterRemove !== undefined) fs.writeFileSync(path.join(fake, "unhealthy-after-remove"), String(c.unhealthyAfterRemove));
             if (c.addUnhealthy !== undefined) fs.writeFileSync(path.join(fake, "add-unhealthy"), String(c.addUnhealthy));
             if (c.addError !== undefined) fs.writeFileSync(path.join(fake, "add-error"), c.addError);
             if (c.active ?? true) fs.writeFileSync(path.join(fake, "active"), "");
+            if (c.stuck) fs.writeFileSync(path.join(fake, "stuck"), "");
             fs.writeFileSync(path.join(fake, "log"), "");
             const r = spawnSync("sh", ["-c", script.split("/usr/local/bin/etcdctl").join(path.join(bin, "etcdctl"))], {
                 encoding: "utf8", input: stdin, timeout: 30_000,

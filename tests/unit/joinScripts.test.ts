@@ -9,7 +9,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { joinRecordPath, renderJoinScript } from "../../components/renderMembership";
-import { Host, changes, ids, makeHost, peer, row } from "./fakeCluster";
+import { RawClusterConfig } from "../../components/spec";
+import { Host, changes, client, ids, makeHost, peer, row } from "./fakeCluster";
+import { rawConfig } from "./fixtures";
 
 describe("join script (run by sh against a fake cluster)", function () {
     this.timeout(60_000);
@@ -124,4 +126,73 @@ describe("join script (run by sh against a fake cluster)", function () {
         });
     });
 
+});
+
+describe("join of a member that takes over an existing etcd (adopt; run by sh against a fake cluster)", function () {
+    this.timeout(60_000);
+    const hosts: Host[] = [];
+    /** lab-3 adopts `etcd-legacy.service`, its data in <host>/legacy (a member/ dir with a WAL file). */
+    const fresh = (withData = true) => {
+        const h = makeHost(2, (dir) => ({
+            members: (rawConfig().members as object[]).map((m, i) => i === 2 ? { ...m, adopt: { unit: "etcd-legacy.service", dataDir: path.join(dir, "legacy") } } : m) as RawClusterConfig["members"],
+        }));
+        hosts.push(h);
+        if (withData) {
+            fs.mkdirSync(path.join(h.dir, "legacy", "member", "wal"), { recursive: true });
+            fs.writeFileSync(path.join(h.dir, "legacy", "member", "wal", "0.wal"), "wal");
+        }
+        return h;
+    };
+    after(() => { for (const h of hosts.splice(0)) fs.rmSync(h.dir, { recursive: true, force: true }); });
+    const join = (h: Host) => renderJoinScript(h.spec, h.spec.members[2], "new");
+    /** The adopted etcd as the cluster lists it: plaintext peer URL, its client URL at this host. */
+    const legacy = row(3, { peer: "http://10.213.0.13:2380" });
+
+    it("the adopted etcd leads: leadership handed to another started voter, its unit stopped and disabled, its data copied (the original kept), the adoption recorded, nothing added", () => {
+        const h = fresh();
+        const r = h.run({ list: [row(1), row(2, { learner: true }), legacy, row(4, { name: "lab-4" })], leader: 3, local: 3 }, join(h));
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.deepEqual(changes(r.log).map((l) => l.split(" @")), [
+            [`etcdctl move-leader ${ids[1]}`, client(3)],
+            ["systemctl stop etcd-legacy.service"],
+        ]);
+        assert.ok(r.log.includes("systemctl disable etcd-legacy.service"), r.log.join("\n"));
+        assert.match(r.stderr, /lab-3: taking over the etcd of etcd-legacy\.service \(data in .*legacy\)/);
+        assert.match(r.stderr, /lab-3: handed leadership to lab-1 before taking over/);
+        assert.equal(fs.readFileSync(path.join(h.data, "member", "wal", "0.wal"), "utf8"), "wal");
+        assert.ok(fs.existsSync(path.join(h.dir, "legacy", "member", "wal", "0.wal")), "the original stays");
+        assert.ok(!fs.existsSync(path.join(h.data, "member.adopting")));
+        assert.ok(r.log.includes(`chown -R etcd:etcd ${h.data}`), r.log.join("\n"));
+        assert.equal(fs.statSync(h.data).mode & 0o777, 0o700);
+        assert.equal(fs.readFileSync(joinRecordPath(h.spec), "utf8"),
+            `initial-cluster-state=existing\ninitial-cluster=lab-3=${peer(3)}\nadopted-from=${path.join(h.dir, "legacy")}\n`);
+    });
+
+    it("not leading: no hand-off; a copy already made (a killed run) is not made again", () => {
+        const h = fresh();
+        fs.mkdirSync(path.join(h.data, "member"));
+        fs.writeFileSync(path.join(h.data, "member", "mine"), "copied before");
+        const r = h.run({ list: [row(1), row(2), legacy], leader: 1, local: 3 }, join(h));
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.ok(!r.log.some((l) => l.includes("move-leader")), r.log.join("\n"));
+        assert.deepEqual(fs.readdirSync(path.join(h.data, "member")), ["mine"]);
+        assert.match(fs.readFileSync(joinRecordPath(h.spec), "utf8"), /^adopted-from=/m);
+    });
+
+    it("its unit does not stop: refused, nothing copied, nothing recorded", () => {
+        const h = fresh();
+        const r = h.run({ list: [row(1), row(2), legacy], leader: 1, local: 3, stuck: true }, join(h));
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /lab-3: etcd-legacy\.service did not stop/);
+        assert.ok(!fs.existsSync(path.join(h.data, "member")));
+        assert.ok(!fs.existsSync(joinRecordPath(h.spec)));
+    });
+
+    it("no data to take over: refused, nothing recorded", () => {
+        const h = fresh(false);
+        const r = h.run({ list: [row(1), row(2), legacy], leader: 1, local: 3 }, join(h));
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /lab-3: no etcd data in .*legacy to take over/);
+        assert.ok(!fs.existsSync(joinRecordPath(h.spec)));
+    });
 });
