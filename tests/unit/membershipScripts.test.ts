@@ -93,6 +93,40 @@ describe("membership scripts (run by sh against a fake cluster)", function () {
         });
     });
 
+    describe("promote of a member that took over an existing etcd (adopt)", () => {
+        const adopted = (h: Host) => fs.writeFileSync(joinRecordPath(h.spec),
+            `initial-cluster-state=existing\ninitial-cluster=lab-3=${peer(3)}\nadopted-from=/var/lib/etcd-legacy\n`);
+        const promote = (h: Host) => renderPromoteScript(h.spec, h.spec.members[2]);
+
+        it("its registered peer URL (plaintext) becomes the stack's TLS one, through this host's etcd; nothing promoted", () => {
+            const h = fresh();
+            adopted(h);
+            const r = h.run({ list: [row(1), row(2), row(3, { peer: "http://10.213.0.13:2380" })], leader: 1, local: 3 }, promote(h));
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.deepEqual(changes(r.log), [`etcdctl member update ${ids[3]} @${localEp}`]);
+            assert.match(r.stdout, /^lab-3 \(adopted\) now reached by its peers at https:\/\/10\.213\.0\.13:2380 \(was http:\/\/10\.213\.0\.13:2380\)$/m);
+            assert.ok(r.list.includes(row(3)), r.list.join("\n"));
+        });
+
+        it("already at the stack's URL: nothing changes", () => {
+            const h = fresh();
+            adopted(h);
+            const r = h.run({ list: voters3, leader: 1, local: 3 }, promote(h));
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.deepEqual(changes(r.log), []);
+            assert.match(r.stdout, /^lab-3 \(adopted\) is a voting member at https:\/\/10\.213\.0\.13:2380$/m);
+        });
+
+        it("its etcd not healthy within the timeout: fails naming it, nothing changed", () => {
+            const h = fresh(1);
+            adopted(h);
+            const r = h.run({ list: [row(1), row(2), row(3, { peer: "http://10.213.0.13:2380" })], down: [3], leader: 1, local: 3 }, promote(h));
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.deepEqual(changes(r.log), []);
+            assert.match(r.stderr, /lab-3 \(adopted\) not healthy after 1s/);
+        });
+    });
+
     describe("membership reconcile", () => {
         const reconcile = (h: Host) => renderReconcileMembershipScript(h.spec);
         const leaving = [row(4, { name: "old-4" }), row(5, { name: "old-5" })];
