@@ -40,6 +40,10 @@ export interface HistoryRecord {
     client: number; op: "put" | "get" | "delete" | "cas"; key: string; value?: string; old?: string;
     call: number; return: number; outcome: "ok" | "failed" | "unknown"; error?: string;
     rev?: number; found?: boolean; read?: string; modRev?: number; deleted?: number; succeeded?: boolean;
+    /** put, delete: the key just before (recorded by the recorder; absent: not checked). */
+    prevFound?: boolean; prev?: string; prevModRev?: number;
+    /** One of the reads made after the workers stopped. */
+    final?: boolean;
 }
 
 export function readHistory(file: string): HistoryRecord[] {
@@ -51,6 +55,9 @@ export interface Counts { ok: number; failed: number; unknown: number }
 /** The checker's summary line. */
 export interface CheckSummary extends Counts {
     history: string; ops: number; byKind: Record<string, Counts>; keys: number; clients: number; checked: number;
+    /** Unknown writes left out because nothing observed them (model.Unobserved). */
+    unobserved: number;
+    finalReads: Counts;
     result: "linearizable" | "not linearizable" | "timed out"; porcupine: "Ok" | "Illegal" | "Unknown";
     revisionOrder: string; visualization?: string; ms: number;
 }

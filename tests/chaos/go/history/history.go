@@ -52,6 +52,13 @@ type Record struct {
 	ModRev    int64  `json:"modRev,omitempty"`    // get, cas that did not succeed: the key's mod revision
 	Deleted   int64  `json:"deleted,omitempty"`   // delete: keys deleted (0 or 1)
 	Succeeded bool   `json:"succeeded,omitempty"` // cas: the comparison held and the put was done
+	// put, delete (asked WithPrevKV): whether the key existed just before, its value and mod
+	// revision then. Absent (nil) when not recorded; the checker then does not check them.
+	PrevFound  *bool  `json:"prevFound,omitempty"`
+	Prev       string `json:"prev,omitempty"`
+	PrevModRev int64  `json:"prevModRev,omitempty"`
+
+	Final bool `json:"final,omitempty"` // one of the reads made after the workers stopped
 }
 
 // Read parses a history file: one Record per line; blank lines are skipped.

@@ -50,6 +50,11 @@ type Output struct {
 	ModRev    int64
 	Deleted   int64
 	Succeeded bool
+	// put, delete: the key just before, when recorded (PrevKnown)
+	PrevKnown  bool
+	PrevFound  bool
+	Prev       string
+	PrevModRev int64
 }
 
 // State is one key's state.
@@ -107,10 +112,22 @@ func Step(s State, in Input, o Output) (bool, State) {
 	case history.Get:
 		return observe(s, o)
 	case history.Put:
+		if !o.Unknown && o.PrevKnown {
+			if ok, _ := observe(s, Output{Found: o.PrevFound, Read: o.Prev, ModRev: o.PrevModRev}); !ok {
+				return false, s
+			}
+		}
 		return true, written(in.Value, o)
 	case history.Delete:
-		if !o.Unknown && (o.Deleted == 1) != s.Exists {
-			return false, s
+		if !o.Unknown {
+			if (o.Deleted == 1) != s.Exists {
+				return false, s
+			}
+			if o.PrevKnown {
+				if ok, _ := observe(s, Output{Found: o.PrevFound, Read: o.Prev, ModRev: o.PrevModRev}); !ok {
+					return false, s
+				}
+			}
 		}
 		return true, State{}
 	case history.CAS:
@@ -177,27 +194,47 @@ func Describe(in Input, o Output) string {
 	case history.Get:
 		return fmt.Sprintf("%s -> %s", ask, read)
 	case history.Delete:
-		return fmt.Sprintf("%s -> deleted %d @%d", ask, o.Deleted, o.Rev)
+		return fmt.Sprintf("%s -> deleted %d @%d%s", ask, o.Deleted, o.Rev, prev(o))
 	case history.CAS:
 		if o.Succeeded {
 			return fmt.Sprintf("%s -> succeeded @%d", ask, o.Rev)
 		}
 		return fmt.Sprintf("%s -> not succeeded, read %s", ask, read)
 	}
-	return fmt.Sprintf("%s -> @%d", ask, o.Rev)
+	return fmt.Sprintf("%s -> @%d%s", ask, o.Rev, prev(o))
+}
+
+func prev(o Output) string {
+	switch {
+	case !o.PrevKnown:
+		return ""
+	case !o.PrevFound:
+		return ", was absent"
+	}
+	return fmt.Sprintf(", was %q @%d", o.Prev, o.PrevModRev)
 }
 
 // Operations converts a history into porcupine operations, leaving out what the model cannot use
-// (see the package comment). Metadata is the record's index in the history.
-func Operations(h []history.Record) []porcupine.Operation {
+// (see the package comment) and the unknown writes no request observed (see Unobserved); returns
+// how many of those were left out. Metadata is the record's index in the history.
+func Operations(h []history.Record) ([]porcupine.Operation, int) {
+	skip := Unobserved(h)
+	return operations(h, skip), len(skip)
+}
+
+func operations(h []history.Record, skip map[int]bool) []porcupine.Operation {
 	var ops []porcupine.Operation
 	for i, r := range h {
-		if r.Outcome == history.Failed || (r.Op == history.Get && r.Outcome != history.OK) {
+		if r.Outcome == history.Failed || (r.Op == history.Get && r.Outcome != history.OK) || skip[i] {
 			continue
 		}
 		in := Input{Op: r.Op, Key: r.Key, Value: r.Value, Old: r.Old}
 		out := Output{Unknown: r.Outcome == history.Unknown, Rev: r.Rev, Found: r.Found, Read: r.Read,
-			ModRev: r.ModRev, Deleted: r.Deleted, Succeeded: r.Succeeded}
+			ModRev: r.ModRev, Deleted: r.Deleted, Succeeded: r.Succeeded,
+			PrevKnown: r.PrevFound != nil, Prev: r.Prev, PrevModRev: r.PrevModRev}
+		if r.PrevFound != nil {
+			out.PrevFound = *r.PrevFound
+		}
 		ret := r.Return
 		if out.Unknown {
 			ret = Infinity
@@ -205,6 +242,83 @@ func Operations(h []history.Record) []porcupine.Operation {
 		ops = append(ops, porcupine.Operation{ClientId: r.Client, Input: in, Call: r.Call, Output: out, Return: ret, Metadata: i})
 	}
 	return ops
+}
+
+// Unobserved are the unknown writes that can be left out without changing whether the history is
+// linearizable, as etcd's robustness tests leave out the unknown writes their watch never saw
+// (we have no watch; every request that reads the key observes it instead). Each one kept would
+// stay pending to the end of the search, and a hundred of them (a 10 s freeze of a busy
+// recorder) made porcupine run out of time. Indices into h.
+//
+//   - An unknown put or cas whose value no request read (get, a cas's Else read, the previous
+//     value a put or a delete answered) and no cas compared with. Values are unique, so in any
+//     linearization with it, the requests on its key between it and the next write that
+//     changed the key observed nothing (an ok request there would have read or replaced its
+//     value, and said so) except unknown swaps that did not take effect: with it left out, those
+//     move to the end (an unknown request may take effect never). The next write does not
+//     depend on what it replaced, except for the previous value it answered, which was not this
+//     value. (A delete that answered "deleted 1" without its previous value would have observed
+//     it, so on a key with such a delete nothing is left out.)
+//   - An unknown delete after whose call no ok request on its key saw the key absent (a get or a
+//     cas's Else read finding nothing, a delete of nothing, a put whose previous value was
+//     absent): by the same argument, nothing observed its effect.
+func Unobserved(h []history.Record) map[int]bool {
+	referenced := map[string]bool{}
+	blind := map[string]bool{} // keys with a delete of something whose previous value was not recorded
+	for _, r := range h {
+		if r.Op == history.Delete && r.Outcome == history.OK && r.Deleted > 0 && r.PrevFound == nil {
+			blind[r.Key] = true
+		}
+		if r.Outcome == history.OK {
+			if r.Found {
+				referenced[r.Read] = true
+			}
+			if r.PrevFound != nil && *r.PrevFound {
+				referenced[r.Prev] = true
+			}
+		}
+		if r.Op == history.CAS {
+			referenced[r.Old] = true
+		}
+	}
+	// per key, the latest return time of an ok request that saw the key absent
+	absentSeen := map[string]int64{}
+	for _, r := range h {
+		if r.Outcome != history.OK {
+			continue
+		}
+		sawAbsent := false
+		switch r.Op {
+		case history.Get:
+			sawAbsent = !r.Found
+		case history.CAS:
+			sawAbsent = !r.Succeeded && !r.Found
+		case history.Delete:
+			sawAbsent = r.Deleted == 0
+		case history.Put:
+			sawAbsent = r.PrevFound == nil || !*r.PrevFound // not recorded: assume it may have
+		}
+		if sawAbsent && r.Return > absentSeen[r.Key] {
+			absentSeen[r.Key] = r.Return
+		}
+	}
+	out := map[int]bool{}
+	for i, r := range h {
+		if r.Outcome != history.Unknown {
+			continue
+		}
+		switch r.Op {
+		case history.Put, history.CAS:
+			if !referenced[r.Value] && !blind[r.Key] {
+				out[i] = true
+			}
+		case history.Delete:
+			if last, seen := absentSeen[r.Key]; !seen || last < r.Call {
+				out[i] = true
+			}
+		}
+	}
+	return out
 }
 
 // RevisionOrder checks the revisions etcd answered across keys: a request that started after

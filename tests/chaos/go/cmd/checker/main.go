@@ -46,8 +46,10 @@ type summary struct {
 	ByKind        map[string]*counts `json:"byKind"`
 	Keys          int                `json:"keys"`
 	Clients       int                `json:"clients"`
-	Checked       int                `json:"checked"` // operations given to porcupine
-	Result        string             `json:"result"`  // linearizable, not linearizable, timed out
+	Checked       int                `json:"checked"`    // operations given to porcupine
+	Unobserved    int                `json:"unobserved"` // unknown writes left out: nothing observed them (model.Unobserved)
+	FinalReads    counts             `json:"finalReads"` // the reads made after the workers stopped
+	Result        string             `json:"result"`     // linearizable, not linearizable, timed out
 	Linearizable  string             `json:"porcupine"`
 	RevisionOrder string             `json:"revisionOrder"` // ok, or the violation
 	Visualization string             `json:"visualization,omitempty"`
@@ -81,11 +83,14 @@ func main() {
 		}
 		s.ByKind[r.Op].add(r.Outcome)
 		keys[r.Key], clients[r.Client] = true, true
+		if r.Final {
+			s.FinalReads.add(r.Outcome)
+		}
 	}
 	s.Keys, s.Clients = len(keys), len(clients)
 
-	ops := model.Operations(h)
-	s.Checked = len(ops)
+	ops, unobserved := model.Operations(h)
+	s.Checked, s.Unobserved = len(ops), unobserved
 	res, info := porcupine.CheckOperationsVerbose(model.Model, ops, *timeout)
 	s.Linearizable = string(res)
 	s.RevisionOrder = "ok"

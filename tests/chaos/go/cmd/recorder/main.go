@@ -15,6 +15,9 @@
 // stdout. -seed makes the workers' choices; every value written is unique
 // ("<run>-w<worker>-<n>", -run defaults to the start time), which keeps the checker's search small.
 //
+// Puts and deletes ask for the previous value (WithPrevKV) and record it: the checker checks it,
+// and leaves out the unknown writes nobody observed (model.Unobserved).
+//
 // Outcomes: ok when etcd answered. failed only when etcd's answer says the request was refused
 // before it could happen (NOSPACE, too many requests, too large, permission denied, ...).
 // Everything else (deadline exceeded, connection lost, leader changed, "request timed out") is
@@ -40,6 +43,7 @@ import (
 
 	"etcd-stack/chaos/history"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -152,13 +156,19 @@ func (r *recorder) do(cli *clientv3.Client, rec history.Record) history.Record {
 		}
 	case history.Put:
 		var resp *clientv3.PutResponse
-		if resp, err = cli.Put(ctx, rec.Key, rec.Value); err == nil {
+		if resp, err = cli.Put(ctx, rec.Key, rec.Value, clientv3.WithPrevKV()); err == nil {
 			rec.Rev = resp.Header.Revision
+			rec.PrevFound = prev(resp.PrevKv, &rec)
 		}
 	case history.Delete:
 		var resp *clientv3.DeleteResponse
-		if resp, err = cli.Delete(ctx, rec.Key); err == nil {
+		if resp, err = cli.Delete(ctx, rec.Key, clientv3.WithPrevKV()); err == nil {
 			rec.Rev, rec.Deleted = resp.Header.Revision, resp.Deleted
+			var kv *mvccpb.KeyValue
+			if len(resp.PrevKvs) > 0 {
+				kv = resp.PrevKvs[0]
+			}
+			rec.PrevFound = prev(kv, &rec)
 		}
 	case history.CAS:
 		var resp *clientv3.TxnResponse
@@ -184,6 +194,15 @@ func (r *recorder) do(cli *clientv3.Client, rec history.Record) history.Record {
 		}
 	}
 	return rec
+}
+
+// prev records the key's previous value a put or delete answered (asked WithPrevKV).
+func prev(kv *mvccpb.KeyValue, rec *history.Record) *bool {
+	found := kv != nil
+	if found {
+		rec.Prev, rec.PrevModRev = string(kv.Value), kv.ModRevision
+	}
+	return &found
 }
 
 // worker makes requests until stop is closed.
@@ -357,7 +376,7 @@ func main() {
 			r.dials++
 		} else {
 			for k := 0; k < cfg.keys; k++ {
-				r.write(r.do(cli, history.Record{Client: cfg.workers, Op: history.Get, Key: fmt.Sprintf("%sk%d", cfg.prefix, k)}))
+				r.write(r.do(cli, history.Record{Client: cfg.workers, Op: history.Get, Key: fmt.Sprintf("%sk%d", cfg.prefix, k), Final: true}))
 			}
 			cli.Close()
 		}
