@@ -1,0 +1,60 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Plan, planCluster, recordCluster } from "../../components/plan";
+import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
+import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
+
+const goldenDir = path.join(__dirname, "..", "golden");
+
+/** Compares with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead (as render.test.ts). */
+function golden(name: string, actual: string): void {
+    const file = path.join(goldenDir, name);
+    if (process.env.UPDATE_GOLDEN === "1") {
+        fs.writeFileSync(file, actual);
+        return;
+    }
+    assert.ok(fs.existsSync(file), `golden file ${file} missing; run UPDATE_GOLDEN=1 npx mocha tests/unit/renderPlan.test.ts`);
+    assert.equal(actual, fs.readFileSync(file, "utf8"), `${name} differs from its golden file`);
+}
+
+const base = stack(three);
+const plans: [string, Plan][] = [
+    ["noop", planCluster(recordCluster(base), base)],
+    ["tuning-3", planCluster(recordCluster(base), stack(three, { tuning: { heartbeatIntervalMs: 200, electionTimeoutMs: 2000 } }))],
+    ["scale-3-to-5", planCluster(recordCluster(base), stack(five))],
+    ["scale-5-to-3-leader-leaves", planCluster(recordCluster(stack(five)), base, { unhealthy: [], leader: "lab-5" })],
+    ["replace", planCluster(recordCluster(base), stack(threeWithLab3Moved))],
+    ["upgrade-3.5-to-3.6", planCluster(recordCluster(stack(three, { version: "3.5.32" })), stack(three, { version: "3.6.16" }))],
+    ["rename-refused", planCluster(recordCluster(base), stack(threeWithLab3Renamed))],
+];
+
+describe("renderPlan: golden files", () => {
+    for (const [name, plan] of plans) {
+        it(`${name}: text`, () => golden(`plan-${name}.txt`, renderPlanText(plan)));
+        it(`${name}: Markdown`, () => golden(`plan-${name}.md`, renderPlanMarkdown(plan)));
+    }
+});
+
+describe("renderPlan: what every rendering says", () => {
+    it("a mark and a refusal appear in both forms", () => {
+        const p = planCluster(recordCluster(base), stack(five), { unhealthy: ["lab-2", "lab-3"] });
+        const text = renderPlanText(p);
+        assert.match(text, /^REFUSED: the policy refuses this plan/m);
+        assert.match(text, /^ {3}! below quorum: adding lab-4: 1 of 3 voters healthy \(quorum 2\): no quorum to join$/m);
+        assert.match(text, /^Live health counted/m);
+        const markdown = renderPlanMarkdown(p);
+        assert.match(markdown, /^> - \*\*quorum\*\*: add lab-4 as a learner → start → promote: adding lab-4/m);
+        assert.match(markdown, /⚠️ \*\*below quorum\*\*: adding lab-4/);
+    });
+    it("Markdown leaves no HTML or markup in the text: <time>, backslashes, stars", () => {
+        const markdown = renderPlanMarkdown(plans[5][1]);
+        assert.ok(markdown.includes("pre-upgrade-3.5.32-to-3.6.16-&lt;time&gt;.db"));
+        assert.ok(!/<time>/.test(markdown));
+    });
+    it("the actions are numbered in the order up takes them", () => {
+        const text = renderPlanText(plans[3][1]);
+        const numbered = text.split("\n").filter((l) => /^\d+\. /.test(l));
+        assert.deepEqual(numbered.map((l) => l.split(" ").slice(0, 3).join(" ")), ["1. write files", "2. remove lab-4", "3. remove lab-5", "4. stop etcd"]);
+    });
+});
