@@ -78,7 +78,7 @@ describe("spec validators: names, addresses, hosts and SANs", () => {
     }
 
     const hosts: Array<[string, boolean]> = [
-        ["10.213.0.11", true], ["fd00::12", true], ["lab-1", true], ["lab-1.example.internal", true], ["LAB-1.Example", true], ["0a", true], [nameOfLength(253), true],
+        ["10.213.0.11", true], ["fd00::12", true], ["lab-1", true], ["lab-1.example.internal", true], ["LAB-1.Example", true], ["0a", true], ["a", true], ["x.example", true], [nameOfLength(253), true],
         [`${"a".repeat(63)}.x`, true],
         [nameOfLength(254), false], [`${"a".repeat(64)}.x`, false], ["*.example", false], ["*", false], ["h$(reboot)", false], ["-lab", false], ["lab-", false], ["a..b", false],
         ["a.", false], [".a", false], ["a.b-", false], ["a.-b", false], ["a_b", false], ["", false], ["a b", false], ["a;b", false], ["a.b;c", false], ["x\"y", false],
@@ -121,6 +121,7 @@ describe("spec validators: members", () => {
         ["an sshUser starting with -", { members: three({ sshUser: "-ops" }) }, ['members[2] (m-3): sshUser "-ops" is not a user name (letters, digits, _ . -; not starting with - or a digit)']],
         ["an sshUser of 33 characters", { members: three({ sshUser: "u".repeat(33) }) }, [`members[2] (m-3): sshUser "${"u".repeat(33)}" is not a user name (letters, digits, _ . -; not starting with - or a digit)`]],
         ["an sshUser ending in a space", { members: three({ sshUser: "ops " }) }, ['members[2] (m-3): sshUser "ops " is not a user name (letters, digits, _ . -; not starting with - or a digit)']],
+        ["an empty sshUser", { members: three({ sshUser: "" }) }, ["members[2].sshUser: must be a non-empty string"]],
         ["an sshPort of 0", { members: three({ sshPort: 0 }) }, ["members[2].sshPort: must be a positive integer"]],
         ["an sshPort of 65536", { members: three({ sshPort: 65536 }) }, ["members[2].sshPort: 65536 is not a TCP port"]],
         ["extraSans not a list", { members: three({ extraSans: "etcd.example" }) }, ["members[2].extraSans: must be a list of strings"]],
@@ -279,6 +280,8 @@ describe("spec validators: binary source", () => {
         ["both (checksums only)", { localTarball: "/x", sha256: { amd64: hex("a") } }, ["binary: give either url + sha256 or localTarball, not both"]],
         ["both (url only)", { localTarball: "/x", url: "https://x" }, ["binary: give either url + sha256 or localTarball, not both"]],
         ["an empty local tarball", { localTarball: "" }, ["binary.localTarball: must be a non-empty string"]],
+        ["a null local tarball", { localTarball: null }, ["binary.localTarball: required"]],
+        ["a url that is no text", { url: 5, sha256: { amd64: hex("a") } }, ["binary.url: must be a non-empty string"]],
         ["an http url", { url: "http://x/{version}", sha256: { amd64: hex("a") } }, ['binary.url: "http://x/{version}" must be an https:// URL']],
         ["an https url not at the start", { url: "mirror+https://x", sha256: { amd64: hex("a") } }, ['binary.url: "mirror+https://x" must be an https:// URL']],
         ["https without //", { url: "https:x", sha256: { amd64: hex("a") } }, ['binary.url: "https:x" must be an https:// URL']],
@@ -334,6 +337,11 @@ describe("spec validators: tuning", () => {
         ["a count of \"0\"", { snapshotCount: "0" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count that is empty text", { snapshotCount: "" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count that is true", { snapshotCount: true }, ["tuning.snapshotCount: must be a positive integer"]],
+        ["a count with a leading space", { snapshotCount: " 12" }, ["tuning.snapshotCount: must be a positive integer"]],
+        ["a count in exponent notation", { snapshotCount: "1e3" }, ["tuning.snapshotCount: must be a positive integer"]],
+        ["an election timeout of 0", { electionTimeoutMs: 0 }, ["tuning.electionTimeoutMs: must be a positive integer"]],
+        ["a quota of 0", { quotaBackendBytes: 0 }, ["tuning.quotaBackendBytes: must be a positive integer"]],
+        ["a request limit of 0", { maxRequestBytes: 0 }, ["tuning.maxRequestBytes: must be a positive integer"]],
     ];
     for (const [title, tuning, want] of cases) {
         it(`refuses ${title}, exactly`, () => assert.deepEqual(problemsOf({ tuning }), want));
@@ -367,6 +375,9 @@ describe("spec validators: CA, certificate lifetimes, client certificates", () =
         ["trust without the issuer, generation 2", { ca: { generation: 2, trust: [1] } }, ["ca.trust: [1] with ca.generation 2; use [2], or during a rotation [2, 3] (trust the next CA first) or [1, 2] (still trust the previous one)"]],
         ["trust of three generations", { ca: { generation: 2, trust: [1, 2, 3] } }, ["ca.trust: [1, 2, 3] with ca.generation 2; use [2], or during a rotation [2, 3] (trust the next CA first) or [1, 2] (still trust the previous one)"]],
         ["generation 0", { ca: { generation: 0 } }, ["ca.generation: must be a positive integer"]],
+        ["an RSA size of 0", { ca: { rsaBits: 0 } }, ["ca.rsaBits: must be a positive integer"]],
+        ["an empty algorithm", { ca: { algorithm: "" } }, ["ca.algorithm: must be a non-empty string"]],
+        ["a CA validity of 0", { ca: { validityHours: 0 } }, ["ca.validityHours: must be a positive integer"]],
         ["certificates outliving the CA", { certValidityHours: 87601 }, ["certValidityHours (87601) must not exceed ca.validityHours (87600)"]],
         ["a renewal window as long as the validity", { certValidityHours: 48, certRenewBeforeHours: 48 }, ["certRenewBeforeHours (48) must be less than certValidityHours (48): every up would re-issue every certificate"]],
         ["a renewal window longer than the validity", { certValidityHours: 48, certRenewBeforeHours: 49 }, ["certRenewBeforeHours (49) must be less than certValidityHours (48): every up would re-issue every certificate"]],
@@ -416,6 +427,7 @@ describe("spec validators: CA, certificate lifetimes, client certificates", () =
         ["a CN with a slash", [{ name: "c", commonName: "a/b" }], [`clientCertificates[0].commonName: "a/b" ${subject}`]],
         ["a CN with a semicolon at the end", [{ name: "c", commonName: "ab;" }], [`clientCertificates[0].commonName: "ab;" ${subject}`]],
         ["an organization with a quote", [{ name: "c", organization: "o'x" }], [`clientCertificates[0].organization: "o'x" ${subject}`]],
+        ["an empty common name", [{ name: "c", commonName: "" }], ["clientCertificates[0].commonName: must be a non-empty string"]],
         ["an empty organization", [{ name: "c", organization: "" }], ["clientCertificates[0].organization: must be a non-empty string"]],
         ["a relative dir", [{ name: "c", dir: "etc/c" }], ['clientCertificates[0].dir: "etc/c" must be an absolute path without spaces, "..", or a trailing slash']],
         ["an empty dir", [{ name: "c", dir: "" }], ["clientCertificates[0].dir: must be a non-empty string"]],
@@ -469,6 +481,7 @@ describe("spec validators: adopt, restore, snapshots, defrag", () => {
         assert.deepEqual(problemsOf({ defrag: [] }), ["defrag: must be an object"]);
         // No member list at all: only what is missing is reported, not a member "" that is not in the stack.
         assert.deepEqual(problemsOf({ members: undefined, defrag: {} }), ["members: required (a list of { name, address })", "defrag.member: required"]);
+        assert.deepEqual(problemsOf({ members: "lab-1", defrag: {} }), ["members: must be a list of { name, address }", "defrag.member: required"]);
     });
 
     const calendars = "is not a systemd calendar expression (letters, digits, spaces and * - : / , . ~ _ + only)";
@@ -501,6 +514,7 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
             [{ bastion: { host: "jump", user: "$USER", hostKey: fixtureHostKeys[0] } }, ['bastion.user: "$USER" is not a user name (letters, digits, _ . -; not starting with - or a digit)']],
             [{ bastion: { host: "jump", hostKey: "SHA256:abc" } }, ['bastion.hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)', `bastion: no SSH host key for jump:22; ${how}`]],
             [{ bastion: { host: "jump", port: 70000, hostKey: fixtureHostKeys[0] } }, ["bastion.port: 70000 is not a TCP port"]],
+            [{ bastion: { host: "jump", hostKey: 5 }, allowUnverifiedHosts: true }, ["bastion.hostKey: must be a non-empty string"]],
         ];
         for (const [raw, want] of cases) assert.deepEqual(problemsOf(raw), want, JSON.stringify(raw));
     });
