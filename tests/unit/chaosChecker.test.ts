@@ -249,17 +249,33 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
             console.log(`      ${r.summary!.ops} requests, checked in ${r.summary!.ms} ms; with read ${stale + 1} made stale: ${bad.summary!.result}`);
         });
 
-        it("-stdin: stops when its stdin is closed; -prefix and -keys name the keys", async function () {
+        it("-stdin: {\"endpoints\"} lines replace the endpoints, closing stdin stops it; -prefix and -keys name the keys", async function () {
             this.timeout(20_000);
             const out = path.join(dir, "stdin.jsonl");
-            const run = startRecorder(tools, ["-endpoints", etcd!.httpUrl, "-out", out, "-stdin", "-prefix", "other/", "-keys", "2", "-workers", "2"], 15_000);
-            await new Promise((r) => setTimeout(r, 1000));
+            const run = startRecorder(tools, ["-endpoints", etcd!.httpUrl, "-out", out, "-stdin", "-prefix", "other/", "-keys", "2", "-workers", "2",
+                "-timeout", "300ms"], 15_000);
+            const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+            await sleep(700);
+            const nobody = `http://127.0.0.1:${await freePort()}`;
+            run.child.stdin!.write(`${JSON.stringify({ endpoints: nobody })}\n`);
+            await sleep(700);
+            run.child.stdin!.write(`${JSON.stringify({ endpoints: etcd!.httpUrl })}\n`);
+            await sleep(700);
             run.child.stdin!.end();
             const done = await run.done;
             assert.equal(done.code, 0, done.stderr);
             assert.equal(done.summary?.stoppedBy, "stdin closed");
-            assert.deepEqual([...new Set(readHistory(out).map((x) => x.key))].sort(), ["other/k0", "other/k1"]);
-            assert.equal(check(tools, out).code, 0);
+            assert.equal(done.stderr.match(/recorder: endpoints now/g)?.length, 2, done.stderr);
+            const h = readHistory(out);
+            assert.deepEqual([...new Set(h.map((x) => x.key))].sort(), ["other/k0", "other/k1"]);
+            // ok, then nothing answered (the port where nobody listens), then ok again on the member
+            const firstUnknown = h.findIndex((x) => x.outcome === "unknown");
+            assert.ok(firstUnknown > 0, "requests failed while the endpoints were wrong");
+            assert.ok(h.slice(0, firstUnknown).some((x) => x.outcome === "ok"));
+            const lastUnknown = h.map((x) => x.outcome).lastIndexOf("unknown");
+            assert.ok(h.slice(lastUnknown + 1).filter((x) => x.outcome === "ok" && !x.final).length > 0, "requests answered after the endpoints were set back");
+            const r = check(tools, out);
+            assert.equal(r.code, 0, `${r.stderr} ${JSON.stringify(r.summary)}`);
         });
 
         it("TLS with a client certificate; stopped by SIGTERM; a member frozen (SIGSTOP) mid-run makes requests unknown, and the history is still linearizable", async function () {

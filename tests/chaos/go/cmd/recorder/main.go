@@ -9,7 +9,10 @@
 //
 // First it deletes every key under -prefix (no worker has started; the recorder exits 1 if that
 // does not succeed within a few tries): the history starts from an empty key space, which is the
-// checker's initial state. Stops after -duration, on SIGTERM or SIGINT, or (with -stdin) when stdin is closed. Requests in
+// checker's initial state. With -stdin, a line {"endpoints":"URL,URL"} replaces the endpoints (a
+// member added or removed): each worker dials the new list before its next request.
+//
+// Stops after -duration, on SIGTERM or SIGINT, or (with -stdin) when stdin is closed. Requests in
 // flight then finish (each bounded by -timeout); then one final get per key (client id =
 // -workers), so that a lost acknowledged write shows in the history; then a JSON summary line on
 // stdout. -seed makes the workers' choices; every value written is unique
@@ -26,6 +29,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,6 +89,8 @@ func outcome(err error) string {
 
 type recorder struct {
 	cfg   config
+	eps   sync.Mutex
+	epoch int // bumped when the endpoints change: workers then dial afresh
 	start time.Time
 	mu    sync.Mutex
 	out   io.Writer
@@ -105,8 +111,50 @@ func (r *recorder) write(rec history.Record) {
 	r.count[rec.Outcome]++
 }
 
-func (r *recorder) dial() (*clientv3.Client, error) {
-	cc := clientv3.Config{Endpoints: r.cfg.endpoints, DialTimeout: r.cfg.dial, Logger: zap.NewNop()}
+// endpoints are the current endpoints and their epoch.
+func (r *recorder) endpoints() ([]string, int) {
+	r.eps.Lock()
+	defer r.eps.Unlock()
+	return r.cfg.endpoints, r.epoch
+}
+
+func (r *recorder) setEndpoints(list []string) {
+	r.eps.Lock()
+	defer r.eps.Unlock()
+	r.cfg.endpoints = list
+	r.epoch++
+}
+
+// commands reads stdin: each line {"endpoints":"URL,URL"} replaces the endpoints (members added or
+// removed); other lines are refused on stderr. Returns when stdin is closed.
+func (r *recorder) commands(in io.Reader) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var cmd struct {
+			Endpoints string `json:"endpoints"`
+		}
+		if err := json.Unmarshal([]byte(line), &cmd); err != nil || cmd.Endpoints == "" {
+			fmt.Fprintf(os.Stderr, "recorder: ignored a line on stdin (want {\"endpoints\":\"URL,URL\"}): %q\n", line)
+			continue
+		}
+		r.setEndpoints(strings.Split(cmd.Endpoints, ","))
+		fmt.Fprintf(os.Stderr, "recorder: endpoints now %s\n", cmd.Endpoints)
+	}
+}
+
+// dial makes a client on the current endpoints; returns their epoch too.
+func (r *recorder) dial() (*clientv3.Client, int, error) {
+	list, epoch := r.endpoints()
+	cli, err := r.dialTo(list)
+	return cli, epoch, err
+}
+
+func (r *recorder) dialTo(list []string) (*clientv3.Client, error) {
+	cc := clientv3.Config{Endpoints: list, DialTimeout: r.cfg.dial, Logger: zap.NewNop()}
 	if r.cfg.useTLS {
 		t, err := r.cfg.tls.ClientConfig()
 		if err != nil {
@@ -125,7 +173,7 @@ func (r *recorder) clear() error {
 			time.Sleep(500 * time.Millisecond)
 		}
 		var cli *clientv3.Client
-		if cli, err = r.dial(); err != nil {
+		if cli, _, err = r.dial(); err != nil {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.timeout)
@@ -214,6 +262,7 @@ func (r *recorder) worker(id int, stop <-chan struct{}) {
 		total += w
 	}
 	var cli *clientv3.Client
+	epoch := 0
 	defer func() {
 		if cli != nil {
 			cli.Close()
@@ -226,8 +275,12 @@ func (r *recorder) worker(id int, stop <-chan struct{}) {
 			return
 		default:
 		}
+		if _, now := r.endpoints(); cli != nil && now != epoch {
+			cli.Close()
+			cli = nil
+		}
 		if cli == nil {
-			c, err := r.dial()
+			c, e, err := r.dial()
 			if err != nil {
 				r.mu.Lock()
 				r.dials++
@@ -237,7 +290,7 @@ func (r *recorder) worker(id int, stop <-chan struct{}) {
 				}
 				continue
 			}
-			cli = c
+			cli, epoch = c, e
 		}
 		key := fmt.Sprintf("%sk%d", r.cfg.prefix, rng.Intn(r.cfg.keys))
 		rec := history.Record{Client: id, Key: key}
@@ -319,7 +372,7 @@ func main() {
 	flag.Int64Var(&cfg.seed, "seed", 1, "seed of the workers' choices")
 	flag.StringVar(&cfg.run, "run", "", "tag in every value written (default: the start time, base 36)")
 	mix := flag.String("mix", "40,25,25,10", "weights of get,put,cas,delete")
-	watchStdin := flag.Bool("stdin", false, "stop when stdin is closed")
+	watchStdin := flag.Bool("stdin", false, `read {"endpoints":"URL,URL"} lines on stdin (new endpoints); stop when stdin is closed`)
 	finalReads := flag.Bool("final-reads", true, "after stopping, one get per key (client id = workers)")
 	flag.Parse()
 	if *endpoints == "" || *out == "" || cfg.workers < 1 || cfg.keys < 1 {
@@ -355,7 +408,7 @@ func main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() { s := <-sigs; halt(s.String()) }()
 	if *watchStdin {
-		go func() { _, _ = io.Copy(io.Discard, os.Stdin); halt("stdin closed") }()
+		go func() { r.commands(os.Stdin); halt("stdin closed") }()
 	}
 	limit := *maxDuration
 	if *duration > 0 && *duration < limit {
@@ -372,7 +425,7 @@ func main() {
 	stopped := r.now()
 
 	if *finalReads {
-		if cli, err := r.dial(); err != nil {
+		if cli, _, err := r.dial(); err != nil {
 			r.dials++
 		} else {
 			for k := 0; k < cfg.keys; k++ {
