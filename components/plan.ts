@@ -291,7 +291,10 @@ export function planRecorded(previous: RecordedCluster | undefined, next: Record
     const unhealthy = new Set(live?.unhealthy ?? []);
     const plan = (actions: PlanAction[], refusals: Refusal[]): Plan =>
         ({ clusterName: next.clusterName, existing: previous !== undefined, actions, refusals, live: live !== undefined });
-    if (!previous || previous.members.length === 0) return plan(newStackActions(next), []);
+    if (!previous || previous.members.length === 0) {
+        const first = newStackActions(next);
+        return plan(next.restore !== undefined ? [...first, restoreAction(next, next.members.length)] : first, []);
+    }
 
     const identity = identityProblems(places(previous), places(next)).map((reason): Refusal => ({ kind: "identity", reason }));
     if (identity.length > 0) return plan([], identity);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { LiveHealth, Plan, RecordedCluster, planCluster, quorumOf, recordCluster, versionProblem } from "../../components/plan";
+import { LiveHealth, Plan, RecordedCluster, planCluster, planRecorded, quorumOf, recordCluster, versionProblem } from "../../components/plan";
 import { ClusterSpec } from "../../components/spec";
 import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 
@@ -146,6 +146,19 @@ describe("plan: the facts of each action", () => {
         const restored: ClusterSpec = { ...base, restore: { snapshotPath: "/tmp/s.db", sha256: "ab".repeat(32), id: "abababababab" } };
         assert.deepEqual(shape(planCluster(rec(base), restored)), [["restore", "lab-1,lab-2,lab-3", "3/2->3/2"]]);
         assert.deepEqual(shape(planCluster(rec(restored), restored)), [["nothing", "", "3/2->3/2"]]);
+    });
+    it("a new stack with a restore: the bootstrap, then the restore", () => {
+        const restored: ClusterSpec = { ...base, restore: { snapshotPath: "/tmp/s.db", sha256: "ab".repeat(32), id: "abababababab" } };
+        assert.deepEqual(shape(planCluster(undefined, restored)), [["bootstrap", "lab-1,lab-2,lab-3", "0/0->3/2"], ["restore", "lab-1,lab-2,lab-3", "3/2->3/2"]]);
+    });
+    it("two records alone give the same plan (what a policy can compute from a resource's properties)", () => {
+        for (const c of cases) assert.deepEqual(planRecorded(c.previous, recordCluster(c.next), c.live), planCluster(c.previous, c.next, c.live), c.name);
+    });
+    it("a record survives JSON (a resource's state): the same plan from it", () => {
+        for (const c of cases) {
+            const stored = c.previous && JSON.parse(JSON.stringify(c.previous));
+            assert.deepEqual(planCluster(stored, c.next, c.live), planCluster(c.previous, c.next, c.live), c.name);
+        }
     });
     it("every action names the code it mirrors", () => {
         for (const c of cases) for (const a of planCluster(c.previous, c.next, c.live).actions) assert.ok(a.mirrors.length > 0, `${c.name}: ${a.kind}`);
