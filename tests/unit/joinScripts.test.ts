@@ -116,6 +116,16 @@ describe("join script (run by sh against a fake cluster)", function () {
                 `initial-cluster-state=existing\ninitial-cluster=lab-1=${peer(1)},lab-2=${peer(2)},lab-3=${peer(3)},member-${ids[5]}=https://10.213.0.99:2380\n`);
         });
 
+        it("a restore is declared and a cluster answers: refused (the member would be left out of the restored cluster), nothing added or decided", () => {
+            const h = makeHost(2, { restore: { snapshot: "/tmp/backup.db", sha256: "d".repeat(64) } });
+            hosts.push(h);
+            const r = h.run({ list: [row(1), row(3)], leader: 1, local: 2 }, renderJoinScript(h.spec, h.spec.members[1], "added"));
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.deepEqual(changes(r.log), []);
+            assert.match(r.stderr, /lab-2 cannot join the running cluster while a restore is declared \(etcd:restore\): restore first, remove etcd:restore, then add members/);
+            assert.ok(!fs.existsSync(joinRecordPath(h.spec)));
+        });
+
         it("asks only the members that answer with a leader: a member without a leader is not the cluster", () => {
             const h = fresh();
             // No leader anywhere: nobody answers with one; an existing member refuses to bootstrap.

@@ -289,6 +289,23 @@ describe("membership scripts (run by sh against a fake cluster)", function () {
             assert.ok(r.log.includes("systemctl reset-failed etcd.service"));
         });
 
+        it("no join decision on the host: fails naming the record (missing: sed's error; without both keys: the join step must run first), the config unchanged", () => {
+            const h = fresh();
+            const cfg = config("existing", `lab-1=${peer(1)},lab-3=${peer(3)},lab-2=${peer(2)}`);
+            fs.writeFileSync(configPath(h.spec), cfg);
+            fs.mkdirSync(path.join(h.data, "member"));
+            const missing = h.run({ list: voters3, leader: 1, local: 2 }, rejoin(h));
+            assert.notEqual(missing.status, 0, missing.stdout + missing.stderr);
+            assert.ok(missing.stderr.includes(joinRecordPath(h.spec)), missing.stderr);
+            fs.writeFileSync(joinRecordPath(h.spec), "initial-cluster-state=existing\n");
+            const partial = h.run({ list: voters3, leader: 1, local: 2 }, rejoin(h));
+            assert.equal(partial.status, 1, partial.stdout + partial.stderr);
+            assert.ok(partial.stderr.includes(`no join decision in ${joinRecordPath(h.spec)}: the join step must run first`), partial.stderr);
+            for (const r of [missing, partial]) assert.deepEqual(changes(r.log), []);
+            assert.equal(fs.readFileSync(configPath(h.spec), "utf8"), cfg);
+            assert.deepEqual(fs.readdirSync(h.spec.dirs.config).filter((f) => f.startsWith(".etcd-stack")), [], "no temp file left");
+        });
+
         it("no other member answers: fails, changing nothing", () => {
             const h = fresh();
             existingRecord(h);
