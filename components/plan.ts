@@ -167,6 +167,17 @@ export interface PlanAction {
     mirrors: string;
 }
 
+/**
+ * Why the policy refuses a plan:
+ * - `quorum`: an action marked below quorum (live health), or every member's registration changing
+ *   at once (removalCheckProvider.update refuses that: none stays);
+ * - `two voters at once`: an action that adds more than one voter. The roll never does (members join
+ *   one at a time as learners; a new stack bootstraps, which is not an addition): a guard on the
+ *   plan's own invariant, so a future change that breaks it is refused rather than shown;
+ * - `identity`: memberIdentity.ts's identityProblems, word for word (a rename at the same address,
+ *   members swapping addresses, a new name at a leaving member's SSH endpoint);
+ * - `version`: what render.ts's upgradeGuard would refuse on the hosts (versionProblem).
+ */
 export type RefusalKind = "quorum" | "two voters at once" | "identity" | "version";
 
 /** What the policy must refuse, in the plan's terms. */
