@@ -223,10 +223,11 @@ describe("membership scripts (run by sh against a fake cluster)", function () {
         it("nobody answers: exit 3 after waiting the seconds given on stdin, naming where it asked", () => {
             const h = fresh();
             const t0 = Date.now();
-            const r = h.run({ list: voters3, down: [1, 2, 3], local: 2 }, renderMemberListScript(h.spec), "1\n");
+            const r = h.run({ list: voters3, down: [1, 2, 3], local: 2 }, renderMemberListScript(h.spec), "2\n");
             const took = Date.now() - t0;
             assert.equal(r.status, 3, r.stdout + r.stderr);
-            assert.ok(took >= 500, `waited ${took} ms`);
+            // The deadline is in whole seconds: 2 s from now is at least 1 s of waiting.
+            assert.ok(took >= 1000, `waited ${took} ms`);
             assert.match(r.stderr, new RegExp(`no member of the cluster answers, at ${localEp} or at ${client(1)},${client(2)},${client(3)}`));
             assert.ok(r.log.length >= 4, "asked more than once");
             const once = h.run({ list: voters3, down: [1, 2, 3], local: 2 }, renderMemberListScript(h.spec), "");
