@@ -97,6 +97,11 @@ export function startRecorder(tools: ChaosTools, args: string[], timeoutMs: numb
     return { child, done };
 }
 
+/** Replaces a running recorder's endpoints (it was started with -stdin): each worker dials them before its next request. */
+export function setRecorderEndpoints(run: RecorderRun, endpoints: string[]): void {
+    run.child.stdin!.write(`${JSON.stringify({ endpoints: endpoints.join(",") })}\n`);
+}
+
 /** A free TCP port on 127.0.0.1 (free when asked; etcd binds it right after). */
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -130,7 +135,8 @@ export class LoopbackEtcd {
 
     get pid(): number { return this.child!.pid!; }
 
-    async start(tls?: LoopbackTls): Promise<void> {
+    /** Starts the member; `extraArgs` are more etcd flags (e.g. a small --quota-backend-bytes). */
+    async start(tls?: LoopbackTls, extraArgs: string[] = []): Promise<void> {
         const r = spawnSync("tar", ["-xzf", this.tarball, "-C", this.dir, "--strip-components=1", "--wildcards", "*/etcd"],
             { encoding: "utf8", timeout: 60_000 });
         if (r.status !== 0) throw new Error(`tar -xzf ${this.tarball}: ${r.stderr}`);
@@ -148,7 +154,7 @@ export class LoopbackEtcd {
             "--name", "chaos", "--data-dir", path.join(this.dir, "data"),
             "--listen-client-urls", listen.join(","), "--advertise-client-urls", listen.join(","),
             "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", `chaos=${peerUrl}`, "--initial-cluster-state", "new", ...tlsArgs,
+            "--initial-cluster", `chaos=${peerUrl}`, "--initial-cluster-state", "new", ...tlsArgs, ...extraArgs,
         ], { stdio: ["ignore", "pipe", "pipe"] });
         const keep = (d: Buffer) => { this.log = (this.log + d.toString()).slice(-20_000); };
         this.child.stdout!.on("data", keep);

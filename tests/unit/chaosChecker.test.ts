@@ -12,7 +12,7 @@ import * as path from "path";
 import { skipIf, tarballMissing } from "../skip";
 import {
     ChaosTools, HistoryRecord, LoopbackEtcd, LoopbackTls, cacheDir, check, chaosTools, chaosToolsMissing, freePort, goTestModel, readHistory,
-    startRecorder,
+    setRecorderEndpoints, startRecorder,
 } from "../chaos/chaosTools";
 import { issue, makeCa } from "../lab/handMadePki";
 
@@ -257,9 +257,9 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
             const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
             await sleep(700);
             const nobody = `http://127.0.0.1:${await freePort()}`;
-            run.child.stdin!.write(`${JSON.stringify({ endpoints: nobody })}\n`);
+            setRecorderEndpoints(run, [nobody]);
             await sleep(700);
-            run.child.stdin!.write(`${JSON.stringify({ endpoints: etcd!.httpUrl })}\n`);
+            setRecorderEndpoints(run, [etcd!.httpUrl]);
             await sleep(700);
             run.child.stdin!.end();
             const done = await run.done;
@@ -308,6 +308,39 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
             assert.equal(r.code, 0, `${r.stderr} ${JSON.stringify(r.summary)}`);
             assert.equal(r.summary!.unknown, unknown.length);
             console.log(`      ${r.summary!.ops} requests, ${unknown.length} unknown (frozen ${thawedAfter} ms), ${r.summary!.unobserved} unobserved unknown writes left out, checked in ${r.summary!.ms} ms`);
+        });
+    });
+
+    describe("the recorder against a member out of space (NOSPACE alarm)", function () {
+        let etcd: LoopbackEtcd | undefined;
+        before(async function () {
+            skipIf(this, tarballMissing(etcdTarball));
+            this.timeout(30_000);
+            etcd = new LoopbackEtcd(etcdTarball);
+            await etcd.start(undefined, ["--quota-backend-bytes", "1"]); // every write exceeds it
+        });
+        after(async function () {
+            this.timeout(15_000);
+            await etcd?.dispose();
+        });
+
+        it("records the refused writes as failed (etcd said they did not happen), and the history is linearizable without them", async function () {
+            this.timeout(20_000);
+            const out = path.join(dir, "nospace.jsonl");
+            const run = await startRecorder(tools, ["-endpoints", etcd!.httpUrl, "-out", out, "-duration", "1s"], 15_000).done;
+            assert.equal(run.code, 0, run.stderr);
+            const h = readHistory(out);
+            const writes = h.filter((x) => x.op === "put" || x.op === "cas");
+            assert.ok(writes.length > 0);
+            for (const w of writes) {
+                assert.equal(w.outcome, "failed", JSON.stringify(w));
+                assert.match(w.error ?? "", /database space exceeded/);
+            }
+            assert.ok(h.some((x) => x.op === "get" && x.outcome === "ok"), "reads are still answered");
+            const r = check(tools, out);
+            assert.equal(r.code, 0, `${r.stderr} ${JSON.stringify(r.summary)}`);
+            assert.equal(r.summary!.failed, writes.length);
+            assert.equal(r.summary!.checked, r.summary!.ok);
         });
     });
 });
