@@ -23,30 +23,40 @@ export const row = (n: number, o: { learner?: boolean; name?: string; peer?: str
     `${o.id ?? ids[n]}, started, ${o.name ?? `lab-${n}`}, ${o.peer ?? peer(n)}, ${o.client ?? client(n)}, ${o.learner ?? false}`;
 
 /**
- * The fake etcdctl. State in $FAKE: `list` (member list rows), `down` (client URLs that answer
+ * The fake etcdctl. Every call must carry a dial and a command timeout; only the client URLs of
+ * listed members and this host's answer (a URL run together from two is no etcd). State in $FAKE: `list` (member list rows), `down` (client URLs that answer
  * nothing), `leader` (the leader's client URL), `local` (what 127.0.0.1 is), `refuse-promote`
  * (how many promotes etcd refuses, or `always`), `unhealthy-after-remove` (how many health checks
  * fail after a removal), `add-unhealthy` (how many adds fail "unhealthy cluster"), `add-error`
  * (an add's permanent error), `log` (one line per call: command @endpoints).
  */
 export const fakeEtcdctl = `#!/bin/sh
-eps=""; w=simple; skip=""; cmd=""; url=""
+eps=""; w=simple; skip=""; cmd=""; url=""; dial=""; timeout=""
 for a; do
   if [ -n "$skip" ]; then case "$skip" in --endpoints) eps=$a ;; -w) w=$a ;; esac; skip=""; continue; fi
   case "$a" in
     --endpoints|-w|--cacert|--cert|--key) skip=$a ;;
     --peer-urls=*) url=\${a#--peer-urls=} ;;
+    --dial-timeout=*) dial=\${a#*=} ;;
+    --command-timeout=*) timeout=\${a#*=} ;;
     -*) ;;
     *) cmd="\${cmd:+$cmd }$a" ;;
   esac
 done
 echo "etcdctl $cmd @$eps" >> "$FAKE/log"
-down=$(cat "$FAKE/down"); nl='
+# Every call is bounded: a dead member must not hang a step.
+[ -n "$dial" ] && [ -n "$timeout" ] || { echo "fake etcdctl: unbounded call (no --dial-timeout or --command-timeout): $*" >&2; echo "UNBOUNDED $cmd" >> "$FAKE/log"; exit 1; }
+down=$(cat "$FAKE/down"); local=$(cat "$FAKE/local"); nl='
 '
+# Client URLs that can answer: those of listed members and this host's; any other is no etcd at all.
+known=$(awk -F', ' '{print $5}' "$FAKE/list")
 answering=""; failed=""
 IFS=,; for ep in $eps; do
-  [ "$ep" != ${localEp} ] || ep=$(cat "$FAKE/local")
-  case "$nl$down$nl" in *"$nl$ep$nl"*) failed="$failed $ep" ;; *) answering="$answering $ep" ;; esac
+  [ "$ep" != ${localEp} ] || ep=$local
+  case "$nl$down$nl" in
+    *"$nl$ep$nl"*) failed="$failed $ep" ;;
+    *) case "$nl$known$nl$local$nl" in *"$nl$ep$nl"*) answering="$answering $ep" ;; *) failed="$failed $ep" ;; esac ;;
+  esac
 done; unset IFS
 count() { n=$(cat "$FAKE/$1" 2>/dev/null || echo 0); [ "$n" = always ] && return 0; [ "$n" -gt 0 ] || return 1; echo $((n - 1)) > "$FAKE/$1"; }
 case "$cmd" in
