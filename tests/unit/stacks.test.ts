@@ -1,69 +1,137 @@
+/**
+ * Every stack in stacks/ goes through the program's own validation (components/config.ts), whatever
+ * stacks a team has there: nothing here names a member count, a snapshot setting or a placeholder of
+ * a particular stack, so filling in a stack or adding `stacks/Pulumi.<env>.yaml` keeps CI green (and
+ * CI's unit tests run before every preview and deploy). What a real stack may show here and still be
+ * right: files named by path that are not on this machine (the operator's SSH key and known_hosts,
+ * a developer's local tarball), and a release checksum still carrying the `REPLACE-WITH-…` marker,
+ * which the program itself refuses at preview until it is filled in. The example a new environment
+ * is copied from keeps its placeholder outside stacks/ (examples/stacks/), checked on its own.
+ */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackInputs } from "../../components/config";
 import { SpecError } from "../../components/spec";
+import { defaultStacksDir, previewStacks, readStackConfig, stackNames } from "../../scripts/stackFiles";
 
-const stacksDir = path.join(__dirname, "..", "..", "stacks");
+const repoRoot = path.join(__dirname, "..", "..");
+const examplesDir = path.join(repoRoot, "examples", "stacks");
 
-/** Loads stacks/Pulumi.<env>.yaml into the engine's config the way `pulumi` passes it to the program. */
-function loadStack(env: string): Record<string, unknown> {
-    const doc = yaml.load(fs.readFileSync(path.join(stacksDir, `Pulumi.${env}.yaml`), "utf8")) as { config: Record<string, unknown> };
+/** Every problem readStackInputs reports for `<dir>/Pulumi.<env>.yaml`, as `pulumi preview` would. */
+function validationProblems(env: string, dir: string): string[] {
     const all: Record<string, string> = {};
-    for (const [k, v] of Object.entries(doc.config)) {
+    for (const [k, v] of Object.entries(readStackConfig(env, dir))) {
         all[k] = typeof v === "string" ? v : JSON.stringify(v);
     }
     pulumi.runtime.setAllConfig(all);
-    return doc.config;
-}
-
-/** Problems readStackInputs reports, minus those about files absent on this machine. */
-function problemsFor(env: string): string[] {
-    loadStack(env);
     try {
         readStackInputs(new pulumi.Config("etcd"));
         return [];
     } catch (e) {
         assert.ok(e instanceof SpecError, String(e));
-        return e.problems.filter((p) => !/does not exist/.test(p));
+        return e.problems;
     }
 }
 
+/** A file named by path that is not on this machine: the operator's, the runner's, a developer's. */
+const absentHere = (p: string) => /: file ".*" does not exist$/.test(p);
+
+/** `binary.sha256.<arch>`'s problem while its value is still the marked placeholder. */
+function unfilledChecksum(env: string, dir: string): (p: string) => boolean {
+    const sha256 = ((readStackConfig(env, dir)["etcd:binary"] as { sha256?: Record<string, unknown> } | undefined)?.sha256) ?? {};
+    return (p) => {
+        const arch = /^binary\.sha256\.([A-Za-z0-9_]+): /.exec(p)?.[1];
+        return arch !== undefined && /^REPLACE-WITH-/.test(String(sha256[arch]));
+    };
+}
+
+/** The problems a real stack must not have: every one but absent local files and a marked unfilled checksum. */
+function realStackProblems(env: string, dir: string = defaultStacksDir): string[] {
+    const unfilled = unfilledChecksum(env, dir);
+    return validationProblems(env, dir).filter((p) => !absentHere(p) && !unfilled(p));
+}
+
+/** Each stack in `dir` with its problems, only those that have some. */
+function stacksWithProblems(dir: string): Record<string, string[]> {
+    return Object.fromEntries(stackNames(dir).map((env) => [env, realStackProblems(env, dir)] as const).filter(([, p]) => p.length > 0));
+}
+
 describe("stacks/", () => {
-    it("has lab, dev, staging and prod", () => {
-        for (const env of ["lab", "dev", "staging", "prod"]) {
-            assert.ok(fs.existsSync(path.join(stacksDir, `Pulumi.${env}.yaml`)), env);
-        }
+    it("every Pulumi.<env>.yaml passes the program's validation (absent local files and a marked unfilled checksum aside)", () => {
+        assert.ok(stackNames().length > 0, "no stack file in stacks/");
+        assert.deepEqual(stacksWithProblems(defaultStacksDir), {});
     });
 
-    it("lab and dev validate", () => {
-        assert.deepEqual(problemsFor("lab"), []);
-        assert.deepEqual(problemsFor("dev"), []);
+    it("no stack connects to a host without a pinned key", () => {
+        for (const env of stackNames()) assert.equal(readStackConfig(env)["etcd:allowUnverifiedHosts"], undefined, env);
     });
 
-    it("staging and prod refuse to preview until the release checksum is filled in", () => {
-        for (const env of ["staging", "prod"]) {
-            assert.deepEqual(problemsFor(env), ["binary.sha256.amd64: must be 64 lowercase hex characters"], env);
-        }
-    });
+    describe("a team's edits keep the checks green", () => {
+        let dir: string;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stacks-"));
+            for (const env of stackNames()) fs.copyFileSync(path.join(defaultStacksDir, `Pulumi.${env}.yaml`), path.join(dir, `Pulumi.${env}.yaml`));
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("prod declares 5 members with a release URL and keeps data on destroy", () => {
-        const cfg = loadStack("prod");
-        assert.equal((cfg["etcd:members"] as unknown[]).length, 5);
-        assert.match((cfg["etcd:binary"] as { url: string }).url, /^https:\/\/.*\{version\}.*\{arch\}/);
-        assert.equal(cfg["etcd:purgeDataOnDestroy"], false);
-        assert.deepEqual(cfg["etcd:snapshots"], { onCalendar: "hourly", keep: 48, maxAgeDays: 7 }, "prod takes scheduled snapshots");
-    });
+        it("prod's checksum filled in with a real sha256 and a new Pulumi.qa.yaml: every stack still passes, and both are previewed", () => {
+            const prod = path.join(dir, "Pulumi.prod.yaml");
+            assert.ok(fs.existsSync(prod), "the repository's stacks include prod");
+            // A real-looking release checksum: 64 lowercase hex characters, as SHA256SUMS lists them.
+            const sha256 = crypto.createHash("sha256").update("etcd-v3.6.16-linux-amd64.tar.gz").digest("hex");
+            const filled = fs.readFileSync(prod, "utf8").replace(/REPLACE-WITH-SHA256-[^\s]*/g, sha256);
+            assert.doesNotMatch(filled, /REPLACE-WITH/);
+            fs.writeFileSync(prod, filled);
+            fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), [
+                "config:",
+                "  etcd:clusterName: qa",
+                "  etcd:version: 3.6.16",
+                "  etcd:members:",
+                ...[1, 2, 3].flatMap((i) => [`    - name: etcd-qa-${i}`, `      address: 10.40.1.1${i}`, "      sshUser: ops"]),
+                "  etcd:sshPrivateKeyPath: ~/.ssh/etcd-qa",
+                "  etcd:knownHostsPath: ~/.ssh/etcd-qa.known_hosts",
+                "  etcd:binary:",
+                "    url: https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-{arch}.tar.gz",
+                "    sha256:",
+                "      amd64: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "",
+            ].join("\n"));
+            assert.deepEqual(validationProblems("prod", dir).filter((p) => /sha256/.test(p)), [], "the filled checksum is accepted");
+            assert.deepEqual(stacksWithProblems(dir), {});
+            assert.ok(stackNames(dir).includes("qa"));
+            for (const env of ["prod", "qa"]) assert.ok(previewStacks(dir).includes(env), `${env} is previewed`);
+        });
 
-    it("no shared stack connects to a host without a pinned key; prod pins through a known_hosts file", () => {
-        for (const env of ["dev", "staging", "prod"]) {
-            assert.equal(loadStack(env)["etcd:allowUnverifiedHosts"], undefined, env);
-        }
-        assert.match(String(loadStack("prod")["etcd:knownHostsPath"]), /known_hosts$/);
+        it("a real problem in a stack is still caught: a member count the program refuses, a malformed checksum", () => {
+            const qa = path.join(dir, "Pulumi.qa.yaml");
+            const text = fs.readFileSync(qa, "utf8");
+            fs.writeFileSync(qa, text.replace(/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/, "not-a-checksum")
+                .replace(/    - name: etcd-qa-3\n.*\n.*\n/, ""));
+            try {
+                const problems = realStackProblems("qa", dir);
+                assert.ok(problems.some((p) => /binary\.sha256\.amd64/.test(p)), problems.join("\n"));
+                assert.ok(problems.some((p) => /2 members/.test(p)), problems.join("\n"));
+            } finally {
+                fs.writeFileSync(qa, text);
+            }
+        });
     });
+});
 
+describe("examples/stacks/", () => {
+    it("Pulumi.prod.yaml is the example README tells a new environment to copy, and its only problem is the checksum to fill in", () => {
+        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        assert.match(readme, /copy `examples\/stacks\/Pulumi\.prod\.yaml` to `stacks\/Pulumi\.<env>\.yaml`/);
+        assert.deepEqual(validationProblems("prod", examplesDir).filter((p) => !absentHere(p)), ["binary.sha256.amd64: must be 64 lowercase hex characters"]);
+        assert.deepEqual(realStackProblems("prod", examplesDir), [], "the placeholder carries the REPLACE-WITH marker");
+    });
+});
+
+describe("the program's validation, as the stack checks use it", () => {
     it("reports a bad stack with every problem in one error", () => {
         pulumi.runtime.setAllConfig({
             "etcd:members": JSON.stringify([{ name: "a", address: "10.0.0.1" }, { name: "a", address: "10.0.0.1" }]),

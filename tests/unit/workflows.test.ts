@@ -6,8 +6,11 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { spawnSync } from "child_process";
+import { previewStacks, stackNames } from "../../scripts/stackFiles";
 
 const dir = path.join(__dirname, "..", "..", ".github", "workflows");
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
@@ -16,31 +19,58 @@ const load = (f: string) => yaml.load(fs.readFileSync(path.join(dir, f), "utf8")
 const pulumiStep = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("pulumi/actions@"));
 
 describe("GitHub workflows (.github/workflows)", () => {
-    it("previews staging and prod on every pull request and comments the diff", () => {
+    it("previews on every pull request the stacks the stacks job lists, and comments the diff", () => {
         const w = load("preview.yml");
         assert.ok(w.on.pull_request, "runs on pull_request");
-        assert.deepEqual(w.jobs.preview.strategy.matrix.stack, ["staging", "prod"]);
+        // The matrix is not written in the workflow: it is what scripts/stackFiles.ts prints when it runs.
+        assert.equal(w.jobs.preview.strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.stacks) }}");
+        assert.deepEqual((w.jobs.preview as { needs?: unknown }).needs, "stacks");
+        assert.equal((w.jobs.preview as { if?: unknown }).if, "needs.stacks.outputs.stacks != '[]'", "no stack to preview: the job is skipped, not an empty matrix");
+        const list = w.jobs.stacks.steps.find((s) => /scripts\/stackFiles\.ts/.test(s.run ?? ""));
+        assert.ok(list, "the stacks job runs scripts/stackFiles.ts");
+        assert.match(list.run!, /^echo "stacks=\$\(TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts\/stackFiles\.ts\)" >> "\$GITHUB_OUTPUT"$/);
+        assert.equal((w.jobs.stacks as { outputs?: Record<string, string> }).outputs?.stacks, "${{ steps.list.outputs.stacks }}");
+        assert.equal((list as { id?: string }).id, "list");
         const step = pulumiStep(w)!;
         assert.equal(step.with?.command, "preview");
         assert.equal(step.with?.["comment-on-pr"], true);
         assert.equal(step.with?.["stack-name"], "${{ matrix.stack }}");
-        for (const s of ["staging", "prod"]) assert.ok(fs.existsSync(path.join(dir, "../../stacks", `Pulumi.${s}.yaml`)));
     });
 
-    it("previews exactly the stacks a runner can reach: those that download the release, not a local tarball (dev, lab)", () => {
-        const stacksDir = path.join(dir, "../../stacks");
+    it("the stacks job's command prints, as JSON, exactly the stack files that download the release, not a local tarball (dev, lab)", () => {
+        const root = path.join(dir, "../..");
+        const r = spawnSync("npx", ["ts-node", "scripts/stackFiles.ts"], { cwd: root, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" } });
+        assert.equal(r.status, 0, r.stderr);
+        const stacksDir = path.join(root, "stacks");
         const downloaded = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f)).filter((f) => {
             const binary = (yaml.load(fs.readFileSync(path.join(stacksDir, f), "utf8")) as { config: Record<string, any> }).config["etcd:binary"];
             return binary?.url !== undefined && binary?.localTarball === undefined;
         }).map((f) => f.split(".")[1]).sort();
-        assert.deepEqual([...load("preview.yml").jobs.preview.strategy.matrix.stack].sort(), downloaded);
+        assert.deepEqual(JSON.parse(r.stdout), downloaded);
+        assert.ok(downloaded.length > 0);
+    });
+
+    it("a new stacks/Pulumi.<env>.yaml is previewed with no edit to the workflow; one with a local tarball is not", () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stacks-matrix-"));
+        try {
+            for (const env of stackNames()) fs.copyFileSync(path.join(dir, "../../stacks", `Pulumi.${env}.yaml`), path.join(tmp, `Pulumi.${env}.yaml`));
+            fs.writeFileSync(path.join(tmp, "Pulumi.qa.yaml"), "config:\n  etcd:binary:\n    url: https://example.com/etcd-v{version}-linux-{arch}.tar.gz\n");
+            fs.writeFileSync(path.join(tmp, "Pulumi.laptop.yaml"), "config:\n  etcd:binary:\n    localTarball: etcd.tar.gz\n");
+            assert.deepEqual(previewStacks(tmp), [...new Set([...previewStacks(), "qa"])].sort());
+            assert.ok(!previewStacks(tmp).includes("laptop"));
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     });
 
     it("runs `pulumi up` only from main, behind the target environment's approval", () => {
         const w = load("deploy.yml");
         assert.deepEqual(w.on.push.branches, ["main"]);
         assert.ok(!w.on.pull_request, "never deploys from a pull request");
-        assert.deepEqual(w.on.workflow_dispatch.inputs.stack.options, ["staging", "prod"]);
+        // Each stack deployed by hand is a GitHub environment with its reviewers, so the choice is
+        // written here; every choice must be a stack file (a new stack file blocks nothing).
+        for (const env of w.on.workflow_dispatch.inputs.stack.options) assert.ok(stackNames().includes(env), `${env}: no stacks/Pulumi.${env}.yaml`);
+        assert.ok(stackNames().includes(w.on.workflow_dispatch.inputs.stack.default));
         assert.equal(w.jobs.up.environment, "${{ inputs.stack || 'staging' }}");
         assert.equal(pulumiStep(w)!.with?.command, "up");
     });
