@@ -1,0 +1,130 @@
+/**
+ * What the chaos steps act through: the scratch stack (bounded engine runs, each under a health
+ * monitor), etcdctl with the stack's admin credentials, the recorder's endpoints, and the run's
+ * counters (faults, refusals, failed invariants).
+ */
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { ScratchStack, StepLog } from "../engine/engine";
+import { Credentials, Etcdctl, HealthMonitor } from "../lab/etcdClient";
+import { labMembers } from "../lab/labStack";
+import { RecorderRun, setRecorderEndpoints } from "./chaosTools";
+
+export type Member = { name: string; address: string };
+
+export const clientUrl = (m: Member) => `https://${m.address}:2379`;
+export const hostOfMember = (name: string) => name.replace(/^lab-/, "lab").replace(/b$/, "");
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A run's failure: an invariant that did not hold, or a step that could not be done. */
+export class ChaosFailure extends Error { }
+
+/** One engine run's outcome as the runner keeps it. */
+export interface EngineOutcome { op: string; ok: boolean; ms: number; error?: string; log: StepLog;
+    /** The monitor's worst sample: how many of the watched members were down at once, of how many. */
+    maxDown: number; watched: number; samples: number; worst?: unknown }
+
+/** Resource changes of a preview, `refresh` steps left out (what `preview --refresh` would list as changes). */
+export class ChangeLog {
+    readonly ops = new Map<string, string>();
+    readonly onEvent = (e: EngineEvent) => {
+        const meta = e.resourcePreEvent?.metadata;
+        if (!meta || meta.op === "same" || meta.op === "refresh" || meta.op === "read" || meta.type === "pulumi:pulumi:Stack") return;
+        this.ops.set(meta.urn.split("::").pop()!, meta.op);
+    };
+    list(): string[] {
+        return [...this.ops].map(([n, op]) => `${n} ${op}`).sort();
+    }
+}
+
+export class ChaosContext {
+    /** The stack's members as its config says now. */
+    members: Member[] = labMembers(3);
+    faults = 0;
+    refusals: Record<string, number> = {};
+    engineRuns: Array<{ op: string; ms: number; ok: boolean }> = [];
+    /** Every engine run's output, newest last (written next to the results when the run fails). */
+    engineLogs: Array<{ label: string; output: string }> = [];
+    /** The recorder, once started (after the first deploy: it needs the stack's credentials). */
+    recorder?: RecorderRun;
+
+    admin: Credentials = { ca: "" };
+
+    constructor(readonly scratch: ScratchStack, readonly etcdctl: Etcdctl,
+        readonly signal: AbortSignal, private readonly deadline: number,
+        readonly say: (line: string) => void) { }
+
+    /** Milliseconds left of the run's budget. */
+    remaining(): number {
+        return this.deadline - Date.now();
+    }
+
+    endpoints(members: Member[] = this.members): string {
+        return members.map(clientUrl).join(",");
+    }
+
+    setRecorderEndpoints(members: Member[]): void {
+        if (this.recorder) setRecorderEndpoints(this.recorder, members.map(clientUrl));
+        this.say(`    recorder endpoints: ${members.map((m) => m.name).join(", ")}`);
+    }
+
+    setMembers(members: Member[]): void {
+        this.members = members;
+        this.scratch.setConfig({ members });
+    }
+
+    refused(reason: string): void {
+        this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
+    }
+
+    /**
+     * One engine run (`up --refresh` or `preview --refresh`), bounded: aborted (SIGINT to the CLI)
+     * after `timeoutMs` or when the run's budget is spent, and given up 60 s after that. A health
+     * monitor samples `watch` (every 1 s) for the whole run.
+     */
+    async engine(op: "up" | "preview", label: string, watch: Member[], timeoutMs = 12 * 60_000): Promise<EngineOutcome> {
+        const limit = Math.max(10_000, Math.min(timeoutMs, this.remaining()));
+        const abort = new AbortController();
+        const onRunAbort = () => abort.abort();
+        this.signal.addEventListener("abort", onRunAbort);
+        if (this.signal.aborted) abort.abort();
+        const timer = setTimeout(() => abort.abort(), limit);
+        const log = new StepLog();
+        const monitor = new HealthMonitor(this.etcdctl, Object.fromEntries(watch.map((m) => [m.name, clientUrl(m)])), this.admin, 1000, limit + 60_000);
+        if (op === "up" && watch.length > 0) monitor.start();
+        const started = Date.now();
+        const opts = { refresh: true, onOutput: log.onOutput, onEvent: log.onEvent, signal: abort.signal };
+        const run = (op === "up" ? this.scratch.stack.up(opts) : this.scratch.stack.preview(opts)).then(() => undefined, (e: Error) => e.message);
+        let gaveUp: NodeJS.Timeout | undefined;
+        const hard = new Promise<string>((resolve) => {
+            abort.signal.addEventListener("abort", () => { gaveUp = setTimeout(() => resolve(`${op} did not end within 60 s of being aborted`), 60_000); });
+        });
+        let error = await Promise.race([run, hard]);
+        clearTimeout(timer);
+        clearTimeout(gaveUp);
+        this.signal.removeEventListener("abort", onRunAbort);
+        await monitor.stop();
+        if (abort.signal.aborted) error = `${op} aborted after ${Date.now() - started} ms (bound ${limit} ms)${error ? `: ${error}` : ""}`;
+        const ms = Date.now() - started;
+        this.engineRuns.push({ op, ms, ok: error === undefined });
+        this.engineLogs.push({ label: `${label} (${op})`, output: log.output + (error ? `\n--- error ---\n${error}\n` : "") });
+        return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst };
+    }
+
+    /**
+     * `up --refresh` that must succeed, and the tool's own actions must keep a majority of the
+     * watched members healthy at every sample of its monitor (a quorum of the members that stay).
+     */
+    async upConverging(label: string, watch: Member[]): Promise<EngineOutcome> {
+        const up = await this.engine("up", label, watch);
+        this.say(`    up: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}`);
+        if (!up.ok) {
+            const refusal = (up.error ?? "").split("\n").find((l) => /refusing to|failed/.test(l))?.trim() ?? "";
+            throw new ChaosFailure(`${label}: up failed: ${refusal.slice(0, 600) || (up.error ?? "").slice(-1500)}`);
+        }
+        const allowed = Math.floor((watch.length - 1) / 2);
+        if (watch.length > 0 && up.maxDown > allowed) {
+            throw new ChaosFailure(`${label}: ${up.maxDown} of the ${watch.length} watched members were down at once during up (at most ${allowed} keeps a quorum of them): ${JSON.stringify(up.worst)}`);
+        }
+        return up;
+    }
+}

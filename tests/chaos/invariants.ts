@@ -1,0 +1,49 @@
+/**
+ * What must hold after every chaos step (issue 27): the stack converged (its `up` succeeded, checked
+ * by the step, and the next `preview --refresh` shows no change), and the cluster lists exactly the
+ * stack's members, at the stack's addresses, all voting and all healthy.
+ */
+import { ChaosContext, ChaosFailure, ChangeLog, Member, clientUrl, sleep } from "./context";
+
+/** A member as `etcdctl member list -w simple` shows it. */
+export interface Listed { id: string; status: string; name: string; peer: string; learner: boolean }
+
+export async function memberList(ctx: ChaosContext, endpoints = ctx.endpoints()): Promise<Listed[]> {
+    const r = await ctx.etcdctl.run(endpoints, ["member", "list", "-w", "simple"], ctx.admin);
+    if (r.code !== 0) throw new ChaosFailure(`member list through ${endpoints} failed: ${r.out.trim().slice(-500)}`);
+    return r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => ({ id: f[0], status: f[1], name: f[2], peer: f[3], learner: f[5] === "true" }));
+}
+
+/** Waits (at most `ms`) until every one of `members` answers `endpoint health` on its own. */
+export async function waitHealthy(ctx: ChaosContext, members: Member[], ms = 90_000): Promise<string[]> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const down: string[] = [];
+        for (const m of members) if ((await ctx.etcdctl.run(clientUrl(m), ["endpoint", "health", "--command-timeout=3s"], ctx.admin, 15_000)).code !== 0) down.push(m.name);
+        if (down.length === 0 || Date.now() >= deadline) return down;
+        await sleep(1000);
+    }
+}
+
+/** The invariants after a step; throws a ChaosFailure naming the first that does not hold. */
+export async function checkConverged(ctx: ChaosContext, label: string): Promise<void> {
+    const want = ctx.members;
+    // The cluster: exactly the stack's members, started (named), voting, at the stack's addresses.
+    const listed = await memberList(ctx);
+    const got = listed.map((m) => `${m.name || `(unstarted ${m.id})`} ${m.peer}${m.learner ? " learner" : ""}`).sort();
+    const expected = want.map((m) => `${m.name} https://${m.address}:2380`).sort();
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+        throw new ChaosFailure(`${label}: the cluster lists [${got.join("; ")}], the stack [${expected.join("; ")}]`);
+    }
+    // Healthy: each member answers a linearizable read on its own (a fresh member may take a few seconds).
+    const down = await waitHealthy(ctx, want, 30_000);
+    if (down.length > 0) throw new ChaosFailure(`${label}: not healthy 30 s after the step: ${down.join(", ")}`);
+    // Converged: the next preview --refresh shows no change.
+    const changes = new ChangeLog();
+    const preview = await ctx.engine("preview", `${label}: converged?`, []);
+    // The StepLog of the preview has every event; read the changes from its ops, refresh steps left out.
+    for (const [name, op] of preview.log.ops) if (op !== "refresh" && op !== "read") changes.ops.set(name, op);
+    if (!preview.ok) throw new ChaosFailure(`${label}: the preview --refresh after the step failed: ${(preview.error ?? "").slice(-1500)}`);
+    if (changes.list().length > 0) throw new ChaosFailure(`${label}: not converged: the next preview --refresh shows ${changes.list().join(", ")}`);
+    ctx.say(`    converged: ${want.length} members listed, voting, healthy; preview --refresh empty (${(preview.ms / 1000).toFixed(1)} s)`);
+}

@@ -1,0 +1,113 @@
+/**
+ * The chaos runner's seeded random numbers and its weighted step menu (issue 27). The whole step
+ * list is drawn up front from the seed, the cluster's size simulated step by step, so the same seed
+ * always gives the same list (printed at the start and the end of a run to reproduce a failure).
+ */
+
+/** mulberry32: a small, fast, seedable generator; the same seed gives the same sequence everywhere. */
+export class Rng {
+    private state: number;
+
+    constructor(seed: number) {
+        // Small seeds (1, 2, 3…) scrambled first: mulberry32's first outputs for neighbouring seeds are alike.
+        this.state = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+        for (let i = 0; i < 4; i++) this.next();
+    }
+
+    /** A float in [0, 1). */
+    next(): number {
+        this.state = (this.state + 0x6d2b79f5) >>> 0;
+        let t = this.state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    }
+
+    /** An integer in [0, n). */
+    int(n: number): number {
+        return Math.floor(this.next() * n);
+    }
+
+    pick<T>(items: readonly T[]): T {
+        return items[this.int(items.length)];
+    }
+
+    /** One item, with probability proportional to its weight (weights > 0). */
+    weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
+        const total = items.reduce((s, [, w]) => s + w, 0);
+        let x = this.next() * total;
+        for (const [item, w] of items) {
+            x -= w;
+            if (x < 0) return item;
+        }
+        return items[items.length - 1][0];
+    }
+}
+
+export type StepKind = "scale-up" | "scale-down" | "tuning-roll" | "crash" | "reboot" | "hand-removal" | "wipe-data" | "rename";
+
+/** One drawn step: its kind and its parameters. */
+export interface Step {
+    /** 1-based position in the run. */
+    n: number;
+    kind: StepKind;
+    /** The stack's size before the step. */
+    from: number;
+    /** scale: the stack's size after the step. */
+    to?: number;
+    /** The member the step acts on (crash, reboot, hand-removal, wipe-data, rename): lab-k on host labk. */
+    member?: string;
+    /** tuning-roll: the new tuning.snapshotCount. */
+    snapshotCount?: number;
+}
+
+/**
+ * The menu: each kind's weight, and whether it can be drawn at a size. Scale up and down share the
+ * weight of one "scale by two" (3 ↔ 5 ↔ 7); the steps that break one member are the most frequent.
+ */
+export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (size: number) => boolean }> = [
+    { kind: "scale-up", weight: 1.5, possible: (s) => s < 7 },
+    { kind: "scale-down", weight: 1.5, possible: (s) => s > 3 },
+    { kind: "tuning-roll", weight: 2, possible: () => true },
+    { kind: "crash", weight: 1.5, possible: () => true },
+    { kind: "reboot", weight: 1.5, possible: () => true },
+    { kind: "hand-removal", weight: 2, possible: () => true },
+    { kind: "wipe-data", weight: 2, possible: () => true },
+    { kind: "rename", weight: 1, possible: () => true },
+];
+
+/** The whole step list of a seed, from a 3-member stack. */
+export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
+    const rng = new Rng(seed);
+    const steps: Step[] = [];
+    let size = startSize;
+    let snapshotCount = 10000;
+    for (let n = 1; n <= count; n++) {
+        const kind = rng.weighted(menu.filter((m) => m.possible(size)).map((m) => [m.kind, m.weight] as const));
+        const step: Step = { n, kind, from: size };
+        switch (kind) {
+            case "scale-up": step.to = size + 2; break;
+            case "scale-down": step.to = size - 2; break;
+            case "tuning-roll": snapshotCount += 1 + rng.int(50); step.snapshotCount = snapshotCount; break;
+            default: step.member = `lab-${1 + rng.int(size)}`;
+        }
+        steps.push(step);
+        size = step.to ?? size;
+    }
+    return steps;
+}
+
+/** One line per step, as printed and written to the results. */
+export function describe(step: Step): string {
+    const host = step.member?.replace(/^lab-/, "lab");
+    switch (step.kind) {
+        case "scale-up":
+        case "scale-down": return `${step.kind} ${step.from} -> ${step.to}`;
+        case "tuning-roll": return `tuning-roll on ${step.from}: tuning.snapshotCount = ${step.snapshotCount}`;
+        case "crash": return `crash ${host} (${step.member}), start it, then up`;
+        case "reboot": return `reboot ${host} (${step.member}), then up`;
+        case "hand-removal": return `hand-removal: etcdctl member remove ${step.member}, then up`;
+        case "wipe-data": return `wipe-data: ${step.member}'s data dir removed (etcd stopped), then up`;
+        case "rename": return `rename ${step.member} -> ${step.member}b at the same address: preview must refuse`;
+    }
+}
