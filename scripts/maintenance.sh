@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Maintenance of a stack's cluster, one member at a time, never all at once. Run it in the
 # project directory:
-#   bash scripts/maintenance.sh [stack]        (or: npm run maintenance -- [stack])
+#   bash scripts/maintenance.sh [--lab] [stack]        (or: npm run maintenance -- [stack])
 # 1. lists the cluster's alarms;
 # 2. with a NOSPACE alarm raised (the backend reached etcd:tuning.quotaBackendBytes), compacts
 #    the history up to the current revision: old revisions are what fills the quota;
@@ -10,9 +10,12 @@
 #    health` stays false while an alarm is raised, so "answers" is its status);
 # 4. disarms NOSPACE once it was raised and every member is below the quota again, and checks
 #    that a write goes through.
-# Credentials come from the stack's outputs (see scripts/lib/stackClient.sh).
+# Credentials come from the stack's outputs, read with the operator's own `pulumi` and login (see
+# scripts/lib/stackClient.sh; the stack defaults to the selected one; `--lab` or ETCD_STACK_LAB=1:
+# the lab's environment, stack `lab`).
 set -euo pipefail
-stack=${1:-lab}
+if [[ ${1:-} == --lab ]]; then export ETCD_STACK_LAB=1; shift; fi
+stack=${1:-}
 . "$(dirname "${BASH_SOURCE[0]}")/lib/stackClient.sh"
 
 # endpoint status as "endpoint leader? dbsize revision" lines (table columns, to stay version-proof).

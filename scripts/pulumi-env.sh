@@ -3,6 +3,10 @@
 # It puts the CLI and the Node.js language host on PATH, points PULUMI_HOME at the cache
 # (where scripts/toolchain.sh installed the command, tls and random plugins) and turns off
 # every step that would try the network.
+# This is the lab's environment (the demo, the tests, a developer on this machine): it also
+# points an unset PULUMI_BACKEND_URL at the lab's file state and sets the lab's passphrase. The
+# operator commands (scripts/snapshot.sh, scripts/maintenance.sh) source it only when asked
+# (ETCD_STACK_LAB=1 or --lab); an operator's own `pulumi login` needs none of it.
 _repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ETCD_STACK_CACHE="${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}"
 case ":$PATH:" in

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # An on-demand snapshot of a stack's cluster, saved on the operator's machine. Run it in the
 # project directory:
-#   bash scripts/snapshot.sh [stack] [file]        (or: npm run snapshot -- [stack] [file])
-# Credentials come from the stack's outputs (see scripts/lib/stackClient.sh). The snapshot is
-# taken from the first healthy member, checked with `etcdutl snapshot status`, and written 0600;
-# it is what `etcd:restore.snapshot` takes.
+#   bash scripts/snapshot.sh [--lab] [stack] [file]        (or: npm run snapshot -- [stack] [file])
+# Credentials come from the stack's outputs, read with the operator's own `pulumi` and login (see
+# scripts/lib/stackClient.sh; the stack defaults to the selected one; `--lab` or ETCD_STACK_LAB=1:
+# the lab's environment, stack `lab`). The snapshot is taken from the first healthy member,
+# checked with `etcdutl snapshot status`, and written 0600; it is what `etcd:restore.snapshot` takes.
 set -euo pipefail
-stack=${1:-lab}
-out=${2:-$HOME/etcd-snapshots/$stack-$(date -u +%Y%m%dT%H%M%SZ).db}
+if [[ ${1:-} == --lab ]]; then export ETCD_STACK_LAB=1; shift; fi
+stack=${1:-}
 . "$(dirname "${BASH_SOURCE[0]}")/lib/stackClient.sh"
+out=${2:-$HOME/etcd-snapshots/$stack-$(date -u +%Y%m%dT%H%M%SZ).db}
 
 # A snapshot is streamed from one member: the first that answers healthy.
 from=""

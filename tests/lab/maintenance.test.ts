@@ -60,7 +60,7 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
         let r: RunResult;
         try {
             // As the operator would run it, without blocking this process: the writer runs meanwhile.
-            r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"], { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, timeoutMs: 10 * 60_000 });
+            r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"], { cwd: scratch.dir, env: { ...process.env, ...scratch.env, ETCD_STACK_LAB: "1" }, timeoutMs: 10 * 60_000 });
             // A few writes after the maintenance, so the writer is seen to succeed again.
             const acknowledged = writer.acknowledged.length;
             for (let i = 0; i < 50 && writer.acknowledged.length < acknowledged + 5; i++) await new Promise((res) => setTimeout(res, 200));

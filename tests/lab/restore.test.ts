@@ -58,7 +58,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
         // The project's on-demand snapshot command, run in the project as an operator would.
         snapshotFile = path.join(scratch.dir, "backups", "backup.db");
         const save = spawnSync("bash", [path.join(repoRoot, "scripts/snapshot.sh"), "lab", snapshotFile],
-            { cwd: scratch.dir, env: { ...process.env, ...scratch.env }, encoding: "utf8", timeout: 120_000 });
+            { cwd: scratch.dir, env: { ...process.env, ...scratch.env, ETCD_STACK_LAB: "1" }, encoding: "utf8", timeout: 120_000 });
         assert.strictEqual(save.status, 0, save.stderr);
         console.log(indent(save.stdout.split("\n").filter((l) => /^snapshot of|^sha256/.test(l)).join("\n")));
         assert.ok(save.stdout.includes(`sha256 ${crypto.createHash("sha256").update(fs.readFileSync(snapshotFile)).digest("hex")}`));
