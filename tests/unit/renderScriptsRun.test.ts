@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import {
-    renderEtcdConfig, renderHealthGateScript, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
+    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
 } from "../../components/render";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { spec } from "./fixtures";
@@ -193,4 +193,24 @@ describe("render: shq quotes any value as one word that sh reads back unchanged"
         assert.deepEqual(r.stdout.split("\0").slice(0, -1), values);
         assert.equal(shq(42), "'42'");
     });
+});
+
+describe("render scripts run by sh: removing the binaries (on destroy)", function () {
+    this.timeout(20_000);
+
+    it("removes etcd, etcdctl, etcdutl and the staging dir on this member's host, and leaves other files", () => withDir("unbin", (root) => {
+        const s = spec({ dirs: { config: path.join(root, "etc", "etcd") } });
+        const bin = path.join(root, "bin"), staging = path.join(root, "staging");
+        for (const d of [bin, path.join(staging, "sub"), s.dirs.config]) fs.mkdirSync(d, { recursive: true });
+        for (const b of [...paths.releaseBinaries, "other-tool"]) fs.writeFileSync(path.join(bin, b), "bin");
+        fs.writeFileSync(path.join(staging, "sub", "x"), "staged");
+        fs.writeFileSync(configPath(s), `name: "lab-2"\n`);
+        const script = renderRemoveBinariesScript(s, s.members[1]).split(`${paths.binDir}/`).join(`${bin}/`).split(paths.stagingDir).join(staging);
+        // Inside a sequence too (each part a subshell): what follows it still runs.
+        const r = spawnSync("sh", ["-c", renderSequence(script, "echo after\n")], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, "after\n");
+        assert.deepEqual(fs.readdirSync(bin), ["other-tool"]);
+        assert.ok(!fs.existsSync(staging), "the staging dir is removed");
+    }));
 });
