@@ -27,4 +27,8 @@ mv "$out.part" "$out"
 echo "snapshot of stack '$stack' from $from: $out"
 cat "$work/status"
 echo "sha256 $(sha256sum "$out" | cut -d' ' -f1)"
-echo "restore it with: pulumi config set --path etcd:restore.snapshot '$out' && pulumi up"
+# Under the home directory the hint says ~/…, quoted: the program expands it on each machine, and
+# the shared stack file does not get this operator's home path.
+shown=$out
+[[ $out != "$HOME"/* ]] || shown="~/${out#"$HOME"/}"
+echo "restore it with: pulumi config set --path etcd:restore.snapshot '$shown' && pulumi up"

@@ -119,6 +119,7 @@ describe("operator scripts use the operator's Pulumi, the lab's only when asked"
         assertEnv(r.calls, team);
         assert.ok(r.calls.every((c) => / --stack prod\b/.test(c.args)), r.calls.map((c) => c.args).join("\n"));
         assert.match(r.stdout, new RegExp(`snapshot of stack 'prod' from https://10.0.0.1:2379: ${out}`));
+        assert.ok(r.stdout.includes("restore it with: pulumi config set --path etcd:restore.snapshot '~/prod.db' && pulumi up"), r.stdout);
         assert.equal(fs.readdirSync(cache).length, 0, "nothing of the lab's created");
     });
 
@@ -128,6 +129,8 @@ describe("operator scripts use the operator's Pulumi, the lab's only when asked"
         assertEnv(r.calls.filter((c) => c.args !== "stack --show-name"), {});
         assert.equal(r.calls[0].args, "stack --show-name");
         assert.match(r.stdout, /snapshot of stack 'prod' from .*etcd-snapshots\/prod-\d{8}T\d{6}Z\.db/);
+        // The default file is under the home directory: the restore hint names it as '~/…', quoted.
+        assert.match(r.stdout, /restore it with: pulumi config set --path etcd:restore\.snapshot '~\/etcd-snapshots\/prod-\d{8}T\d{6}Z\.db' && pulumi up/);
         assert.equal(fs.readdirSync(cache).length, 0, "nothing of the lab's created");
     });
 
