@@ -41,7 +41,8 @@ describe("paths on the operator's machine", () => {
             });
         });
         after(() => {
-            process.env.HOME = savedHome;
+            if (savedHome === undefined) delete process.env.HOME;
+            else process.env.HOME = savedHome;
             for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
         });
 
