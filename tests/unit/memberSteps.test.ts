@@ -115,9 +115,10 @@ describe("member steps (mocked engine)", function () {
         });
         byUrl = await declare(urlSpec, { "lab-2": "arm64" });
         // Given relative to the working directory: the provider (another process) gets it absolute.
-        localSpec = spec({ binary: { localTarball: path.relative(process.cwd(), tarball) } });
+        // Behind a bastion: the host keys are checked through it (a dynamic resource), not by ssh-keyscan.
+        localSpec = spec({ binary: { localTarball: path.relative(process.cwd(), tarball) }, bastion: { host: "10.213.0.2", user: "ops", hostKey: fixtureHostKeys[0] } });
         local = await declare(localSpec);
-        older = await declare(spec({ binary: { localTarball: tarball }, version: "3.6.15" }));
+        older = await declare(spec({ binary: { localTarball: tarball }, bastion: { host: "10.213.0.2", user: "ops", hostKey: fixtureHostKeys[0] }, version: "3.6.15" }));
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -245,6 +246,19 @@ describe("member steps (mocked engine)", function () {
         assert.ok(!recorded.some((r) => r.name === "lab-2-host-key"), "no check without a pinned key");
         assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["etcd-removal-check"]);
         assert.deepEqual(deps.dependsOn("lab-1-prepare"), ["etcd-removal-check", "lab-1-host-key"]);
+    });
+
+    it("behind a bastion, each pinned key is checked through it by the stack's provider, before the member's first step", () => {
+        const { named, deps } = local;
+        for (const [i, m] of ["lab-1", "lab-2", "lab-3"].entries()) {
+            const check = named(`${m}-host-key`);
+            assert.equal(check.type, "pulumi-nodejs:dynamic/etcd:HostKeyCheck");
+            assert.equal(check.inputs.label, m);
+            assert.match(check.provider ?? "", /::etcd-host-files::/);
+            const c = unwrapSecret(check.inputs.connection);
+            assert.deepEqual([c.host, c.port, c.hostKey, c.proxy?.host], [`10.213.0.1${i + 1}`, 22, fixtureHostKeys[i], "10.213.0.2"]);
+            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`]);
+        }
     });
 
     it("the inputs digest follows the etcd version even when the config reads the same (the upgrade restarts etcd on the new binary)", async () => {
