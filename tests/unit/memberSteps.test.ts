@@ -15,7 +15,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { parseArch } from "../../components/member";
+import { EtcdMember, parseArch } from "../../components/member";
+import { connectionFor } from "../../components/cluster";
+import { HostFilesProvider } from "../../components/hostFiles";
+import { CertificateAuthority, MemberCertificates, certificateLifetime } from "../../components/pki";
 import * as paths from "../../components/paths";
 import {
     renderEtcdConfig, renderOwnerGuard, renderRemoveBinariesScript, renderUnit, shq, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript, stagedReleasePath,
@@ -94,7 +97,7 @@ function stepScript(bundle: string, op: string): string {
 }
 
 describe("member steps (mocked engine)", function () {
-    this.timeout(20_000);
+    this.timeout(60_000);
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
     let tarball: string;
@@ -268,5 +271,32 @@ describe("member steps (mocked engine)", function () {
         assert.match(a, /^[0-9a-f]{64}$/);
         assert.match(b, /^[0-9a-f]{64}$/);
         assert.notEqual(a, b);
+        // Each member's own config and certificates: three members, three digests (a change to one restarts only it).
+        const all = await Promise.all(local.cluster.members.map((m) => resolve(m.inputsDigest)));
+        assert.equal(new Set(all).size, 3, all.join(" "));
+    });
+
+    it("a member given steps to wait for as a plain list (not an Output) waits for them in its turn, and for nothing when given none", async () => {
+        mocks({});
+        const deps = new DependencyRecorder();
+        const s = localSpec;
+        const root = new pulumi.ComponentResource("test:index:Root", "root", {}, { transformations: [deps.transformation] });
+        const ca = new CertificateAuthority("t-ca", { spec: s.ca, commonName: "t-ca", protect: false }, { parent: root });
+        const provider = new HostFilesProvider("t-host-files", { parent: root });
+        const before = new pulumi.ComponentResource("test:index:Before", "earlier", {}, { parent: root });
+        const member = (i: number, after?: pulumi.Resource[]) => new EtcdMember(s.members[i].name, {
+            spec: s, member: s.members[i], connection: connectionFor(s, s.members[i], "KEY"), caCertPem: ca.certPem, token: "t-token", newStack: false,
+            certificates: new MemberCertificates(`${s.members[i].name}-certs`, { ca, member: s.members[i], algorithm: { algorithm: "ECDSA", rsaBits: 2048 }, lifetime: certificateLifetime(s) }, { parent: root }),
+            hostFilesProvider: provider, ...(after ? { after } : {}),
+        }, { parent: root });
+        const waiting = member(0, [before]);
+        const alone = member(1);
+        await Promise.all([resolve(waiting.inputsDigest), resolve(alone.inputsDigest)]);
+        await deps.settled();
+        for (const step of ["binaries", "files-write", "join", "config-write", "service"]) {
+            assert.ok(deps.dependsOn(`lab-1-${step}`).includes("earlier"), `lab-1-${step}: ${deps.dependsOn(`lab-1-${step}`)}`);
+            assert.ok(!deps.dependsOn(`lab-2-${step}`).some((d) => !d.startsWith("lab-2-")), `lab-2-${step}: ${deps.dependsOn(`lab-2-${step}`)}`);
+        }
+        assert.deepEqual(deps.dependsOn("lab-1-tarball"), ["lab-1-prepare"], "staging is not part of the roll");
     });
 });
