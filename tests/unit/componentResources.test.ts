@@ -19,7 +19,8 @@ import { renderDataProbeScript, renderMemberListScript, renderPromoteScript, ren
 import { renderRestoreScript, renderStartRestoredScript, stagedSnapshotPath } from "../../components/renderRestore";
 import { ClusterRestore } from "../../components/restore";
 import { DependencyRecorder, installMocks, resolve } from "./mocks";
-import { spec } from "./fixtures";
+import { RawClusterConfig } from "../../components/spec";
+import { rawConfig, spec } from "./fixtures";
 
 const secretSig = "4dabf18193072939515e22adb298388d";
 const isSecret = (v: any) => typeof v === "object" && v !== null && v[secretSig] !== undefined;
@@ -134,6 +135,25 @@ describe("components as declared (mocked engine)", function () {
                 }
             }
             assert.deepEqual(c.started.map((x) => rec.nameOf(x)), names.map((n) => `${n}-restore-start`));
+        });
+    });
+
+    describe("ClusterRestore, a member without a pinned host key (allowUnverifiedHosts)", () => {
+        let tmp: string;
+        before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-restore-")); });
+        after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+        it("its snapshot copy is triggered by host and port, with an empty host key", async () => {
+            const recorded = installMocks();
+            const snapshot = path.join(tmp, "backup.db");
+            fs.writeFileSync(snapshot, "snapshot");
+            const members = (rawConfig().members as object[]).map((m) => ({ ...m, hostKey: undefined })) as RawClusterConfig["members"];
+            const s = spec({ members, allowUnverifiedHosts: true, restore: { snapshot, sha256: "d".repeat(64) } });
+            const connections = s.members.map((m) => ({ host: m.address, port: 22, user: "root", privateKey: "KEY" }));
+            const c = new ClusterRestore("etcd-restore", { spec: s, restore: s.restore!, connections, token: "lab-0123456789abcdef", after: [] });
+            await Promise.all(c.started.map((x) => resolve(x.urn)));
+            const copy = recorded.find((x) => x.name === "lab-2-restore-snapshot")!;
+            assert.deepEqual(copy.inputs.triggers, ["10.213.0.12", 22, ""]);
         });
     });
 
