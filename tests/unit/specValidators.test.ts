@@ -245,6 +245,8 @@ describe("spec validators: version, ports, dirs", () => {
         parsed({ dirs: { data: "/var/lib/etcd", pki: "/var/lib/etcdx" } });
         const cases: Array<[object, string[]]> = [
             [{ data: "/etc/etcd" }, ['dirs: the data dir "/etc/etcd" must be separate from the config and pki dirs']],
+            // The data dir equal to the config dir, with pki elsewhere: only the first comparison sees it.
+            [{ data: "/srv/e", config: "/srv/e", pki: "/etc/pki" }, ['dirs: the data dir "/srv/e" must be separate from the config and pki dirs']],
             [{ data: "/etc/etcd/pki" }, ['dirs: the data dir "/etc/etcd/pki" must be separate from the config and pki dirs']],
             [{ data: "/etc/etcd/pki/data" }, ['dirs: the data dir "/etc/etcd/pki/data" must be separate from the config and pki dirs']],
             [{ pki: "/var/lib/etcd/pki" }, ['dirs: the data dir "/var/lib/etcd" must be separate from the config and pki dirs']],
