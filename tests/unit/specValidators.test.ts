@@ -296,6 +296,7 @@ describe("spec validators: binary source", () => {
         ["65 hex digits", { url: "https://x", sha256: { arm64: hex("a", 65) } }, ["binary.sha256.arm64: must be 64 lowercase hex characters"]],
         ["a non-hex digit", { url: "https://x", sha256: { amd64: hex("a", 63) + "g" } }, ["binary.sha256.amd64: must be 64 lowercase hex characters"]],
         ["a number", { url: "https://x", sha256: { amd64: 5 } }, ["binary.sha256.amd64: must be 64 lowercase hex characters"]],
+        ["a list holding a checksum", { url: "https://x", sha256: { amd64: [hex("a")] } }, ["binary.sha256.amd64: must be 64 lowercase hex characters"]],
     ];
     for (const [title, binary, want] of cases) {
         it(`refuses ${title}, exactly`, () => assert.deepEqual(problemsOf({ binary }), want));
@@ -339,6 +340,7 @@ describe("spec validators: tuning", () => {
         ["a count of \"0\"", { snapshotCount: "0" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count that is empty text", { snapshotCount: "" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count that is true", { snapshotCount: true }, ["tuning.snapshotCount: must be a positive integer"]],
+        ["a count given as a list", { snapshotCount: [12] }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count with a leading space", { snapshotCount: " 12" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["a count in exponent notation", { snapshotCount: "1e3" }, ["tuning.snapshotCount: must be a positive integer"]],
         ["an election timeout of 0", { electionTimeoutMs: 0 }, ["tuning.electionTimeoutMs: must be a positive integer"]],
@@ -457,6 +459,7 @@ describe("spec validators: adopt, restore, snapshots, defrag", () => {
         assert.deepEqual(problemsOf({ restore: { snapshot: "/a.db", sha256: hex("C") } }), ['restore.snapshot: "/a.db" could not be read to check its digest']);
         assert.deepEqual(problemsOf({ restore: { snapshot: "/a.db", sha256: hex("c", 63) } }), ['restore.snapshot: "/a.db" could not be read to check its digest']);
         assert.deepEqual(problemsOf({ restore: { snapshot: "/a.db", sha256: 5 } }), ['restore.snapshot: "/a.db" could not be read to check its digest']);
+        assert.deepEqual(problemsOf({ restore: { snapshot: "/a.db", sha256: [sha] } }), ['restore.snapshot: "/a.db" could not be read to check its digest']);
         assert.deepEqual(problemsOf({ restore: "/a.db" }), ["restore: must be an object"]);
         assert.deepEqual(problemsOf({ restore: {} }), ["restore.snapshot: required"]);
         assert.deepEqual(problemsOf({ restore: { snapshot: "", sha256: sha } }), ["restore.snapshot: must be a non-empty string"]);
@@ -517,6 +520,7 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
             [{ bastion: { host: "jump", hostKey: "SHA256:abc" } }, ['bastion.hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)', `bastion: no SSH host key for jump:22; ${how}`]],
             [{ bastion: { host: "jump", port: 70000, hostKey: fixtureHostKeys[0] } }, ["bastion.port: 70000 is not a TCP port"]],
             [{ bastion: { host: "jump", hostKey: 5 }, allowUnverifiedHosts: true }, ["bastion.hostKey: must be a non-empty string"]],
+            [{ bastion: { host: "jump", user: "", hostKey: fixtureHostKeys[0] } }, ["bastion.user: must be a non-empty string"]],
         ];
         for (const [raw, want] of cases) assert.deepEqual(problemsOf(raw), want, JSON.stringify(raw));
     });
