@@ -15,6 +15,9 @@ function unwrapSecret(v: any): any {
 }
 
 describe("EtcdCluster (mocked engine)", function () {
+    // Each hook builds a whole cluster on the mocked engine: seconds when quiet, past mocha's 20 s at a
+    // load average of 12 (a unit run beside mutation runs and a lab run timed out here). A bound, not a speed check.
+    this.timeout(60_000);
     let recorded: Recorded[];
     let cluster: EtcdCluster;
     const deps = new DependencyRecorder();

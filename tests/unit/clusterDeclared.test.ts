@@ -39,7 +39,8 @@ async function declare(raw: Partial<RawClusterConfig>, byo?: { caCertPem: string
 }
 
 describe("cluster as declared: CAs, keys, token, exports (mocked engine)", function () {
-    this.timeout(20_000);
+    // A whole cluster on the mocked engine in before(): past 20 s at a load average of 12 (seen).
+    this.timeout(60_000);
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
     /** RSA 3072, CA not protected, generation 3 trusting 2 and 3. */
