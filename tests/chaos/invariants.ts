@@ -26,7 +26,7 @@ export async function waitHealthy(ctx: ChaosContext, members: Member[], ms = 90_
 }
 
 /** The invariants after a step; throws a ChaosFailure naming the first that does not hold. */
-export async function checkConverged(ctx: ChaosContext, label: string): Promise<void> {
+export async function checkConverged(ctx: ChaosContext, label: string, opts: { preview?: boolean } = {}): Promise<void> {
     const want = ctx.members;
     // The cluster: exactly the stack's members, started (named), voting, at the stack's addresses.
     const listed = await memberList(ctx);
@@ -38,6 +38,10 @@ export async function checkConverged(ctx: ChaosContext, label: string): Promise<
     // Healthy: each member answers a linearizable read on its own (a fresh member may take a few seconds).
     const down = await waitHealthy(ctx, want, 30_000);
     if (down.length > 0) throw new ChaosFailure(`${label}: not healthy 30 s after the step: ${down.join(", ")}`);
+    if (opts.preview === false) {
+        ctx.say(`    ${want.length} members listed, voting, healthy`);
+        return;
+    }
     // Converged: the next preview --refresh shows no change.
     const changes = new ChangeLog();
     const preview = await ctx.engine("preview", `${label}: converged?`, []);

@@ -20,7 +20,9 @@ export interface ChaosResults {
     durationMs?: number;
     commit: string;
     reproduce: string;
-    result: "passed" | "failed";
+    /** incomplete: every step run held its invariants and the history checked, but the budget ended the run before its last step. */
+    result: "passed" | "failed" | "incomplete";
+    stoppedEarly?: string;
     failure?: string;
     steps: StepResult[];
     faults: number;
