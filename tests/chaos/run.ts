@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { engineUnavailable, scratchStack, ScratchStack } from "../engine/engine";
+import { descendants, engineUnavailable, scratchStack, ScratchStack } from "../engine/engine";
 import { Etcdctl } from "../lab/etcdClient";
 import { labAvailable, labDown, labRun, labUp } from "../lab/lab";
 import { adminCredentials, labMembers, labStackConfig, labTarball } from "../lab/labStack";
@@ -54,19 +54,7 @@ const say = (line: string) => console.log(`[${new Date().toISOString().slice(11,
 
 /** Every process below this one (the engine's, if an aborted run left any), killed by its id. */
 function killDescendants(): void {
-    const children = new Map<number, number[]>();
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-        } catch { /* gone */ }
-    }
-    const all: number[] = [];
-    const walk = (p: number) => { for (const c of children.get(p) ?? []) { all.push(c); walk(c); } };
-    walk(process.pid);
-    for (const pid of all) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+    for (const pid of descendants(process.pid)) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
 }
 
 async function main(): Promise<number> {

@@ -216,7 +216,7 @@ export async function scratchStack(stackName: string, config: Record<string, unk
 }
 
 /** Every process below `pid` (children, their children…), read from /proc. */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
     const children = new Map<number, number[]>();
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;

@@ -1,5 +1,6 @@
 /** Shared fixtures for unit tests: a valid raw config and a parsed spec. */
-import { ClusterSpec, RawClusterConfig, parseClusterSpec } from "../../components/spec";
+import { strict as assert } from "assert";
+import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec";
 
 /** Host keys of the fixture's hosts (public halves of throw-away ed25519 keys). */
 export const fixtureHostKeys = [
@@ -25,4 +26,15 @@ export function rawConfig(overrides: Partial<RawClusterConfig> = {}): RawCluster
 
 export function spec(overrides: Partial<RawClusterConfig> = {}): ClusterSpec {
     return parseClusterSpec(rawConfig(overrides));
+}
+
+/** The problems a raw config produces (empty when valid): `parseClusterSpec`'s list, as reported. */
+export function problemsOf(overrides: Partial<RawClusterConfig> = {}): string[] {
+    try {
+        parseClusterSpec(rawConfig(overrides));
+        return [];
+    } catch (e) {
+        assert.ok(e instanceof SpecError, `expected SpecError, got ${e}`);
+        return e.problems;
+    }
 }

@@ -19,19 +19,8 @@ import {
     renderDataProbeScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
 } from "../../components/renderMembership";
 import { spec } from "./fixtures";
+import { golden } from "./golden";
 
-const goldenDir = path.join(__dirname, "..", "golden");
-
-/** Compares with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead. */
-function golden(name: string, actual: string): void {
-    const file = path.join(goldenDir, name);
-    if (process.env.UPDATE_GOLDEN === "1") {
-        fs.writeFileSync(file, actual);
-        return;
-    }
-    assert.ok(fs.existsSync(file), `golden file ${file} missing; run UPDATE_GOLDEN=1 npm run test:unit`);
-    assert.equal(actual, fs.readFileSync(file, "utf8"), `${name} differs from its golden file`);
-}
 
 describe("render: golden files", () => {
     const s = spec();

@@ -1,22 +1,9 @@
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { Plan, planCluster, recordCluster } from "../../components/plan";
 import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
 import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
+import { golden } from "./golden";
 
-const goldenDir = path.join(__dirname, "..", "golden");
-
-/** Compares with tests/golden/<name>; UPDATE_GOLDEN=1 rewrites the file instead (as render.test.ts). */
-function golden(name: string, actual: string): void {
-    const file = path.join(goldenDir, name);
-    if (process.env.UPDATE_GOLDEN === "1") {
-        fs.writeFileSync(file, actual);
-        return;
-    }
-    assert.ok(fs.existsSync(file), `golden file ${file} missing; run UPDATE_GOLDEN=1 npx mocha tests/unit/renderPlan.test.ts`);
-    assert.equal(actual, fs.readFileSync(file, "utf8"), `${name} differs from its golden file`);
-}
 
 const base = stack(three);
 const plans: [string, Plan][] = [

@@ -4,18 +4,8 @@ import * as fc from "fast-check";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec";
 import { peerCommonName } from "../../components/paths";
-import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
+import { fixtureHostKeys, problemsOf, rawConfig, spec } from "./fixtures";
 
-/** Returns the problems a raw config produces (empty when valid). */
-function problemsOf(overrides: Parameters<typeof rawConfig>[0]): string[] {
-    try {
-        parseClusterSpec(rawConfig(overrides));
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof SpecError, `expected SpecError, got ${e}`);
-        return e.problems;
-    }
-}
 
 function member(i: number) {
     return { name: `m-${i}`, address: `10.213.0.${10 + i}`, hostKey: fixtureHostKeys[i % 3] };

@@ -8,20 +8,10 @@
 import { strict as assert } from "assert";
 import { SpecError, isValidAddress, isValidHost, isValidMemberName, isValidSan, parseClusterSpec, releaseUrl, urlHost } from "../../components/spec";
 import { defaultReleaseUrlTemplate } from "../../components/paths";
-import { fixtureHostKeys, rawConfig } from "./fixtures";
+import { fixtureHostKeys, problemsOf, rawConfig } from "./fixtures";
 
 type Raw = Parameters<typeof rawConfig>[0];
 
-/** The problems a config produces ([] when valid). */
-function problemsOf(overrides: Raw): string[] {
-    try {
-        parseClusterSpec(rawConfig(overrides));
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof SpecError, `expected SpecError, got ${e}`);
-        return e.problems;
-    }
-}
 
 function parsed(overrides: Raw) {
     const problems = problemsOf(overrides);
