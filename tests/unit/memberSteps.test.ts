@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DependencyRecorder, Recorded, resolve } from "./mocks";
+import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
 import { EtcdMember, parseArch } from "../../components/member";
 import { connectionFor } from "../../components/cluster";
@@ -30,41 +30,14 @@ import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 const sha = { amd64: "a".repeat(64), arm64: "b".repeat(64) };
 const urlTemplate = "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz";
 
-/**
- * Mocks as in mocks.ts (tls, random, the removal check of a later run), with each member's
- * prepare step printing `arch=<its arch>` after other output, as the preflight does.
- */
+/** Mocks of mocks.ts, with each member's prepare step printing `arch=<its arch>` after other output, as the preflight does. */
 function mocks(archOf: Record<string, string>): Recorded[] {
-    const recorded: Recorded[] = [];
-    pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-            const state: Record<string, any> = { ...args.inputs };
-            const digest = crypto.createHash("sha256").update(JSON.stringify(args.inputs)).digest("hex").slice(0, 8);
-            switch (args.type) {
-                case "tls:index/privateKey:PrivateKey": state.privateKeyPem = `PRIVATE-KEY(${args.name})`; break;
-                case "tls:index/selfSignedCert:SelfSignedCert": state.certPem = `CA-CERT(${args.name}#${digest})`; break;
-                case "tls:index/certRequest:CertRequest": state.certRequestPem = `CSR(${args.name}#${digest})`; break;
-                case "tls:index/locallySignedCert:LocallySignedCert":
-                    state.certPem = `CERT(${args.name}#${digest})`;
-                    state.validityStartTime = "2026-11-23T08:00:00Z";
-                    break;
-                case "pulumi-nodejs:dynamic/etcd:RemovalCheck": state.createdInRun = "an earlier run"; break;
-                case "random:index/randomId:RandomId": state.hex = "0123456789abcdef"; break;
-                case "command:remote:Command": {
-                    const m = /^(.*)-prepare$/.exec(args.name);
-                    state.stdout = m ? `preflight ok\narch=${archOf[m[1]] ?? "amd64"}\n` : "ok\n";
-                    state.stderr = "";
-                    break;
-                }
-            }
-            return { id: `${args.name}-id`, state };
+    return installMocks({
+        commandStdout: (name) => {
+            const m = /^(.*)-prepare$/.exec(name);
+            return m ? `preflight ok\narch=${archOf[m[1]] ?? "amd64"}\n` : "ok\n";
         },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, "etcd-stack", "unit", false);
-    return recorded;
+    });
 }
 
 type Declared = Awaited<ReturnType<typeof declare>>;

@@ -21,9 +21,10 @@ export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
 
 /**
  * `newStack`: the stack's removal check is created in this run (the stack had no members), as on
- * a first `up`; otherwise it reports another run, as every later `up` does.
+ * a first `up`; otherwise it reports another run, as every later `up` does. `commandStdout`: a
+ * remote command's stdout by resource name, instead of the default below (undefined: the default).
  */
-export function installMocks(options: { newStack?: boolean } = {}): Recorded[] {
+export function installMocks(options: { newStack?: boolean; commandStdout?: (name: string) => string | undefined } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -51,8 +52,8 @@ export function installMocks(options: { newStack?: boolean } = {}): Recorded[] {
                     state.hex = "0123456789abcdef";
                     break;
                 case "command:remote:Command":
-                    state.stdout = /preflight/.test(args.name) ? "arch=amd64\n"
-                        : /-join$/.test(args.name) ? "initial-cluster-state=new\ninitial-cluster=lab-1=https://10.213.0.11:2380\n" : "ok\n";
+                    state.stdout = options.commandStdout?.(args.name) ?? (/preflight/.test(args.name) ? "arch=amd64\n"
+                        : /-join$/.test(args.name) ? "initial-cluster-state=new\ninitial-cluster=lab-1=https://10.213.0.11:2380\n" : "ok\n");
                     state.stderr = "";
                     break;
             }
