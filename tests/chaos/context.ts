@@ -79,9 +79,11 @@ export class ChaosContext {
     /**
      * One engine run (`up --refresh` or `preview --refresh`), bounded: aborted (SIGINT to the CLI)
      * after `timeoutMs` or when the run's budget is spent, and given up 60 s after that. A health
-     * monitor samples `watch` (every 1 s) for the whole run.
+     * monitor samples `watch` (every 1 s) for the whole run. `onOutput` sees each line of the engine's
+     * output as it comes (a step that injects a fault at a chosen point of the run).
      */
-    async engine(op: "up" | "preview", label: string, watch: Member[], timeoutMs = 12 * 60_000): Promise<EngineOutcome> {
+    async engine(op: "up" | "preview", label: string, watch: Member[], timeoutMs = 12 * 60_000,
+        onOutput?: (line: string) => void): Promise<EngineOutcome> {
         const limit = Math.max(10_000, Math.min(timeoutMs, this.remaining()));
         const abort = new AbortController();
         const onRunAbort = () => abort.abort();
@@ -92,7 +94,8 @@ export class ChaosContext {
         const monitor = new HealthMonitor(this.etcdctl, Object.fromEntries(watch.map((m) => [m.name, clientUrl(m)])), this.admin, 1000, limit + 60_000);
         if (op === "up" && watch.length > 0) monitor.start();
         const started = Date.now();
-        const opts = { refresh: true, onOutput: log.onOutput, onEvent: log.onEvent, signal: abort.signal };
+        const output = onOutput ? (line: string) => { log.onOutput(line); onOutput(line); } : log.onOutput;
+        const opts = { refresh: true, onOutput: output, onEvent: log.onEvent, signal: abort.signal };
         const run = (op === "up" ? this.scratch.stack.up(opts) : this.scratch.stack.preview(opts)).then(() => undefined, (e: Error) => e.message);
         let gaveUp: NodeJS.Timeout | undefined;
         const hard = new Promise<string>((resolve) => {
@@ -116,15 +119,33 @@ export class ChaosContext {
      */
     async upConverging(label: string, watch: Member[]): Promise<EngineOutcome> {
         const up = await this.engine("up", label, watch);
-        this.say(`    up: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}`);
-        if (!up.ok) {
-            const refusal = (up.error ?? "").split("\n").find((l) => /refusing to|failed/.test(l))?.trim() ?? "";
-            throw new ChaosFailure(`${label}: up failed: ${refusal.slice(0, 600) || (up.error ?? "").slice(-1500)}`);
-        }
-        const allowed = Math.floor((watch.length - 1) / 2);
-        if (watch.length > 0 && up.maxDown > allowed) {
-            throw new ChaosFailure(`${label}: ${up.maxDown} of the ${watch.length} watched members were down at once during up (at most ${allowed} keeps a quorum of them): ${JSON.stringify(up.worst)}`);
-        }
+        this.reportUp(up);
+        if (!up.ok) throw new ChaosFailure(`${label}: up failed: ${firstError(up)}`);
+        this.checkQuorumKept(label, up);
         return up;
     }
+
+    /** One line on an up's outcome: its time and its health monitor's worst sample. */
+    reportUp(up: EngineOutcome): void {
+        this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}`);
+    }
+
+    /**
+     * The tool's own actions kept a quorum of the watched members healthy at every sample: at most
+     * floor((n-1)/2) down at once, plus `faulted` members a step took down itself (a fault the tool
+     * could not have counted when it stopped a member).
+     */
+    checkQuorumKept(label: string, up: EngineOutcome, faulted = 0): void {
+        const allowed = Math.floor((up.watched - 1) / 2) + faulted;
+        if (up.watched > 0 && up.maxDown > allowed) {
+            throw new ChaosFailure(`${label}: ${up.maxDown} of the ${up.watched} watched members were down at once during ${up.op} ` +
+                `(at most ${allowed} ${faulted > 0 ? `with the ${faulted} the step faulted ` : ""}keeps a quorum of them): ${JSON.stringify(up.worst)}`);
+        }
+    }
+}
+
+/** An engine run's first line that says why it failed (a refusal or a failed step), or its error's end. */
+export function firstError(run: EngineOutcome): string {
+    const line = (run.error ?? "").split("\n").find((l) => /refusing to|failed/.test(l))?.trim() ?? "";
+    return line.slice(0, 600) || (run.error ?? "").slice(-1500);
 }

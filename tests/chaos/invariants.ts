@@ -51,3 +51,19 @@ export async function checkConverged(ctx: ChaosContext, label: string, opts: { p
     if (changes.list().length > 0) throw new ChaosFailure(`${label}: not converged: the next preview --refresh shows ${changes.list().join(", ")}`);
     ctx.say(`    converged: ${want.length} members listed, voting, healthy; preview --refresh empty (${(preview.ms / 1000).toFixed(1)} s)`);
 }
+
+/** The member that leads now, by `endpoint status` (undefined when none answers with a leader). */
+export async function leaderOf(ctx: ChaosContext, members: Member[] = ctx.members): Promise<Member | undefined> {
+    const r = await ctx.etcdctl.run(ctx.endpoints(members), ["endpoint", "status", "-w", "json"], ctx.admin, 20_000);
+    // Member IDs are 64-bit: kept as strings (JSON.parse would round them).
+    // etcdctl prints the answers as one JSON line, and its complaints about members that did not answer beside it.
+    const json = r.out.split("\n").find((l) => l.startsWith("[")) ?? "";
+    const quoted = json.replace(/"(member_id|leader)":(\d+)/g, '"$1":"$2"');
+    try {
+        const statuses = JSON.parse(quoted) as Array<{ Endpoint: string; Status: { header: { member_id: string }; leader: string } }>;
+        const leading = statuses.find((s) => s.Status.leader === s.Status.header.member_id);
+        return members.find((m) => leading && clientUrl(m) === leading.Endpoint);
+    } catch {
+        return undefined; // no member answered (etcdctl printed an error, not JSON)
+    }
+}

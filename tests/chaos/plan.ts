@@ -44,7 +44,14 @@ export class Rng {
     }
 }
 
-export type StepKind = "scale-up" | "scale-down" | "tuning-roll" | "crash" | "reboot" | "hand-removal" | "wipe-data" | "rename";
+export type StepKind = "scale-up" | "scale-down" | "tuning-roll" | "crash" | "reboot" | "hand-removal" | "wipe-data" | "rename"
+    | "swap" | "cert-reissue" | "fault-during-roll" | "killed-up" | "clock-skew";
+
+/** What fault-during-roll does to its member's host while the roll runs. */
+export type RollFault = "freeze" | "partition";
+
+/** Where killed-up kills the engine: as the first member's restart begins, or once it is done. */
+export type KillPoint = "restarting" | "restarted";
 
 /** One drawn step: its kind and its parameters. */
 export interface Step {
@@ -55,10 +62,20 @@ export interface Step {
     from: number;
     /** scale: the stack's size after the step. */
     to?: number;
-    /** The member the step acts on (crash, reboot, hand-removal, wipe-data, rename): lab-k on host labk. */
+    /** The member the step acts on (crash, reboot, hand-removal, wipe-data, rename, swap, fault-during-roll,
+     * clock-skew): lab-k on host labk. */
     member?: string;
-    /** tuning-roll: the new tuning.snapshotCount. */
+    /** swap: the member whose address `member` takes (and which takes `member`'s). */
+    other?: string;
+    /** tuning-roll, fault-during-roll, killed-up, clock-skew: the new tuning.snapshotCount (a change that rolls). */
     snapshotCount?: number;
+    /** cert-reissue: the new certValidityHours (every member's certificates reissued, a roll). */
+    validityHours?: number;
+    /** fault-during-roll: the fault, and how long it lasts (s). */
+    fault?: RollFault;
+    seconds?: number;
+    /** killed-up: where the engine is killed. */
+    killAt?: KillPoint;
 }
 
 /**
@@ -74,6 +91,11 @@ export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (si
     { kind: "hand-removal", weight: 2, possible: () => true },
     { kind: "wipe-data", weight: 2, possible: () => true },
     { kind: "rename", weight: 1, possible: () => true },
+    { kind: "swap", weight: 0.5, possible: () => true },
+    { kind: "cert-reissue", weight: 1, possible: () => true },
+    { kind: "fault-during-roll", weight: 2, possible: () => true },
+    { kind: "killed-up", weight: 1.5, possible: () => true },
+    { kind: "clock-skew", weight: 0.75, possible: () => true },
 ];
 
 /** The whole step list of a seed, from a 3-member stack. */
@@ -82,14 +104,32 @@ export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
     const steps: Step[] = [];
     let size = startSize;
     let snapshotCount = 10000;
+    let validityHours = 8760;
+    const member = () => `lab-${1 + rng.int(size)}`;
+    const nextCount = () => (snapshotCount += 1 + rng.int(50));
     for (let n = 1; n <= count; n++) {
         const kind = rng.weighted(menu.filter((m) => m.possible(size)).map((m) => [m.kind, m.weight] as const));
         const step: Step = { n, kind, from: size };
         switch (kind) {
             case "scale-up": step.to = size + 2; break;
             case "scale-down": step.to = size - 2; break;
-            case "tuning-roll": snapshotCount += 1 + rng.int(50); step.snapshotCount = snapshotCount; break;
-            default: step.member = `lab-${1 + rng.int(size)}`;
+            case "tuning-roll": step.snapshotCount = nextCount(); break;
+            case "cert-reissue": validityHours -= 1 + rng.int(100); step.validityHours = validityHours; break;
+            case "swap": {
+                step.member = member();
+                const others = Array.from({ length: size }, (_, i) => `lab-${i + 1}`).filter((x) => x !== step.member);
+                step.other = rng.pick(others);
+                break;
+            }
+            case "fault-during-roll":
+                step.member = member();
+                step.fault = rng.pick(["freeze", "partition"] as const);
+                step.seconds = 10 + rng.int(16);
+                step.snapshotCount = nextCount();
+                break;
+            case "killed-up": step.killAt = rng.pick(["restarting", "restarted"] as const); step.snapshotCount = nextCount(); break;
+            case "clock-skew": step.member = member(); step.snapshotCount = nextCount(); break;
+            default: step.member = member();
         }
         steps.push(step);
         size = step.to ?? size;
@@ -109,5 +149,13 @@ export function describe(step: Step): string {
         case "hand-removal": return `hand-removal: etcdctl member remove ${step.member}, then up`;
         case "wipe-data": return `wipe-data: ${step.member}'s data dir removed (etcd stopped), then up`;
         case "rename": return `rename ${step.member} -> ${step.member}b at the same address: preview must refuse`;
+        case "swap": return `swap the addresses of ${step.member} and ${step.other}: preview must refuse`;
+        case "cert-reissue": return `cert-reissue on ${step.from}: certValidityHours = ${step.validityHours} (every certificate reissued, a roll)`;
+        case "fault-during-roll": return `fault-during-roll on ${step.from}: tuning.snapshotCount = ${step.snapshotCount}, ${host} (${step.member}) ` +
+            `${step.fault === "freeze" ? "frozen" : "cut off the network"} for ${step.seconds} s as the first restart begins; then up until converged`;
+        case "killed-up": return `killed-up on ${step.from}: tuning.snapshotCount = ${step.snapshotCount}, the engine SIGKILLed ` +
+            `${step.killAt === "restarting" ? "as the first member's restart begins" : "once the first member has restarted"}; pulumi cancel, then up`;
+        case "clock-skew": return `clock-skew: ${host} (${step.member}) 3 h behind, tuning.snapshotCount = ${step.snapshotCount}: ` +
+            "up refused naming the skew, or done; clock fixed, then up";
     }
 }

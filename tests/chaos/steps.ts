@@ -3,11 +3,55 @@
  * host, followed by the `up` that must repair it (the invariants are checked by the runner after).
  */
 import * as paths from "../../components/paths";
+import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp } from "../lab/lab";
-import { labMembers, mainPid } from "../lab/labStack";
-import { ChaosContext, ChaosFailure, Member, hostOfMember, sleep } from "./context";
-import { memberList, waitHealthy } from "./invariants";
+import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
+import { ChaosContext, ChaosFailure, Member, clientUrl, firstError, hostOfMember, sleep } from "./context";
+import { leaderOf, memberList, waitHealthy } from "./invariants";
 import { Step } from "./plan";
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The etcd process of every member, by host: a roll must change each. */
+function pidsOf(ctx: ChaosContext): Map<string, string> {
+    return new Map(ctx.members.map((m) => [hostOfMember(m.name), mainPid(hostOfMember(m.name))]));
+}
+
+/** Fails the step unless every member's etcd runs as a new process and its config holds `snapshotCount`. */
+function checkRolled(ctx: ChaosContext, label: string, before: Map<string, string>, snapshotCount?: number): void {
+    const same = [...before].filter(([h, pid]) => mainPid(h) === pid).map(([h]) => h);
+    if (same.length > 0) throw new ChaosFailure(`${label}: not rolled: ${same.join(", ")} kept the same etcd process`);
+    if (snapshotCount === undefined) return;
+    const stale = [...before.keys()].filter((h) => !new RegExp(`^snapshot-count: ${snapshotCount}$`, "m")
+        .test(labSsh(h, `cat ${paths.defaultDirs.config}/${paths.configFileName}`, undefined, 60_000).stdout));
+    if (stale.length > 0) throw new ChaosFailure(`${label}: the new snapshot-count is not in the config of ${stale.join(", ")}`);
+}
+
+/**
+ * An identity edit (`members` instead of the stack's) that the preview must refuse with one of
+ * `reasons`, restarting nothing; the stack's config is put back whatever happens.
+ */
+async function refusedByPreview(ctx: ChaosContext, label: string, members: Member[], reasons: RegExp[], refusal: string): Promise<void> {
+    const stack = ctx.members;
+    const pids = pidsOf(ctx);
+    ctx.scratch.setConfig({ members });
+    let preview;
+    try {
+        preview = await ctx.engine("preview", label, []);
+    } finally {
+        ctx.scratch.setConfig({ members: stack });
+    }
+    if (preview.ok) throw new ChaosFailure(`${label}: the preview of the edit succeeded; it must be refused`);
+    const line = (preview.error ?? "").split("\n").find((l) => reasons.some((r) => r.test(l)));
+    if (!line) throw new ChaosFailure(`${label}: the preview failed, but not with the refusal expected (${reasons.map((r) => r.source).join(" or ")}): ${(preview.error ?? "").slice(-1500)}`);
+    ctx.refused(refusal);
+    ctx.say(`    refused by preview: ${line.trim().slice(0, 300)}`);
+    const moved = [...pids].filter(([h, pid]) => mainPid(h) !== pid).map(([h]) => h);
+    if (moved.length > 0) throw new ChaosFailure(`${label}: a refused preview restarted etcd on ${moved.join(", ")}`);
+}
+
+/** The lab fault that starts `fault` on a host, and the one that ends it. */
+const faultCommands = { freeze: ["freeze", "thaw"], partition: ["link-down", "link-up"] } as const;
 
 function memberOf(ctx: ChaosContext, name: string): Member {
     const m = ctx.members.find((x) => x.name === name);
@@ -38,14 +82,114 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
         }
         case "tuning-roll": {
             ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
-            const hosts = ctx.members.map((m) => hostOfMember(m.name));
-            const pids = hosts.map(mainPid);
+            const pids = pidsOf(ctx);
             await ctx.upConverging(label, ctx.members);
-            const same = hosts.filter((h, i) => mainPid(h) === pids[i]);
-            if (same.length > 0) throw new ChaosFailure(`${label}: not rolled: ${same.join(", ")} kept the same etcd process`);
-            const stale = hosts.filter((h) => !new RegExp(`^snapshot-count: ${step.snapshotCount}$`, "m")
-                .test(labSsh(h, `cat ${paths.defaultDirs.config}/${paths.configFileName}`, undefined, 60_000).stdout));
-            if (stale.length > 0) throw new ChaosFailure(`${label}: the new snapshot-count is not in the config of ${stale.join(", ")}`);
+            checkRolled(ctx, label, pids, step.snapshotCount);
+            return;
+        }
+        case "cert-reissue": {
+            ctx.scratch.setConfig({ certValidityHours: step.validityHours });
+            const pids = pidsOf(ctx);
+            const certFile = `${paths.defaultDirs.pki}/${paths.pkiFiles.serverCert}`;
+            const sum = (h: string) => labSsh(h, `sha256sum ${certFile}`, undefined, 60_000).stdout.split(" ")[0];
+            const certs = new Map([...pids.keys()].map((h) => [h, sum(h)]));
+            await ctx.upConverging(label, ctx.members);
+            checkRolled(ctx, label, pids);
+            const kept = [...certs].filter(([h, before]) => sum(h) === before).map(([h]) => h);
+            if (kept.length > 0) throw new ChaosFailure(`${label}: ${certFile} not reissued on ${kept.join(", ")}`);
+            // The admin certificate was reissued too: the same files, rewritten (the recorder reads them at its next dial).
+            ctx.admin = await adminCredentials(ctx.scratch, ctx.etcdctl, "chaos-admin");
+            return;
+        }
+        case "fault-during-roll": {
+            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            const [start, end] = faultCommands[step.fault!];
+            const pids = pidsOf(ctx);
+            let faulted: string | undefined;
+            let lifted: Promise<void> | undefined;
+            // At the first restart's start: the step's member, or the next one if it leads then (a fault
+            // of the leader is an election, during which the monitor sees every member fail its read).
+            const inject = async () => {
+                const leader = await leaderOf(ctx);
+                const i = ctx.members.findIndex((m) => m.name === step.member);
+                const m = ctx.members[i]?.name !== leader?.name ? ctx.members[i] : ctx.members[(i + 1) % ctx.members.length];
+                faulted = hostOfMember(m.name);
+                ctx.faults++;
+                ctx.say(`    ${labFault(start, faulted).trim()} (${step.seconds} s; leader: ${leader?.name ?? "none answered"})`);
+                await sleep(step.seconds! * 1000);
+                ctx.say(`    ${labFault(end, faulted).trim()}`);
+            };
+            let first;
+            try {
+                first = await ctx.engine("up", label, ctx.members, undefined, (line) => {
+                    if (!lifted && /-service updating/.test(line)) lifted = inject();
+                });
+            } finally {
+                await lifted?.catch((e) => ctx.say(`    the fault: ${(e as Error).message}`));
+                if (faulted) labFault(end, faulted); // idempotent: whatever happened, the host is back
+            }
+            ctx.reportUp(first);
+            if (!faulted) throw new ChaosFailure(`${label}: the up never began a restart (no '-service updating' line): ${first.ok ? "it succeeded" : firstError(first)}`);
+            // The fault may have begun right after a restart had counted the others: one more member down is the fault's.
+            ctx.checkQuorumKept(label, first, 1);
+            if (!first.ok) ctx.say(`    the up during the fault failed (the next must converge): ${firstError(first)}`);
+            const down = await waitHealthy(ctx, ctx.members, 90_000);
+            if (down.length > 0) ctx.say(`    not healthy 90 s after the fault ended: ${down.join(", ")} (the up must repair it)`);
+            await ctx.upConverging(label, ctx.members);
+            checkRolled(ctx, label, pids, step.snapshotCount);
+            return;
+        }
+        case "killed-up": {
+            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            const pids = pidsOf(ctx);
+            const point = step.killAt === "restarting" ? /-service updating/ : /-service updated/;
+            const monitor = new HealthMonitor(ctx.etcdctl, Object.fromEntries(ctx.members.map((m) => [m.name, clientUrl(m)])), ctx.admin, 1000, 10 * 60_000).start();
+            const started = Date.now();
+            let out: string;
+            try {
+                out = await ctx.scratch.upKilledAt(point, Math.max(10_000, Math.min(8 * 60_000, ctx.remaining())));
+            } finally {
+                await monitor.stop();
+            }
+            ctx.engineRuns.push({ op: "up (killed)", ms: Date.now() - started, ok: false });
+            ctx.engineLogs.push({ label: `${label} (up, killed)`, output: out });
+            const killed = { op: "up (killed)", ok: false, ms: Date.now() - started, log: undefined!, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst };
+            ctx.reportUp(killed);
+            if (!point.test(out)) throw new ChaosFailure(`${label}: the up ended without reaching ${point.source}: ${out.slice(-1500)}`);
+            ctx.faults++;
+            ctx.checkQuorumKept(label, killed);
+            const cancel = ctx.scratch.cli(["cancel", "--yes"]);
+            if (cancel.code !== 0) throw new ChaosFailure(`${label}: pulumi cancel after the kill failed: ${(cancel.stderr || cancel.stdout).slice(-800)}`);
+            ctx.say("    engine killed; pulumi cancel done");
+            await ctx.upConverging(label, ctx.members);
+            checkRolled(ctx, label, pids, step.snapshotCount);
+            return;
+        }
+        case "clock-skew": {
+            const m = memberOf(ctx, step.member!);
+            const host = hostOfMember(m.name);
+            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            const pids = pidsOf(ctx);
+            ctx.faults++;
+            ctx.say(`    ${labFault("clock-behind", host).trim()}`);
+            let first;
+            try {
+                first = await ctx.engine("up", label, ctx.members);
+            } finally {
+                ctx.say(`    ${labFault("clock-fix", host).trim()}`);
+            }
+            ctx.reportUp(first);
+            ctx.checkQuorumKept(label, first);
+            if (!first.ok) {
+                const skew = new RegExp(`preflight failed on ${escaped(m.name)}:\\s*- clock is \\d+s behind`);
+                if (!skew.test(`${first.log.output}\n${first.error ?? ""}`)) throw new ChaosFailure(`${label}: the up failed, not on ${m.name}'s clock: ${firstError(first)}`);
+                ctx.refused("clock skew");
+                ctx.say(`    refused: preflight named ${m.name}'s clock`);
+            } else {
+                ctx.say(`    the up succeeded with ${m.name}'s clock behind (no step on it checks the time in this change)`);
+            }
+            await ctx.upConverging(label, ctx.members);
+            checkRolled(ctx, label, pids, step.snapshotCount);
             return;
         }
         case "crash":
@@ -92,25 +236,19 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
         }
         case "rename": {
             const m = memberOf(ctx, step.member!);
-            const stack = ctx.members;
-            const renamed = stack.map((x) => x.name === m.name ? { ...x, name: `${x.name}b` } : x);
-            const hosts = stack.map((x) => hostOfMember(x.name));
-            const pids = hosts.map(mainPid);
-            ctx.scratch.setConfig({ members: renamed });
-            let preview;
-            try {
-                preview = await ctx.engine("preview", label, []);
-            } finally {
-                ctx.scratch.setConfig({ members: stack });
-            }
-            const reason = new RegExp(`${m.name}b would take over ${m.name}'s address ${m.address.replace(/\./g, "\\.")} while ${m.name} is a member of the cluster \\(a rename at the same address\\)`);
-            if (preview.ok) throw new ChaosFailure(`${label}: the preview of the rename succeeded; it must be refused`);
-            const line = (preview.error ?? "").split("\n").find((l) => reason.test(l));
-            if (!line) throw new ChaosFailure(`${label}: the preview failed, but not with the rename's refusal: ${(preview.error ?? "").slice(-1500)}`);
-            ctx.refused("identity edit: a rename at the same address");
-            ctx.say(`    refused by preview: ${line.trim().slice(0, 300)}`);
-            const moved = hosts.filter((h, i) => mainPid(h) !== pids[i]);
-            if (moved.length > 0) throw new ChaosFailure(`${label}: a refused preview restarted etcd on ${moved.join(", ")}`);
+            const renamed = ctx.members.map((x) => x.name === m.name ? { ...x, name: `${x.name}b` } : x);
+            await refusedByPreview(ctx, label, renamed,
+                [new RegExp(`${m.name}b would take over ${m.name}'s address ${escaped(m.address)} while ${m.name} is a member of the cluster \\(a rename at the same address\\)`)],
+                "identity edit: a rename at the same address");
+            return;
+        }
+        case "swap": {
+            const a = memberOf(ctx, step.member!);
+            const b = memberOf(ctx, step.other!);
+            const swapped = ctx.members.map((x) => x.name === a.name ? { ...x, address: b.address } : x.name === b.name ? { ...x, address: a.address } : x);
+            // Either member may be named first.
+            const reason = (x: Member, y: Member) => new RegExp(`${x.name} would take over ${y.name}'s address ${escaped(y.address)} while ${y.name} moves to ${escaped(x.address)} \\(members swapping addresses\\)`);
+            await refusedByPreview(ctx, label, swapped, [reason(a, b), reason(b, a)], "identity edit: two members swapping addresses");
             return;
         }
     }
