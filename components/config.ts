@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec";
+import { unknownKeyProblems } from "./configReference";
 
 export interface StackInputs {
     spec: ClusterSpec;
@@ -68,6 +69,9 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
     for (const k of scalarKeys) {
         raw[k] = config.get(k);
     }
+    // A key the program does not read (a typo such as `sshUSer`, at any depth) is refused, not ignored.
+    const given = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${config.name}:`)).map((k) => k.slice(config.name.length + 1));
+    problems.push(...unknownKeyProblems(given, raw as unknown as Record<string, unknown>));
 
     let sshPrivateKey = config.getSecret("sshPrivateKey");
     const keyPath = config.get("sshPrivateKeyPath");
