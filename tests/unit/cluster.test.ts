@@ -20,16 +20,22 @@ describe("EtcdCluster (mocked engine)", function () {
     this.timeout(60_000);
     let recorded: Recorded[];
     let cluster: EtcdCluster;
-    const deps = new DependencyRecorder();
+    let deps: DependencyRecorder;
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
     let tarball: string;
-    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-    before(async () => {
+    before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-"));
         tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    // The cluster is declared again for each test (not once in `before`): Stryker's per-test coverage
+    // then sees which tests reach cluster.ts and member.ts (in `before`, every mutant there was "static",
+    // run against every test of the run).
+    beforeEach(async () => {
+        deps = new DependencyRecorder();
         recorded = installMocks();
         // lab-3 takes over an etcd installed by hand (its unit may share our unit's name).
         const members = (rawConfig().members as object[]).map((m, i) => i === 2 ? { ...m, adopt: { unit: "etcd.service", dataDir: "/var/lib/etcd-old" } } : m);

@@ -4,6 +4,9 @@
  * as given while it is trusted, left out once rotated away), the key algorithm of every key, the
  * token's randomness, the exported names and admin certificate; and connectionFor, called
  * directly: what a member's connection holds, with and without a bastion and pinned keys.
+ * Each cluster is declared inside the test that reads it (`rotated()`, `brought()`,
+ * `broughtAway()`: on first use, forgotten before each test), so Stryker's per-test coverage sees
+ * which tests reach cluster.ts (declared in `before`, every mutant was "static").
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -39,27 +42,31 @@ async function declare(raw: Partial<RawClusterConfig>, byo?: { caCertPem: string
 }
 
 describe("cluster as declared: CAs, keys, token, exports (mocked engine)", function () {
-    // A whole cluster on the mocked engine in before(): past 20 s at a load average of 12 (seen).
+    // A whole cluster on the mocked engine in a test: past 20 s at a load average of 12 (seen).
     this.timeout(60_000);
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
-    /** RSA 3072, CA not protected, generation 3 trusting 2 and 3. */
-    let rotated: Declared;
-    /** A CA brought in config, generation 1. */
-    let brought: Declared;
-    /** A CA brought in config, rotated away: generation 2 alone. */
-    let broughtAway: Declared;
-    before(async () => {
+    let binary: { localTarball: string };
+    before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-cluster-"));
         const tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");
-        const binary = { localTarball: tarball };
-        rotated = await declare({ binary, ca: { algorithm: "RSA", rsaBits: 3072, generation: 3, trust: [2, 3] }, protectCa: false });
-        const byo = { caCertPem: "BROUGHT-CA-CERT", caPrivateKeyPem: "BROUGHT-CA-KEY" };
-        brought = await declare({ binary, hasCaCert: true, hasCaKey: true }, byo);
-        broughtAway = await declare({ binary, hasCaCert: true, hasCaKey: true, ca: { generation: 2 } });
+        binary = { localTarball: tarball };
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // The clusters, each declared by the first test of its own that asks for it (never shared between tests).
+    const declared = new Map<string, Promise<Declared>>();
+    beforeEach(() => declared.clear());
+    const once = (key: string, make: () => Promise<Declared>): Promise<Declared> => {
+        if (!declared.has(key)) declared.set(key, make());
+        return declared.get(key)!;
+    };
+    /** RSA 3072, CA not protected, generation 3 trusting 2 and 3. */
+    const rotatedDecl = () => once("rotated", () => declare({ binary, ca: { algorithm: "RSA", rsaBits: 3072, generation: 3, trust: [2, 3] }, protectCa: false }));
+    /** A CA brought in config, generation 1. */
+    const broughtDecl = () => once("brought", () => declare({ binary, hasCaCert: true, hasCaKey: true }, { caCertPem: "BROUGHT-CA-CERT", caPrivateKeyPem: "BROUGHT-CA-KEY" }));
+    /** A CA brought in config, rotated away: generation 2 alone. */
+    const broughtAwayDecl = () => once("broughtAway", () => declare({ binary, hasCaCert: true, hasCaKey: true, ca: { generation: 2 } }));
 
     const ofType = (d: Declared, t: string) => d.recorded.filter((r) => r.type === t);
     const named = (d: Declared, n: string) => {
@@ -69,7 +76,8 @@ describe("cluster as declared: CAs, keys, token, exports (mocked engine)", funct
     };
     const caFile = (d: Declared) => unwrapSecret(named(d, "lab-2-files-write").inputs.contents)["/etc/etcd/pki/ca.crt"];
 
-    it("every CA generation up to the newest is declared, named and CN'd by generation; members and clients signed by the newest; the trusted ones on the hosts", () => {
+    it("every CA generation up to the newest is declared, named and CN'd by generation; members and clients signed by the newest; the trusted ones on the hosts", async () => {
+        const rotated = await rotatedDecl();
         const cas = ofType(rotated, "tls:index/selfSignedCert:SelfSignedCert");
         assert.deepEqual(cas.map((c) => [c.name, c.inputs.subject.commonName]).sort(), [
             ["etcd-ca-cert", "lab-etcd-ca"], ["etcd-ca-g2-cert", "lab-etcd-ca-g2"], ["etcd-ca-g3-cert", "lab-etcd-ca-g3"]]);
@@ -79,18 +87,22 @@ describe("cluster as declared: CAs, keys, token, exports (mocked engine)", funct
         assert.match(caFile(rotated), /^CA-CERT\(etcd-ca-g2-cert#\w+\)\nCA-CERT\(etcd-ca-g3-cert#\w+\)\n$/);
     });
 
-    it("the CAs are protected unless the stack says otherwise", () => {
+    it("the CAs are protected unless the stack says otherwise", async () => {
+        const rotated = await rotatedDecl();
+        const broughtAway = await broughtAwayDecl();
         for (const n of ["etcd-ca-key", "etcd-ca-cert", "etcd-ca-g3-key", "etcd-ca-g3-cert"]) assert.equal(rotated.protect.get(n), false, n);
         for (const n of ["etcd-ca-g2-key", "etcd-ca-g2-cert"]) assert.equal(broughtAway.protect.get(n), true, n);
     });
 
-    it("every key (CA, members, clients) has the CA's algorithm and size", () => {
+    it("every key (CA, members, clients) has the CA's algorithm and size", async () => {
+        const rotated = await rotatedDecl();
         const keys = ofType(rotated, "tls:index/privateKey:PrivateKey");
         assert.ok(keys.length >= 3 + 3 * 2 + 3, keys.map((k) => k.name).join(", "));
         for (const k of keys) assert.deepEqual([k.inputs.algorithm, k.inputs.rsaBits], ["RSA", 3072], k.name);
     });
 
     it("a CA brought in config is used as given: no CA generated, its certificate on the hosts and in the outputs, its key signs", async () => {
+        const brought = await broughtDecl();
         assert.equal(ofType(brought, "tls:index/selfSignedCert:SelfSignedCert").length, 0);
         assert.equal(caFile(brought), "BROUGHT-CA-CERT");
         assert.equal(await resolve(brought.cluster.caCertPem), "BROUGHT-CA-CERT");
@@ -98,18 +110,21 @@ describe("cluster as declared: CAs, keys, token, exports (mocked engine)", funct
         assert.equal(unwrapSecret(named(brought, "etcd-client-healthcheck-cert").inputs.caPrivateKeyPem), "BROUGHT-CA-KEY");
     });
 
-    it("a brought CA rotated away is no longer needed: only the generated generation 2 is declared", () => {
+    it("a brought CA rotated away is no longer needed: only the generated generation 2 is declared", async () => {
+        const broughtAway = await broughtAwayDecl();
         assert.deepEqual(ofType(broughtAway, "tls:index/selfSignedCert:SelfSignedCert").map((c) => c.name), ["etcd-ca-g2-cert"]);
         assert.match(caFile(broughtAway), /^CA-CERT\(etcd-ca-g2-cert#\w+\)$/);
     });
 
     it("the initial-cluster-token: the cluster's name and 8 random bytes, one per stack", async () => {
+        const rotated = await rotatedDecl();
         const ids = ofType(rotated, "random:index/randomId:RandomId");
         assert.deepEqual(ids.map((r) => [r.name, r.inputs.byteLength]), [["etcd-token", 8]]);
         assert.equal(await resolve(rotated.cluster.token), "lab-0123456789abcdef");
     });
 
     it("exports the member names in the stack's order and the admin client certificate (CN root)", async () => {
+        const rotated = await rotatedDecl();
         assert.deepEqual(rotated.cluster.memberNames, ["lab-1", "lab-2", "lab-3"]);
         assert.match(await resolve(rotated.cluster.adminCertPem), /^CERT\(etcd-client-admin-cert#\w+\)$/);
         assert.equal(await resolve(rotated.cluster.adminKeyPem), "PRIVATE-KEY(etcd-client-admin-key)");

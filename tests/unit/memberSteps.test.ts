@@ -4,8 +4,10 @@
  * URL staged, the install's check, the config write's binaries check), an arch without a sha256,
  * the host key check command, a member without a pinned key, the scripts of each step's create,
  * update and delete, the host files' repair restart and owner guard, and the inputs digest
- * following the etcd version. Every cluster is declared inside its test (the suite passes a
- * second run in one process).
+ * following the etcd version. Every cluster is declared inside the test that reads it (`byUrl()`,
+ * `local()`, `older()`: declared on first use, forgotten before each test), so Stryker's per-test
+ * coverage sees which tests reach member.ts (a cluster declared in `before` made every mutant
+ * "static", run against every test); the suite passes a second run in one process.
  */
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
@@ -74,14 +76,10 @@ describe("member steps (mocked engine)", function () {
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
     let tarball: string;
-    /** A release from a URL; lab-2 an arm64 host with no pinned key. */
-    let byUrl: Declared;
     let urlSpec: ClusterSpec;
-    /** A local tarball, etcd 3.6.16 and 3.6.15. */
-    let local: Declared;
     let localSpec: ClusterSpec;
-    let older: Declared;
-    before(async () => {
+    let olderSpec: ClusterSpec;
+    before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-member-"));
         tarball = path.join(tmp, "etcd.tar.gz");
         fs.writeFileSync(tarball, "not really a tarball");
@@ -89,14 +87,24 @@ describe("member steps (mocked engine)", function () {
             binary: { url: urlTemplate, sha256: sha }, allowUnverifiedHosts: true,
             members: (rawConfig().members as any[]).map((m, i) => i === 1 ? { name: m.name, address: m.address } : m),
         });
-        byUrl = await declare(urlSpec, { "lab-2": "arm64" });
         // Given relative to the working directory: the provider (another process) gets it absolute.
         // Behind a bastion: the host keys are checked through it (a dynamic resource), not by ssh-keyscan.
         localSpec = spec({ binary: { localTarball: path.relative(process.cwd(), tarball) }, bastion: { host: "10.213.0.2", user: "ops", hostKey: fixtureHostKeys[0] } });
-        local = await declare(localSpec);
-        older = await declare(spec({ binary: { localTarball: tarball }, bastion: { host: "10.213.0.2", user: "ops", hostKey: fixtureHostKeys[0] }, version: "3.6.15" }));
+        olderSpec = spec({ binary: { localTarball: tarball }, bastion: { host: "10.213.0.2", user: "ops", hostKey: fixtureHostKeys[0] }, version: "3.6.15" });
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    // The clusters, each declared by the first test of its own that asks for it (never shared between tests).
+    const declared = new Map<string, Promise<Declared>>();
+    beforeEach(() => declared.clear());
+    const once = (key: string, make: () => Promise<Declared>): Promise<Declared> => {
+        if (!declared.has(key)) declared.set(key, make());
+        return declared.get(key)!;
+    };
+    /** A release from a URL; lab-2 an arm64 host with no pinned key. */
+    const byUrl = () => once("byUrl", () => declare(urlSpec, { "lab-2": "arm64" }));
+    /** A local tarball, etcd 3.6.16 (local) and 3.6.15 (older). */
+    const local = () => once("local", () => declare(localSpec));
+    const older = () => once("older", () => declare(olderSpec));
 
     it("parseArch reads the preflight's own arch line, among others, and refuses anything else", () => {
         assert.equal(parseArch("arch=amd64\n"), "amd64");
@@ -107,7 +115,7 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("a release from a URL: each host stages its own arch's tarball from the URL, with that arch's sha256, and the install and the config write check it", async () => {
-        const { named } = byUrl;
+        const { named } = await byUrl();
         const staged = stagedReleasePath(urlSpec);
         assert.equal(staged, `${paths.releaseDir}/etcd-v3.6.16.tar.gz`);
         for (const [m, arch] of [["lab-1", "amd64"], ["lab-2", "arm64"], ["lab-3", "amd64"]] as const) {
@@ -150,7 +158,7 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("a local tarball: staged under its digest from the operator's file; the install and the config write check that digest", async () => {
-        const { named } = local;
+        const { named } = await local();
         const digest = crypto.createHash("sha256").update("not really a tarball").digest("hex");
         const staged = `${paths.releaseDir}/etcd-v3.6.16-${digest.slice(0, 12)}.tar.gz`;
         const release = named("lab-2-tarball").inputs;
@@ -161,7 +169,7 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("each step's delete: the binaries and the dirs go only where the host runs this member; the join is forgotten; the service stopped", async () => {
-        const { named } = local;
+        const { named } = await local();
         const s = localSpec, m = s.members[1];
         assert.equal(stepScript(named("lab-2-binaries").inputs.stdin, "delete"), renderRemoveBinariesScript(s, m));
         assert.equal(stepScript(named("lab-2-prepare").inputs.stdin, "delete"), renderRemoveDirsScript(s, m));
@@ -177,7 +185,7 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("host files: a repair of what etcd reads restarts it through the quorum-checked restart; the members file and removals are guarded", async () => {
-        const { named } = local;
+        const { named } = await local();
         const s = localSpec, m = s.members[1];
         for (const w of ["lab-2-files-write", "lab-2-config-write"]) {
             const inputs = named(w).inputs;
@@ -213,7 +221,7 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("the host key check: the pinned key's script from the operator's machine, with no previous output in its environment; none for a member without a pinned key", async () => {
-        const { recorded, named, deps } = byUrl;
+        const { recorded, named, deps } = await byUrl();
         const check = named("lab-1-host-key").inputs;
         assert.equal(check.create, "# etcd-stack: lab-1 host key\nsh -s");
         assert.equal(check.addPreviousOutputInEnv, false);
@@ -224,8 +232,8 @@ describe("member steps (mocked engine)", function () {
         assert.deepEqual(deps.dependsOn("lab-1-prepare"), ["etcd-removal-check", "lab-1-host-key"]);
     });
 
-    it("behind a bastion, each pinned key is checked through it by the stack's provider, before the member's first step", () => {
-        const { named, deps } = local;
+    it("behind a bastion, each pinned key is checked through it by the stack's provider, before the member's first step", async () => {
+        const { named, deps } = await local();
         for (const [i, m] of ["lab-1", "lab-2", "lab-3"].entries()) {
             const check = named(`${m}-host-key`);
             assert.equal(check.type, "pulumi-nodejs:dynamic/etcd:HostKeyCheck");
@@ -238,14 +246,17 @@ describe("member steps (mocked engine)", function () {
     });
 
     it("the inputs digest follows the etcd version even when the config reads the same (the upgrade restarts etcd on the new binary)", async () => {
+        // One after the other: each declaration installs its own mocks.
+        const old = await older();
+        const cur = await local();
         const config = (d: Declared) => d.named("lab-2-config-write").inputs.files["/etc/etcd/etcd.conf.yml"].sha256;
-        assert.equal(config(older), config(local), "the same config file for both");
-        const [a, b] = [await resolve(older.cluster.members[1].inputsDigest), await resolve(local.cluster.members[1].inputsDigest)];
+        assert.equal(config(old), config(cur), "the same config file for both");
+        const [a, b] = [await resolve(old.cluster.members[1].inputsDigest), await resolve(cur.cluster.members[1].inputsDigest)];
         assert.match(a, /^[0-9a-f]{64}$/);
         assert.match(b, /^[0-9a-f]{64}$/);
         assert.notEqual(a, b);
         // Each member's own config and certificates: three members, three digests (a change to one restarts only it).
-        const all = await Promise.all(local.cluster.members.map((m) => resolve(m.inputsDigest)));
+        const all = await Promise.all(cur.cluster.members.map((m) => resolve(m.inputsDigest)));
         assert.equal(new Set(all).size, 3, all.join(" "));
     });
 
