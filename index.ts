@@ -1,8 +1,9 @@
-// etcd-stack: stack config -> validated spec -> EtcdCluster -> outputs.
+// etcd-stack: stack config -> validated spec -> EtcdCluster (and its plan) -> outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { StackInputs, readStackInputs } from "./components/config";
 import { consumerOutputs, etcdctlEnv } from "./components/outputs";
+import { ClusterPlan } from "./components/planResource";
 import { skipPromiseStackMapping } from "./components/promiseStacks";
 import { SpecError } from "./components/spec";
 
@@ -25,6 +26,7 @@ const cluster = new EtcdCluster("etcd", {
     caCertPem: inputs.caCertPem,
     caPrivateKeyPem: inputs.caPrivateKeyPem,
 });
+new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster] }); // printed by a preview, recorded after the cluster
 
 export const clientEndpoints = cluster.clientEndpoints;
 export const caCertPem = cluster.caCertPem;

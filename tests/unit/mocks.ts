@@ -23,8 +23,10 @@ export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
  * `newStack`: the stack's removal check is created in this run (the stack had no members), as on
  * a first `up`; otherwise it reports another run, as every later `up` does. `commandStdout`: a
  * remote command's stdout by resource name, instead of the default below (undefined: the default).
+ * `planPrevious`: the cluster the plan's record (planResource.ts) hands back as `previous`, as a
+ * preview's check would (default: null, no earlier record). `dryRun`: the program runs as a preview.
  */
-export function installMocks(options: { newStack?: boolean; commandStdout?: (name: string) => string | undefined } = {}): Recorded[] {
+export function installMocks(options: { newStack?: boolean; commandStdout?: (name: string) => string | undefined; planPrevious?: unknown; dryRun?: boolean } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -48,6 +50,9 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
                 case "pulumi-nodejs:dynamic/etcd:RemovalCheck":
                     state.createdInRun = options.newStack ? args.inputs.run : "an earlier run";
                     break;
+                case "pulumi-nodejs:dynamic/etcd:Plan":
+                    state.previous = options.planPrevious ?? null;
+                    break;
                 case "random:index/randomId:RandomId":
                     state.hex = "0123456789abcdef";
                     break;
@@ -62,7 +67,7 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
         call(args: pulumi.runtime.MockCallArgs) {
             return args.inputs;
         },
-    }, "etcd-stack", "unit", false);
+    }, "etcd-stack", "unit", options.dryRun ?? false);
     return recorded;
 }
 

@@ -1,0 +1,157 @@
+/**
+ * The plan a reviewer reads (issue 28), wired into the program: a small component whose dynamic
+ * resource records the cluster each successful `up` declared (plan.ts `recordCluster`), so that
+ * the next preview compares it with this run's, as plan.ts's design note (option 2) describes.
+ *
+ * - Its provider's `check`, which runs in every preview before anything reaches a host, sees the
+ *   last run's record (`olds.recorded`) beside this run's and hands it on as `previous` (null for
+ *   a stack without one). A plan with refusals (quorum, two voters at once, a version jump) fails
+ *   there, with the plan's own text. An identity change is left to the removal check's `check`
+ *   (removalCheck.ts, memberIdentity.ts), which already refuses it in the same words.
+ * - In a preview, the engine hands a dynamic resource's checked inputs back as its outputs; a
+ *   preview that changes nothing is a `same` step, whose outputs are the state's, where `previous`
+ *   equals `recorded`. So the program, in a dry run only, logs `renderPlanText` of the plan from
+ *   `previous` on this resource: the diagnostic printed at the end of `pulumi preview`.
+ * - For the pull request's comment, `check` also writes the plan as Markdown to the file named by
+ *   ETCD_PLAN_MARKDOWN, when set (.github/workflows/preview.yml): check sees a refused plan too.
+ * - Its record advances only when its update runs, after every resource of the cluster (dependsOn,
+ *   given by the program): a failed `up` leaves the last completed run recorded, and the next plan
+ *   lists again what may not have finished.
+ *
+ * Not foreseen here: live health (`--refresh`): in a preview the membership's outputs are its
+ * inputs, not what its refresh read; a refused plan is only refused at preview time (an `up
+ * --skip-preview` registers this resource after the cluster's steps ran: the hosts' own guards
+ * refuse there).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { HostFilesProvider } from "./hostFiles";
+import { Plan, RecordedCluster, planCluster, planRecorded, recordCluster } from "./plan";
+import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
+import { ClusterSpec } from "./spec";
+
+/** The component's type token. */
+export const planType = "etcd:index:Plan";
+/** The type token of the record (the dynamic resource) in the state and in previews. */
+export const planRecordType = "pulumi-nodejs:dynamic/etcd:Plan";
+/** The environment variable naming the file `check` writes the plan's Markdown to (the PR workflow's). */
+export const planMarkdownEnv = "ETCD_PLAN_MARKDOWN";
+
+/** What the program gives the record: this run's cluster. */
+export interface PlanInputs {
+    recorded: RecordedCluster;
+}
+
+/** The record's checked inputs and outputs: `previous` is the last run's cluster, null when none. */
+export interface PlanState extends PlanInputs {
+    previous: RecordedCluster | null;
+}
+
+/** Said under a plan made without a record of the last run: a new stack, or one deployed before the plan was recorded. */
+export const noRecordNote = "No cluster recorded by an earlier run: this is a new stack, or one whose last up predates the plan " +
+    "(then the actions above are not what up will do; the next preview after an up shows them).";
+
+const isRecorded = (v: unknown): v is RecordedCluster =>
+    typeof v === "object" && v !== null && Array.isArray((v as RecordedCluster).members);
+
+/** JSON with sorted keys: two records compare equal whatever order their keys came back in. */
+function canonical(v: unknown): string {
+    return JSON.stringify(v, (_k, x) => (x !== null && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+}
+
+/** Whether two records are the same cluster. */
+export function sameRecord(a: unknown, b: unknown): boolean {
+    return canonical(a) === canonical(b);
+}
+
+/** The plan as text, for the preview's diagnostic (the note appended when there was no record). */
+export function planText(plan: Plan, previous: RecordedCluster | null): string {
+    return renderPlanText(plan) + (previous === null ? noRecordNote + "\n" : "");
+}
+
+/** The plan as Markdown, for the pull request's comment (the note appended when there was no record). */
+export function planMarkdown(plan: Plan, previous: RecordedCluster | null): string {
+    return renderPlanMarkdown(plan) + (previous === null ? `\n_${noRecordNote}_\n` : "");
+}
+
+export const planProvider: pulumi.dynamic.ResourceProvider = {
+    // Every preview and up, before anything reaches a host: the last run's record handed on, and
+    // the plan's refusals (identity ones left to the removal check, which fails the same preview).
+    async check(olds: Partial<PlanState>, news: PlanInputs) {
+        const previous = isRecorded(olds?.recorded) ? olds.recorded : null;
+        const plan = planRecorded(previous ?? undefined, news.recorded);
+        const file = process.env[planMarkdownEnv];
+        // Required here: a dynamic provider is serialized with what it captures, and an imported module is not.
+        if (file) (require("fs") as typeof import("fs")).writeFileSync(file, planMarkdown(plan, previous));
+        const refused = plan.refusals.some((r) => r.kind !== "identity");
+        const failures = refused ? [{ property: "recorded", reason: `${planText(plan, previous)}nothing was changed` }] : [];
+        const inputs: PlanState = { ...news, previous };
+        return { inputs, failures };
+    },
+
+    async diff(_id: string, olds: PlanState, news: PlanState) {
+        // Only the record: `previous` is what this run compares with, not a change of its own.
+        return { changes: !sameRecord(olds.recorded, news.recorded) };
+    },
+
+    async create(inputs: PlanState) {
+        const outs: PlanState = { ...inputs, previous: inputs.recorded };
+        return { id: "plan", outs };
+    },
+
+    async update(_id: string, _olds: PlanState, news: PlanState) {
+        // Done: the next run compares with this one.
+        const outs: PlanState = { ...news, previous: news.recorded };
+        return { outs };
+    },
+
+    async read(id: string, props: PlanState) {
+        // Nothing to read anywhere: the record is what the last up declared.
+        return { id, props };
+    },
+};
+
+/** The record itself: a dynamic resource (type pulumi-nodejs:dynamic/etcd:Plan). */
+export class PlanRecord extends pulumi.dynamic.Resource {
+    /** This run's cluster. */
+    declare public readonly recorded: pulumi.Output<RecordedCluster>;
+    /** In a preview, the cluster the last successful up recorded (null: none); after an up, `recorded`. */
+    declare public readonly previous: pulumi.Output<RecordedCluster | null>;
+
+    constructor(name: string, inputs: PlanInputs, opts: pulumi.CustomResourceOptions) {
+        super(planProvider, name, { ...inputs, previous: undefined }, opts, "etcd", "Plan");
+    }
+}
+
+export interface ClusterPlanArgs {
+    /** The validated spec this run declares. */
+    spec: ClusterSpec;
+    /** What must succeed before the record advances: the whole cluster. */
+    after: pulumi.CustomResourceOptions["dependsOn"];
+}
+
+/**
+ * The plan: its own Node.js provider instance (the engine's default one takes the whole stack
+ * config as its inputs: every config edit would preview as its change) and the record; in a
+ * dry run, the plan logged on the record.
+ */
+export class ClusterPlan extends pulumi.ComponentResource {
+    public readonly record: PlanRecord;
+    /** The plan from `previous`: in a preview, what up will do; after an up, nothing (the record is this run's). */
+    public readonly plan: pulumi.Output<Plan>;
+
+    constructor(name: string, args: ClusterPlanArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(planType, name, {}, opts);
+        const provider = new HostFilesProvider(`${name}-provider`, { parent: this });
+        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(args.spec) }, { parent: this, provider, dependsOn: args.after });
+        const record = this.record;
+        const dryRun = pulumi.runtime.isDryRun();
+        this.plan = record.previous.apply((previous) => {
+            const p = previous ?? null;
+            const plan = planCluster(p ?? undefined, args.spec);
+            if (dryRun) void pulumi.log.info(planText(plan, p), record);
+            return plan;
+        });
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,206 @@
+/**
+ * The plan wired into the program (components/planResource.ts): its provider's check, diff,
+ * create, update and read called directly, table-driven, on records of the plan's fixtures (the
+ * state a preview's check sees is the last run's inputs), and the component as declared on the
+ * mocked engine. What a real preview prints: tests/engine/plan.test.ts.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { RecordedCluster, planCluster, planRecorded, recordCluster } from "../../components/plan";
+import {
+    ClusterPlan, PlanState, noRecordNote, planMarkdown, planMarkdownEnv, planProvider, planRecordType, planText, planType, sameRecord,
+} from "../../components/planResource";
+import { removalCheckProvider } from "../../components/removalCheck";
+import { peerUrl } from "../../components/render";
+import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
+import { ClusterSpec } from "../../components/spec";
+import { DependencyRecorder, installMocks, resolve } from "./mocks";
+import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
+
+const base = stack(three);
+const record = (s: ClusterSpec) => recordCluster(s);
+/** Every member at a new address and machine at once (none stays). */
+const allMoved = three.map((m, i) => ({ ...m, address: `10.213.0.${21 + i}`, hostKey: three[(i + 1) % 3].hostKey }));
+
+type Check = (olds: unknown, news: unknown) => Promise<{ inputs: PlanState; failures: { property: string; reason: string }[] }>;
+const check = planProvider.check as unknown as Check;
+
+describe("plan resource: the provider called directly", () => {
+    describe("check: hands on the last run's record, fails a refused plan in its own text", () => {
+        const cases: Array<{ name: string; olds: Partial<PlanState>; next: ClusterSpec; refused?: RegExp[] }> = [
+            { name: "a new stack (no state)", olds: {}, next: base },
+            { name: "no change", olds: { recorded: record(base), previous: record(base) }, next: base },
+            { name: "a tuning change", olds: { recorded: record(base), previous: null }, next: stack(three, { tuning: { heartbeatIntervalMs: 200, electionTimeoutMs: 2000 } }) },
+            { name: "3 → 5 members", olds: { recorded: record(base), previous: record(base) }, next: stack(five) },
+            { name: "5 → 3 members", olds: { recorded: record(stack(five)), previous: record(stack(five)) }, next: base },
+            { name: "lab-3 replaced", olds: { recorded: record(base), previous: record(base) }, next: stack(threeWithLab3Moved) },
+            { name: "3.5.32 → 3.6.16", olds: { recorded: record(stack(three, { version: "3.5.32" })), previous: null }, next: base },
+            {
+                name: "a downgrade 3.6.16 → 3.5.32", olds: { recorded: record(base), previous: record(base) }, next: stack(three, { version: "3.5.32" }),
+                refused: [/^ {2}- version: lab-1: etcd 3\.6\.16 → 3\.5\.32 is a downgrade, which is not supported$/m, /^ {2}- version: lab-3: /m],
+            },
+            {
+                name: "a minor skipped 3.4 → 3.6 (recorded by an older run)", olds: { recorded: { ...record(base), members: record(base).members.map((m) => ({ ...m, version: "3.4.30" })) } }, next: base,
+                refused: [/^ {2}- version: lab-1: etcd 3\.4\.30 → 3\.6\.16 skips a minor version: upgrades go one minor at a time \(to 3\.5 first\)$/m],
+            },
+            {
+                name: "every member's registration at once", olds: { recorded: record(base), previous: record(base) }, next: stack(allMoved),
+                refused: [/^REFUSED: pulumi up changes nothing; the policy refuses this plan:$/m, /^ {2}- quorum: every member's registration changes at once \(lab-1, lab-2, lab-3 leave, none stays\)/m],
+            },
+        ];
+        for (const c of cases) {
+            it(`${c.name}: ${c.refused ? "fails with the plan's text" : "passes"}, previous = the last run's record`, async () => {
+                const news = { recorded: record(c.next), __provider: "PROVIDER" };
+                const r = await check(c.olds, news);
+                const previous = (c.olds.recorded ?? null) as RecordedCluster | null;
+                assert.deepEqual(r.inputs, { recorded: record(c.next), __provider: "PROVIDER", previous });
+                const plan = planRecorded(previous ?? undefined, record(c.next));
+                if (!c.refused) {
+                    assert.deepEqual(r.failures, []);
+                    assert.deepEqual(plan.refusals, []);
+                    return;
+                }
+                assert.equal(r.failures.length, 1);
+                assert.equal(r.failures[0].property, "recorded");
+                assert.equal(r.failures[0].reason, `${renderPlanText(plan)}nothing was changed`);
+                for (const re of c.refused) assert.match(r.failures[0].reason, re);
+            });
+        }
+
+        it("a rename passes here: the removal check's check refuses it, in the same words, once", async () => {
+            const renamed = stack(threeWithLab3Renamed);
+            const r = await check({ recorded: record(base) }, { recorded: record(renamed) });
+            assert.deepEqual(r.failures, []);
+            const plan = planRecorded(record(base), record(renamed));
+            assert.deepEqual(plan.refusals.map((x) => x.kind), ["identity"]);
+            const places = (s: ClusterSpec) => ({
+                members: Object.fromEntries(s.members.map((m) => [m.name, peerUrl(s, m)])),
+                connections: Object.fromEntries(s.members.map((m) => [m.name, { host: m.sshHost, port: m.sshPort }])),
+            });
+            const removal = await (removalCheckProvider.check as unknown as (o: unknown, n: unknown) => Promise<{ failures: { reason: string }[] }>)(
+                places(base), { ...places(renamed), order: renamed.members.map((m) => m.name), script: "", run: "r" });
+            assert.deepEqual(removal.failures.map((f) => f.reason), [`${plan.refusals[0].reason}; nothing was changed`]);
+        });
+
+        it(`writes the plan's Markdown to $${planMarkdownEnv} when set (a refused plan too), nothing otherwise`, async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-plan-md-"));
+            const file = path.join(dir, "plan.md");
+            const saved = process.env[planMarkdownEnv];
+            try {
+                delete process.env[planMarkdownEnv];
+                await check({ recorded: record(base) }, { recorded: record(stack(five)) });
+                assert.ok(!fs.existsSync(file));
+                process.env[planMarkdownEnv] = file;
+                await check({ recorded: record(base) }, { recorded: record(stack(five)) });
+                assert.equal(fs.readFileSync(file, "utf8"), renderPlanMarkdown(planCluster(record(base), stack(five))));
+                await check({ recorded: record(base) }, { recorded: record(stack(allMoved)) });
+                assert.match(fs.readFileSync(file, "utf8"), /^> \*\*REFUSED: pulumi up changes nothing/m);
+                await check({}, { recorded: record(base) });
+                assert.equal(fs.readFileSync(file, "utf8"), renderPlanMarkdown(planCluster(undefined, base)) + `\n_${noRecordNote}_\n`);
+            } finally {
+                if (saved === undefined) delete process.env[planMarkdownEnv];
+                else process.env[planMarkdownEnv] = saved;
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    });
+
+    describe("diff: the record only", () => {
+        /** The same value, every object's keys in reverse order (as a state may hand them back). */
+        const reordered = <T>(v: T): T => (Array.isArray(v) ? v.map(reordered) : v !== null && typeof v === "object"
+            ? Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reordered((v as Record<string, unknown>)[k])])) : v) as T;
+        const cases: Array<[string, PlanState, PlanState, boolean]> = [
+            ["the same record", { recorded: record(base), previous: record(base) }, { recorded: record(base), previous: record(base) }, false],
+            ["the same record, keys in another order", { recorded: record(base), previous: null }, { recorded: reordered(record(base)), previous: null }, false],
+            ["only previous differs (what the check hands on)", { recorded: record(base), previous: record(base) }, { recorded: record(base), previous: null }, false],
+            ["a member added", { recorded: record(base), previous: record(base) }, { recorded: record(stack(five)), previous: record(base) }, true],
+            ["a version", { recorded: record(base), previous: record(base) }, { recorded: record(stack(three, { version: "3.6.15" })), previous: record(base) }, true],
+            ["a tuning change", { recorded: record(base), previous: record(base) }, { recorded: record(stack(three, { tuning: { heartbeatIntervalMs: 200, electionTimeoutMs: 2000 } })), previous: record(base) }, true],
+        ];
+        for (const [name, olds, news, changes] of cases) {
+            it(`${name}: ${changes ? "a change" : "no change"}`, async () => {
+                if (name.includes("another order")) assert.notEqual(JSON.stringify(news.recorded), JSON.stringify(olds.recorded));
+                assert.deepEqual(await planProvider.diff!("plan", olds, news), { changes });
+                assert.equal(sameRecord(olds.recorded, news.recorded), !changes);
+            });
+        }
+    });
+
+    describe("create, update, read: the record advances to this run's; nothing else", () => {
+        const cases: Array<[string, RecordedCluster | null, ClusterSpec]> = [
+            ["a new stack", null, base],
+            ["3 → 5", record(base), stack(five)],
+            ["a replace", record(base), stack(threeWithLab3Moved)],
+        ];
+        for (const [name, previous, next] of cases) {
+            it(`${name}: create and update record this run's cluster as previous; read returns the state unchanged`, async () => {
+                const checked: PlanState = { recorded: record(next), previous };
+                const created = await planProvider.create(checked);
+                assert.deepEqual(created, { id: "plan", outs: { recorded: record(next), previous: record(next) } });
+                const updated = await planProvider.update!("plan", { recorded: previous ?? record(base), previous }, checked);
+                assert.deepEqual(updated, { outs: { recorded: record(next), previous: record(next) } });
+                // The next preview with no edit: nothing.
+                assert.deepEqual(planRecorded(updated.outs.previous, record(next)).actions.map((a) => a.kind), ["nothing"]);
+                const read = await planProvider.read!("plan", updated.outs);
+                assert.deepEqual(read, { id: "plan", props: updated.outs });
+            });
+        }
+    });
+
+    it("planText and planMarkdown: the renderers' own, with the note when there was no record", () => {
+        const p = planCluster(record(base), stack(five));
+        assert.equal(planText(p, record(base)), renderPlanText(p));
+        assert.equal(planMarkdown(p, record(base)), renderPlanMarkdown(p));
+        const fresh = planCluster(undefined, base);
+        assert.equal(planText(fresh, null), renderPlanText(fresh) + noRecordNote + "\n");
+    });
+});
+
+describe("plan resource: the component as declared (mocked engine)", function () {
+    this.timeout(20_000);
+
+    /** Something the plan must wait for. */
+    class Marker extends pulumi.CustomResource {
+        constructor(name: string) {
+            super("test:index:Before", name, {});
+        }
+    }
+
+    it(`a component ${planType} with its own Node.js provider and the record (${planRecordType}): this run's cluster, after what it is given`, async () => {
+        const recorded = installMocks();
+        const deps = new DependencyRecorder();
+        const cluster = new Marker("etcd");
+        const p = new ClusterPlan("etcd-plan", { spec: stack(five), after: [cluster] }, { transformations: [deps.transformation] });
+        await resolve(p.plan);
+        const mine = recorded.filter((r) => r.name.startsWith("etcd-plan"));
+        assert.deepEqual(mine.map((r) => [r.type, r.name]).sort(), [
+            ["etcd:index:Plan", "etcd-plan"],
+            ["pulumi-nodejs:dynamic/etcd:Plan", "etcd-plan-record"],
+            ["pulumi:providers:pulumi-nodejs", "etcd-plan-provider"],
+        ]);
+        const rec = mine.find((r) => r.name === "etcd-plan-record")!;
+        assert.deepEqual(rec.inputs.recorded, JSON.parse(JSON.stringify(record(stack(five)))));
+        assert.match(rec.provider ?? "", /pulumi:providers:pulumi-nodejs::etcd-plan-provider::/);
+        await deps.settled();
+        assert.deepEqual(deps.dependsOn("etcd-plan-record"), ["<unknown>"], "the record waits for what it was given (the cluster)");
+        assert.deepEqual(deps.dependsOn("etcd-plan-provider"), []);
+    });
+
+    const runs: Array<[string, unknown, ClusterSpec, string[]]> = [
+        ["a new stack: no record (null)", null, base, ["bootstrap"]],
+        ["an earlier record, 3 → 5", record(base), stack(five), ["files", "join", "join"]],
+        ["an earlier record, no change", record(base), base, ["nothing"]],
+    ];
+    for (const [name, previous, next, kinds] of runs) {
+        it(`the plan from the record's previous, in a preview: ${name}`, async () => {
+            installMocks({ planPrevious: previous, dryRun: true });
+            const p = new ClusterPlan("etcd-plan", { spec: next, after: [] });
+            const plan = await resolve(p.plan);
+            assert.deepEqual(plan, planCluster((previous ?? undefined) as RecordedCluster | undefined, next));
+            assert.deepEqual(plan.actions.map((a) => a.kind), kinds);
+        });
+    }
+});
