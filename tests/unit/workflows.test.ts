@@ -16,7 +16,11 @@ const dir = path.join(__dirname, "..", "..", ".github", "workflows");
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 type Workflow = { on: Record<string, any>; jobs: Record<string, { environment?: string; strategy?: any; steps: Step[]; env?: Record<string, string> }> };
 const load = (f: string) => yaml.load(fs.readFileSync(path.join(dir, f), "utf8")) as Workflow;
-const pulumiStep = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("pulumi/actions@"));
+const pulumiSteps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+const pulumiStep = (w: Workflow) => pulumiSteps(w)[0];
+const repoRoot = path.join(__dirname, "..", "..");
+/** The CLI version scripts/toolchain/pins.tsv pins (what the project and its policy pack are built and tested with). */
+const pinnedCli = () => /^cli\s+\S+\s+(\S+)/m.exec(fs.readFileSync(path.join(repoRoot, "scripts/toolchain/pins.tsv"), "utf8"))![1];
 
 describe("GitHub workflows (.github/workflows)", () => {
     it("previews on every pull request the stacks the stacks job lists, and comments the diff", () => {
@@ -72,7 +76,44 @@ describe("GitHub workflows (.github/workflows)", () => {
         for (const env of w.on.workflow_dispatch.inputs.stack.options) assert.ok(stackNames().includes(env), `${env}: no stacks/Pulumi.${env}.yaml`);
         assert.ok(stackNames().includes(w.on.workflow_dispatch.inputs.stack.default));
         assert.equal(w.jobs.up.environment, "${{ inputs.stack || 'staging' }}");
-        assert.equal(pulumiStep(w)!.with?.command, "up");
+        const steps = pulumiSteps(w);
+        assert.deepEqual(steps.map((s) => s.with?.command), ["preview", "up"], "a preview of the same stack, then the up");
+        for (const step of steps) assert.equal(step.with?.["stack-name"], "${{ inputs.stack || 'staging' }}");
+    });
+
+    describe("the policy pack runs in both workflows (`--policy-pack policy`)", () => {
+        // pulumi/actions turns each line of `policyPacks` into `--policy-pack <line>` (the Automation API's policyPacks).
+        const packs = (step: Step) => String(step.with?.policyPacks ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+        for (const f of ["preview.yml", "deploy.yml"]) {
+            it(`${f}: every pulumi/actions step runs the pack in policy/, with the pinned CLI, after npm ci installed @pulumi/policy`, () => {
+                const w = load(f);
+                const steps = pulumiSteps(w);
+                assert.ok(steps.length > 0);
+                for (const step of steps) {
+                    assert.deepEqual(packs(step), ["policy"], `${f}: ${step.with?.command} without --policy-pack policy`);
+                    assert.equal(String(step.with?.["pulumi-version"]), pinnedCli(), `${f}: ${step.with?.command}'s CLI is not the pinned one`);
+                    const job = Object.values(w.jobs).find((j) => j.steps.includes(step))!;
+                    const npmCi = job.steps.findIndex((s) => /^npm ci( |$)/.test(s.run ?? ""));
+                    assert.ok(npmCi >= 0 && npmCi < job.steps.indexOf(step), `${f}: npm ci must come before ${step.with?.command}`);
+                    assert.doesNotMatch(job.steps[npmCi].run!, /--omit[= ]dev|--production/, "@pulumi/policy is a devDependency");
+                }
+            });
+        }
+
+        it("the pack is where the workflows name it: policy/ holds a Node.js policy pack whose @pulumi/policy npm ci installs", () => {
+            assert.match(fs.readFileSync(path.join(repoRoot, "policy", "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+            const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
+            assert.ok(pkg.devDependencies["@pulumi/policy"] ?? pkg.dependencies["@pulumi/policy"], "@pulumi/policy in package.json");
+            assert.match(fs.readFileSync(path.join(repoRoot, "policy", "index.ts"), "utf8"), /new PolicyPack\(/);
+        });
+
+        it("deploy.yml previews with the pack before the up (the action's up skips its preview, where stack policies would run only at the end)", () => {
+            const steps = load("deploy.yml").jobs.up.steps;
+            const preview = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "preview");
+            const up = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "up");
+            assert.ok(preview >= 0 && preview < up, "preview with the pack before up");
+            assert.deepEqual(packs(steps[preview]), ["policy"]);
+        });
     });
 
     it("passes secrets through env only, and names every secret the README documents", () => {
