@@ -146,6 +146,9 @@ export class ChaosContext {
 
 /** An engine run's first line that says why it failed (a refusal or a failed step), or its error's end. */
 export function firstError(run: EngineOutcome): string {
-    const line = (run.error ?? "").split("\n").find((l) => /refusing to|failed/.test(l))?.trim() ?? "";
+    // The CLI's own "Command failed with exit code 1: …pulumi up …" says nothing of why: the project's
+    // refusals first, then a step's error (`error: …` in the engine's diagnostics).
+    const lines = `${run.error ?? ""}\n${run.log?.output ?? ""}`.split("\n").map((l) => l.trim());
+    const line = lines.find((l) => /refusing to/.test(l)) ?? lines.find((l) => /error: |failed/.test(l) && !/^(stderr: )?Command failed with exit code/.test(l)) ?? "";
     return line.slice(0, 600) || (run.error ?? "").slice(-1500);
 }
