@@ -149,7 +149,8 @@ export class ClusterPlan extends pulumi.ComponentResource {
         this.plan = record.previous.apply((previous) => {
             const p = previous ?? null;
             const plan = planCluster(p ?? undefined, args.spec);
-            if (dryRun) void pulumi.log.info(planText(plan, p), record);
+            // The engine ends each message with a newline of its own.
+            if (dryRun) void pulumi.log.info(planText(plan, p).trimEnd(), record);
             return plan;
         });
         this.registerOutputs({});
