@@ -11,6 +11,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { spawnSync } from "child_process";
 import { previewStacks, stackNames } from "../../scripts/stackFiles";
+import { planCluster, recordCluster } from "../../components/plan";
+import { planMarkdownEnv } from "../../components/planResource";
+import { renderPlanMarkdown } from "../../components/renderPlan";
+import { five, stack, three } from "./planFixtures";
 
 const dir = path.join(__dirname, "..", "..", ".github", "workflows");
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
@@ -23,7 +27,7 @@ const repoRoot = path.join(__dirname, "..", "..");
 const pinnedCli = () => /^cli\s+\S+\s+(\S+)/m.exec(fs.readFileSync(path.join(repoRoot, "scripts/toolchain/pins.tsv"), "utf8"))![1];
 
 describe("GitHub workflows (.github/workflows)", () => {
-    it("previews on every pull request the stacks the stacks job lists, and comments the diff", () => {
+    it("previews on every pull request the stacks the stacks job lists", () => {
         const w = load("preview.yml");
         assert.ok(w.on.pull_request, "runs on pull_request");
         // The matrix is not written in the workflow: it is what scripts/stackFiles.ts prints when it runs.
@@ -37,8 +41,67 @@ describe("GitHub workflows (.github/workflows)", () => {
         assert.equal((list as { id?: string }).id, "list");
         const step = pulumiStep(w)!;
         assert.equal(step.with?.command, "preview");
-        assert.equal(step.with?.["comment-on-pr"], true);
         assert.equal(step.with?.["stack-name"], "${{ matrix.stack }}");
+    });
+
+    it("comments the etcd plan first, then Pulumi's preview (issue 28): the preview writes the plan's Markdown where the comment step reads it", () => {
+        const w = load("preview.yml");
+        const steps = w.jobs.preview.steps as Array<Step & { id?: string; if?: string }>;
+        const at = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        const step = steps[at];
+        assert.equal(step.id, "preview");
+        assert.equal(step.with?.["comment-on-pr"], false, "the action's own comment would hold Pulumi's diff alone");
+        const markdown = step.env?.[planMarkdownEnv];
+        assert.equal(markdown, "${{ runner.temp }}/etcd-plan.md");
+        const comment = steps[at + 1];
+        assert.ok(comment, "a step after the preview comments");
+        assert.equal(comment.if, "always() && steps.preview.outcome != 'skipped'", "a refused plan fails the preview: the comment still runs");
+        assert.equal(comment.env?.PLAN, markdown);
+        assert.equal(comment.env?.PREVIEW, "${{ steps.preview.outputs.output }}");
+        assert.equal(comment.env?.OUTCOME, "${{ steps.preview.outcome }}");
+        assert.equal(comment.env?.GH_TOKEN, "${{ secrets.GITHUB_TOKEN }}");
+        assert.equal(comment.env?.PR, "${{ github.event.pull_request.number }}");
+        assert.deepEqual(comment.run!.trim().split("\n"), [
+            'bash scripts/previewComment.sh > "$RUNNER_TEMP/comment.md"',
+            'gh pr comment "$PR" --body-file "$RUNNER_TEMP/comment.md"',
+        ]);
+    });
+
+    describe("scripts/previewComment.sh: the comment's text", () => {
+        const script = path.join(repoRoot, "scripts/previewComment.sh");
+        const plan = renderPlanMarkdown(planCluster(recordCluster(stack(three)), stack(five)));
+        const run = (env: Record<string, string>) => {
+            const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", STACK: "staging", ...env } });
+            assert.equal(r.status, 0, r.stderr);
+            return r.stdout;
+        };
+        let tmp = "";
+        before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-comment-")); });
+        after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+        it("the plan's Markdown first, as written, then Pulumi's output folded", () => {
+            fs.writeFileSync(path.join(tmp, "plan.md"), plan);
+            const out = run({ PLAN: path.join(tmp, "plan.md"), OUTCOME: "success", PREVIEW: "Previewing update (staging):\n ~ etcd-plan-record update" });
+            assert.ok(out.startsWith("## etcd-stack preview: `staging`\n\n" + plan + "\n<details>"), out);
+            assert.ok(out.indexOf("### etcd plan: lab: 3 voting members (quorum 2) → 5 voting members (quorum 3)") < out.indexOf("etcd-plan-record update"));
+            assert.ok(out.trimEnd().endsWith("```\n</details>"));
+            assert.doesNotMatch(out, /preview failed/);
+        });
+
+        it("a failed preview: said so under the plan (a refused plan), or in its place when the plan's check did not run", () => {
+            fs.writeFileSync(path.join(tmp, "plan.md"), plan);
+            assert.match(run({ PLAN: path.join(tmp, "plan.md"), OUTCOME: "failure", PREVIEW: "" }), /### etcd plan: [^]*\*\*The preview failed\*\* \(failure\)/);
+            const none = run({ PLAN: path.join(tmp, "absent.md"), OUTCOME: "failure", PREVIEW: "error: preflight" });
+            assert.match(none, /^## etcd-stack preview: `staging`\n\n_No etcd plan: the preview stopped before the plan's check ran/);
+        });
+
+        // 120 000: an environment variable holds at most 128 KiB (Linux MAX_ARG_STRLEN): a longer preview output fails the comment step (preview.yml says so).
+        it("keeps the comment under GitHub's 65536 characters: Pulumi's output is cut, the plan is not", () => {
+            fs.writeFileSync(path.join(tmp, "plan.md"), plan);
+            const out = run({ PLAN: path.join(tmp, "plan.md"), OUTCOME: "success", PREVIEW: "x".repeat(120_000) });
+            assert.ok(out.length < 65536, `${out.length}`);
+            assert.ok(out.includes(plan));
+        });
     });
 
     it("the stacks job's command prints, as JSON, exactly the stack files that download the release, not a local tarball (dev, lab)", () => {
