@@ -141,10 +141,12 @@ export const configReference: ConfigKey[] = [
         constraint: "an `https://` URL",
     },
     {
-        key: "binary.sha256", type: "map of arch to hex", required: "with a URL", map: true,
+        key: "binary.sha256", type: "map of arch to hex, or of version to such a map", required: "with a URL", map: true,
         read: (s) => s.binary.kind === "url" ? s.binary.sha256 : undefined, example: { amd64: hex("a"), arm64: hex("b") }, invalid: { amd64: "REPLACE-WITH-SHA256" },
-        meaning: "the tarball's sha256 per arch (from the release's `SHA256SUMS`), checked on each host before anything is installed",
-        constraint: "arches `amd64`, `arm64`; each 64 lowercase hex characters; at least one",
+        meaning: "the tarball's sha256 per arch (from the release's `SHA256SUMS`), checked on each host before anything is installed. " +
+            "Keyed by version (`{ \"3.6.16\": { amd64: … }, \"3.6.17\": { amd64: … } }`) the sums of the next release go in ahead of the upgrade, " +
+            "so the upgrade is an edit of `version` alone; only `version`'s sums are used. Keyed by arch they are `version`'s (an upgrade edits both)",
+        constraint: "arches `amd64`, `arm64`; each 64 lowercase hex characters; at least one. Keyed by version: every key a release version (`X.Y.Z`), one of them `version`",
     },
     {
         key: "binary.localTarball", type: "path", required: "instead of a URL", readByConfig: true,

@@ -334,7 +334,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         problems.push(`dirs: the data dir "${dirs.data}" must be separate from the config and pki dirs`);
     }
 
-    const binary = parseBinary(raw.binary, p, problems);
+    const binary = parseBinary(raw.binary, p, problems, version);
     const tuning = parseTuning(raw.tuning, p, problems);
     const ca = parseCa(raw, p, problems);
     const clientCertificates = parseClientCertificates(raw.clientCertificates, p, problems);
@@ -498,7 +498,7 @@ function checkPortClashes(ports: { client: number; peer: number; metrics: number
     void bastion;
 }
 
-function parseBinary(value: unknown, p: Reader, problems: string[]): BinarySource {
+function parseBinary(value: unknown, p: Reader, problems: string[], version: string): BinarySource {
     const fallback: BinarySource = { kind: "local", tarballPath: "" };
     if (value === undefined) {
         problems.push("binary: required: { url: <template>, sha256: { amd64: <hex> } } or { localTarball: <path> }");
@@ -524,24 +524,43 @@ function parseBinary(value: unknown, p: Reader, problems: string[]): BinarySourc
         problems.push(`binary.url: "${urlTemplate}" must be an https:// URL`);
     }
     const shaRaw = field(value, "sha256");
-    const sha256: Partial<Record<ReleaseArch, string>> = {};
+    let sha256: Partial<Record<ReleaseArch, string>> = {};
     if (!p.object("binary.sha256", shaRaw) || shaRaw === undefined) {
         problems.push("binary.sha256: required, a map of arch (amd64, arm64) to the tarball's sha256");
+    } else if (Object.keys(shaRaw as object).length > 0 && Object.keys(shaRaw as object).every((k) => semver.test(k))) {
+        // Per version ({ "3.6.16": { amd64: … } }): the next release's sums go in ahead of the
+        // upgrade, so the upgrade itself is an edit of `version` alone. Only `version`'s are used.
+        for (const [v, sums] of Object.entries(shaRaw as object)) {
+            const own = archSums(`binary.sha256["${v}"]`, sums, p, problems);
+            if (v === version) sha256 = own;
+        }
+        if (semver.test(version) && !Object.keys(shaRaw as object).includes(version)) {
+            problems.push(`binary.sha256: no checksums for version "${version}" (given for ${Object.keys(shaRaw as object).join(", ")}); ` +
+                `add "${version}": { amd64: <sha256> } from the v${version} release's SHA256SUMS`);
+        }
     } else {
-        for (const [arch, sum] of Object.entries(shaRaw as object)) {
-            if (!releaseArches.includes(arch as ReleaseArch)) {
-                problems.push(`binary.sha256: unknown arch "${arch}" (expected ${releaseArches.join(" or ")})`);
-            } else if (typeof sum !== "string" || !sha256Hex.test(sum)) {
-                problems.push(`binary.sha256.${arch}: must be 64 lowercase hex characters`);
-            } else {
-                sha256[arch as ReleaseArch] = sum;
-            }
-        }
-        if (Object.keys(sha256).length === 0 && Object.keys(shaRaw as object).length === 0) {
-            problems.push("binary.sha256: give at least one arch");
-        }
+        sha256 = archSums("binary.sha256", shaRaw, p, problems);
     }
     return { kind: "url", urlTemplate, sha256 };
+}
+
+/** `{ amd64: <hex>, arm64: <hex> }`, at least one arch; `at` names it in problems. */
+function archSums(at: string, value: unknown, p: Reader, problems: string[]): Partial<Record<ReleaseArch, string>> {
+    const sha256: Partial<Record<ReleaseArch, string>> = {};
+    if (!p.object(at, value) || value === undefined) return sha256;
+    for (const [arch, sum] of Object.entries(value as object)) {
+        if (!releaseArches.includes(arch as ReleaseArch)) {
+            problems.push(`${at}: unknown arch "${arch}" (expected ${releaseArches.join(" or ")})`);
+        } else if (typeof sum !== "string" || !sha256Hex.test(sum)) {
+            problems.push(`${at}.${arch}: must be 64 lowercase hex characters`);
+        } else {
+            sha256[arch as ReleaseArch] = sum;
+        }
+    }
+    if (Object.keys(value as object).length === 0) {
+        problems.push(`${at}: give at least one arch`);
+    }
+    return sha256;
 }
 
 function parseTuning(value: unknown, p: Reader, problems: string[]): TuningSpec {

@@ -40,12 +40,17 @@ function validationProblems(env: string, dir: string): string[] {
 /** A file named by path that is not on this machine: the operator's, the runner's, a developer's. */
 const absentHere = (p: string) => /: file ".*" does not exist$/.test(p);
 
-/** `binary.sha256.<arch>`'s problem while its value is still the marked placeholder. */
+/**
+ * `binary.sha256.<arch>`'s problem (or, keyed by version, `binary.sha256["<version>"].<arch>`'s)
+ * while its value is still the marked placeholder.
+ */
 function unfilledChecksum(env: string, dir: string): (p: string) => boolean {
     const sha256 = ((readStackConfig(env, dir)["etcd:binary"] as { sha256?: Record<string, unknown> } | undefined)?.sha256) ?? {};
     return (p) => {
-        const arch = /^binary\.sha256\.([A-Za-z0-9_]+): /.exec(p)?.[1];
-        return arch !== undefined && /^REPLACE-WITH-/.test(String(sha256[arch]));
+        const m = /^binary\.sha256(?:\["([0-9.]+)"\])?\.([A-Za-z0-9_]+): /.exec(p);
+        if (!m) return false;
+        const sums = m[1] === undefined ? sha256 : (sha256[m[1]] ?? {}) as Record<string, unknown>;
+        return /^REPLACE-WITH-/.test(String(sums[m[2]]));
     };
 }
 
@@ -104,6 +109,41 @@ describe("stacks/", () => {
             assert.deepEqual(stacksWithProblems(dir), {});
             assert.ok(stackNames(dir).includes("qa"));
             for (const env of ["prod", "qa"]) assert.ok(previewStacks(dir).includes(env), `${env} is previewed`);
+        });
+
+        it("checksums keyed by version: the next release's sums added ahead, then version edited alone, still pass; a version without sums is caught", () => {
+            const file = path.join(dir, "Pulumi.up.yaml");
+            const stack = (version: string, sums: Record<string, string>) => [
+                "config:",
+                "  etcd:clusterName: up",
+                `  etcd:version: ${version}`,
+                "  etcd:members:",
+                ...[1, 2, 3].flatMap((i) => [`    - name: etcd-up-${i}`, `      address: 10.40.2.1${i}`]),
+                "  etcd:sshPrivateKeyPath: ~/.ssh/etcd-up",
+                "  etcd:knownHostsPath: ~/.ssh/etcd-up.known_hosts",
+                "  etcd:binary:",
+                "    url: https://github.com/etcd-io/etcd/releases/download/v{version}/etcd-v{version}-linux-{arch}.tar.gz",
+                "    sha256:",
+                ...Object.entries(sums).flatMap(([v, sum]) => [`      "${v}":`, `        amd64: ${sum}`]),
+                "",
+            ].join("\n");
+            const real = (v: string) => crypto.createHash("sha256").update(`etcd-v${v}-linux-amd64.tar.gz`).digest("hex");
+            try {
+                // The next release's placeholder is marked, like an unfilled arch-keyed one: tolerated until filled.
+                fs.writeFileSync(file, stack("3.6.15", { "3.6.15": real("3.6.15"), "3.6.16": "REPLACE-WITH-SHA256-OF-etcd-v3.6.16-linux-amd64.tar.gz" }));
+                assert.deepEqual(realStackProblems("up", dir), []);
+                assert.deepEqual(validationProblems("up", dir).filter((p) => !absentHere(p)), ['binary.sha256["3.6.16"].amd64: must be 64 lowercase hex characters']);
+                fs.writeFileSync(file, stack("3.6.15", { "3.6.15": real("3.6.15"), "3.6.16": real("3.6.16") }));
+                assert.deepEqual(realStackProblems("up", dir), []);
+                fs.writeFileSync(file, stack("3.6.16", { "3.6.15": real("3.6.15"), "3.6.16": real("3.6.16") }));
+                assert.deepEqual(realStackProblems("up", dir), [], "the upgrade: version edited alone");
+                fs.writeFileSync(file, stack("3.6.16", { "3.6.15": real("3.6.15") }));
+                assert.deepEqual(realStackProblems("up", dir), [
+                    'binary.sha256: no checksums for version "3.6.16" (given for 3.6.15); add "3.6.16": { amd64: <sha256> } from the v3.6.16 release\'s SHA256SUMS',
+                ]);
+            } finally {
+                fs.rmSync(file, { force: true });
+            }
         });
 
         it("a real problem in a stack is still caught: a member count the program refuses, a malformed checksum", () => {
