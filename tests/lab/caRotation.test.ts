@@ -13,7 +13,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, hostOf, labMembers, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, hostOf, labMembers, labStackConfig, labTarball, mainPid, planRecord, wipeHosts } from "./labStack";
 
 const names = labMembers(3).map((m) => m.name);
 
@@ -66,7 +66,8 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
         names.forEach((m, i) => assert.notStrictEqual(mainPid(hostOf(m)), pids[i], `${m} restarted in its turn`));
     }
 
-    const caFileAndServices = /^(lab-[1-3]-files-write|lab-[1-3]-service|etcd-health) update$/;
+    // And the plan's record: each step changes the trust or the issuing generation it records.
+    const caFileAndServices = /^(lab-[1-3]-files-write|lab-[1-3]-service|etcd-health|etcd-plan-record) update$/;
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
@@ -116,6 +117,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
                 else assert.match(`${name} ${op}`, caFileAndServices, `${name} ${op}`);
             }
             assert.ok(!preview.changed().some((n) => /-certs-/.test(n)), "no member certificate changes yet");
+            assert.strictEqual(preview.ops.get(planRecord), "update");
         }, [["old-CA", oldClient]]);
         newClient = await admin("new-ca-admin");
         // Clients take the new caCertPem bundle (both CAs) before members present new-CA
@@ -128,8 +130,9 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     it("2. generation 2: the members' certificates come from the new CA; old and new clients keep writing", async () => {
         await step({ generation: 2, trust: [1, 2] }, (preview) => {
             for (const name of preview.changed()) {
-                assert.match(name, /^(lab-[1-3]-certs-(server|peer)(-cert|-csr)?|lab-[1-3]-files-write|lab-[1-3]-(service|prepare)|etcd-health)$/, name);
+                assert.match(name, /^(lab-[1-3]-certs-(server|peer)(-cert|-csr)?|lab-[1-3]-files-write|lab-[1-3]-(service|prepare)|etcd-health|etcd-plan-record)$/, name);
             }
+            assert.strictEqual(preview.ops.get(planRecord), "update");
             assert.ok(!preview.changed().some((n) => /^etcd-(ca|client)/.test(n)), "the CAs and clients stay");
         }, [["old-CA", oldClient], ["new-CA", newClient]]);
         for (const m of labMembers(3)) assert.strictEqual((await serverCertificate(m.address, newClient)).issuer.CN, "lab-etcd-ca-g2", m.name);
@@ -138,6 +141,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     it("3. trust [2]: the old CA is no longer trusted; the new client keeps writing, the old one is refused everywhere", async () => {
         await step({ generation: 2 }, (preview) => {
             for (const [name, op] of preview.ops) assert.match(`${name} ${op}`, caFileAndServices, `${name} ${op}`);
+            assert.strictEqual(preview.ops.get(planRecord), "update");
         }, [["new-CA", newClient]]);
         for (const m of labMembers(3)) {
             const r = await etcdctl.run(`https://${m.address}:2379`, ["endpoint", "health"], oldClient);

@@ -17,7 +17,7 @@ import { Credentials, Etcdctl, clusterVersion, tlsOutcome } from "./etcdClient";
 import { rollUnderWatch, tuningChanges } from "./roll";
 import { KeyPairPem, caFromPem, issue, makeCa, makeForeignClient } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
+import { discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
 import { count } from "./report";
 
 
@@ -276,7 +276,7 @@ describe("lab: the real engine deploys 3 members", function () {
             ...names.flatMap((m) => [
                 `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
                 `${m}-prepare`, `${m}-service`]),
-            "etcd-health",
+            "etcd-health", planRecord,
             ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt");
         // The clients' certificates were re-issued too: take the new admin one.
@@ -290,7 +290,7 @@ describe("lab: the real engine deploys 3 members", function () {
         assert.strictEqual((before.out.match(/"version":"3\.5\.35"/g) ?? []).length, size, before.out);
         assert.strictEqual(await clusterVersion(members[0].address, caPem, adminPair), "3.5.0");
         await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
-            ["etcd-health", ...names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`])], "/usr/local/bin/etcd");
+            ["etcd-health", planRecord, ...names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`])], "/usr/local/bin/etcd");
         const after = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
         assert.strictEqual((after.out.match(/"version":"3\.6\.16"/g) ?? []).length, size, after.out);
         // The cluster version (what /version calls etcdcluster) follows once every member runs 3.6.
@@ -369,9 +369,12 @@ describe("lab: the real engine deploys 3 members", function () {
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
         assert.ok(preview.changed().includes("lab-1-service"), "the new login reached the services' connections");
+        // The plan records the destroy policy (what the removed members' clean-up does): its record changes too.
+        assert.strictEqual(preview.ops.get(planRecord), "update");
         for (const [name, diff] of preview.diffs) {
-            // A HostFiles write, a staged release and the membership (dynamic resources) report no per-input diff to the engine; files stay as they are (below).
-            const expected = name.endsWith("-prepare") ? ["connection", "stdin"] : name.endsWith("-write") || name.endsWith("-tarball") || name === "etcd-membership" ? [] : ["connection"];
+            // A HostFiles write, a staged release, the membership and the plan's record (dynamic resources) report no per-input diff to the engine; files stay as they are (below).
+            const expected = name.endsWith("-prepare") ? ["connection", "stdin"]
+                : name.endsWith("-write") || name.endsWith("-tarball") || name === "etcd-membership" || name === planRecord ? [] : ["connection"];
             assert.deepStrictEqual(diff, expected, `${name} changes more than its connection`);
         }
         const fileTimes = () => names.map((m) => labSsh(hostOf(m), "stat -c %Y /etc/etcd/etcd.conf.yml /etc/etcd/pki/server.key").stdout);

@@ -8,6 +8,15 @@ import { labKeyPath, labSsh } from "./lab";
 
 export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
 
+/**
+ * The plan's record (components/planResource.ts, issue 28): updated by every edit that changes the
+ * cluster the plan records (members, versions, config, certificates, trust, timers, restore, the
+ * destroy policy), never by drift on a host; it advances only when the whole up succeeded.
+ */
+export const planRecord = "etcd-plan-record";
+/** What the plan adds to a stack: the component, its Node.js provider and the record. */
+export const planResources = ["etcd-plan", "etcd-plan-provider", planRecord];
+
 /** `size` members named lab-k on lab host k, as in stacks/Pulumi.lab.yaml. */
 export function labMembers(size: number): Array<{ name: string; address: string }> {
     return Array.from({ length: size }, (_, i) => ({ name: `lab-${i + 1}`, address: `10.213.0.${11 + i}` }));

@@ -13,7 +13,7 @@ import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { rollUnderWatch, tuningChanges } from "./roll";
-import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
 
 
 describe("lab: membership changes as stack edits (real engine)", function () {
@@ -56,16 +56,17 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     }
 
     /** A preview of `from` → `to` members: the newcomers' resources created (or the leavers' deleted), and of
-     * the others only the members file, the health gate and the cluster's membership step updated. */
+     * the others only the members file, the health gate, the cluster's membership step and the plan's record updated. */
     function onlyTheDifference(from: number, to: number): (preview: StepLog) => void {
         const moving = new RegExp(`^lab-[${Math.min(from, to) + 1}-${Math.max(from, to)}]($|[-:])`);
-        const staying = new RegExp(`^(etcd-health|lab-[1-${Math.min(from, to)}]-files-write|etcd-membership|etcd-removal-check) update$`);
+        const staying = new RegExp(`^(etcd-health|lab-[1-${Math.min(from, to)}]-files-write|etcd-membership|etcd-removal-check|${planRecord}) update$`);
         return (preview) => {
             for (const [name, op] of preview.ops) {
                 if (moving.test(name)) assert.strictEqual(op, to > from ? "create" : "delete", name);
                 else assert.match(`${name} ${op}`, staying, `a staying member's resource changes: ${name} ${op}`);
             }
             assert.ok(preview.changed().includes(`lab-${Math.max(from, to)}-service`));
+            assert.strictEqual(preview.ops.get(planRecord), "update");
         };
     }
 

@@ -12,7 +12,7 @@ import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engin
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+import { adminCredentials, indent, labStackConfig, labTarball, mainPid, planRecord, wipeHost, wipeHosts } from "./labStack";
 import { count } from "./report";
 
 /** A member list: name → lab host number (address 10.213.0.(10 + n)). */
@@ -81,9 +81,10 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         await scratch.stack.preview({ onEvent: preview.onEvent });
         for (const [name, op] of preview.ops) {
             if (/^lab-3($|[-:])/.test(name)) assert.match(op, /^(update|replace|create-replacement|delete-replaced)$/, `${name} ${op}`);
-            else assert.match(`${name} ${op}`, /^(etcd-health|lab-[12]-files-write|etcd-membership|etcd-removal-check) update$/, `an untouched member's resource changes: ${name} ${op}`);
+            else assert.match(`${name} ${op}`, /^(etcd-health|lab-[12]-files-write|etcd-membership|etcd-removal-check|etcd-plan-record) update$/, `an untouched member's resource changes: ${name} ${op}`);
         }
         assert.strictEqual(preview.ops.get("lab-3-service"), "update");
+        assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records lab-3's new address");
 
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/replace").start();
         const log = new StepLog();
@@ -164,8 +165,9 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
         // The membership holds every member's connection: lab-5's new host key reaches it too.
-        for (const name of preview.changed()) assert.match(name, /^(lab-5($|[-:])|etcd-membership$)/, `only lab-5 changes: ${name}`);
+        for (const name of preview.changed()) assert.match(name, /^(lab-5($|[-:])|etcd-membership$|etcd-plan-record$)/, `only lab-5 changes: ${name}`);
         assert.strictEqual(preview.ops.get("lab-5-join"), "update");
+        assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records lab-5's new host key");
 
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/rebuilt").start();
         const log = new StepLog();

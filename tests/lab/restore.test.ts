@@ -17,7 +17,7 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, planRecord, wipeHosts } from "./labStack";
 
 const keysBefore = 100;
 const keysAfter = 30;
@@ -78,8 +78,9 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
         for (const [name, op] of preview.ops) {
-            assert.match(`${name} ${op}`, /^(etcd-restore create|lab-[1-3]-restore(-snapshot|-start)? create|etcd-health update|lab-[1-3]-join update)$/);
+            assert.match(`${name} ${op}`, /^(etcd-restore create|lab-[1-3]-restore(-snapshot|-start)? create|etcd-health update|lab-[1-3]-join update|etcd-plan-record update)$/);
         }
+        assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records the restore");
         for (const m of labMembers(3)) assert.strictEqual(preview.ops.get(`${m.name}-restore`), "create", m.name);
     });
 

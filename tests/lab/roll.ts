@@ -10,7 +10,7 @@ import * as paths from "../../components/paths";
 import { ScratchStack, StepLog } from "../engine/engine";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor } from "./etcdClient";
 import { labSsh } from "./lab";
-import { hostOf, indent, mainPid } from "./labStack";
+import { hostOf, indent, mainPid, planRecord } from "./labStack";
 
 /** The deployed cluster a roll runs on. */
 export interface RollTarget {
@@ -75,7 +75,7 @@ export async function rollUnderWatch(t: RollTarget, change: Record<string, unkno
     return log;
 }
 
-/** The resources a tuning change updates: every member's config write and service, and the health gate. */
+/** The resources a tuning change updates: every member's config write and service, the health gate, and the plan's record. */
 export function tuningChanges(names: string[]): string[] {
-    return ["etcd-health", ...names.flatMap((m) => [`${m}-config-write`, `${m}-service`])];
+    return ["etcd-health", planRecord, ...names.flatMap((m) => [`${m}-config-write`, `${m}-service`])];
 }

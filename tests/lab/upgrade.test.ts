@@ -2,8 +2,9 @@
  * Lab, real engine: an operator upgrades etcd-stack. A stack deployed by a version of the
  * program that landed (`previousVersion`, its program files taken from git) is then run by this
  * version: the preview may update the stack's own steps (their scripts or the provider's code)
- * but creates, replaces and deletes nothing and changes no file on a host, the `up` restarts no
- * member, and afterwards a preview shows nothing. Refactors that move resources, providers or
+ * but creates nothing but the plan's resources (new since issue 28: `previousVersion` has no plan,
+ * whose printed plan then says it has no record), replaces and deletes nothing and changes no file
+ * on a host, the `up` restarts no member, and afterwards a preview shows nothing and plans nothing. Refactors that move resources, providers or
  * dependencies (e.g. a provider given to a component instead of its resources) show here first.
  */
 import * as assert from "assert";
@@ -15,7 +16,8 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { labAvailable, labUp } from "./lab";
 import { Etcdctl } from "./etcdClient";
-import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, planResources, wipeHosts } from "./labStack";
+import { noRecordNote } from "../../components/planResource";
 
 /**
  * A version of the program that landed (in stop 20's tree, whose CI passed; the last before the
@@ -85,14 +87,19 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         assert.ok(pids.every((p) => Number(p) > 0), `etcd runs on every host: ${pids.join(" ")}`);
     });
 
-    it("this version's preview creates, replaces and deletes nothing, and changes no file on a host", async () => {
+    it("this version's preview creates only the plan's resources, replaces and deletes nothing, and changes no file on a host", async () => {
         useProgram(scratch.dir);
         const log = new StepLog();
         const preview = await scratch.stack.preview({ diff: true, onEvent: log.onEvent, onOutput: log.onOutput });
         const changes = log.changed().map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
         console.log(indent(changes.length ? changes.join("\n") : "no change"));
         console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
-        for (const op of ["create", "replace", "create-replacement", "delete", "delete-replaced"]) {
+        // The plan (components/planResource.ts) is new in this version: its three resources, nothing else.
+        assert.deepStrictEqual(log.changed().filter((n) => log.ops.get(n) === "create"), [...planResources].sort(), changes.join("; "));
+        assert.strictEqual(preview.changeSummary.create, planResources.length);
+        // With no record of the last run, the printed plan says so rather than be taken for what up does.
+        assert.ok(log.output.includes(noRecordNote), "the plan's no-record note in the preview");
+        for (const op of ["replace", "create-replacement", "delete", "delete-replaced"]) {
             assert.strictEqual(preview.changeSummary[op as keyof typeof preview.changeSummary] ?? 0, 0, `${op}: ${changes.join("; ")}`);
         }
         // A host-files write whose `files` differ would rewrite a file on the host.
@@ -116,5 +123,7 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         const again = await scratch.stack.preview();
         const changed = Object.entries(again.changeSummary).filter(([op]) => op !== "same");
         assert.deepStrictEqual(changed, [], JSON.stringify(again.changeSummary));
+        // The plan recorded by that up: nothing.
+        assert.match(again.stdout, /^ {4}1\. nothing: no member restarts, joins or leaves, and no file changes on a host$/m, again.stdout);
     });
 });
