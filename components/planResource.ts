@@ -84,7 +84,8 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
         // Required here: a dynamic provider is serialized with what it captures, and an imported module is not.
         if (file) (require("fs") as typeof import("fs")).writeFileSync(file, planMarkdown(plan, previous));
         const refused = plan.refusals.some((r) => r.kind !== "identity");
-        const failures = refused ? [{ property: "recorded", reason: `${planText(plan, previous)}nothing was changed` }] : [];
+        // No property: the engine would print the whole record before the reason.
+        const failures = refused ? [{ property: "", reason: `${planText(plan, previous)}nothing was changed` }] : [];
         const inputs: PlanState = { ...news, previous };
         return { inputs, failures };
     },
