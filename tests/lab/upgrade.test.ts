@@ -90,7 +90,12 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
     it("this version's preview creates only the plan's resources, replaces and deletes nothing, and changes no file on a host", async () => {
         useProgram(scratch.dir);
         const log = new StepLog();
-        const preview = await scratch.stack.preview({ diff: true, onEvent: log.onEvent, onOutput: log.onOutput });
+        // The plan's diagnostic, from the events: the CLI's --diff display prints no info diagnostics.
+        const plans: string[] = [];
+        const preview = await scratch.stack.preview({
+            diff: true, onOutput: log.onOutput,
+            onEvent: (e) => { log.onEvent(e); if (e.diagnosticEvent?.urn?.endsWith("::etcd-plan-record")) plans.push(e.diagnosticEvent.message); },
+        });
         const changes = log.changed().map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
         console.log(indent(changes.length ? changes.join("\n") : "no change"));
         console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
@@ -98,7 +103,8 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         assert.deepStrictEqual(log.changed().filter((n) => log.ops.get(n) === "create"), [...planResources].sort(), changes.join("; "));
         assert.strictEqual(preview.changeSummary.create, planResources.length);
         // With no record of the last run, the printed plan says so rather than be taken for what up does.
-        assert.ok(log.output.includes(noRecordNote), "the plan's no-record note in the preview");
+        assert.strictEqual(plans.length, 1, plans.join("\n"));
+        assert.ok(plans[0].includes(noRecordNote), `the plan's no-record note:\n${plans[0]}`);
         for (const op of ["replace", "create-replacement", "delete", "delete-replaced"]) {
             assert.strictEqual(preview.changeSummary[op as keyof typeof preview.changeSummary] ?? 0, 0, `${op}: ${changes.join("; ")}`);
         }
