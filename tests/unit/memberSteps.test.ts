@@ -282,5 +282,7 @@ describe("member steps (mocked engine)", function () {
             assert.ok(!deps.dependsOn(`lab-2-${step}`).some((d) => !d.startsWith("lab-2-")), `lab-2-${step}: ${deps.dependsOn(`lab-2-${step}`)}`);
         }
         assert.deepEqual(deps.dependsOn("lab-1-tarball"), ["lab-1-prepare"], "staging is not part of the roll");
+        // Given no cluster-wide checks (checkedBy), the first step waits for its host key check only.
+        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["lab-2-host-key"]);
     });
 });
