@@ -26,7 +26,7 @@ const cluster = new EtcdCluster("etcd", {
     caCertPem: inputs.caCertPem,
     caPrivateKeyPem: inputs.caPrivateKeyPem,
 });
-new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster] }); // printed by a preview, recorded after the cluster
+new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider }); // printed by a preview, recorded after the cluster
 
 export const clientEndpoints = cluster.clientEndpoints;
 export const caCertPem = cluster.caCertPem;

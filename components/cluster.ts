@@ -55,6 +55,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     /** The initial-cluster-token, stable for the life of the stack. */
     public readonly token: pulumi.Output<string>;
     public readonly members: EtcdMember[];
+    /** The provider instance of the cluster's dynamic resources (host files, checks, membership); the plan's record uses it too. */
+    public readonly hostFilesProvider: pulumi.ProviderResource;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:Cluster", name, {}, opts);
@@ -83,6 +85,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // Members give it to their dynamic resources, not as a component's `providers`: their commands
         // then need not wait for this Node.js provider to start (about a second here).
         const hostFiles = new HostFilesProvider(`${name}-host-files`, { parent: this });
+        this.hostFilesProvider = hostFiles;
 
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).

@@ -24,7 +24,6 @@
  * refuse there).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostFilesProvider } from "./hostFiles";
 import { Plan, RecordedCluster, planCluster, planRecorded, recordCluster } from "./plan";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
 import { ClusterSpec } from "./spec";
@@ -129,12 +128,19 @@ export interface ClusterPlanArgs {
     spec: ClusterSpec;
     /** What must succeed before the record advances: the whole cluster. */
     after: pulumi.CustomResourceOptions["dependsOn"];
+    /**
+     * The Node.js provider instance the record runs in: the cluster's (EtcdCluster.hostFilesProvider).
+     * Not one of its own: every provider instance is one more Node.js process in every engine run,
+     * and a provider under this component fails an `up --target` of the cluster alone (its parent
+     * is not in the target list), as operators and the engine tests run it.
+     */
+    provider: pulumi.ProviderResource;
 }
 
 /**
- * The plan: its own Node.js provider instance (the engine's default one takes the whole stack
- * config as its inputs: every config edit would preview as its change) and the record; in a
- * dry run, the plan logged on the record.
+ * The plan: the record, in the cluster's Node.js provider instance (the engine's default one takes
+ * the whole stack config as its inputs: every config edit would preview as its change); in a dry
+ * run, the plan logged on the record.
  */
 export class ClusterPlan extends pulumi.ComponentResource {
     public readonly record: PlanRecord;
@@ -143,8 +149,7 @@ export class ClusterPlan extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterPlanArgs, opts?: pulumi.ComponentResourceOptions) {
         super(planType, name, {}, opts);
-        const provider = new HostFilesProvider(`${name}-provider`, { parent: this });
-        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(args.spec) }, { parent: this, provider, dependsOn: args.after });
+        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(args.spec) }, { parent: this, provider: args.provider, dependsOn: args.after });
         const record = this.record;
         const dryRun = pulumi.runtime.isDryRun();
         this.plan = record.previous.apply((previous) => {

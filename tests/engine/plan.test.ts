@@ -113,7 +113,9 @@ describe("engine: the plan printed by a real preview (issue 28)", function () {
             assert.ok(at > 0, p.output);
             assert.ok(at > p.output.lastIndexOf(" create \n"), "after the last step");
             assert.strictEqual(p.log.ops.get("etcd-plan-record"), "create");
-            assert.strictEqual(p.log.ops.get("etcd-plan-provider"), "create");
+            // The record runs in the cluster's provider instance: no Node.js process of its own.
+            assert.strictEqual(p.log.ops.get("etcd-plan-provider"), undefined);
+            assert.strictEqual(p.log.ops.get("etcd-host-files"), "create");
         });
     });
 
@@ -123,8 +125,9 @@ describe("engine: the plan printed by a real preview (issue 28)", function () {
         // The plan alone, as index.ts declares it, but waiting for nothing: an up reaches no host.
         const program = [
             'import { readStackInputs } from "./components/config";',
+            'import { HostFilesProvider } from "./components/hostFiles";',
             'import { ClusterPlan } from "./components/planResource";',
-            'new ClusterPlan("etcd-plan", { spec: readStackInputs().spec, after: [] });',
+            'new ClusterPlan("etcd-plan", { spec: readStackInputs().spec, after: [], provider: new HostFilesProvider("etcd-host-files") });',
             "",
         ].join("\n");
         await withStack("plan", three, async (scratch) => {

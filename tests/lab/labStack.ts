@@ -14,8 +14,8 @@ export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-am
  * destroy policy), never by drift on a host; it advances only when the whole up succeeded.
  */
 export const planRecord = "etcd-plan-record";
-/** What the plan adds to a stack: the component, its Node.js provider and the record. */
-export const planResources = ["etcd-plan", "etcd-plan-provider", planRecord];
+/** What the plan adds to a stack: the component and the record (in the cluster's provider instance). */
+export const planResources = ["etcd-plan", planRecord];
 
 /** `size` members named lab-k on lab host k, as in stacks/Pulumi.lab.yaml. */
 export function labMembers(size: number): Array<{ name: string; address: string }> {
