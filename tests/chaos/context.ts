@@ -23,6 +23,9 @@ export interface EngineOutcome { op: string; ok: boolean; ms: number; error?: st
     /** The monitor's worst sample: how many of the watched members were down at once, of how many. */
     maxDown: number; watched: number; samples: number; worst?: unknown }
 
+/** What an up's report and its quorum check read: also what a killed run, which has no StepLog, gives them. */
+export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst">;
+
 /** Resource changes of a preview, `refresh` steps left out (what `preview --refresh` would list as changes). */
 export class ChangeLog {
     readonly ops = new Map<string, string>();
@@ -126,7 +129,7 @@ export class ChaosContext {
     }
 
     /** One line on an up's outcome: its time and its health monitor's worst sample. */
-    reportUp(up: EngineOutcome): void {
+    reportUp(up: MonitoredRun): void {
         this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}`);
     }
 
@@ -135,7 +138,7 @@ export class ChaosContext {
      * floor((n-1)/2) down at once, plus `faulted` members a step took down itself (a fault the tool
      * could not have counted when it stopped a member).
      */
-    checkQuorumKept(label: string, up: EngineOutcome, faulted = 0): void {
+    checkQuorumKept(label: string, up: MonitoredRun, faulted = 0): void {
         const allowed = Math.floor((up.watched - 1) / 2) + faulted;
         if (up.watched > 0 && up.maxDown > allowed) {
             throw new ChaosFailure(`${label}: ${up.maxDown} of the ${up.watched} watched members were down at once during ${up.op} ` +

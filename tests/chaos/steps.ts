@@ -6,7 +6,7 @@ import * as paths from "../../components/paths";
 import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp } from "../lab/lab";
 import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
-import { ChaosContext, ChaosFailure, Member, clientUrl, firstError, hostOfMember, sleep } from "./context";
+import { ChaosContext, ChaosFailure, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
 import { leaderOf, memberList, waitHealthy } from "./invariants";
 import { Step } from "./plan";
 
@@ -151,9 +151,9 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             } finally {
                 await monitor.stop();
             }
-            ctx.engineRuns.push({ op: "up (killed)", ms: Date.now() - started, ok: false });
+            const killed: MonitoredRun = { op: "up (killed)", ok: false, ms: Date.now() - started, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst };
+            ctx.engineRuns.push({ op: killed.op, ms: killed.ms, ok: false });
             ctx.engineLogs.push({ label: `${label} (up, killed)`, output: out });
-            const killed = { op: "up (killed)", ok: false, ms: Date.now() - started, log: undefined!, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst };
             ctx.reportUp(killed);
             if (!point.test(out)) throw new ChaosFailure(`${label}: the up ended without reaching ${point.source}: ${out.slice(-1500)}`);
             ctx.faults++;
