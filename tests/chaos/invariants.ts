@@ -3,6 +3,7 @@
  * by the step, and the next `preview --refresh` shows no change), and the cluster lists exactly the
  * stack's members, at the stack's addresses, all voting and all healthy.
  */
+import { parseEndpointStatus } from "../lab/etcdClient";
 import { ChaosContext, ChaosFailure, ChangeLog, Member, clientUrl, sleep } from "./context";
 
 /** A member as `etcdctl member list -w simple` shows it. */
@@ -55,15 +56,6 @@ export async function checkConverged(ctx: ChaosContext, label: string, opts: { p
 /** The member that leads now, by `endpoint status` (undefined when none answers with a leader). */
 export async function leaderOf(ctx: ChaosContext, members: Member[] = ctx.members): Promise<Member | undefined> {
     const r = await ctx.etcdctl.run(ctx.endpoints(members), ["endpoint", "status", "-w", "json"], ctx.admin, 20_000);
-    // Member IDs are 64-bit: kept as strings (JSON.parse would round them).
-    // etcdctl prints the answers as one JSON line, and its complaints about members that did not answer beside it.
-    const json = r.out.split("\n").find((l) => l.startsWith("[")) ?? "";
-    const quoted = json.replace(/"(member_id|leader)":(\d+)/g, '"$1":"$2"');
-    try {
-        const statuses = JSON.parse(quoted) as Array<{ Endpoint: string; Status: { header: { member_id: string }; leader: string } }>;
-        const leading = statuses.find((s) => s.Status.leader === s.Status.header.member_id);
-        return members.find((m) => leading && clientUrl(m) === leading.Endpoint);
-    } catch {
-        return undefined; // no member answered (etcdctl printed an error, not JSON)
-    }
+    const leading = parseEndpointStatus(r.out).find((s) => s.leader);
+    return members.find((m) => leading && clientUrl(m) === leading.endpoint);
 }

@@ -16,6 +16,25 @@ export interface Credentials { ca: string; cert?: string; key?: string }
 /** etcdctl's deadline for one command (`--command-timeout`), ms: how long a write that gets no answer waits. */
 export const commandTimeoutMs = 5000;
 
+/** One member's answer in `etcdctl endpoint status -w json`. */
+export interface EndpointStatus { endpoint: string; memberId: string; leader: boolean; dbSize: number }
+
+/**
+ * `etcdctl endpoint status -w json`'s answers; [] when no member answered. etcdctl prints them as
+ * one JSON line, with its complaints about members that did not answer beside it; member IDs are
+ * 64-bit, kept as strings (JSON.parse would round them).
+ */
+export function parseEndpointStatus(out: string): EndpointStatus[] {
+    const json = out.split("\n").find((l) => l.startsWith("[")) ?? "";
+    try {
+        const statuses = JSON.parse(json.replace(/"(member_id|leader)":(\d+)/g, '"$1":"$2"')) as
+            Array<{ Endpoint: string; Status: { header: { member_id: string }; leader: string; dbSize: number } }>;
+        return statuses.map((s) => ({ endpoint: s.Endpoint, memberId: s.Status.header.member_id, leader: s.Status.leader === s.Status.header.member_id, dbSize: s.Status.dbSize }));
+    } catch {
+        return [];
+    }
+}
+
 export class Etcdctl {
     /** The long-running client for frequent requests (the writer's puts, bulk puts). */
     private client?: LabClient;
