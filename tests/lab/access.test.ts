@@ -7,12 +7,11 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";
-import { labAvailable, labRun, labSsh, labUp } from "./lab";
+import { labAvailable, labKnownHostsPath, labRun, labSsh, labUp } from "./lab";
 import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
@@ -120,7 +119,7 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
     });
 
     it("an impostor behind the bastion is refused naming the member and both fingerprints, before any file reaches it", async () => {
-        const knownHosts = path.join(repoRoot, ".lab/ssh/known_hosts");
+        const knownHosts = labKnownHostsPath();
         const pinned = fs.readFileSync(knownHosts, "utf8");
         const impostor = labRun(["impostor", "lab3"]);
         assert.strictEqual(impostor.code, 0, impostor.stderr);

@@ -5,11 +5,10 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
-import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { discardStack, hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
-import { labAvailable, labRun, labSsh, labUp } from "./lab";
+import { labAvailable, labKnownHostsPath, labRun, labSsh, labUp } from "./lab";
 import { count } from "./report";
 
 const members = ["lab-1", "lab-2", "lab-3"];
@@ -83,7 +82,7 @@ describe("lab: failed runs name the member and the reason, and leave a state des
         assert.strictEqual(impostor.code, 0, impostor.stderr);
         console.log(`      ${impostor.stdout.trim()}`);
         // The stack still pins lab3's original key.
-        fs.writeFileSync(path.join(repoRoot, ".lab/ssh/known_hosts"), before);
+        fs.writeFileSync(labKnownHostsPath(), before);
         const { output } = await failingUp(scratch!);
         count("impostorsTried");
         count("runsTried");

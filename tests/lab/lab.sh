@@ -7,19 +7,37 @@
 #   lab.sh install-deps | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
 #   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
+#   ETCD_STACK_LAB_LANE=2 lab.sh …     # a second lab, same names and addresses, in a netns of its own
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
 CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}/lab
 BASE=$CACHE/bookworm-base-3   # the suffix changes with the package list below
-STATE=/var/lib/etcd-stack-lab            # runtime state: overlays, pid files, console logs
-SSH_DIR=$REPO/.lab/ssh
-KEY=$SSH_DIR/id_ed25519
+# Lanes (issue 26): lane 2 is a second lab with the same host names, addresses and subnet, whose
+# bridge lives in a network namespace of its own (etcdlab-lane2) instead of the VM's, so two test
+# processes can each drive a lab at once. A process reaches lane 2's hosts by running in that
+# namespace (scripts/test.sh: nsenter --net); everything else of a lane is its own (state, host
+# netns, veth and cgroup names, known_hosts, lock). The base rootfs and the lab key are shared.
+LANE=${ETCD_STACK_LAB_LANE:-1}
+[[ $LANE =~ ^[12]$ ]] || { echo "lab: ETCD_STACK_LAB_LANE must be 1 or 2, not '$LANE'" >&2; exit 1; }
+KEY=$REPO/.lab/ssh/id_ed25519
+if [[ $LANE == 1 ]]; then
+  STATE=/var/lib/etcd-stack-lab          # runtime state: overlays, pid files, console logs
+  SSH_DIR=$REPO/.lab/ssh
+  PREFIX=etcdlab-                        # netns, bridge-side veth and cgroup names: etcdlab-<host>
+  LANE_NS=""
+  LOCK_FILE=/run/etcd-stack-lab.lock
+else
+  STATE=/var/lib/etcd-stack-lab-lane$LANE
+  SSH_DIR=$REPO/.lab/lane$LANE/ssh
+  PREFIX=etcdl$LANE-
+  LANE_NS=etcdlab-lane$LANE
+  LOCK_FILE=/run/etcd-stack-lab-lane$LANE.lock
+fi
 SSH_CONFIG=$SSH_DIR/config
 BRIDGE=etcdlab0
 NET=10.213.0
-PREFIX=etcdlab-                          # netns, bridge-side veth and cgroup names: etcdlab-<host>
 CGROUP_HIERARCHIES=(systemd unified freezer)
 MAX_HOSTS=7
 DEPS=(debootstrap systemd-container iproute2 openssh-client nftables)
@@ -95,6 +113,9 @@ umount_under() { # unmount everything mounted at or below DIR, deepest first
 }
 build_base() {
   [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
+  # The lanes share the base: one builds it while the other waits (mv would nest a second copy).
+  exec 8>/run/etcd-stack-lab-shared.lock; flock -w 600 8 || die "another lane is building the base rootfs"
+  [[ -d $BASE ]] && { exec 8>&-; return 0; }
   local t0=$SECONDS tmp mirror; mirror=$(apt_mirror)
   mkdir -p "$CACHE"
   for tmp in "$BASE".tmp.*; do  # leftovers of a killed build (debootstrap mounts /proc, /sys)
@@ -114,12 +135,14 @@ build_base() {
   rm -f "$tmp.log"
   chmod 755 "$tmp"                  # mktemp made it 0700; it becomes every host's /
   mv "$tmp" "$BASE"
+  exec 8>&-
   log "lab: base rootfs built in $((SECONDS - t0))s ($(du -sh "$BASE" | cut -f1))"
 }
 ensure_key() {
   local i
-  mkdir -p "$SSH_DIR"; chmod 700 "$SSH_DIR"
-  [[ -f $KEY ]] || ssh-keygen -q -t ed25519 -N '' -C etcd-stack-lab -f "$KEY"
+  mkdir -p "$SSH_DIR" "${KEY%/*}"; chmod 700 "$SSH_DIR" "${KEY%/*}"
+  # Shared by the lanes, which may both start at once: made under a lock of its own.
+  ( flock -w 60 8 || die "the lab key's lock"; [[ -f $KEY ]] || ssh-keygen -q -t ed25519 -N '' -C etcd-stack-lab -f "$KEY" ) 8>/run/etcd-stack-lab-shared.lock
   # Hosts get fresh host keys on every `up`: never record them, never prompt.
   { printf 'Host lab* %s.*\n  User root\n  Port 22\n  IdentityFile %s\n  IdentitiesOnly yes\n' "$NET" "$KEY"
     printf '  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n'
@@ -265,7 +288,7 @@ wait_ssh() { # HOST DEADLINE [NOT_BOOT_ID]: until sshd answers (with a boot id o
 require_host() { valid_host "$1"; [[ -d $STATE/$1 ]] || die "$1 is not part of the lab (run: lab.sh up)"; }
 lock() { # every command that changes the lab: root, one at a time
   [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, mounts, cgroups)"
-  exec 9>/run/etcd-stack-lab.lock; flock -w 600 9 || die "another lab command holds /run/etcd-stack-lab.lock"
+  exec 9>"$LOCK_FILE"; flock -w 600 9 || die "another lab command holds $LOCK_FILE"
 }
 
 # ---- commands ----
@@ -296,10 +319,12 @@ cmd_down() {
   local h
   lock
   for h in $(known_hosts); do remove_host "$h"; done
-  ip link del "$BRIDGE" 2>/dev/null || true
+  # Lane 2 outside its namespace (already gone): the VM's etcdlab0 is lane 1's, never deleted here.
+  [[ -n $LANE_NS && ${ETCD_STACK_LAB_IN_LANE:-} != "$LANE" ]] || ip link del "$BRIDGE" 2>/dev/null || true
   umount_under "$STATE"
   rm -rf --one-file-system "$STATE"
-  echo "lab: down"
+  [[ -z $LANE_NS ]] || ip netns del "$LANE_NS" 2>/dev/null || true
+  echo "lab: down${LANE_NS:+ (lane $LANE)}"
 }
 cmd_status() {
   local h state
@@ -315,8 +340,19 @@ cmd_status() {
   done
 }
 
+# Lane 2: every command runs inside the lane's own network namespace (made on first use), where
+# its bridge, veths and route to 10.213.0.0/24 live; the VM's namespace never sees them.
+if [[ -n $LANE_NS && ${ETCD_STACK_LAB_IN_LANE:-} != "$LANE" ]]; then
+  [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, mounts, cgroups)"
+  if [[ ${1:-} == down && ! -e /run/netns/$LANE_NS ]]; then :; else
+    if [[ ! -e /run/netns/$LANE_NS ]]; then ip netns add "$LANE_NS"; ip -n "$LANE_NS" link set lo up; fi
+    ETCD_STACK_LAB_IN_LANE=$LANE exec nsenter --net="/run/netns/$LANE_NS" bash "$SELF" "$@"
+  fi
+fi
+
 cmd=${1:-}; shift || true
 case $cmd in
+  netns) echo "${LANE_NS:+/run/netns/$LANE_NS}" ;;  # where a lane's test process must run (empty: lane 1)
   install-deps) install_deps ;;
   up) cmd_up "$@" ;;
   down) cmd_down ;;

@@ -14,9 +14,27 @@ export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw"
 const repoRoot = path.resolve(__dirname, "../..");
 export const labScript = path.join(repoRoot, "tests/lab/lab.sh");
 
-/** The lab's ssh private key (created by `lab.sh up`; .lab/ is git-ignored). */
+/** The lab's ssh private key (created by `lab.sh up`; .lab/ is git-ignored), shared by the lanes. */
 export function labKeyPath(): string {
     return path.join(repoRoot, ".lab/ssh/id_ed25519");
+}
+
+/**
+ * The lab lane this process drives (issue 26): 1, or 2 when scripts/test.sh runs it inside lane
+ * 2's network namespace with ETCD_STACK_LAB_LANE=2 (tests/lab/lab.sh: same names and addresses).
+ */
+export function labLane(): number {
+    return process.env.ETCD_STACK_LAB_LANE === "2" ? 2 : 1;
+}
+
+/** The known_hosts file `lab.sh up` writes from this lane's hosts' own keys. */
+export function labKnownHostsPath(): string {
+    return path.join(repoRoot, labLane() === 1 ? ".lab/ssh/known_hosts" : `.lab/lane${labLane()}/ssh/known_hosts`);
+}
+
+/** The network namespace of a lab host in this lane (lab.sh's PREFIX). */
+export function labNetns(host: string): string {
+    return `${labLane() === 1 ? "etcdlab-" : `etcdl${labLane()}-`}${host}`;
 }
 
 /** lab<k> is at 10.213.0.(10+k), as in stacks/Pulumi.lab.yaml. */

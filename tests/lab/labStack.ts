@@ -1,10 +1,10 @@
 /** The lab stack as the engine tests deploy it, and what they check on the hosts before and after. */
 import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, cacheDir, repoRoot } from "../engine/engine";
+import { ScratchStack, cacheDir } from "../engine/engine";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { readStackFile } from "../stackFile";
-import { labKeyPath, labSsh } from "./lab";
+import { labKeyPath, labKnownHostsPath, labSsh } from "./lab";
 
 export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
 
@@ -28,7 +28,7 @@ export function labStackConfig(size: number, tarball = labTarball): Record<strin
         ...readStackFile("lab"),
         members: labMembers(size),
         sshPrivateKeyPath: labKeyPath(),
-        knownHostsPath: path.join(repoRoot, ".lab/ssh/known_hosts"),
+        knownHostsPath: labKnownHostsPath(),
         binary: { localTarball: tarball },
     };
 }
