@@ -19,6 +19,7 @@ import { KeyPairPem, caFromPem, issue, makeCa, makeForeignClient } from "./handM
 import { labAvailable, labSsh, labUp } from "./lab";
 import { discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
 import { count } from "./report";
+import { PlanWatch, checkRoll, hostFingerprint } from "./planCheck";
 
 
 describe("lab: the real engine deploys 3 members", function () {
@@ -36,6 +37,9 @@ describe("lab: the real engine deploys 3 members", function () {
     let endpoints = "";
     // Where the kube-apiserver certificate's files go (its `dir`): a consumer's host, played by this machine.
     const consumerDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-consumer-"));
+    // The plans the previews print (issue 28), each held against the up that follows it. The first
+    // up, the downgrade and the failing roll below run without a preview: no plan to compare.
+    const plans = new PlanWatch();
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? tarballMissing(initialTarball));
@@ -47,6 +51,7 @@ describe("lab: the real engine deploys 3 members", function () {
             clientCertificates: [{ name: "kube-apiserver", commonName: "kube-apiserver", dir: path.join(consumerDir, "kube-apiserver") }],
         });
         etcdctl = Etcdctl.extract(labTarball);
+        plans.attach(scratch);
     });
 
     after(async () => {
@@ -257,18 +262,38 @@ describe("lab: the real engine deploys 3 members", function () {
         }
     });
 
-    it("a second preview shows no changes", async () => {
+    it("a second preview shows no changes, and its plan says nothing", async () => {
         const preview = await scratch.stack.preview();
         const changed = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
         assert.deepStrictEqual(changed, []);
+        assert.deepStrictEqual(plans.take().actions.map((a) => a.kind), ["nothing"]);
     });
 
-    /** A rolling change on this cluster, checked from outside (tests/lab/roll.ts). */
-    const roll = (change: Record<string, unknown>, expectedChanges: string[], witness: string) =>
-        rollUnderWatch({ scratch, etcdctl, admin, endpoints, members }, change, expectedChanges, witness);
+    /** The cluster's member IDs (a roll neither adds nor removes one). */
+    async function memberIds(): Promise<string[]> {
+        const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
+        assert.strictEqual(r.code, 0, r.out);
+        return r.out.trim().split("\n").map((l) => l.split(", ")[0]).sort();
+    }
+
+    /**
+     * A rolling change on this cluster, checked from outside (tests/lab/roll.ts), and its preview's
+     * plan held against it (planCheck.ts checkRoll): the members the journals show restarted, in order,
+     * are the plan's, each once; the up's hand-offs follow the plan's; no member joined or left.
+     */
+    const roll = async (change: Record<string, unknown>, expectedChanges: string[], witness: string, kind: "restart" | "upgrade" = "restart") => {
+        const ids = await memberIds();
+        const since = Date.now() / 1000;
+        const log = await rollUnderWatch({ scratch, etcdctl, admin, endpoints, members }, change, expectedChanges, witness);
+        const plan = plans.take();
+        checkRoll(plan, kind, members, since, log);
+        assert.deepStrictEqual(await memberIds(), ids, "the roll changed the cluster's members");
+        return { plan, since };
+    };
 
     it("a tuning change previews as config files, services and gates, and rolls one member at a time under a writer", async () => {
-        await roll({ tuning: { snapshotCount: 10001 } }, tuningChanges(names), "/etc/etcd/etcd.conf.yml");
+        const { plan } = await roll({ tuning: { snapshotCount: 10001 } }, tuningChanges(names), "/etc/etcd/etcd.conf.yml");
+        assert.strictEqual(plan.actions[0].summary, `restart ${names.join(" → ")}, one at a time, leader last (config changed)`);
     });
 
     it("new certificates (a validity change) roll the same way, one member at a time", async () => {
@@ -278,7 +303,7 @@ describe("lab: the real engine deploys 3 members", function () {
                 `${m}-prepare`, `${m}-service`]),
             "etcd-health", planRecord,
             ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
-        ], "/etc/etcd/pki/server.crt");
+        ], "/etc/etcd/pki/server.crt").then(({ plan }) => assert.match(plan.actions[0].summary, /^restart lab-1 → lab-2 → lab-3, .*\(certificates changed\)$/));
         // The clients' certificates were re-issued too: take the new admin one.
         const outputs = await scratch.stack.outputs();
         adminPair = { certPem: String(outputs["adminCertPem"].value), privateKeyPem: String(outputs["adminKeyPem"].value) };
@@ -289,8 +314,17 @@ describe("lab: the real engine deploys 3 members", function () {
         const before = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
         assert.strictEqual((before.out.match(/"version":"3\.5\.35"/g) ?? []).length, size, before.out);
         assert.strictEqual(await clusterVersion(members[0].address, caPem, adminPair), "3.5.0");
-        await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
-            ["etcd-health", planRecord, ...names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`])], "/usr/local/bin/etcd");
+        const { plan, since } = await roll({ version: "3.6.16", binary: { localTarball: labTarball } },
+            ["etcd-health", planRecord, ...names.flatMap((m) => [`${m}-tarball`, `${m}-binaries`, `${m}-config-write`, `${m}-service`])], "/usr/local/bin/etcd", "upgrade");
+        assert.match(plan.actions[0].summary, new RegExp(`^upgrade etcd ${initialVersion.replace(/\./g, "\\.")} → 3\\.6\\.16 on lab-1 → lab-2 → lab-3,`));
+        // The plan's "snapshot, binaries, restart" on each member in turn: each member's snapshot was
+        // taken in this up, after the member before it restarted and before its own restart.
+        const starts = names.map((m) => Number(labSsh(hostOf(m), `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep ' Started ' | tail -1`).stdout.split(" ")[0]));
+        names.forEach((m, i) => {
+            const snap = Number(labSsh(hostOf(m), `stat -c %.6Y ${paths.snapshotDir}/pre-upgrade-${initialVersion}-to-3.6.16-*.db`).stdout.trim());
+            assert.ok(snap > since && snap < starts[i], `${m}: its snapshot (${snap}) was taken in this up, before its restart (${starts[i]})`);
+            if (i > 0) assert.ok(snap > starts[i - 1], `${m}'s snapshot (${snap}) was taken after ${names[i - 1]} restarted (${starts[i - 1]})`);
+        });
         const after = await etcdctl.run(endpoints, ["endpoint", "status", "-w", "json"], admin);
         assert.strictEqual((after.out.match(/"version":"3\.6\.16"/g) ?? []).length, size, after.out);
         // The cluster version (what /version calls etcdcluster) follows once every member runs 3.6.
@@ -366,8 +400,12 @@ describe("lab: the real engine deploys 3 members", function () {
             assert.strictEqual(r.code, 0, r.stderr);
         }
         scratch.setConfig({ sshPrivateKeyPath: key, purgeDataOnDestroy: false, members: members.map((m) => ({ ...m, sshUser: "ops" })) });
+        const hostsBefore = names.map((m) => hostFingerprint(hostOf(m)));
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
+        // Its plan says nothing (the record's change is the destroy policy, which acts only on a removed member's host): then the up may change nothing on any host.
+        const plan = plans.take();
+        assert.deepStrictEqual(plan.actions.map((a) => a.kind), ["nothing"], plan.text);
         assert.ok(preview.changed().includes("lab-1-service"), "the new login reached the services' connections");
         // The plan records the destroy policy (what the removed members' clean-up does): its record changes too.
         assert.strictEqual(preview.ops.get(planRecord), "update");
@@ -386,6 +424,8 @@ describe("lab: the real engine deploys 3 members", function () {
         assert.doesNotMatch(log.output, /restarted etcd\.service/);
         assert.deepStrictEqual(names.map((m) => mainPid(hostOf(m))), pids, "no member restarted");
         assert.deepStrictEqual(fileTimes(), timesBefore, "no file was rewritten");
+        // The plan's "nothing", on every host: the same etcd process, every managed file as it was.
+        assert.deepStrictEqual(names.map((m) => hostFingerprint(hostOf(m))), hostsBefore, "a host changed after a plan that said nothing");
     });
 
     it("destroy leaves no unit, process, binary or config on any host, and the data dir as purgeDataOnDestroy false says", async () => {

@@ -7,6 +7,9 @@
  * (purgeDataOnDestroy false): a member that leaves keeps its data dir, and nothing else.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
@@ -14,6 +17,8 @@ import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { rollUnderWatch, tuningChanges } from "./roll";
 import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
+import { ParsedPlan, PlanWatch, checkMembership, checkRoll, hostFingerprint, parsePlanText } from "./planCheck";
+import { planMarkdownEnv } from "../../components/planResource";
 
 
 describe("lab: membership changes as stack edits (real engine)", function () {
@@ -22,6 +27,12 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     let etcdctl: Etcdctl;
     let admin: Credentials;
     let endpoints = "";
+    // The plans the previews print (issue 28), each held against the up that follows it (planCheck.ts);
+    // the Markdown the PR workflow posts, written by the plan's check to this file (preview.yml's ETCD_PLAN_MARKDOWN).
+    // The refused removal and addition below run their up without a preview: no plan to compare.
+    const plans = new PlanWatch();
+    const markdownDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-plan-md-"));
+    const markdownFile = path.join(markdownDir, "plan.md");
 
     /** Members as the cluster lists them: name → learner? */
     async function memberList(): Promise<Record<string, boolean>> {
@@ -30,12 +41,22 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         return Object.fromEntries(r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], f[5] === "true"]));
     }
 
-    /** Sets the stack to `size` members and runs preview and up with a writer running; returns the up's log. */
-    async function scaleTo(size: number, expectOps: (log: StepLog) => void): Promise<StepLog> {
+    /**
+     * Sets the stack to `size` members and runs preview and up with a writer running; returns the
+     * up's log, the preview's plan and its Markdown, and when the up began (unix s).
+     */
+    async function scaleTo(size: number, expectOps: (log: StepLog) => void): Promise<{ log: StepLog; plan: ParsedPlan; markdown: string; since: number }> {
         scratch.setConfig({ members: labMembers(size) });
         const preview = new StepLog();
+        fs.rmSync(markdownFile, { force: true });
         await scratch.stack.preview({ onEvent: preview.onEvent });
         expectOps(preview);
+        const plan = plans.take();
+        const markdown = fs.readFileSync(markdownFile, "utf8");
+        // The Markdown says what the text says: the same headline, the same actions in the same order.
+        assert.ok(markdown.startsWith(`### etcd plan: ${plan.headline.replace(/^etcd plan for /, "")}\n`), markdown);
+        assert.deepStrictEqual([...markdown.matchAll(/^\d+\. \*\*(.*)\*\* {2}$/gm)].map((m) => m[1]), plan.actions.map((a) => a.summary), markdown);
+        const since = Date.now() / 1000;
         const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/scale-to-${size}`).start();
         const log = new StepLog();
         try {
@@ -52,7 +73,25 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.deepStrictEqual(lost, []);
         assert.deepStrictEqual(await memberList(), Object.fromEntries(labMembers(size).map((m) => [m.name, false])),
             "the cluster's members are the stack's, all voting");
-        return log;
+        return { log, plan, markdown, since };
+    }
+
+    /**
+     * A scale's plan against the up (planCheck.ts checkMembership, observed from lab-1, which never
+     * restarts here): the members etcd added or removed, in order, are the plan's; the staying members
+     * it says get their members file only had it rewritten in this up, and none restarted.
+     */
+    function checkScale(from: number, to: number, r: { log: StepLog; plan: ParsedPlan; since: number }): void {
+        const staying = labMembers(Math.min(from, to)).map((m) => m.name);
+        const files = r.plan.actions.filter((a) => a.kind === "files");
+        assert.deepStrictEqual(files.map((a) => a.members), [staying], r.plan.text);
+        assert.match(files[0].summary, /: members file$/);
+        checkMembership(r.plan, labMembers(Math.max(from, to)), "lab1", r.since, r.log);
+        for (const m of staying) {
+            const written = Number(labSsh(hostOf(m), `stat -c %.6Y /etc/etcd/${paths.membersFile}`).stdout.trim());
+            assert.ok(written > r.since, `${m}'s members file was rewritten in this up, as planned`);
+            assert.strictEqual(labSsh(hostOf(m), `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(r.since)} | grep -c ' Started ' || true`).stdout.trim(), "0", `${m} restarted`);
+        }
     }
 
     /** A preview of `from` → `to` members: the newcomers' resources created (or the leavers' deleted), and of
@@ -74,7 +113,8 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
         labUp(7);
         wipeHosts(7);
-        scratch = await scratchStack("lab", { ...labStackConfig(3), purgeDataOnDestroy: false });
+        scratch = await scratchStack("lab", { ...labStackConfig(3), purgeDataOnDestroy: false }, { env: { [planMarkdownEnv]: markdownFile } });
+        plans.attach(scratch);
         etcdctl = Etcdctl.extract(labTarball);
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
@@ -86,12 +126,19 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     after(async () => {
         etcdctl?.dispose();
         await discardStack(scratch, 7);
+        fs.rmSync(markdownDir, { recursive: true, force: true });
     });
 
     it("3 → 5: the new members join one at a time as learners and are promoted; the others are not touched", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        await scaleTo(5, onlyTheDifference(3, 5));
+        const scaled = await scaleTo(5, onlyTheDifference(3, 5));
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no existing member restarted");
+        checkScale(3, 5, scaled);
+        // The Markdown the PR comment shows first (README: the plan a reviewer reads): kept with the lab's results.
+        const results = path.join(__dirname, "results");
+        fs.mkdirSync(results, { recursive: true });
+        fs.writeFileSync(path.join(results, "plan-scale-3-to-5.md"), scaled.markdown);
+        console.log(scaled.markdown.trimEnd().replace(/^/gm, "      md| "));
         for (const host of ["lab4", "lab5"]) {
             const record = labSsh(host, `cat /etc/etcd/${paths.joinRecordFile}`).stdout;
             assert.match(record, /^initial-cluster-state=existing$/m, host);
@@ -103,8 +150,10 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     it("5 members: a tuning change rolls one member at a time under a writer", async () => {
         const members = labMembers(5);
         const all = members.map((m) => `https://${m.address}:2379`).join(",");
-        await rollUnderWatch({ scratch, etcdctl, admin, endpoints: all, members }, { tuning: { snapshotCount: 10001 } },
+        const since = Date.now() / 1000;
+        const log = await rollUnderWatch({ scratch, etcdctl, admin, endpoints: all, members }, { tuning: { snapshotCount: 10001 } },
             tuningChanges(members.map((m) => m.name)), "/etc/etcd/etcd.conf.yml");
+        checkRoll(plans.take(), "restart", members, since, log);
     });
 
     it("a removal that would leave the staying members without a quorum is refused before anything changes", async () => {
@@ -160,6 +209,11 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         // certificates it issued for lab-6 and lab-7 in the state): the edits may add nothing else.
         const baseline = new StepLog();
         await scratch.stack.preview({ onEvent: baseline.onEvent });
+        assert.deepStrictEqual(plans.take().actions.map((a) => a.kind), ["nothing"], "the refused removal and addition advanced the plan's record");
+        // What the reviewer is shown for each refused edit: the plan's diagnostic (if the preview got
+        // that far) and the PR comment's Markdown; checked after the clean-up below, so that a gap
+        // here does not leave the state to the next test.
+        const planProblems: string[] = [];
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/identity").start();
         try {
             for (const [edit, members, reason] of [
@@ -167,7 +221,18 @@ describe("lab: membership changes as stack edits (real engine)", function () {
                 ["swap", swapped, /lab-2 would take over lab-3's address 10\.213\.0\.13 while lab-3 moves to 10\.213\.0\.12 \(members swapping addresses\)/],
             ] as const) {
                 scratch.setConfig({ members });
+                fs.rmSync(markdownFile, { force: true });
                 const previewError = await scratch.stack.preview().then(() => undefined, (e: Error) => e.message);
+                const printed = plans.drain();
+                const markdown = fs.existsSync(markdownFile) ? fs.readFileSync(markdownFile, "utf8") : undefined;
+                console.log(`      ${edit}: the preview printed ${printed.length} plan(s); the Markdown ${markdown === undefined ? "was not written" : `says: ${markdown.split("\n").slice(0, 4).join(" / ").slice(0, 400)}`}`);
+                // A refused identity edit: the plan has no action and says REFUSED, in the removal check's words.
+                for (const text of printed) {
+                    const plan = parsePlanText(text);
+                    if (plan.actions.length > 0 || !plan.refusals.some((r) => r.startsWith("identity: ") && reason.test(r))) planProblems.push(`${edit}: printed plan ${text}`);
+                }
+                if (markdown !== undefined && !(/REFUSED: pulumi up changes nothing/.test(markdown) && /\*\*identity\*\*/.test(markdown))) planProblems.push(`${edit}: Markdown ${markdown}`);
+                if (printed.length === 0 && markdown === undefined) planProblems.push(`${edit}: no plan reached the reviewer (no diagnostic, no Markdown)`);
                 assert.ok(previewError !== undefined, `the ${edit} previewed without an error`);
                 assert.match(previewError, reason, `${edit}: the preview's error`);
                 console.log(`      ${edit} refused by the preview: ${(previewError.split("\n").find((l) => reason.test(l)) ?? "").trim().slice(0, 400)}`);
@@ -194,8 +259,12 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.strictEqual(health.healthy, 5, health.out);
         // The refused edits left at most lab-2b's component records in the state (components register
         // before any check runs): no certificate, no step, nothing on a host. The next up drops them.
+        // With the edits undone, the plan says nothing: the up after it (which drops those records) must change nothing on any host.
+        const hostsBefore = hosts.map(hostFingerprint);
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
+        const noop = plans.take();
+        assert.deepStrictEqual(noop.actions.map((a) => a.kind), ["nothing"], noop.text);
         const added = [...preview.ops].filter(([n]) => !baseline.ops.has(n));
         for (const [name, op] of added) assert.match(`${name} ${op}`, /^lab-2b(-certs(-peer|-server)?)? delete$/, "the refused edits left more than lab-2b's components");
         const cleanup = new StepLog();
@@ -203,14 +272,18 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.strictEqual(up.summary.result, "succeeded");
         for (const [name, op] of cleanup.ops) assert.ok(op === "delete" && (baseline.ops.has(name) || /^lab-2b/.test(name)), `the cleanup up changed ${name} (${op})`);
         assert.deepStrictEqual(hosts.map(mainPid), pids, "no member restarted");
+        assert.deepStrictEqual(hosts.map(hostFingerprint), hostsBefore, "a host changed in the up after a plan that said nothing");
         const after = new StepLog();
         await scratch.stack.preview({ onEvent: after.onEvent });
         assert.deepStrictEqual(after.changed(), [], "the preview after the cleanup is empty");
+        assert.deepStrictEqual(plans.take().actions.map((a) => a.kind), ["nothing"]);
+        assert.deepStrictEqual(planProblems, [], "what the refused identity edits showed the reviewer");
     });
 
     it("5 → 7: two more members join, the others untouched", async () => {
         const pids = ["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid);
-        await scaleTo(7, onlyTheDifference(5, 7));
+        const scaled = await scaleTo(7, onlyTheDifference(5, 7));
+        checkScale(5, 7, scaled);
         assert.deepStrictEqual(["lab1", "lab2", "lab3", "lab4", "lab5"].map(mainPid), pids, "a staying member restarted");
     });
 
@@ -229,17 +302,26 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.match(leads.out, /\|\s+true\s+\|\s+false\s+\|/, `${name} leads: ${leads.out}`);
     }
 
-    /** Scales down from `from` to `to` members: the leavers removed one at a time while still running, their hosts cleaned but for the data dir, no staying member restarted; returns the membership's report. */
-    async function scaleDown(from: number, to: number): Promise<string> {
+    /**
+     * Scales down from `from` to `to` members: the leavers removed one at a time while still running, their hosts cleaned but for the data dir, no staying member restarted;
+     * the plan's removals (and their order) are the ones etcd logged on lab-1 and the membership's report names. Returns the report and the plan.
+     */
+    async function scaleDown(from: number, to: number): Promise<{ report: string; plan: ParsedPlan; since: number }> {
         const staying = labMembers(to).map((m) => hostOf(m.name));
         const leaving = labMembers(from).slice(to);
         const pids = staying.map(mainPid);
-        await scaleTo(to, onlyTheDifference(from, to));
+        const scaled = await scaleTo(to, onlyTheDifference(from, to));
+        const { plan, since } = scaled;
         // What the membership did is its `report` output (a dynamic provider's output does not reach the engine's log).
         const state = await scratch.stack.exportStack();
         const report = String(state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::etcd-membership"))?.outputs?.report);
         console.log(indent(report));
         for (const m of leaving) assert.match(report, new RegExp(`removed member ${m.name} \\(`));
+        // The plan: its removals, then the leavers' hosts stopped and cleaned.
+        assert.deepStrictEqual(plan.actions.filter((a) => a.kind === "clean").map((a) => a.members), [leaving.map((m) => m.name)], plan.text);
+        const reported = [...report.matchAll(/removed member (\S+) \(/g)].map((m) => m[1]);
+        const planned = plan.actions.filter((a) => a.kind === "remove").flatMap((a) => a.members);
+        console.log(`      the plan removes ${planned.join(", ")}; the membership's report: ${reported.join(", ")}`);
         assert.deepStrictEqual(staying.map(mainPid), pids, "no staying member restarted");
         for (const m of leaving) {
             const host = hostOf(m.name);
@@ -247,13 +329,19 @@ describe("lab: membership changes as stack edits (real engine)", function () {
             assert.match(labSsh(host, `journalctl -u ${paths.unitName} --no-pager | grep -c 'permanently removed' || true`).stdout, /^[1-9]/m, host);
             assert.strictEqual(leftovers(host, { dataKept: true }), "", host);
         }
-        return report;
+        // Last, so that the checks above run whatever the order: the removals' order, as etcd logged them and as the report says.
+        checkScale(from, to, scaled);
+        assert.deepStrictEqual(reported, planned, "the membership step removed the members in the plan's order");
+        return { report, plan, since };
     }
 
     it("7 → 5: members leave the cluster one at a time before their hosts are stopped and cleaned; a leaving leader hands leadership over first", async () => {
         await makeLeader("lab-7", 7);
-        const report = await scaleDown(7, 5);
+        const { report, plan, since } = await scaleDown(7, 5);
         assert.match(report, /moved leadership from lab-7 to this member[\s\S]*removed member lab-7/);
+        // The plan (no --refresh: it does not know the leader) says leadership moves first, to lab-1: lab-1's etcd became the leader in this up.
+        assert.match(plan.actions.find((a) => a.members[0] === "lab-7" && a.kind === "remove")?.summary ?? "", /^remove lab-7 \(if it leads, leadership moves first, to lab-1\)$/, plan.text);
+        assert.match(labSsh("lab1", `journalctl -u ${paths.unitName} -o cat --no-pager --since @${Math.floor(since)} | grep -c 'became leader at term' || true`).stdout, /^[1-9]/m, "lab-1 became the leader in this up");
     });
 
     it("5 → 3: two more leave the same way", async () => {

@@ -18,6 +18,7 @@ import { labAvailable, labUp } from "./lab";
 import { Etcdctl } from "./etcdClient";
 import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, planResources, wipeHosts } from "./labStack";
 import { noRecordNote } from "../../components/planResource";
+import { hostFingerprint, parsePlanText } from "./planCheck";
 
 /**
  * A version of the program that landed (in stop 20's tree, whose CI passed; the last before the
@@ -67,6 +68,8 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
     let scratch: ScratchStack;
     const hosts = ["lab1", "lab2", "lab3"];
     let pids: string[] = [];
+    /** The hosts as the previous version left them (planCheck.ts hostFingerprint: etcd's PID, every managed file). */
+    let hostsBefore: string[] = [];
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? previousVersionMissing());
@@ -85,6 +88,7 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         assert.strictEqual(up.summary.result, "succeeded");
         pids = hosts.map(mainPid);
         assert.ok(pids.every((p) => Number(p) > 0), `etcd runs on every host: ${pids.join(" ")}`);
+        hostsBefore = hosts.map(hostFingerprint);
     });
 
     it("this version's preview creates only the plan's resources, replaces and deletes nothing, and changes no file on a host", async () => {
@@ -105,6 +109,8 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         // With no record of the last run, the printed plan says so rather than be taken for what up does.
         assert.strictEqual(plans.length, 1, plans.join("\n"));
         assert.ok(plans[0].includes(noRecordNote), `the plan's no-record note:\n${plans[0]}`);
+        // Without a record the plan is a new stack's (what the note warns of): not what the up below does.
+        assert.deepStrictEqual(parsePlanText(plans[0]).actions.map((a) => a.kind), ["bootstrap"], plans[0]);
         for (const op of ["replace", "create-replacement", "delete", "delete-replaced"]) {
             assert.strictEqual(preview.changeSummary[op as keyof typeof preview.changeSummary] ?? 0, 0, `${op}: ${changes.join("; ")}`);
         }
@@ -118,6 +124,8 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         assert.strictEqual(up.summary.result, "succeeded");
         console.log(indent(`up: ${JSON.stringify(up.summary.resourceChanges)}`));
         assert.deepStrictEqual(hosts.map(mainPid), pids, "etcd's main PIDs before and after");
+        // Nor changes any file it manages on a host (the preview's promise above, read on the hosts).
+        assert.deepStrictEqual(hosts.map(hostFingerprint), hostsBefore, "a host changed in this version's up");
         const etcdctl = Etcdctl.extract(labTarball);
         try {
             const endpoints = String((await scratch.stack.outputs())["clientEndpoints"].value);
@@ -129,7 +137,8 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         const again = await scratch.stack.preview();
         const changed = Object.entries(again.changeSummary).filter(([op]) => op !== "same");
         assert.deepStrictEqual(changed, [], JSON.stringify(again.changeSummary));
-        // The plan recorded by that up: nothing.
+        // The plan recorded by that up: nothing. No up follows it here (one engine run more): the
+        // "nothing" plan followed by an up that changes nothing on any host is membership.test.ts's (identity edits) and cluster.test.ts's (destroy policy).
         assert.match(again.stdout, /^ {4}1\. nothing: no member restarts, joins or leaves, and no file changes on a host$/m, again.stdout);
     });
 });
