@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
 import { StackInputs, readStackInputs } from "./components/config";
-import { consumerOutputs, etcdctlEnv } from "./components/outputs";
+import { certificateExpiries, consumerOutputs, etcdctlEnv } from "./components/outputs";
 import { ClusterPlan } from "./components/planResource";
 import { skipPromiseStackMapping } from "./components/promiseStacks";
 import { SpecError } from "./components/spec";
@@ -20,12 +20,7 @@ function validatedInputs(): StackInputs {
 
 skipPromiseStackMapping();
 const inputs = validatedInputs();
-const cluster = new EtcdCluster("etcd", {
-    spec: inputs.spec,
-    sshPrivateKey: inputs.sshPrivateKey,
-    caCertPem: inputs.caCertPem,
-    caPrivateKeyPem: inputs.caPrivateKeyPem,
-});
+const cluster = new EtcdCluster("etcd", inputs); // the spec, the SSH key and a brought CA (StackInputs are its args)
 new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider }); // printed by a preview, recorded after the cluster
 
 export const clientEndpoints = cluster.clientEndpoints;
@@ -35,5 +30,7 @@ export const adminKeyPem = pulumi.secret(cluster.adminKeyPem);
 export const members = cluster.memberNames;
 export const peerUrls = cluster.peerUrls;
 export const etcdctlEnvironment = etcdctlEnv(cluster.clientEndpoints);
-/** Every client certificate but admin, by name: PEMs (key secret) and kube-apiserver's and flannel's etcd flags. */
+/** Every client certificate but admin, by name: PEMs (key secret), fingerprint, expiry, kube-apiserver's and flannel's etcd flags. */
 export const clientCertificates = consumerOutputs(inputs.spec.clientCertificates, cluster.clientCertificates, cluster.clientEndpoints);
+/** Every certificate's expiry, renewal window and fingerprint (scripts/certExpiry.sh checks them; docs/certificates.md). */
+export const certificates = certificateExpiries(cluster.issuedCertificates, inputs.spec);

@@ -21,6 +21,7 @@ import { ClusterMembership } from "./membership";
 import { Connection, remoteStep } from "./remoteStep";
 import { ScheduledSnapshots } from "./snapshots";
 import { ScheduledDefrag } from "./defrag";
+import { IssuedCertificate } from "./certificateExpiry";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
 import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
 import { RemovalCheck } from "./removalCheck";
@@ -55,6 +56,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     /** The initial-cluster-token, stable for the life of the stack. */
     public readonly token: pulumi.Output<string>;
     public readonly members: EtcdMember[];
+    /** Every certificate the cluster uses (CAs in use, members', clients', timers'), for the `certificates` output (certificateExpiry.ts). */
+    public readonly issuedCertificates: IssuedCertificate[];
     /** The provider instance of the cluster's dynamic resources (host files, checks, membership); the plan's record uses it too. */
     public readonly hostFilesProvider: pulumi.ProviderResource;
 
@@ -73,6 +76,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const ca = cas.get(spec.ca.generation)!;
         const clientCa = cas.get(Math.max(...spec.ca.trust))!;
         const trusted = spec.ca.trust.map((g) => cas.get(g)!.certPem);
+        // A CA in state that no member or client trusts any more (an old generation) is left out.
+        const caName = (g: number) => g === 1 ? "ca" : `ca-g${g}`;
+        const issued: IssuedCertificate[] = [...new Set([spec.ca.generation, ...spec.ca.trust])].sort((a, b) => a - b).map((g) => ({
+            name: caName(g), certPem: cas.get(g)!.certPem, notAfter: cas.get(g)!.validityEndTime, renewal: "CA rotation" as const,
+        }));
+        const leaf = (n: string, c: LeafCertificate): IssuedCertificate => ({ name: n, certPem: c.certPem, notAfter: c.validityEndTime, renewal: "up" });
         const trustedPem = trusted.length === 1 ? trusted[0] : pulumi.all(trusted).apply((ps) => ps.map((p) => p.trimEnd() + "\n").join(""));
 
         this.clientCertificates = {};
@@ -118,18 +127,22 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 hostFilesProvider: hostFiles,
             }, { parent: this });
             this.members.push(member);
+            issued.push(leaf(`member/${m.name}/server`, certificates.server), leaf(`member/${m.name}/peer`, certificates.peer));
             previous = member.rollDone;
         }
+
+        issued.push(...spec.clientCertificates.map((c) => leaf(`client/${c.name}`, this.clientCertificates[c.name])));
 
         // Scheduled snapshots, on the chosen members once they run (they never restart etcd).
         const snapshots = spec.snapshots;
         if (snapshots) {
             for (const [i, m] of spec.members.entries()) {
                 if (!snapshots.members.includes(m.name)) continue;
-                new ScheduledSnapshots(`${m.name}-snapshots`, {
+                const job = new ScheduledSnapshots(`${m.name}-snapshots`, {
                     spec, snapshots, member: m, connection: connections[m.name], ca: clientCa, algorithm,
                     after: this.members[i].rollDone,
                 }, { parent: this, providers: [hostFiles] });
+                issued.push(leaf(`timer/snapshot-${m.name}`, job.client));
             }
         }
 
@@ -145,11 +158,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // membership is the stack's (defrag.ts).
         if (spec.defrag) {
             const runner = spec.members.find((m) => m.name === spec.defrag!.member)!;
-            new ScheduledDefrag(`${name}-defrag`, {
+            const job = new ScheduledDefrag(`${name}-defrag`, {
                 spec, defrag: spec.defrag, member: runner, connection: connections[runner.name], ca: clientCa, algorithm,
                 after: [membership],
             }, { parent: this, providers: [hostFiles] });
+            issued.push(leaf("timer/defrag", job.client));
         }
+        this.issuedCertificates = issued;
 
         // A restore from a snapshot (etcd:restore) stops every member, once the roll and the
         // membership step are done, and starts them together from the snapshot's data.

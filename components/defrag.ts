@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hostTimer } from "./hostTimer";
 import * as paths from "./paths";
-import { CertificateAuthority, KeyAlgorithm } from "./pki";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate } from "./pki";
 import { Connection } from "./remoteStep";
 import {
     defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript,
@@ -28,10 +28,13 @@ export interface ScheduledDefragArgs {
 }
 
 export class ScheduledDefrag extends pulumi.ComponentResource {
+    /** The job's client certificate (its key only on the timer's host). */
+    public readonly client: LeafCertificate;
+
     constructor(name: string, args: ScheduledDefragArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:ScheduledDefrag", name, {}, opts);
         const { spec, defrag, member } = args;
-        hostTimer(name, {
+        this.client = hostTimer(name, {
             ...args,
             client: { name: "defrag", commonName: "etcd-defrag", certPath: defragCertPath(spec, "cert"), keyPath: defragCertPath(spec, "key") },
             script: { path: paths.defragScriptPath, content: renderDefragScript(spec) },

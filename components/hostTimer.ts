@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostFiles } from "./hostFiles";
 import * as paths from "./paths";
-import { CertificateAuthority, KeyAlgorithm, certificateLifetime, clientCertificate } from "./pki";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate, certificateLifetime, clientCertificate } from "./pki";
 import { Connection, remoteStep } from "./remoteStep";
 import { ClusterSpec, MemberSpec } from "./spec";
 
@@ -39,8 +39,11 @@ export interface HostTimerArgs {
     disable: string;
 }
 
-/** Declares the job under `parent`: `${name}-client` (certificate), `<member>-<job>-files`, `${name}-timer`. */
-export function hostTimer(name: string, args: HostTimerArgs, parent: pulumi.Resource): void {
+/**
+ * Declares the job under `parent`: `${name}-client` (certificate), `<member>-<job>-files`, `${name}-timer`.
+ * Returns the job's client certificate (its expiry is in the `certificates` output).
+ */
+export function hostTimer(name: string, args: HostTimerArgs, parent: pulumi.Resource): LeafCertificate {
     const { spec, member, connection, client } = args;
     const cert = clientCertificate(`${name}-client`, { name: client.name, commonName: client.commonName, organization: "etcd-stack" },
         args.ca, args.algorithm, certificateLifetime(spec), { parent });
@@ -62,4 +65,5 @@ export function hostTimer(name: string, args: HostTimerArgs, parent: pulumi.Reso
         update: args.enable,
         delete: args.disable,
     }, { parent, dependsOn: [files.write] });
+    return cert;
 }

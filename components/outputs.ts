@@ -1,6 +1,9 @@
 /** Helpers that shape the stack's outputs for people and scripts. */
 import * as pulumi from "@pulumi/pulumi";
+import { sha256Fingerprint } from "./certificateExpiry";
 import { ClientCertificateSpec } from "./spec";
+
+export { certificateExpiries } from "./certificateExpiry";
 
 /** Files the README's commands write the CA and admin credentials to (`pulumi stack output … > file`). */
 export const credentialFiles = { ca: "ca.crt", cert: "admin.crt", key: "admin.key" } as const;
@@ -56,6 +59,14 @@ export interface ClientCertificateOutput {
     files: ClientFiles;
     /** The client certificate (PEM), signed by the cluster's client CA. */
     certPem: pulumi.Output<string>;
+    /**
+     * SHA-256 of the certificate (`openssl x509 -noout -fingerprint -sha256` of the copied file prints
+     * the same): when it differs from the consumer's copy, the stack re-issued the certificate
+     * (renewal, CA rotation, a validity change) and the consumer's files need writing again.
+     */
+    sha256Fingerprint: pulumi.Output<string>;
+    /** When the certificate expires (RFC 3339); an `up` re-issues it `certRenewBeforeHours` before. */
+    notAfter: pulumi.Output<string>;
     /** The client's private key (PEM). Secret: `pulumi stack output --show-secrets` shows it. */
     keyPem: pulumi.Output<string>;
     /** kube-apiserver's `--etcd-servers`, `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`. */
@@ -73,7 +84,7 @@ export const notForConsumers = ["admin"];
  * A plain object of Outputs, so the engine keeps each key's secrecy: only `keyPem` is masked.
  */
 export function consumerOutputs(specs: ClientCertificateSpec[],
-    issued: Record<string, { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> }>,
+    issued: Record<string, { certPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string>; validityEndTime: pulumi.Output<string> }>,
     endpoints: pulumi.Input<string>): Record<string, ClientCertificateOutput> {
     const result: Record<string, ClientCertificateOutput> = {};
     for (const spec of specs) {
@@ -85,6 +96,8 @@ export function consumerOutputs(specs: ClientCertificateSpec[],
             commonName: spec.commonName,
             files,
             certPem: cert.certPem,
+            sha256Fingerprint: cert.certPem.apply(sha256Fingerprint),
+            notAfter: cert.validityEndTime,
             keyPem: pulumi.secret(cert.privateKeyPem),
             kubeApiserverFlags: pulumi.output(endpoints).apply((e) => kubeApiserverFlags(e, files)),
             flannelFlags: pulumi.output(endpoints).apply((e) => flannelFlags(e, files)),

@@ -41,6 +41,8 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     public readonly certPem: pulumi.Output<string>;
     /** Secret. Used only to sign certificates in the operator's state; never copied to a host. */
     public readonly privateKeyPem: pulumi.Output<string>;
+    /** A generated CA's expiry (RFC 3339, the tls provider's); undefined for a brought CA (its PEM says it). */
+    public readonly validityEndTime?: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:CertificateAuthority", name, {}, opts);
@@ -62,6 +64,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
             }, childOpts);
             this.certPem = cert.certPem;
             this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+            this.validityEndTime = cert.validityEndTime;
         }
         this.registerOutputs({ certPem: this.certPem });
     }
@@ -98,6 +101,8 @@ export class LeafCertificate extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** When the certificate becomes valid (RFC 3339): hosts whose clock is behind it reject it. */
     public readonly validityStartTime: pulumi.Output<string>;
+    /** When it expires (RFC 3339): an `up` from `renewBeforeHours` before it re-issues it. */
+    public readonly validityEndTime: pulumi.Output<string>;
 
     constructor(name: string, args: LeafCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:LeafCertificate", name, {}, opts);
@@ -120,6 +125,7 @@ export class LeafCertificate extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.validityStartTime = cert.validityStartTime;
+        this.validityEndTime = cert.validityEndTime;
         this.registerOutputs({ certPem: this.certPem, validityStartTime: this.validityStartTime });
     }
 }

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hostTimer } from "./hostTimer";
 import * as paths from "./paths";
-import { CertificateAuthority, KeyAlgorithm } from "./pki";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate } from "./pki";
 import { Connection } from "./remoteStep";
 import {
     renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath,
@@ -26,10 +26,13 @@ export interface ScheduledSnapshotsArgs {
 }
 
 export class ScheduledSnapshots extends pulumi.ComponentResource {
+    /** The job's client certificate (its key only on the timer's host). */
+    public readonly client: LeafCertificate;
+
     constructor(name: string, args: ScheduledSnapshotsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:ScheduledSnapshots", name, {}, opts);
         const { spec, snapshots, member } = args;
-        hostTimer(name, {
+        this.client = hostTimer(name, {
             ...args,
             client: { name: `snapshot-${member.name}`, commonName: "etcd-snapshot", certPath: snapshotCertPath(spec, "cert"), keyPath: snapshotCertPath(spec, "key") },
             script: { path: paths.snapshotScriptPath, content: renderSnapshotScript(spec, snapshots) },

@@ -4,28 +4,16 @@
 # admin certificate) and `bin` (where etcdctl and etcdutl are). The key lives only in a 0700
 # temporary directory removed on exit.
 #
-# Pulumi is the operator's own: the `pulumi` on PATH with the caller's PULUMI_* environment and
-# `pulumi login` state, untouched; with no stack named, the selected one. The lab's environment
-# (scripts/pulumi-env.sh: the offline CLI, the .lab/state file backend, the lab's passphrase, no
-# plugin download) only when the caller asks for it: ETCD_STACK_LAB=1, or `--lab` before the
-# command's arguments; then the stack defaults to `lab`.
+# Which `pulumi` and which stack: scripts/lib/pulumiStack.sh (the operator's own pulumi, PULUMI_*
+# environment and login; the lab's only with ETCD_STACK_LAB=1 or `--lab`).
 #
 # etcdctl and etcdutl come from $ETCD_BIN_DIR, else the release tarball scripts/etcd-build.sh made
 # for the stack's version (in ${ETCD_STACK_CACHE:-~/.cache/etcd-stack}), else PATH.
-die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
-if [[ ${ETCD_STACK_LAB:-} == 1 ]]; then
-  . "$(dirname "${BASH_SOURCE[0]}")/../pulumi-env.sh"
-  stack=${stack:-lab}
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/pulumiStack.sh"
 ETCD_STACK_CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}
-command -v pulumi >/dev/null || die "no pulumi on PATH: install the Pulumi CLI and \`pulumi login\` to the team's backend (for the lab's offline CLI: ETCD_STACK_LAB=1 or --lab)"
-if [[ -z ${stack:-} ]]; then
-  stack=$(pulumi stack --show-name 2>/dev/null) && [[ -n $stack ]] || die "no stack named and none selected: name it (e.g. prod), or \`pulumi stack select\`"
-fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-stack_output() { pulumi stack output --stack "$stack" "$@"; }
 endpoints=$(stack_output clientEndpoints) || die "no outputs for stack '$stack' (run it where its Pulumi.yaml is, logged in to its backend, after pulumi up)"
 stack_output caCertPem >"$work/ca.crt"
 stack_output adminCertPem >"$work/admin.crt"

@@ -39,6 +39,7 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
                     break;
                 case "tls:index/selfSignedCert:SelfSignedCert":
                     state.certPem = `CA-CERT(${args.name}#${digest})`;
+                    state.validityEndTime = "2036-11-21T08:00:00Z";
                     break;
                 case "tls:index/certRequest:CertRequest":
                     state.certRequestPem = `CSR(${args.name}#${digest})`;
@@ -46,6 +47,7 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = `CERT(${args.name}#${digest})`;
                     state.validityStartTime = "2026-11-23T08:00:00Z";
+                    state.validityEndTime = "2027-11-23T08:00:00Z";
                     break;
                 case "pulumi-nodejs:dynamic/etcd:RemovalCheck":
                     state.createdInRun = options.newStack ? args.inputs.run : "an earlier run";

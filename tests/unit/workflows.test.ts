@@ -179,6 +179,62 @@ describe("GitHub workflows (.github/workflows)", () => {
         });
     });
 
+    describe("expiry.yml: every stack's certificates checked daily (issue 29)", () => {
+        const w = () => load("expiry.yml");
+        const check = () => w().jobs.check as Workflow["jobs"][string] & { needs?: unknown; if?: unknown };
+
+        it("runs on a daily schedule (and by hand)", () => {
+            const schedule = w().on.schedule as Array<{ cron: string }>;
+            assert.equal(schedule.length, 1);
+            // minute hour day-of-month month day-of-week: a fixed minute and hour, every day.
+            assert.match(schedule[0].cron, /^\d{1,2} \d{1,2} \* \* \*$/);
+            assert.ok("workflow_dispatch" in w().on);
+            assert.ok(!w().on.pull_request && !w().on.push, "a check, not a deploy: nothing else starts it");
+        });
+
+        it("checks every stack the stacks job lists, the preview's list, with scripts/certExpiry.sh", () => {
+            assert.deepEqual(w().jobs.stacks, load("preview.yml").jobs.stacks, "the same stacks job as preview.yml");
+            assert.equal(check().strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.stacks) }}");
+            assert.equal(check().strategy["fail-fast"], false, "one stack's failure does not hide another's");
+            assert.equal(check().needs, "stacks");
+            assert.equal(check().if, "needs.stacks.outputs.stacks != '[]'");
+            const steps = check().steps;
+            const run = steps.filter((s) => /certExpiry/.test(s.run ?? ""));
+            assert.equal(run.length, 1);
+            assert.equal(run[0].run!.trim(), 'bash scripts/certExpiry.sh "$STACK"');
+            assert.equal(run[0].env?.STACK, "${{ matrix.stack }}");
+            assert.ok(!/--now|\|\||; *true|continue-on-error/.test(JSON.stringify(run[0])), "a certificate in its window fails the run");
+            assert.ok(fs.existsSync(path.join(repoRoot, "scripts/certExpiry.sh")));
+        });
+
+        it("with the pinned CLI, installed after npm ci (ts-node for the check), and no environment, SSH key or host", () => {
+            const steps = check().steps;
+            const install = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+            assert.ok(install >= 0);
+            assert.equal(String(steps[install].with?.["pulumi-version"]), pinnedCli());
+            assert.equal(steps[install].with?.command, undefined, "the action only installs the CLI");
+            const npmCi = steps.findIndex((s) => /^npm ci( |$)/.test(s.run ?? ""));
+            const run = steps.findIndex((s) => /certExpiry/.test(s.run ?? ""));
+            assert.ok(npmCi >= 0 && npmCi < run && install < run);
+            assert.equal(check().environment, undefined, "no environment: no daily approval for prod");
+            assert.doesNotMatch(fs.readFileSync(path.join(dir, "expiry.yml"), "utf8"), /ETCD_SSH_PRIVATE_KEY|ETCD_KNOWN_HOSTS/);
+        });
+
+        it("passes its secrets through the job's env only", () => {
+            const text = fs.readFileSync(path.join(dir, "expiry.yml"), "utf8");
+            for (const step of Object.values(w().jobs).flatMap((j) => j.steps)) {
+                assert.doesNotMatch(step.run ?? "", /\$\{\{\s*secrets\./, "a secret spliced into a run script");
+                assert.doesNotMatch(JSON.stringify(step.with ?? {}), /secrets\./, "a secret in an action's inputs");
+            }
+            assert.deepEqual(check().env, {
+                PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
+                PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+            });
+            assert.equal((text.match(/secrets\./g) ?? []).length, 3, "no other secret");
+        });
+    });
+
     it("passes secrets through env only, and names every secret the README documents", () => {
         for (const f of ["preview.yml", "deploy.yml"]) {
             const text = fs.readFileSync(path.join(dir, f), "utf8");
