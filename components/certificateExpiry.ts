@@ -91,16 +91,18 @@ export function certificateExpiry(pem: string, notAfter: string, hours: number, 
 /**
  * The `certificates` stack output, by name (order: CAs, members, clients, timers). A plain object of
  * Outputs, one per certificate; `pulumi.unsecret` because a brought CA's PEM may come from a secret
- * config value, and a certificate's dates and fingerprint are not secrets.
+ * config value, and a certificate's dates and fingerprint are not secrets. A certificate an `up
+ * --target` left out (not created: no PEM, no dates) has no entry (undefined) rather than failing the run.
  */
 export function certificateExpiries(certs: IssuedCertificate[], spec: Pick<ClusterSpec, "certRenewBeforeHours" | "certValidityHours">):
-    Record<string, pulumi.Output<CertificateExpiry>> {
-    const result: Record<string, pulumi.Output<CertificateExpiry>> = {};
+    Record<string, pulumi.Output<CertificateExpiry | undefined>> {
+    const result: Record<string, pulumi.Output<CertificateExpiry | undefined>> = {};
     for (const c of certs) {
         if (c.name in result) throw new Error(`two certificates named "${c.name}"`);
         const hours = renewalHours(spec, c.renewal);
-        const notAfter = c.notAfter ?? c.certPem.apply((pem) => pemNotAfter(pem, c.name));
-        result[c.name] = pulumi.unsecret(pulumi.all([c.certPem, notAfter]).apply(([pem, end]) => certificateExpiry(pem, end, hours, c.renewal)));
+        const notAfter = c.notAfter ?? c.certPem.apply((pem) => pem === undefined ? undefined : pemNotAfter(pem, c.name));
+        result[c.name] = pulumi.unsecret(pulumi.all([c.certPem, notAfter]).apply(([pem, end]) =>
+            pem === undefined || end === undefined ? undefined : certificateExpiry(pem, end, hours, c.renewal)));
     }
     return result;
 }

@@ -4,7 +4,8 @@
  * else can bring a certificate into its renewal window in a test). A preview then shows exactly
  * the certificate inside `certRenewBeforeHours` of its expiry replaced, and the one outside it
  * not; an `up` re-issues it with a full new validity. On hosts, a replaced certificate rolls its
- * member like any certificate change (tests/lab/cluster.test.ts, "new certificates").
+ * member like any certificate change (tests/lab/cluster.test.ts, "new certificates"). The
+ * `certificates` stack output follows both `up`s: the real dates and fingerprint of what the state holds.
  */
 import * as assert from "assert";
 import * as crypto from "crypto";
@@ -57,10 +58,31 @@ describe("engine: certificates re-issued inside their renewal window (real tls p
         return { notAfter: Date.parse(r.outputs.validityEndTime), pem: r.outputs.certPem };
     }
 
+    /** The `certificates` stack output, as `pulumi stack output --json certificates` prints it. */
+    function certificatesOutput(): Record<string, { notAfter: string; renewFrom: string; sha256Fingerprint: string; renewal: string } | undefined> {
+        const out = scratch.cli(["stack", "output", "--json", "certificates"]);
+        assert.strictEqual(out.code, 0, out.stdout + out.stderr);
+        return JSON.parse(out.stdout);
+    }
+
+    /** The output's entry for lab-1's certificate `kind`: the state's expiry and certificate, the window renewBeforeHours wide. */
+    function assertOutputHolds(kind: string, cert: { notAfter: number; pem: string }): void {
+        const entry = certificatesOutput()[`member/m-1/${kind}`];
+        assert.ok(entry, `no member/m-1/${kind} in the certificates output`);
+        // The state's validityEndTime has fractions of a second; the certificate (and the output) whole seconds.
+        assert.strictEqual(Date.parse(entry.notAfter), Math.floor(cert.notAfter / 1000) * 1000, "notAfter is the state's validityEndTime");
+        assert.strictEqual(Date.parse(entry.notAfter), Date.parse(new crypto.X509Certificate(cert.pem).validTo), "and the certificate's own not-after");
+        assert.strictEqual(Date.parse(entry.renewFrom), Date.parse(entry.notAfter) - renewBeforeHours * 3600_000);
+        assert.strictEqual(entry.sha256Fingerprint, new crypto.X509Certificate(cert.pem).fingerprint256);
+        assert.strictEqual(entry.renewal, "up");
+    }
+
     it("a certificate within certRenewBeforeHours of its expiry previews as replaced, and up re-issues it; one outside the window stays", async () => {
         const before = { server: certificate("server"), peer: certificate("peer") };
         const hour = 3600_000;
         assert.ok(Math.abs(before.server.notAfter - Date.now() - validityHours * hour) < hour, "issued for certValidityHours");
+        assertOutputHolds("server", before.server);
+        assertOutputHolds("peer", before.peer);
 
         // Nothing is due yet: a preview of the same targets changes nothing.
         const quiet = new StepLog();
@@ -93,5 +115,8 @@ describe("engine: certificates re-issued inside their renewal window (real tls p
         assert.strictEqual(renewed.subject, new crypto.X509Certificate(before.server.pem).subject, "the same subject");
         assert.strictEqual(renewed.subjectAltName, new crypto.X509Certificate(before.server.pem).subjectAltName, "the same SANs");
         assert.strictEqual(after.peer.pem, before.peer.pem, "the peer certificate, outside its window, is kept");
+        // The output follows the re-issued certificate: a consumer comparing fingerprints sees the change.
+        assertOutputHolds("server", after.server);
+        assert.notStrictEqual(certificatesOutput()["member/m-1/server"]!.sha256Fingerprint, new crypto.X509Certificate(before.server.pem).fingerprint256);
     });
 });

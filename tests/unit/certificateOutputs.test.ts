@@ -67,6 +67,18 @@ describe("certificate expiry: fingerprints, dates, windows (pure)", () => {
             { notAfter: "2027-11-23T08:00:00Z", renewFrom: "2027-11-21T08:00:00Z", sha256Fingerprint: openssl.fingerprint, renewal: "up" });
     });
 
+    it("a certificate an `up --target` did not create (no PEM, no dates) has no entry, and does not fail the run", async () => {
+        const none = pulumi.output(undefined as unknown as string);
+        const out = certificateExpiries([
+            { name: "member/m-2/server", certPem: none, notAfter: none, renewal: "up" },
+            { name: "ca", certPem: none, renewal: "CA rotation" },
+            { name: "member/m-1/server", certPem: pulumi.output(pem), notAfter: pulumi.output("2027-11-23T08:00:00Z"), renewal: "up" },
+        ], { certRenewBeforeHours: 12, certValidityHours: 48 });
+        assert.equal(await resolve(out["member/m-2/server"]), undefined);
+        assert.equal(await resolve(out["ca"]), undefined);
+        assert.equal((await resolve(out["member/m-1/server"]))?.renewFrom, "2027-11-22T20:00:00Z");
+    });
+
     it("two certificates under one name are refused", () => {
         const c = { name: "client/admin", certPem: pulumi.output("x"), notAfter: pulumi.output("2027-01-01T00:00:00Z"), renewal: "up" as const };
         assert.throws(() => certificateExpiries([c, c], { certRenewBeforeHours: 1, certValidityHours: 2 }), /two certificates named "client\/admin"/);
@@ -98,7 +110,9 @@ describe("certificate expiry: the `certificates` output and the consumers' finge
         const values: Record<string, CertificateExpiry> = {};
         let secret = false;
         for (const [k, v] of Object.entries(out)) {
-            values[k] = await resolve(v);
+            const value = await resolve(v);
+            assert.ok(value, `${k}: no entry`);
+            values[k] = value;
             secret ||= await pulumi.isSecret(v);
         }
         return { s, cluster, values, secret, recorded };
