@@ -188,8 +188,9 @@ export function checkMembership(plan: ParsedPlan, members: Placed[], observer: s
     const byPeer = new Map(Object.keys(addresses).map((m) => [peer(m), m]));
     const events = membershipEvents(observer, since);
     console.log(`      ${observer}'s etcd applied: ${events.map((e) => `${e.what} ${byPeer.get(e.peer) ?? e.peer}`).join(", ") || "no membership change"}`);
+    const removed = events.filter((e) => e.what === "removed").map((e) => byPeer.get(e.peer) ?? e.peer);
     assert.deepStrictEqual(events.filter((e) => e.what === "added").map((e) => byPeer.get(e.peer) ?? e.peer), joins, "the members etcd added, in order, are the plan's joins");
-    assert.deepStrictEqual(events.filter((e) => e.what === "removed").map((e) => byPeer.get(e.peer) ?? e.peer), removals, "the members etcd removed, in order, are the plan's removals");
+    assert.deepStrictEqual([...removed].sort(), [...removals].sort(), "the members etcd removed are the plan's removals");
     if (joins.length > 0) {
         const { order } = startOrder(members.filter((m) => joins.includes(m.name)), since);
         assert.deepStrictEqual(order, joins, "the new members' etcd first started in the plan's order");
@@ -201,6 +202,8 @@ export function checkMembership(plan: ParsedPlan, members: Placed[], observer: s
                 `${m}'s join began (${began}) after ${joins[i - 1]}'s service step, which promotes it, ended (${promoted})`);
         });
     }
+    // Last: the plan numbers its removals, one action each, in the stack's recorded order.
+    assert.deepStrictEqual(removed, removals, "the members etcd removed, in order, are the plan's removals, in its order");
     return events;
 }
 
