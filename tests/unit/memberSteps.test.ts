@@ -134,6 +134,16 @@ describe("member steps (mocked engine)", function () {
         }
     });
 
+    it("a release from a URL: each member's install waits for its own staged tarball (the checksum checked on the host first); the staging waits for its prepare only", async () => {
+        const { deps } = await byUrl();
+        for (const m of ["lab-1", "lab-2", "lab-3"]) {
+            const install = deps.dependsOn(`${m}-binaries`);
+            assert.ok(install.includes(`${m}-tarball`), `${m}-binaries waits for ${install.join(", ")}`);
+            assert.ok(!install.some((d) => d.endsWith("-tarball") && d !== `${m}-tarball`), `${m}-binaries: ${install.join(", ")}`);
+            assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`]);
+        }
+    });
+
     it("a host whose arch has no sha256 configured stops the member's binaries step, naming the arch and the setting", async () => {
         const s = spec({ binary: { url: urlTemplate, sha256: { amd64: sha.amd64 } } });
         const errors: string[] = [];
