@@ -116,6 +116,21 @@ describe("cluster as declared: CAs, keys, token, exports (mocked engine)", funct
         assert.match(caFile(broughtAway), /^CA-CERT\(etcd-ca-g2-cert#\w+\)$/);
     });
 
+    it("a brought CA's PEM ending in a newline, trusted with generation 2: the bundle holds each PEM once, each ending in one newline", async () => {
+        const d = await declare({ binary, hasCaCert: true, hasCaKey: true, ca: { generation: 1, trust: [1, 2] } },
+            { caCertPem: "BROUGHT-CA-CERT\n", caPrivateKeyPem: "BROUGHT-CA-KEY" });
+        assert.match(caFile(d), /^BROUGHT-CA-CERT\nCA-CERT\(etcd-ca-g2-cert#\w+\)\n$/);
+        assert.equal(await resolve(d.cluster.caCertPem), caFile(d), "clients get the same bundle");
+    });
+
+    it("declares every resource under the cluster component: a resource left out of it would get another URN, and the engine would replace it (a new token or CA)", async () => {
+        const rotated = await rotatedDecl();
+        // `protect` is filled by a transformation given to the cluster, which reaches only the cluster and its descendants.
+        const outside = rotated.recorded.filter((r) => !rotated.protect.has(r.name)).map((r) => `${r.type} ${r.name}`);
+        assert.deepEqual(outside, []);
+        assert.ok(rotated.recorded.length > 40, `${rotated.recorded.length} resources`);
+    });
+
     it("the initial-cluster-token: the cluster's name and 8 random bytes, one per stack", async () => {
         const rotated = await rotatedDecl();
         const ids = ofType(rotated, "random:index/randomId:RandomId");
