@@ -20,6 +20,8 @@ export interface ChaosResults {
     durationMs?: number;
     commit: string;
     reproduce: string;
+    /** The deliberately broken program this run used (tests/chaos/mutants.ts), if any: it must fail. */
+    mutant?: string;
     /** incomplete: every step run held its invariants and the history checked, but the budget ended the run before its last step. */
     result: "passed" | "failed" | "incomplete";
     stoppedEarly?: string;

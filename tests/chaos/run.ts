@@ -24,8 +24,9 @@ import { checkConverged } from "./invariants";
 import { describe, drawSteps } from "./plan";
 import { ChaosResults, StepResult, saveFailure, stamp, stepLines, writeResults } from "./results";
 import { runStep } from "./steps";
+import { applyMutant, mutants } from "./mutants";
 
-interface Args { seed: number; steps: number; maxMinutes: number; plan: boolean; workers: number; keys: number }
+interface Args { seed: number; steps: number; maxMinutes: number; plan: boolean; workers: number; keys: number; mutant?: string }
 
 function parseArgs(argv: string[]): Args {
     const args: Args = { seed: NaN, steps: 5, maxMinutes: 30, plan: false, workers: 4, keys: 6 };
@@ -43,7 +44,9 @@ function parseArgs(argv: string[]): Args {
             case "--workers": args.workers = num(); break;
             case "--keys": args.keys = num(); break;
             case "--plan": args.plan = true; break;
-            default: throw new Error(`unknown argument '${a}' (usage: npm run chaos -- --seed S --steps N [--max-minutes 30] [--workers 4] [--keys 6] [--plan])`);
+            // A deliberately broken program (tests/chaos/mutants.ts): the run must fail.
+            case "--mutant": args.mutant = argv[++i]; if (!(args.mutant in mutants)) throw new Error(`--mutant: one of ${Object.keys(mutants).join(", ")}`); break;
+            default: throw new Error(`unknown argument '${a}' (usage: npm run chaos -- --seed S --steps N [--max-minutes 30] [--workers 4] [--keys 6] [--plan] [--mutant NAME])`);
         }
     }
     if (Number.isNaN(args.seed)) args.seed = Math.floor(Math.random() * 1_000_000);
@@ -60,7 +63,7 @@ function killDescendants(): void {
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
     const steps = drawSteps(args.seed, args.steps);
-    const reproduce = `npm run chaos -- --seed ${args.seed} --steps ${args.steps}`;
+    const reproduce = `npm run chaos -- --seed ${args.seed} --steps ${args.steps}${args.mutant ? ` --mutant ${args.mutant}` : ""}`;
     console.log(`chaos: seed ${args.seed}, ${args.steps} steps (reproduce: ${reproduce}):\n${stepLines(steps)}`);
     if (args.plan) return 0;
 
@@ -106,6 +109,10 @@ async function main(): Promise<number> {
         labDown();
         labUp(3);
         scratch = await scratchStack("lab", labStackConfig(3));
+        if (args.mutant) {
+            results.mutant = args.mutant;
+            say(`mutant ${args.mutant} applied to the scratch copy: ${applyMutant(scratch.dir, args.mutant).what}`);
+        }
         etcdctl = Etcdctl.extract(labTarball);
         ctx = new ChaosContext(scratch, etcdctl, runAbort.signal, stepDeadline, say);
 
