@@ -323,7 +323,9 @@ cmd_down() {
   [[ -n $LANE_NS && ${ETCD_STACK_LAB_IN_LANE:-} != "$LANE" ]] || ip link del "$BRIDGE" 2>/dev/null || true
   umount_under "$STATE"
   rm -rf --one-file-system "$STATE"
-  [[ -z $LANE_NS ]] || ip netns del "$LANE_NS" 2>/dev/null || true
+  # The lane's namespace goes too, unless the caller runs inside it (a test process, the chaos
+  # runner): a new one made by its next `up` would be out of that process's reach.
+  [[ -z $LANE_NS || ${ETCD_STACK_LAB_CALLER_IN_LANE:-} == 1 ]] || ip netns del "$LANE_NS" 2>/dev/null || true
   echo "lab: down${LANE_NS:+ (lane $LANE)}"
 }
 cmd_status() {
@@ -346,7 +348,8 @@ if [[ -n $LANE_NS && ${ETCD_STACK_LAB_IN_LANE:-} != "$LANE" ]]; then
   [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, mounts, cgroups)"
   if [[ ${1:-} == down && ! -e /run/netns/$LANE_NS ]]; then :; else
     if [[ ! -e /run/netns/$LANE_NS ]]; then ip netns add "$LANE_NS"; ip -n "$LANE_NS" link set lo up; fi
-    ETCD_STACK_LAB_IN_LANE=$LANE exec nsenter --net="/run/netns/$LANE_NS" bash "$SELF" "$@"
+    in_lane=0; [[ $(stat -L -c %i /proc/self/ns/net) == "$(stat -L -c %i "/run/netns/$LANE_NS")" ]] && in_lane=1
+    ETCD_STACK_LAB_IN_LANE=$LANE ETCD_STACK_LAB_CALLER_IN_LANE=$in_lane exec nsenter --net="/run/netns/$LANE_NS" bash "$SELF" "$@"
   fi
 fi
 
