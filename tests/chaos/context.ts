@@ -8,6 +8,7 @@ import { ScratchStack, StepLog } from "../engine/engine";
 import { Credentials, Etcdctl, HealthMonitor } from "../lab/etcdClient";
 import { labMembers } from "../lab/labStack";
 import { RecorderRun, setRecorderEndpoints } from "./chaosTools";
+import { Restart, describeRestarts, mostAtOnce, readRestarts } from "./restarts";
 
 export type Member = { name: string; address: string };
 
@@ -21,10 +22,12 @@ export class ChaosFailure extends Error { }
 /** One engine run's outcome as the runner keeps it. */
 export interface EngineOutcome { op: string; ok: boolean; ms: number; error?: string; log: StepLog;
     /** The monitor's worst sample: how many of the watched members were down at once, of how many. */
-    maxDown: number; watched: number; samples: number; worst?: unknown }
+    maxDown: number; watched: number; samples: number; worst?: unknown;
+    /** The watched members' etcd restarts during the run, from their hosts' journals (restarts.ts). */
+    restarts?: Restart[] }
 
 /** What an up's report and its quorum check read: also what a killed run, which has no StepLog, gives them. */
-export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst">;
+export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst" | "restarts">;
 
 /** Resource changes of a preview, `refresh` steps left out (what `preview --refresh` would list as changes). */
 export class ChangeLog {
@@ -113,7 +116,8 @@ export class ChaosContext {
         const ms = Date.now() - started;
         this.engineRuns.push({ op, ms, ok: error === undefined });
         this.engineLogs.push({ label: `${label} (${op})`, output: log.output + (error ? `\n--- error ---\n${error}\n` : "") });
-        return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst };
+        const restarts = op === "up" && watch.length > 0 ? readRestarts(watch, started) : undefined;
+        return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst, restarts };
     }
 
     /**
@@ -130,15 +134,22 @@ export class ChaosContext {
 
     /** One line on an up's outcome: its time and its health monitor's worst sample. */
     reportUp(up: MonitoredRun): void {
-        this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}`);
+        const restarts = up.restarts ? `; etcd restarts (journals) ${up.restarts.length}, most at once ${mostAtOnce(up.restarts).count}` : "";
+        this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}${restarts}`);
     }
 
     /**
-     * The tool's own actions kept a quorum of the watched members healthy at every sample: at most
-     * floor((n-1)/2) down at once, plus `faulted` members a step took down itself (a fault the tool
-     * could not have counted when it stopped a member).
+     * The tool's own actions restarted one member at a time (the hosts' journals) and kept a quorum
+     * of the watched members healthy at every sample: at most floor((n-1)/2) down at once, plus
+     * `faulted` members a step took down itself (a fault the tool could not have counted when it
+     * stopped a member).
      */
     checkQuorumKept(label: string, up: MonitoredRun, faulted = 0): void {
+        // The roll's promise, exact whatever the sampling: never two of etcd's restarts at once.
+        const together = mostAtOnce(up.restarts ?? []);
+        if (together.count > 1) {
+            throw new ChaosFailure(`${label}: ${together.count} members' etcd restarted at once during ${up.op} (their hosts' journals): ${describeRestarts(together.restarts)}`);
+        }
         const allowed = Math.floor((up.watched - 1) / 2) + faulted;
         if (up.watched > 0 && up.maxDown > allowed) {
             throw new ChaosFailure(`${label}: ${up.maxDown} of the ${up.watched} watched members were down at once during ${up.op} ` +
