@@ -345,8 +345,9 @@ export function planRecorded(previous: RecordedCluster | undefined, next: Record
     }
     const actions = mergeTurns(turns, order, live?.leader);
 
-    // The membership step, after every member's turn: members that are down first, then in the recorded order.
-    const gone = previous.members.map((m) => m.name).filter((n) => !order.includes(n));
+    // The membership step, after every member's turn: members that are down first, each group in
+    // name order (byte order, as renderReconcileMembershipScript sorts them; etcd lists by member ID).
+    const gone = previous.members.map((m) => m.name).filter((n) => !order.includes(n)).sort();
     const staysAfter = voters.filter((n) => !gone.includes(n));
     const runsOn = order.find((n) => !unhealthy.has(n)) ?? order[0];
     for (const name of [...gone.filter((n) => unhealthy.has(n)), ...gone.filter((n) => !unhealthy.has(n))]) {

@@ -429,13 +429,16 @@ export function renderRemovalCheckScript(spec: ClusterSpec): string {
  * Removes from the cluster every member whose peer URL the stack no longer lists, one at a time,
  * before their hosts are stopped and cleaned. Refuses before removing anything when the members
  * that stay could not keep a quorum; hands leadership to a staying member first; removes members
- * that are down before those that are up.
+ * that are down before those that are up, each group in name order (as the plan lists them).
  */
 export function renderReconcileMembershipScript(spec: ClusterSpec): string {
     return scriptHeader + [
         ctlFunction(spec),
         `local_ep=https://127.0.0.1:${spec.ports.client}`,
         ...quorumOfStayingMembers(spec),
+        // By name within each group (etcd lists by member ID): the order the plan prints (plan.ts).
+        `by_name() { for m in "$@"; do echo "$m"; done | LC_ALL=C sort -t '|' -k 2,2; }`,
+        `leaving_down=$(by_name $leaving_down); leaving_up=$(by_name $leaving_up)`,
         `my_id=$(col "$local_ep" ID)`,
         // Members that are down go first: removing them never costs a healthy vote.
         `for m in $leaving_down $leaving_up; do`,

@@ -21,6 +21,8 @@ if [ "$staying_up" -lt "$quorum" ]; then
   echo "refusing to remove$(for m in $leaving_down $leaving_up; do r=${m#*|}; printf ' %s' "${r%%|*}"; done): only $staying_up of the $staying voting members that stay are up (quorum $quorum); nothing was changed" >&2
   exit 1
 fi
+by_name() { for m in "$@"; do echo "$m"; done | LC_ALL=C sort -t '|' -k 2,2; }
+leaving_down=$(by_name $leaving_down); leaving_up=$(by_name $leaving_up)
 my_id=$(col "$local_ep" ID)
 for m in $leaving_down $leaving_up; do
   id=${m%%|*}; rest=${m#*|}; name=${rest%%|*}; client=${rest#*|}

@@ -336,9 +336,10 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         more({ report, plan, since });
         // Last, so that the checks above run whatever the order: the removals' order, as etcd logged them and as the report says.
         // Seen in the lab at 1966da0 (15:33, 15:36): both scale-downs removed in etcd's member-ID order (member list's), not the plan's
-        // (7 → 5: lab-7, lab-6; 5 → 3: lab-5, lab-4); the plan numbers them in the stack's recorded order. A plan/up disagreement, open.
+        // (7 → 5: lab-7, lab-6; 5 → 3: lab-5, lab-4); the plan numbered them in the stack's recorded order.
         // Again at f8f7e0c (16:13, 16:16), every other check of both tests passing: lab-7 (ID 16719b4d…) before lab-6 (6024c288…),
-        // lab-5 (041fbe2c…) before lab-4 (cc96bc34…): the reconcile walks `member list`, which etcd sorts by member ID.
+        // lab-5 (041fbe2c…) before lab-4 (cc96bc34…): the reconcile walked `member list`, which etcd sorts by member ID.
+        // Fixed since: the reconcile and the plan both remove in name order (down members first).
         checkScale(from, to, scaled);
         assert.deepStrictEqual(reported, planned, "the membership step removed the members in the plan's order");
     }

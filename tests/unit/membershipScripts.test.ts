@@ -156,6 +156,16 @@ describe("membership scripts (run by sh against a fake cluster)", function () {
             assert.equal(afterFirst[0], `etcdctl endpoint health @${localEp}`, r.log.join("\n"));
         });
 
+        it("leaving members of the same kind (all up) go in name order, whatever order etcd lists them in (its ID order): as the plan says", () => {
+            const h = fresh();
+            // etcd lists by member ID: here lab-7 before lab-6 (the lab's 7 -> 5 run, 2026-12-05), and
+            // old-10 before old-9 in byte order of names is what the plan's sort gives too.
+            const r = h.run({ list: [...voters3, row(5, { name: "lab-7" }), row(4, { name: "lab-6" })], leader: 1, local: 1 }, reconcile(h));
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.deepEqual(changes(r.log), [`etcdctl member remove ${ids[4]} @${localEp}`, `etcdctl member remove ${ids[5]} @${localEp}`]);
+            assert.match(r.stdout, /removed member lab-6 \(\w+\)\nremoved member lab-7 /);
+        });
+
         it("a leaving member that does not lead is removed without moving leadership", () => {
             const h = fresh();
             const r = h.run({ list: [...voters3, row(4, { name: "old-4" })], leader: 2, local: 1 }, reconcile(h));

@@ -28,6 +28,8 @@ const cases: Case[] = [
         actions: [["files", "lab-1,lab-2,lab-3", "3/2->3/2"], ["join", "lab-4", "3/2->4/3"], ["join", "lab-5", "4/3->5/3"]] },
     { name: "5 → 3: members file, removals one at a time, hosts cleaned last", previous: rec(stack(five)), next: base,
         actions: [["files", "lab-1,lab-2,lab-3", "5/3->5/3"], ["remove", "lab-4", "5/3->4/3"], ["remove", "lab-5", "4/3->3/2"], ["clean", "lab-4,lab-5", "3/2->3/2"]] },
+    { name: "5 → 3 from a stack that listed lab-5 before lab-4: removals in name order, as the reconcile script does them", previous: rec(stack([...three, five[4], five[3]])), next: base,
+        actions: [["files", "lab-1,lab-2,lab-3", "5/3->5/3"], ["remove", "lab-4", "5/3->4/3"], ["remove", "lab-5", "4/3->3/2"], ["clean", "lab-4,lab-5", "3/2->3/2"]] },
     { name: "5 → 3 with lab-5 down: the down member leaves first", previous: rec(stack(five)), next: base, live: { unhealthy: ["lab-5"] },
         actions: [["files", "lab-1,lab-2,lab-3", "5/3->5/3"], ["remove", "lab-5", "5/3->4/3"], ["remove", "lab-4", "4/3->3/2"], ["clean", "lab-4,lab-5", "3/2->3/2"]] },
     { name: "5 → 3 with two that stay down: every removal marked", previous: rec(stack(five)), next: base, live: { unhealthy: ["lab-1", "lab-2"] },
