@@ -7,7 +7,8 @@ import * as path from "path";
 import { CheckSummary, RecorderSummary } from "./chaosTools";
 import { Step, describe } from "./plan";
 
-export const resultsDir = path.join(__dirname, "results");
+/** Where results go: tests/chaos/results, or ETCD_STACK_CHAOS_RESULTS (npm test's seed writes to a temp dir). */
+export const resultsDir = process.env.ETCD_STACK_CHAOS_RESULTS ?? path.join(__dirname, "results");
 
 export interface StepResult { n: number; kind: string; step: string; ms: number; result: "ok" | "failed" | "not run"; error?: string }
 

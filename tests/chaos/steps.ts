@@ -7,6 +7,7 @@ import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp } from "../lab/lab";
 import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
 import { ChaosContext, ChaosFailure, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
+import { readRestarts } from "./restarts";
 import { leaderOf, memberList, waitHealthy } from "./invariants";
 import { Step } from "./plan";
 
@@ -151,7 +152,8 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             } finally {
                 await monitor.stop();
             }
-            const killed: MonitoredRun = { op: "up (killed)", ok: false, ms: Date.now() - started, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst };
+            const killed: MonitoredRun = { op: "up (killed)", ok: false, ms: Date.now() - started, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst,
+                restarts: readRestarts(ctx.members, started) };
             ctx.engineRuns.push({ op: killed.op, ms: killed.ms, ok: false });
             ctx.engineLogs.push({ label: `${label} (up, killed)`, output: out });
             ctx.reportUp(killed);
