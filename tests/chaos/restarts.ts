@@ -6,7 +6,7 @@
  * hosts share, so overlapping restarts show exactly, however short.
  */
 import * as paths from "../../components/paths";
-import { labSsh } from "../lab/lab";
+import { labHostAt, labSsh } from "../lab/lab";
 import { Member } from "./context";
 
 /** One restart of a member's etcd: systemd's "Stopping" until its next "Started" (epoch µs). */
@@ -45,13 +45,10 @@ export function mostAtOnce(restarts: Restart[]): { count: number; restarts: Rest
     return { count: best.length, restarts: best };
 }
 
-/** The lab host a member's address is on (10.213.0.1k is lab k). */
-const hostAt = (address: string) => `lab${Number(address.split(".")[3]) - 10}`;
-
 /** Every member's restarts since `sinceMs` (epoch ms), read from its host's journal over ssh. */
 export function readRestarts(members: Member[], sinceMs: number): Restart[] {
     return members.flatMap((m) => {
-        const r = labSsh(hostAt(m.address), `journalctl -u ${paths.unitName} -o json --output-fields=MESSAGE,_PID --no-pager --since @${Math.floor(sinceMs / 1000)}`, undefined, 60_000);
+        const r = labSsh(labHostAt(m.address), `journalctl -u ${paths.unitName} -o json --output-fields=MESSAGE,_PID --no-pager --since @${Math.floor(sinceMs / 1000)}`, undefined, 60_000);
         return r.code === 0 ? restartsFromJournal(m.name, r.stdout) : [];
     });
 }

@@ -44,6 +44,13 @@ export function labIp(host: string): string {
     return `10.213.0.${10 + Number(m[1])}`;
 }
 
+/** The lab host at `address` (lab k is at 10.213.0.(10+k)): the inverse of labIp. */
+export function labHostAt(address: string): string {
+    const m = /^10\.213\.0\.(1[1-7])$/.exec(address);
+    if (!m) throw new Error(`not a lab host's address: ${address}`);
+    return `lab${Number(m[1]) - 10}`;
+}
+
 function onPath(bin: string): boolean {
     const dirs = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
     return dirs.some((d) => d !== "" && fs.existsSync(path.join(d, bin)));

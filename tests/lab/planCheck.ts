@@ -9,18 +9,12 @@ import * as assert from "assert";
 import { EngineEvent, PreviewOptions, PreviewResult } from "@pulumi/pulumi/automation";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog } from "../engine/engine";
-import { labSsh } from "./lab";
+import { labHostAt, labSsh } from "./lab";
 import { planRecord } from "./labStack";
 
 /** A member as the lab stacks declare it: its lab host is the one at its address (lab k at 10.213.0.(10+k)). */
 export interface Placed { name: string; address: string }
 
-/** The lab host at `address`. */
-export function hostAt(address: string): string {
-    const m = /^10\.213\.0\.(1[1-7])$/.exec(address);
-    assert.ok(m, `not a lab host's address: ${address}`);
-    return `lab${Number(m[1]) - 10}`;
-}
 
 /** The kinds of action plan.ts renders (ActionKind), recognised from their summaries. */
 export type PlannedKind = "bootstrap" | "adopt" | "join" | "replace" | "restart" | "upgrade" | "files" | "remove" | "clean" | "restore" | "nothing";
@@ -120,7 +114,7 @@ export function etcdStarts(host: string, since: number): number[] {
 
 /** The members whose etcd systemd started since `since`, in the order of their first start; and how often each. */
 export function startOrder(members: Placed[], since: number): { order: string[]; starts: Record<string, number[]> } {
-    const starts = Object.fromEntries(members.map((m) => [m.name, etcdStarts(hostAt(m.address), since)]));
+    const starts = Object.fromEntries(members.map((m) => [m.name, etcdStarts(labHostAt(m.address), since)]));
     const order = members.map((m) => m.name).filter((m) => starts[m].length > 0).sort((a, b) => starts[a][0] - starts[b][0]);
     return { order, starts };
 }
