@@ -20,7 +20,10 @@ export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec)
         `set -eu`,
         `install -d -m 0700 -o root -g root ${dir}`,
         `file=${dir}/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db`,
-        `trap 'rm -f "$file.part"' EXIT`,
+        // etcdctl saves through a temporary file of its own, "<name>.part": a save that fails or is
+        // stopped (systemd's SIGTERM at the unit's timeout) leaves neither behind.
+        `trap 'rm -f "$file.part" "$file.part.part"' EXIT`,
+        `trap 'exit 1' HUP INT TERM`,
         `ctl() { ${paths.binDir}/etcdctl --endpoints https://127.0.0.1:${spec.ports.client} --cacert ${shq(`${spec.dirs.pki}/${paths.pkiFiles.ca}`)}` +
         ` --cert ${shq(snapshotCertPath(spec, "cert"))} --key ${shq(snapshotCertPath(spec, "key"))} "$@"; }`,
         // A member that is down fails fast and clearly (a save would wait out its whole timeout).

@@ -7,7 +7,7 @@
  */
 import * as paths from "../../components/paths";
 import { labHostAt, labSsh } from "../lab/lab";
-import { Member } from "./context";
+import { ChaosFailure, Member } from "./context";
 
 /** One restart of a member's etcd: systemd's "Stopping" until its next "Started" (epoch µs). */
 export interface Restart { member: string; stopping: number; started: number }
@@ -45,11 +45,18 @@ export function mostAtOnce(restarts: Restart[]): { count: number; restarts: Rest
     return { count: best.length, restarts: best };
 }
 
-/** Every member's restarts since `sinceMs` (epoch ms), read from its host's journal over ssh. */
+/**
+ * Every member's restarts since `sinceMs` (epoch ms), read from its host's journal over ssh (3 tries);
+ * a host whose journal cannot be read fails the run: an unread journal must not pass as no restart.
+ */
 export function readRestarts(members: Member[], sinceMs: number): Restart[] {
     return members.flatMap((m) => {
-        const r = labSsh(labHostAt(m.address), `journalctl -u ${paths.unitName} -o json --output-fields=MESSAGE,_PID --no-pager --since @${Math.floor(sinceMs / 1000)}`, undefined, 60_000);
-        return r.code === 0 ? restartsFromJournal(m.name, r.stdout) : [];
+        const host = labHostAt(m.address);
+        const command = `journalctl -u ${paths.unitName} -o json --output-fields=MESSAGE,_PID --no-pager --since @${Math.floor(sinceMs / 1000)}`;
+        let r = labSsh(host, command, undefined, 60_000);
+        for (let i = 1; i < 3 && r.code !== 0; i++) r = labSsh(host, command, undefined, 60_000);
+        if (r.code !== 0) throw new ChaosFailure(`${m.name}: its host ${host}'s journal could not be read (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
+        return restartsFromJournal(m.name, r.stdout);
     });
 }
 

@@ -3,7 +3,8 @@
 set -eu
 install -d -m 0700 -o root -g root '/var/backups/etcd'
 file='/var/backups/etcd'/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db
-trap 'rm -f "$file.part"' EXIT
+trap 'rm -f "$file.part" "$file.part.part"' EXIT
+trap 'exit 1' HUP INT TERM
 ctl() { /usr/local/bin/etcdctl --endpoints https://127.0.0.1:2379 --cacert '/etc/etcd/pki/ca.crt' --cert '/etc/etcd/pki/snapshot.crt' --key '/etc/etcd/pki/snapshot.key' "$@"; }
 ctl --command-timeout=5s endpoint health >/dev/null 2>&1 || { echo "no snapshot: etcd on $(hostname) is not healthy" >&2; exit 1; }
 ctl --command-timeout=5m snapshot save "$file.part" >/dev/null

@@ -106,9 +106,21 @@ export class PlanWatch {
     }
 }
 
+/**
+ * `command` on a lab host that must answer: tried 3 times (ssh itself failing, 255, on a busy
+ * machine), then an error naming the host. A journal read that silently came back empty made the
+ * fresh-clone CI at 2026-12-05 17:00 see no etcd start at all on a host that had started it.
+ */
+function mustRead(host: string, command: string): string {
+    let r = labSsh(host, command);
+    for (let i = 1; i < 3 && r.code !== 0; i++) r = labSsh(host, command);
+    assert.strictEqual(r.code, 0, `${host}: \`${command}\` failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
+    return r.stdout;
+}
+
 /** The unix times (s, µs precision) at which systemd started etcd on `host` since `since`. */
 export function etcdStarts(host: string, since: number): number[] {
-    const out = labSsh(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep ' Started ' || true`).stdout;
+    const out = mustRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep ' Started ' || true`);
     return out.split("\n").filter((l) => l.trim() !== "").map((l) => Number(l.split(" ")[0])).filter((t) => t >= since);
 }
 
@@ -128,7 +140,7 @@ export interface MembershipEvent { at: number; what: "added" | "removed"; peer: 
  * Only meaningful on a host whose etcd did not restart meanwhile.
  */
 export function membershipEvents(host: string, since: number): MembershipEvent[] {
-    const out = labSsh(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep -E '"msg":"(added|removed) member"' || true`).stdout;
+    const out = mustRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep -E '"msg":"(added|removed) member"' || true`);
     const seen = new Set<string>();
     const events: MembershipEvent[] = [];
     for (const line of out.split("\n").filter((l) => l.trim() !== "")) {

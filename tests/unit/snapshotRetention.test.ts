@@ -5,7 +5,7 @@
  * snapshot dir is a temp dir.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -25,7 +25,10 @@ describe("scheduled snapshots: check before keep, retention (run by sh with fake
         bin = path.join(root, "bin");
         fs.mkdirSync(bin);
         // HEALTH=fail: the member does not answer; STATUS=fail: etcdutl finds the file corrupt.
-        fs.writeFileSync(path.join(bin, "etcdctl"), '#!/bin/sh\ncase "$*" in *"endpoint health"*) [ "$HEALTH" != fail ] ;; *"snapshot save"*) for a; do f=$a; done; echo snapshot > "$f" ;; esac\n', { mode: 0o755 });
+        // SAVE=partial: like etcdctl, it writes its own temporary `<file>.part` and fails before the rename;
+        // SAVE=hang: it writes that file and waits (a save systemd stops at its timeout).
+        fs.writeFileSync(path.join(bin, "etcdctl"), '#!/bin/sh\ncase "$*" in *"endpoint health"*) [ "$HEALTH" != fail ] ;;' +
+            ' *"snapshot save"*) for a; do f=$a; done; case "$SAVE" in partial) echo half > "$f.part"; exit 1 ;; hang) echo half > "$f.part"; exec sleep 30 ;; esac; echo snapshot > "$f" ;; esac\n', { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "etcdutl"), '#!/bin/sh\n[ "$STATUS" != fail ]\n', { mode: 0o755 });
         fs.writeFileSync(path.join(bin, "install"), '#!/bin/sh\nfor a; do d=$a; done; mkdir -p "$d"\n', { mode: 0o755 });
     });
@@ -76,6 +79,25 @@ describe("scheduled snapshots: check before keep, retention (run by sh with fake
         assert.equal(r.status, 1);
         assert.match(r.stderr, /no snapshot: etcd on .* is not healthy/);
         assert.deepEqual(listed(), before);
+    });
+
+    it("a save that fails half-way leaves none of its files (etcdctl's own `.part` either), and nothing older is deleted", () => {
+        existing({ "scheduled-h-a.db": 1 });
+        const r = run({ SAVE: "partial" });
+        assert.notEqual(r.status, 0);
+        assert.deepEqual(listed(), ["scheduled-h-a.db"]);
+    });
+
+    it("a save stopped by systemd (SIGTERM to the unit's processes) leaves none of its files", async () => {
+        existing({ "scheduled-h-a.db": 1 });
+        const script = renderSnapshotScript(s, s.snapshots!).split(paths.snapshotDir).join(dir).split(`${paths.binDir}/`).join(`${bin}/`);
+        const child = spawn("sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SAVE: "hang" }, detached: true, stdio: "ignore" });
+        const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+        for (let i = 0; i < 100 && !listed().some((f) => f.endsWith(".part.part")); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(listed().some((f) => f.endsWith(".db.part.part")), `the save started: ${listed().join(" ")}`);
+        process.kill(-child.pid!, "SIGTERM"); // as systemd stops a unit: every process of it
+        assert.notStrictEqual(await closed, 0);
+        assert.deepEqual(listed(), ["scheduled-h-a.db"]);
     });
 
     it("a snapshot etcdutl refuses is not kept (nor its partial file), and nothing older is deleted", () => {
