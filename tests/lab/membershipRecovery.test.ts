@@ -216,7 +216,17 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         assert.match(log.output, /lab-5: registered as [0-9a-f]+ and once started, but this host has no data: removing the stale registration/);
         // The plan's replace, as etcd applied it: lab-5's registration removed, then added again; only lab-5's etcd started.
         assert.deepStrictEqual(applied(since), [`removed ${peerOf("10.213.0.13")}`, `added ${peerOf("10.213.0.13")}`], "lab-1's etcd log");
-        assert.deepStrictEqual(startOrder(on(placement), since).order, ["lab-5"], "only the rebuilt member's etcd started");
+        // systemd logs `Started` once etcd says READY, which for the rebuilt learner came seconds after
+        // the up had returned (two runs on 2026-12-05: `Starting` 7 s before `Started`, read in between).
+        // Waited for (60 s at most), and how long after the up it came printed.
+        const upEnded = Date.now();
+        let order = startOrder(on(placement), since).order;
+        while (order.length === 0 && Date.now() - upEnded < 60_000) {
+            await new Promise((r) => setTimeout(r, 1000));
+            order = startOrder(on(placement), since).order;
+        }
+        console.log(`      lab-5's etcd Started (systemd) ${((Date.now() - upEnded) / 1000).toFixed(0)} s or less after the up returned`);
+        assert.deepStrictEqual(order, ["lab-5"], "only the rebuilt member's etcd started");
         expectMembers(await memberList(), placement);
         assert.deepStrictEqual(["lab1", "lab2", "lab4", "lab5"].map(mainPid), pids, "a healthy member restarted");
     });
