@@ -203,7 +203,10 @@ export class EtcdMember extends pulumi.ComponentResource {
         const arch = prepare.stdout.apply((out) => {
             const arch = parseArch(out);
             const sum = source.sha256[arch];
-            if (!sum) throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch})`, this);
+            if (!sum) {
+                throw new pulumi.ResourceError(`no sha256 configured for arch ${arch} (etcd:binary.sha256.${arch}, ` +
+                    `or etcd:binary.sha256["${spec.version}"].${arch} where the sums are given per version)`, this);
+            }
             return { arch, sum };
         });
         const tarball = stagedReleasePath(spec);
