@@ -6,7 +6,7 @@
  * hosts share, so overlapping restarts show exactly, however short.
  */
 import * as paths from "../../components/paths";
-import { labHostAt, labSsh } from "../lab/lab";
+import { labHostAt, labRead } from "../lab/lab";
 import { ChaosFailure, Member } from "./context";
 
 /** One restart of a member's etcd: systemd's "Stopping" until its next "Started" (epoch µs). */
@@ -53,10 +53,13 @@ export function readRestarts(members: Member[], sinceMs: number): Restart[] {
     return members.flatMap((m) => {
         const host = labHostAt(m.address);
         const command = `journalctl -u ${paths.unitName} -o json --output-fields=MESSAGE,_PID --no-pager --since @${Math.floor(sinceMs / 1000)}`;
-        let r = labSsh(host, command, undefined, 60_000);
-        for (let i = 1; i < 3 && r.code !== 0; i++) r = labSsh(host, command, undefined, 60_000);
-        if (r.code !== 0) throw new ChaosFailure(`${m.name}: its host ${host}'s journal could not be read (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
-        return restartsFromJournal(m.name, r.stdout);
+        let journal: string;
+        try {
+            journal = labRead(host, command);
+        } catch (e) {
+            throw new ChaosFailure(`${m.name}: its host ${host}'s journal could not be read: ${(e as Error).message}`);
+        }
+        return restartsFromJournal(m.name, journal);
     });
 }
 

@@ -141,6 +141,18 @@ export function labSsh(host: string, command: string, stdin?: string | Buffer, t
 }
 
 /**
+ * The output of a read-only `command` on a lab host that must answer: tried 3 times (ssh itself
+ * failing on a busy machine), then an error naming the host, the command and ssh's error. A read
+ * that failed must never pass for an empty answer (no journal line, no restart).
+ */
+export function labRead(host: string, command: string, timeoutMs = 60_000): string {
+    let r = labSsh(host, command, undefined, timeoutMs);
+    for (let i = 1; i < 3 && r.code !== 0; i++) r = labSsh(host, command, undefined, timeoutMs);
+    if (r.code !== 0) throw new Error(`${host}: \`${command}\` failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
+    return r.stdout;
+}
+
+/**
  * Runs `command` without blocking this process (the test can watch the cluster meanwhile), its
  * output collected. Bounded: killed after `timeoutMs`, the code then 124 and `label` says so.
  */

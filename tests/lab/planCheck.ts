@@ -9,7 +9,7 @@ import * as assert from "assert";
 import { EngineEvent, PreviewOptions, PreviewResult } from "@pulumi/pulumi/automation";
 import * as paths from "../../components/paths";
 import { ScratchStack, StepLog } from "../engine/engine";
-import { labHostAt, labSsh } from "./lab";
+import { labHostAt, labRead, labSsh } from "./lab";
 import { planRecord } from "./labStack";
 
 /** A member as the lab stacks declare it: its lab host is the one at its address (lab k at 10.213.0.(10+k)). */
@@ -106,21 +106,9 @@ export class PlanWatch {
     }
 }
 
-/**
- * `command` on a lab host that must answer: tried 3 times (ssh itself failing, 255, on a busy
- * machine), then an error naming the host. A journal read that silently came back empty made the
- * fresh-clone CI at 2026-12-05 17:00 see no etcd start at all on a host that had started it.
- */
-function mustRead(host: string, command: string): string {
-    let r = labSsh(host, command);
-    for (let i = 1; i < 3 && r.code !== 0; i++) r = labSsh(host, command);
-    assert.strictEqual(r.code, 0, `${host}: \`${command}\` failed (exit ${r.code}): ${r.stderr.trim().slice(-500)}`);
-    return r.stdout;
-}
-
 /** The unix times (s, µs precision) at which systemd started etcd on `host` since `since`. */
 export function etcdStarts(host: string, since: number): number[] {
-    const out = mustRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep ' Started ' || true`);
+    const out = labRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep ' Started ' || true`);
     return out.split("\n").filter((l) => l.trim() !== "").map((l) => Number(l.split(" ")[0])).filter((t) => t >= since);
 }
 
@@ -140,7 +128,7 @@ export interface MembershipEvent { at: number; what: "added" | "removed"; peer: 
  * Only meaningful on a host whose etcd did not restart meanwhile.
  */
 export function membershipEvents(host: string, since: number): MembershipEvent[] {
-    const out = mustRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep -E '"msg":"(added|removed) member"' || true`);
+    const out = labRead(host, `journalctl -u ${paths.unitName} -o short-unix --no-pager --since @${Math.floor(since)} | grep -E '"msg":"(added|removed) member"' || true`);
     const seen = new Set<string>();
     const events: MembershipEvent[] = [];
     for (const line of out.split("\n").filter((l) => l.trim() !== "")) {
