@@ -86,10 +86,12 @@ export class ChaosContext {
      * One engine run (`up --refresh` or `preview --refresh`), bounded: aborted (SIGINT to the CLI)
      * after `timeoutMs` or when the run's budget is spent, and given up 60 s after that. A health
      * monitor samples `watch` (every 1 s) for the whole run. `onOutput` sees each line of the engine's
-     * output as it comes (a step that injects a fault at a chosen point of the run).
+     * output as it comes (a step that injects a fault at a chosen point of the run). `settled`, awaited
+     * after the run and before the journals are read, lets such a step first lift its fault: an up
+     * that fails fast can end while a host is still cut off, and its journal must still be read.
      */
     async engine(op: "up" | "preview", label: string, watch: Member[], timeoutMs = 12 * 60_000,
-        onOutput?: (line: string) => void): Promise<EngineOutcome> {
+        onOutput?: (line: string) => void, settled?: () => Promise<void>): Promise<EngineOutcome> {
         const limit = Math.max(10_000, Math.min(timeoutMs, this.remaining()));
         const abort = new AbortController();
         const onRunAbort = () => abort.abort();
@@ -116,6 +118,7 @@ export class ChaosContext {
         const ms = Date.now() - started;
         this.engineRuns.push({ op, ms, ok: error === undefined });
         this.engineLogs.push({ label: `${label} (${op})`, output: log.output + (error ? `\n--- error ---\n${error}\n` : "") });
+        await settled?.();
         const restarts = op === "up" && watch.length > 0 ? readRestarts(watch, started) : undefined;
         return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst, restarts };
     }

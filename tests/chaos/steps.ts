@@ -120,14 +120,19 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
                 await sleep(step.seconds! * 1000);
                 ctx.say(`    ${labFault(end, faulted).trim()}`);
             };
+            let lift: Promise<void> | undefined;
+            // Once, whatever happened (idempotent): the host is back before its journal is read.
+            const liftFault = () => lift ??= (async () => {
+                await lifted?.catch((e) => ctx.say(`    the fault: ${(e as Error).message}`));
+                if (faulted) labFault(end, faulted);
+            })();
             let first;
             try {
                 first = await ctx.engine("up", label, ctx.members, undefined, (line) => {
                     if (!lifted && /-service updating/.test(line)) lifted = inject();
-                });
+                }, liftFault);
             } finally {
-                await lifted?.catch((e) => ctx.say(`    the fault: ${(e as Error).message}`));
-                if (faulted) labFault(end, faulted); // idempotent: whatever happened, the host is back
+                await liftFault();
             }
             ctx.reportUp(first);
             if (!faulted) throw new ChaosFailure(`${label}: the up never began a restart (no '-service updating' line): ${first.ok ? "it succeeded" : firstError(first)}`);
