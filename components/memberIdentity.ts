@@ -72,3 +72,17 @@ export function identityProblems(olds: MemberPlaces, news: MemberPlaces): string
     }
     return problems;
 }
+
+/**
+ * Members of `olds` whose peer URLs `news` no longer lists, the members of `news` that were in
+ * `olds`, and those of `news` that were not (joining).
+ */
+export function leavingAndStaying(olds: Record<string, string>, news: { members: Record<string, string>; order: string[] }): { leaving: string[]; staying: string[]; joining: string[] } {
+    const kept = new Set(Object.values(news.members));
+    const before = new Set(Object.values(olds));
+    return {
+        leaving: Object.keys(olds).filter((n) => !kept.has(olds[n])),
+        staying: news.order.filter((n) => before.has(news.members[n])),
+        joining: news.order.filter((n) => !before.has(news.members[n])),
+    };
+}

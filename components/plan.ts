@@ -65,11 +65,10 @@
  */
 import * as crypto from "crypto";
 import { compareVersions } from "./etcdVersions";
-import { MemberPlaces, identityProblems } from "./memberIdentity";
+import { MemberPlaces, identityProblems, leavingAndStaying } from "./memberIdentity";
 import * as paths from "./paths";
 import { clientUrl, peerUrl, renderEtcdConfig, renderUnit } from "./render";
 import { joinPlaceholders, renderMembersFile } from "./renderMembership";
-import { leavingAndStaying } from "./removalCheck";
 import { ClusterSpec, MemberSpec, minimum35Before36 } from "./spec";
 
 /** The inputs that restart a member when they change (they feed member.ts's `inputsDigest`). */
@@ -293,6 +292,15 @@ interface Turn {
 }
 
 /**
+ * The plan of an edit that changes a live member's identity: no action, one refusal per problem
+ * in memberIdentity.ts's words. The removal check's `check`, which fails such a preview before the
+ * plan's own check may run, writes this same plan for the pull request's comment.
+ */
+export function identityRefusedPlan(clusterName: string, problems: string[], live = false): Plan {
+    return { clusterName, existing: true, actions: [], refusals: problems.map((reason) => ({ kind: "identity", reason })), live };
+}
+
+/**
  * The plan from two records (what the policy pack can compute from a resource's inputs alone).
  * An identity refusal, or every registration changing at once, empties the actions: the removal
  * check refuses them before any host is touched (its `check` in every preview, its `update`), so
@@ -307,8 +315,8 @@ export function planRecorded(previous: RecordedCluster | undefined, next: Record
         return plan(next.restore !== undefined ? [...first, restoreAction(next, next.members.length)] : first, []);
     }
 
-    const identity = identityProblems(places(previous), places(next)).map((reason): Refusal => ({ kind: "identity", reason }));
-    if (identity.length > 0) return plan([], identity);
+    const identity = identityProblems(places(previous), places(next));
+    if (identity.length > 0) return identityRefusedPlan(next.clusterName, identity, live !== undefined);
     const oldUrls = Object.fromEntries(previous.members.map((m) => [m.name, m.peerUrl]));
     const order = next.members.map((m) => m.name);
     const { leaving, staying } = leavingAndStaying(oldUrls, { members: Object.fromEntries(next.members.map((m) => [m.name, m.peerUrl])), order });

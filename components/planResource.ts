@@ -7,7 +7,8 @@
  *   last run's record (`olds.recorded`) beside this run's and hands it on as `previous` (null for
  *   a stack without one). A plan with refusals (quorum, two voters at once, a version jump) fails
  *   there, with the plan's own text. An identity change is left to the removal check's `check`
- *   (removalCheck.ts, memberIdentity.ts), which already refuses it in the same words.
+ *   (removalCheck.ts, memberIdentity.ts), which already refuses it in the same words and, as it may
+ *   fail the preview before this check runs, writes the refused plan's Markdown itself.
  * - In a preview, the engine hands a dynamic resource's checked inputs back as its outputs; a
  *   preview that changes nothing is a `same` step, whose outputs are the state's, where `previous`
  *   equals `recorded`. So the program, in a dry run only, logs `renderPlanText` of the plan from
@@ -73,15 +74,23 @@ export function planMarkdown(plan: Plan, previous: RecordedCluster | null): stri
     return renderPlanMarkdown(plan) + (previous === null ? `\n_${noRecordNote}_\n` : "");
 }
 
+/**
+ * Writes `markdown` to the file named by ETCD_PLAN_MARKDOWN, when set (the PR workflow's): by the
+ * plan's check, and by the removal check's for an identity edit it refuses first.
+ */
+export function writePlanMarkdown(markdown: string): void {
+    const file = process.env[planMarkdownEnv];
+    // Required here: a dynamic provider is serialized with what it captures, and an imported module is not.
+    if (file) (require("fs") as typeof import("fs")).writeFileSync(file, markdown);
+}
+
 export const planProvider: pulumi.dynamic.ResourceProvider = {
     // Every preview and up, before anything reaches a host: the last run's record handed on, and
     // the plan's refusals (identity ones left to the removal check, which fails the same preview).
     async check(olds: Partial<PlanState>, news: PlanInputs) {
         const previous = isRecorded(olds?.recorded) ? olds.recorded : null;
         const plan = planRecorded(previous ?? undefined, news.recorded);
-        const file = process.env[planMarkdownEnv];
-        // Required here: a dynamic provider is serialized with what it captures, and an imported module is not.
-        if (file) (require("fs") as typeof import("fs")).writeFileSync(file, planMarkdown(plan, previous));
+        writePlanMarkdown(planMarkdown(plan, previous));
         const refused = plan.refusals.some((r) => r.kind !== "identity");
         // No property: the engine would print the whole record before the reason.
         const failures = refused ? [{ property: "", reason: `${planText(plan, previous)}nothing was changed` }] : [];

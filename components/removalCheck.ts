@@ -19,14 +19,19 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
-import { identityProblems } from "./memberIdentity";
+import { identityProblems, leavingAndStaying } from "./memberIdentity";
+import { identityRefusedPlan } from "./plan";
+import { writePlanMarkdown } from "./planResource";
 import { peerUrl } from "./render";
 import { renderRemovalCheckScript } from "./renderMembership";
+import { renderPlanMarkdown } from "./renderPlan";
 import { sameMembers } from "./membershipProvider";
 import { SshConnection, runScript, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 interface RemovalCheckInputs {
+    /** The cluster's name: the headline of the refused plan an identity edit writes (planResource.ts). */
+    clusterName: string;
     /** Member name → peer URL, as the stack lists them. */
     members: Record<string, string>;
     /** The stack's members in roll order: the check runs on the first one that stays and answers. */
@@ -42,20 +47,6 @@ interface RemovalCheckOutputs extends RemovalCheckInputs {
     createdInRun?: string;
 }
 
-/**
- * Members of `olds` whose peer URLs `news` no longer lists, the members of `news` that were in
- * `olds`, and those of `news` that were not (joining).
- */
-export function leavingAndStaying(olds: Record<string, string>, news: { members: Record<string, string>; order: string[] }): { leaving: string[]; staying: string[]; joining: string[] } {
-    const kept = new Set(Object.values(news.members));
-    const before = new Set(Object.values(olds));
-    return {
-        leaving: Object.keys(olds).filter((n) => !kept.has(olds[n])),
-        staying: news.order.filter((n) => before.has(news.members[n])),
-        joining: news.order.filter((n) => !before.has(news.members[n])),
-    };
-}
-
 export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
     // Runs in every preview and up, before anything reaches a host: an edit that changes a live
     // member's identity (memberIdentity.ts) is refused here, with the safe recipe.
@@ -63,6 +54,8 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
         const last = olds?.members ? { members: olds.members, connections: olds.connections } : { members: {} };
         const connections = news.connections !== null && typeof news.connections === "object" ? news.connections : undefined;
         const problems = identityProblems(last, { members: news.members, connections });
+        // The reviewer's comment shows the refusal as a plan: this failure ends the preview before the plan's check may run.
+        if (problems.length > 0) writePlanMarkdown(renderPlanMarkdown(identityRefusedPlan(news.clusterName, problems)));
         return { inputs: news, failures: problems.map((reason) => ({ property: "members", reason: `${reason}; nothing was changed` })) };
     },
 
@@ -133,6 +126,7 @@ export class RemovalCheck extends pulumi.dynamic.Resource {
     constructor(name: string, args: RemovalCheckArgs, opts: pulumi.CustomResourceOptions) {
         const { spec } = args;
         const inputs: { [K in keyof RemovalCheckInputs]: pulumi.Input<RemovalCheckInputs[K]> } = {
+            clusterName: spec.clusterName,
             members: Object.fromEntries(spec.members.map((m) => [m.name, peerUrl(spec, m)])),
             order: spec.members.map((m) => m.name),
             // As given (not pulumi.all, which would make all of it secret; the SDK resolves the Inputs inside): only the private keys are secret.

@@ -86,6 +86,46 @@ describe("plan resource: the provider called directly", () => {
             assert.deepEqual(removal.failures.map((f) => f.reason), [`${plan.refusals[0].reason}; nothing was changed`]);
         });
 
+        it(`a rename or a swap: the removal check's check writes the refused plan's Markdown to $${planMarkdownEnv} (it fails the preview before the plan's own check may run)`, async () => {
+            const places = (s: ClusterSpec) => ({
+                clusterName: s.clusterName,
+                members: Object.fromEntries(s.members.map((m) => [m.name, peerUrl(s, m)])),
+                connections: Object.fromEntries(s.members.map((m) => [m.name, { host: m.sshHost, port: m.sshPort }])),
+                order: s.members.map((m) => m.name), script: "", run: "r",
+            });
+            const swapped = three.map((m, i) => (i === 1 ? { ...m, address: three[2].address } : i === 2 ? { ...m, address: three[1].address } : m));
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-plan-md-"));
+            const file = path.join(dir, "plan.md");
+            const saved = process.env[planMarkdownEnv];
+            const removalCheck = removalCheckProvider.check as unknown as (o: unknown, n: unknown) => Promise<{ failures: { reason: string }[] }>;
+            try {
+                process.env[planMarkdownEnv] = file;
+                for (const edited of [stack(threeWithLab3Renamed), stack(swapped)]) {
+                    fs.rmSync(file, { force: true });
+                    const removal = await removalCheck(places(base), places(edited));
+                    assert.ok(removal.failures.length > 0, "the removal check refuses it");
+                    const plan = planRecorded(record(base), record(edited));
+                    assert.deepEqual(plan.refusals.map((x) => x.kind), removal.failures.map(() => "identity"));
+                    // What the plan's own check would write, had it run: the same Markdown, word for word.
+                    assert.equal(fs.readFileSync(file, "utf8"), planMarkdown(plan, record(base)));
+                    assert.match(fs.readFileSync(file, "utf8"), /^> \*\*REFUSED: pulumi up changes nothing; the policy refuses this plan:\*\*$/m);
+                }
+                // Not set: no file.
+                delete process.env[planMarkdownEnv];
+                fs.rmSync(file, { force: true });
+                await removalCheck(places(base), places(stack(threeWithLab3Renamed)));
+                assert.ok(!fs.existsSync(file));
+                // Nothing refused: the removal check writes nothing (the plan's check writes the plan).
+                process.env[planMarkdownEnv] = file;
+                await removalCheck(places(base), places(stack(five)));
+                assert.ok(!fs.existsSync(file));
+            } finally {
+                if (saved === undefined) delete process.env[planMarkdownEnv];
+                else process.env[planMarkdownEnv] = saved;
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
         it(`writes the plan's Markdown to $${planMarkdownEnv} when set (a refused plan too), nothing otherwise`, async () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-plan-md-"));
             const file = path.join(dir, "plan.md");
