@@ -38,6 +38,12 @@ describe("renderPlan: what every rendering says", () => {
         const markdown = renderPlanMarkdown(plans[5][1]);
         assert.ok(markdown.includes("pre-upgrade-3.5.32-to-3.6.16-&lt;time&gt;.db"));
         assert.ok(!/<time>/.test(markdown));
+        // Every character Markdown would take as markup, escaped; a backslash doubled first (else it would escape the next).
+        const odd: Plan = { clusterName: "c", existing: true, actions: [], live: false, refusals: [{ kind: "identity", reason: "a\\b *x* _y_ `z` [l] |t| <h>" }] };
+        assert.match(renderPlanMarkdown(odd), /^> - \*\*identity\*\*: a\\\\b \\\*x\\\* \\_y\\_ \\`z\\` \\\[l\\\] \\\|t\\\| &lt;h&gt;$/m);
+    });
+    it("a new stack's headline says so", () => {
+        assert.match(renderPlanText(planCluster(undefined, base)), /^etcd plan for lab: a new cluster → 3 voting members \(quorum 2\)$/m);
     });
     it("the actions are numbered in the order up takes them", () => {
         const text = renderPlanText(plans[3][1]);
