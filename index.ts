@@ -21,7 +21,8 @@ function validatedInputs(): StackInputs {
 skipPromiseStackMapping();
 const inputs = validatedInputs();
 const cluster = new EtcdCluster("etcd", inputs); // the spec, the SSH key and a brought CA (StackInputs are its args)
-new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider }); // printed by a preview, recorded after the cluster
+// Printed by a preview (with --refresh, counting the live health), recorded after the cluster.
+new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider, connections: cluster.connections });
 
 export const clientEndpoints = cluster.clientEndpoints;
 export const caCertPem = cluster.caCertPem;

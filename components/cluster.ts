@@ -60,6 +60,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly issuedCertificates: IssuedCertificate[];
     /** The provider instance of the cluster's dynamic resources (host files, checks, membership); the plan's record uses it too. */
     public readonly hostFilesProvider: pulumi.ProviderResource;
+    /** Each member's SSH connection (its key secret), by name: the plan's record reads the live health through them on a refresh. */
+    public readonly connections: Record<string, Connection>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:Cluster", name, {}, opts);
@@ -99,6 +101,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).
         const connections = Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)]));
+        this.connections = connections;
         const removalCheck = new RemovalCheck(`${name}-removal-check`, { spec, connections }, { parent: this, provider: hostFiles });
 
         // A new cluster's members start together, as a hand-written bootstrap would: nothing runs on

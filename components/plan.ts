@@ -112,6 +112,8 @@ export interface RecordedCluster {
 export interface LiveHealth {
     unhealthy: string[];
     leader?: string;
+    /** When it was read (ISO 8601): the refresh's time, said beside the plan. */
+    readAt?: string;
 }
 
 /**
@@ -193,6 +195,8 @@ export interface Plan {
     refusals: Refusal[];
     /** Whether the live health was known (`--refresh`). */
     live: boolean;
+    /** The live health counted, when known. */
+    liveHealth?: LiveHealth;
 }
 
 /** floor(V/2)+1, or 0 with no voters. */
@@ -296,8 +300,8 @@ interface Turn {
  * in memberIdentity.ts's words. The removal check's `check`, which fails such a preview before the
  * plan's own check may run, writes this same plan for the pull request's comment.
  */
-export function identityRefusedPlan(clusterName: string, problems: string[], live = false): Plan {
-    return { clusterName, existing: true, actions: [], refusals: problems.map((reason) => ({ kind: "identity", reason })), live };
+export function identityRefusedPlan(clusterName: string, problems: string[]): Plan {
+    return { clusterName, existing: true, actions: [], refusals: problems.map((reason) => ({ kind: "identity", reason })), live: false };
 }
 
 /**
@@ -309,14 +313,14 @@ export function identityRefusedPlan(clusterName: string, problems: string[], liv
 export function planRecorded(previous: RecordedCluster | undefined, next: RecordedCluster, live?: LiveHealth): Plan {
     const unhealthy = new Set(live?.unhealthy ?? []);
     const plan = (actions: PlanAction[], refusals: Refusal[]): Plan =>
-        ({ clusterName: next.clusterName, existing: previous !== undefined, actions, refusals, live: live !== undefined });
+        ({ clusterName: next.clusterName, existing: previous !== undefined, actions, refusals, live: live !== undefined, ...(live ? { liveHealth: live } : {}) });
     if (!previous || previous.members.length === 0) {
         const first = newStackActions(next);
         return plan(next.restore !== undefined ? [...first, restoreAction(next, next.members.length)] : first, []);
     }
 
     const identity = identityProblems(places(previous), places(next));
-    if (identity.length > 0) return identityRefusedPlan(next.clusterName, identity, live !== undefined);
+    if (identity.length > 0) return plan([], identityRefusedPlan(next.clusterName, identity).refusals);
     const oldUrls = Object.fromEntries(previous.members.map((m) => [m.name, m.peerUrl]));
     const order = next.members.map((m) => m.name);
     const { leaving, staying } = leavingAndStaying(oldUrls, { members: Object.fromEntries(next.members.map((m) => [m.name, m.peerUrl])), order });

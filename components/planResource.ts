@@ -25,8 +25,11 @@
  * refuse there).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Plan, RecordedCluster, planCluster, planRecorded, recordCluster } from "./plan";
+import { LiveHealth, Plan, RecordedCluster, planRecorded, recordCluster } from "./plan";
+import { Connection } from "./remoteStep";
+import { renderLiveHealthScript } from "./renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
+import { SshConnection, runScript, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 /** The component's type token. */
@@ -36,15 +39,39 @@ export const planRecordType = "pulumi-nodejs:dynamic/etcd:Plan";
 /** The environment variable naming the file `check` writes the plan's Markdown to (the PR workflow's). */
 export const planMarkdownEnv = "ETCD_PLAN_MARKDOWN";
 
-/** What the program gives the record: this run's cluster. */
+/** What the program gives the record: this run's cluster, and how a refresh reads its live health. */
 export interface PlanInputs {
     recorded: RecordedCluster;
+    /** The members in roll order: a refresh reads the live health on the first whose host answers. */
+    order?: string[];
+    /** Each member's SSH connection (secret), by name. */
+    connections?: Record<string, SshConnection>;
+    /** renderLiveHealthScript: `live <name> serving|down[ leader]` per member. */
+    liveScript?: string;
 }
 
-/** The record's checked inputs and outputs: `previous` is the last run's cluster, null when none. */
+/**
+ * The record's checked inputs and outputs: `previous` is the last run's cluster, null when none;
+ * `live` what the last refresh read (null: none since the last up).
+ */
 export interface PlanState extends PlanInputs {
     previous: RecordedCluster | null;
+    live?: LiveHealth | null;
 }
+
+/** Parses the live health script's `live <name> serving|down[ leader]` lines (renderLiveHealthScript); other lines are ignored. */
+export function parseLiveHealth(stdout: string): LiveHealth {
+    const unhealthy: string[] = [];
+    let leader: string | undefined;
+    for (const line of stdout.split("\n")) {
+        const m = /^live ([A-Za-z0-9][A-Za-z0-9._-]*) (serving|down)( leader)?$/.exec(line.trim());
+        if (!m) continue;
+        if (m[2] === "down") unhealthy.push(m[1]);
+        else if (m[3]) leader = m[1];
+    }
+    return leader === undefined ? { unhealthy } : { unhealthy, leader };
+}
+
 
 /** Said under a plan made without a record of the last run: a new stack, or one deployed before the plan was recorded. */
 export const noRecordNote = "No cluster recorded by an earlier run: this is a new stack, or one whose last up predates the plan " +
@@ -52,6 +79,28 @@ export const noRecordNote = "No cluster recorded by an earlier run: this is a ne
 
 const isRecorded = (v: unknown): v is RecordedCluster =>
     typeof v === "object" && v !== null && Array.isArray((v as RecordedCluster).members);
+const isLive = (v: unknown): v is LiveHealth =>
+    typeof v === "object" && v !== null && Array.isArray((v as LiveHealth).unhealthy);
+
+/**
+ * The live health, read on the first member (in `order`) whose host answers: what
+ * renderLiveHealthScript says, with the time. No host answering: every member unhealthy. A record
+ * without the means (written before they were given): null.
+ */
+export async function readLiveHealth(inputs: Partial<PlanInputs>): Promise<LiveHealth | null> {
+    const { order, connections, liveScript } = inputs;
+    if (!Array.isArray(order) || !connections || typeof connections !== "object" || typeof liveScript !== "string") return null;
+    const readAt = new Date().toISOString();
+    for (const name of order) {
+        try {
+            const out = await withClient(name, connections[name], (client) => runScript(client, `${name} live health`, liveScript, ""));
+            return { ...parseLiveHealth(out), readAt };
+        } catch {
+            // This host does not answer: ask the next.
+        }
+    }
+    return { unhealthy: [...order], readAt };
+}
 
 /** JSON with sorted keys: two records compare equal whatever order their keys came back in. */
 function canonical(v: unknown): string {
@@ -89,12 +138,14 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
     // the plan's refusals (identity ones left to the removal check, which fails the same preview).
     async check(olds: Partial<PlanState>, news: PlanInputs) {
         const previous = isRecorded(olds?.recorded) ? olds.recorded : null;
-        const plan = planRecorded(previous ?? undefined, news.recorded);
+        // What the last refresh read (in `preview --refresh`, this run's), counted in the plan.
+        const live = isLive(olds?.live) ? olds.live : null;
+        const plan = planRecorded(previous ?? undefined, news.recorded, live ?? undefined);
         writePlanMarkdown(planMarkdown(plan, previous));
         const refused = plan.refusals.some((r) => r.kind !== "identity");
         // No property: the engine would print the whole record before the reason.
         const failures = refused ? [{ property: "", reason: `${planText(plan, previous)}nothing was changed` }] : [];
-        const inputs: PlanState = { ...news, previous };
+        const inputs: PlanState = { ...news, previous, live };
         return { inputs, failures };
     },
 
@@ -104,19 +155,19 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: PlanState) {
-        const outs: PlanState = { ...inputs, previous: inputs.recorded };
+        const outs: PlanState = { ...inputs, previous: inputs.recorded, live: null };
         return { id: "plan", outs };
     },
 
     async update(_id: string, _olds: PlanState, news: PlanState) {
-        // Done: the next run compares with this one.
-        const outs: PlanState = { ...news, previous: news.recorded };
+        // Done: the next run compares with this one; the health read before this up is not the cluster's now.
+        const outs: PlanState = { ...news, previous: news.recorded, live: null };
         return { outs };
     },
 
     async read(id: string, props: PlanState) {
-        // Nothing to read anywhere: the record is what the last up declared.
-        return { id, props };
+        // The record is what the last up declared; a refresh adds the cluster's live health.
+        return { id, props: { ...props, live: await readLiveHealth(props) } };
     },
 };
 
@@ -126,9 +177,11 @@ export class PlanRecord extends pulumi.dynamic.Resource {
     declare public readonly recorded: pulumi.Output<RecordedCluster>;
     /** In a preview, the cluster the last successful up recorded (null: none); after an up, `recorded`. */
     declare public readonly previous: pulumi.Output<RecordedCluster | null>;
+    /** What the last refresh read of the cluster's health (null: none since the last up). */
+    declare public readonly live: pulumi.Output<LiveHealth | null>;
 
-    constructor(name: string, inputs: PlanInputs, opts: pulumi.CustomResourceOptions) {
-        super(planProvider, name, { ...inputs, previous: undefined }, opts, "etcd", "Plan");
+    constructor(name: string, inputs: { [K in keyof PlanInputs]: pulumi.Input<PlanInputs[K]> }, opts: pulumi.CustomResourceOptions) {
+        super(planProvider, name, { ...inputs, previous: undefined, live: undefined }, { ...opts, additionalSecretOutputs: ["connections"] }, "etcd", "Plan");
     }
 }
 
@@ -144,6 +197,8 @@ export interface ClusterPlanArgs {
      * is not in the target list), as operators and the engine tests run it.
      */
     provider: pulumi.ProviderResource;
+    /** Each member's SSH connection (secret), by name: a refresh reads the live health through them. */
+    connections?: Record<string, pulumi.Input<Connection>>;
 }
 
 /**
@@ -158,12 +213,19 @@ export class ClusterPlan extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterPlanArgs, opts?: pulumi.ComponentResourceOptions) {
         super(planType, name, {}, opts);
-        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(args.spec) }, { parent: this, provider: args.provider, dependsOn: args.after });
+        const { spec, connections } = args;
+        const probe = connections ? {
+            order: spec.members.map((m) => m.name),
+            // As given (not pulumi.all, which would make all of it secret): only the private keys are secret.
+            connections: connections as unknown as Record<string, SshConnection>,
+            liveScript: renderLiveHealthScript(spec),
+        } : {};
+        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(spec), ...probe }, { parent: this, provider: args.provider, dependsOn: args.after });
         const record = this.record;
         const dryRun = pulumi.runtime.isDryRun();
-        this.plan = record.previous.apply((previous) => {
+        this.plan = pulumi.all([record.previous, record.live]).apply(([previous, live]) => {
             const p = previous ?? null;
-            const plan = planCluster(p ?? undefined, args.spec);
+            const plan = planRecorded(p ?? undefined, recordCluster(spec), isLive(live) ? live : undefined);
             // The engine ends each message with a newline of its own.
             if (dryRun) void pulumi.log.info(planText(plan, p).trimEnd(), record);
             return plan;

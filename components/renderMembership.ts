@@ -483,6 +483,28 @@ export function renderMemberListScript(spec: ClusterSpec): string {
     ].join("\n") + "\n";
 }
 
+/**
+ * The live health a refresh reads for the plan (plan.ts `LiveHealth`), run on the member that
+ * listed the cluster: `live <name> serving|down[ leader]` for each of the stack's members in the
+ * members file, by the liveness every quorum count uses (`serving`: answers `endpoint status` and
+ * knows a leader; a member under NOSPACE still serves). Changes nothing; always succeeds.
+ */
+export function renderLiveHealthScript(spec: ClusterSpec): string {
+    return scriptHeader + [
+        ctlFunction(spec),
+        servingFunction,
+        statusColumnFunction,
+        `while read -r name _peer client; do`,
+        `  [ -n "$name" ] || continue`,
+        `  if serving "$client" </dev/null; then`,
+        `    if [ "$(col "$client" "IS LEADER" </dev/null 2>/dev/null)" = true ]; then echo "live $name serving leader"; else echo "live $name serving"; fi`,
+        `  else`,
+        `    echo "live $name down"`,
+        `  fi`,
+        `done < ${shq(membersFilePath(spec))}`,
+    ].join("\n") + "\n";
+}
+
 /** Whether this host has etcd data (`data present` or `data missing`). Changes nothing. */
 export function renderDataProbeScript(spec: ClusterSpec): string {
     return scriptHeader + `if [ -d ${shq(spec.dirs.data)}/member ]; then echo "data present"; else echo "data missing"; fi\n`;

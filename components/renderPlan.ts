@@ -27,9 +27,11 @@ function headline(plan: Plan): string {
 
 /** Whether live health was counted, and how to count it. */
 function healthLine(plan: Plan): string {
-    return plan.live
-        ? "Live health counted (pulumi preview --refresh): members the cluster reports unhealthy are marked."
-        : "Live health not counted: pulumi preview --refresh marks actions that would run with fewer than a quorum healthy.";
+    if (!plan.live) return "Live health not counted: pulumi preview --refresh marks actions that would run with fewer than a quorum healthy.";
+    const h = plan.liveHealth;
+    const at = h?.readAt ? `, read at ${h.readAt.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC")}` : "";
+    const now = h ? ` Not serving: ${h.unhealthy.length > 0 ? h.unhealthy.join(", ") : "none"}${h.leader ? `; leader: ${h.leader}` : ""}.` : "";
+    return `Live health counted (pulumi preview --refresh${at}): members the cluster reports unhealthy are marked.${now}`;
 }
 
 function refusalLead(plan: Plan): string {

@@ -115,9 +115,15 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
 
     const sha = (host: string, file: string) => labSsh(host, `sha256sum < ${file} | cut -c1-64`).stdout.trim();
 
-    it("a converged stack's preview --refresh shows no change", async () => {
-        const { drift } = await previewRefresh();
+    /** The plan's live health line in a preview --refresh's output (issue 28: read by the plan's record on the refresh). */
+    const liveLine = (output: string) => output.split("\n").find((l) => /Live health counted/.test(l))?.trim() ?? `no live health line in:\n${output.slice(-3000)}`;
+    const liveRead = (notServing: string) =>
+        new RegExp(`Live health counted \\(pulumi preview --refresh, read at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\): members the cluster reports unhealthy are marked\\. Not serving: ${notServing}; leader: lab-[123]\\.`);
+
+    it("a converged stack's preview --refresh shows no change, and its plan counts every member serving", async () => {
+        const { drift, output } = await previewRefresh();
         assert.deepStrictEqual([...drift.ops.keys()], []);
+        assert.match(liveLine(output), liveRead("none"));
     });
 
     it("hand edits to files, a key's mode, a missing file and a removed binary show per host and path; up puts them back", async () => {
@@ -193,8 +199,21 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
 
     it("a unit stopped and disabled by hand shows on its host; up starts it again, health-gated", async () => {
         labSsh("lab2", `systemctl disable --now ${paths.unitName}`);
-        const { drift } = await previewRefresh();
+        const { drift, output } = await previewRefresh();
         assert.deepStrictEqual(Object.fromEntries(drift.changes), { "lab-2-config-write": ["unit: disabled inactive -> enabled active"] });
+        assert.match(liveLine(output), liveRead("lab-2"));
+        // A tuning edit now would restart lab-1 and lab-3 with lab-2 down: the plan refuses it at the preview, counting what the refresh read.
+        scratch.setConfig({ tuning: { heartbeatIntervalMs: 150, electionTimeoutMs: 1500 } });
+        try {
+            const refused = await previewRefresh().then(() => undefined, (e: Error) => e.message);
+            assert.ok(refused !== undefined, "the preview --refresh of a roll with lab-2 down passed");
+            assert.match(refused, /REFUSED: the policy refuses this plan/);
+            assert.match(refused, /quorum: restart lab-1 → lab-2 → lab-3, .*: with lab-1 stopped, 1 of its 3 voters would be up \(quorum 2\)/);
+            assert.match(refused, liveRead("lab-2"));
+            console.log(indent(`refused by the plan: ${refused.split("\n").find((l) => /quorum: /.test(l))?.trim()}`));
+        } finally {
+            scratch.setConfig({ tuning: undefined });
+        }
         const pid = mainPid("lab2");
         await repair("unit");
         assert.strictEqual(labSsh("lab2", `systemctl is-enabled ${paths.unitName}; systemctl is-active ${paths.unitName}`).stdout.trim(), "enabled\nactive");

@@ -23,7 +23,7 @@ import {
 import { defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/renderDefrag";
 import { ManagedFile, renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
 import {
-    renderDataProbeScript, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderMemberListScript, renderMembersFile, renderPromoteScript,
+    renderDataProbeScript, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderLiveHealthScript, renderMemberListScript, renderMembersFile, renderPromoteScript,
     renderReconcileMembershipScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
 } from "../../components/renderMembership";
 import { renderRestoreScript, renderStartRestoredScript } from "../../components/renderRestore";
@@ -79,6 +79,7 @@ function renderAll(s: ClusterSpec): { scripts: Record<string, string>; files: Re
         removalCheck: renderRemovalCheckScript(s),
         reconcileMembership: renderReconcileMembershipScript(s),
         memberList: renderMemberListScript(s),
+        liveHealth: renderLiveHealthScript(s),
         dataProbe: renderDataProbeScript(s),
         rejoin: renderRejoinScript(s, m),
         defrag: renderDefragScript(s),

@@ -24,9 +24,10 @@ export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
  * a first `up`; otherwise it reports another run, as every later `up` does. `commandStdout`: a
  * remote command's stdout by resource name, instead of the default below (undefined: the default).
  * `planPrevious`: the cluster the plan's record (planResource.ts) hands back as `previous`, as a
- * preview's check would (default: null, no earlier record). `dryRun`: the program runs as a preview.
+ * preview's check would (default: null, no earlier record); `planLive`, the live health it hands back
+ * (default: null, no refresh read). `dryRun`: the program runs as a preview.
  */
-export function installMocks(options: { newStack?: boolean; commandStdout?: (name: string) => string | undefined; planPrevious?: unknown; dryRun?: boolean } = {}): Recorded[] {
+export function installMocks(options: { newStack?: boolean; commandStdout?: (name: string) => string | undefined; planPrevious?: unknown; planLive?: unknown; dryRun?: boolean } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -54,6 +55,7 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
                     break;
                 case "pulumi-nodejs:dynamic/etcd:Plan":
                     state.previous = options.planPrevious ?? null;
+                    state.live = options.planLive ?? null;
                     break;
                 case "random:index/randomId:RandomId":
                     state.hex = "0123456789abcdef";

@@ -11,13 +11,15 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordedCluster, planCluster, planRecorded, recordCluster } from "../../components/plan";
 import {
-    ClusterPlan, PlanState, noRecordNote, planMarkdown, planMarkdownEnv, planProvider, planRecordType, planText, planType, sameRecord,
+    ClusterPlan, PlanState, noRecordNote, planMarkdown, planMarkdownEnv, planProvider, planRecordType, planText, planType, readLiveHealth, sameRecord,
 } from "../../components/planResource";
 import { HostFilesProvider } from "../../components/hostFiles";
 import { removalCheckProvider } from "../../components/removalCheck";
 import { peerUrl } from "../../components/render";
+import { renderLiveHealthScript } from "../../components/renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
 import { ClusterSpec } from "../../components/spec";
+import { ShellHost, shellHost } from "./loopbackShellHost";
 import { DependencyRecorder, installMocks, resolve } from "./mocks";
 import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 
@@ -57,7 +59,7 @@ describe("plan resource: the provider called directly", () => {
                 const news = { recorded: record(c.next), __provider: "PROVIDER" };
                 const r = await check(c.olds, news);
                 const previous = (c.olds.recorded ?? null) as RecordedCluster | null;
-                assert.deepEqual(r.inputs, { recorded: record(c.next), __provider: "PROVIDER", previous });
+                assert.deepEqual(r.inputs, { recorded: record(c.next), __provider: "PROVIDER", previous, live: null });
                 const plan = planRecorded(previous ?? undefined, record(c.next));
                 if (!c.refused) {
                     assert.deepEqual(r.failures, []);
@@ -149,6 +151,58 @@ describe("plan resource: the provider called directly", () => {
         });
     });
 
+    describe("live health (--refresh): read through the first host that answers, counted by the next check", () => {
+        const tuned = stack(three, { tuning: { heartbeatIntervalMs: 200, electionTimeoutMs: 2000 } });
+        const read = { unhealthy: ["lab-2"], leader: "lab-1", readAt: "2026-12-05T19:40:01.123Z" };
+
+        it("check: the state's live health is handed on and counted; a restart it would leave below quorum refuses the plan, saying what was read and when", async () => {
+            const r = await check({ recorded: record(base), previous: record(base), live: read }, { recorded: record(tuned) });
+            assert.deepEqual(r.inputs.live, read);
+            assert.equal(r.failures.length, 1);
+            assert.match(r.failures[0].reason, /^ {2}- quorum: .*lab-1/m);
+            assert.match(r.failures[0].reason, /^Live health counted \(pulumi preview --refresh, read at 2026-12-05 19:40:01 UTC\): members the cluster reports unhealthy are marked\. Not serving: lab-2; leader: lab-1\.$/m);
+            // Without it (no refresh since the last up), the same edit passes here: the hosts' own counts refuse at up.
+            const without = await check({ recorded: record(base), previous: record(base), live: null }, { recorded: record(tuned) });
+            assert.deepEqual(without.failures, []);
+            assert.equal(without.inputs.live, null);
+        });
+
+        describe("read, against members on loopback", () => {
+            const hosts: ShellHost[] = [];
+            before(async () => { for (const n of ["lab-1", "lab-2"]) hosts.push(await shellHost(n)); });
+            after(() => hosts.forEach((h) => h.close()));
+            beforeEach(() => hosts.forEach((h) => h.reset()));
+            const script = "set -eu\necho noise\necho 'live lab-1 down'\necho 'live lab-2 serving leader'\necho 'live lab-3 serving'\n";
+            const closed = { host: "127.0.0.1", port: 1, user: "root", privateKey: "unused", hostKey: hosts[0]?.hostKey } as unknown;
+
+            it("runs the live health script on the first member whose host answers, and keeps what it says with the time", async () => {
+                const connections = { "lab-1": closed, "lab-2": hosts[1].connection, "lab-3": hosts[0].connection } as PlanState["connections"];
+                const before = Date.now();
+                const live = await readLiveHealth({ order: ["lab-1", "lab-2", "lab-3"], connections, liveScript: script });
+                assert.deepEqual({ ...live, readAt: undefined }, { unhealthy: ["lab-1"], leader: "lab-2", readAt: undefined });
+                assert.ok(Date.parse(live!.readAt!) >= before - 1000 && Date.parse(live!.readAt!) <= Date.now(), live!.readAt);
+                assert.equal(hosts[1].execs.length, 1, "asked lab-2's host once");
+                assert.equal(hosts[0].execs.length, 0, "and no other");
+                // The provider's read: the state with what was read.
+                const props: PlanState = { recorded: record(base), previous: record(base), live: null, order: ["lab-2"], connections, liveScript: script };
+                const r = await planProvider.read!("plan", props);
+                assert.deepEqual({ ...r.props.live, readAt: undefined }, { unhealthy: ["lab-1"], leader: "lab-2", readAt: undefined });
+                assert.deepEqual({ ...r.props, live: undefined }, { ...props, live: undefined });
+            });
+
+            it("no host answers: every member counted unhealthy (a refresh that reached no one cannot vouch for any)", async () => {
+                const live = await readLiveHealth({ order: ["lab-1", "lab-2"], connections: { "lab-1": closed, "lab-2": closed } as PlanState["connections"], liveScript: script });
+                assert.deepEqual(live?.unhealthy, ["lab-1", "lab-2"]);
+                assert.equal(live?.leader, undefined);
+            });
+
+            it("a record written before the means were given (no order, connections or script): nothing read, null", async () => {
+                assert.equal(await readLiveHealth({}), null);
+                assert.equal(await readLiveHealth({ order: ["lab-1"], connections: {} }), null);
+            });
+        });
+    });
+
     describe("diff: the record only", () => {
         /** The same value, every object's keys in reverse order (as a state may hand them back). */
         const reordered = <T>(v: T): T => (Array.isArray(v) ? v.map(reordered) : v !== null && typeof v === "object"
@@ -177,12 +231,12 @@ describe("plan resource: the provider called directly", () => {
             ["a replace", record(base), stack(threeWithLab3Moved)],
         ];
         for (const [name, previous, next] of cases) {
-            it(`${name}: create and update record this run's cluster as previous; read returns the state unchanged`, async () => {
-                const checked: PlanState = { recorded: record(next), previous };
+            it(`${name}: create and update record this run's cluster as previous and no live health; read without the means to probe reads none`, async () => {
+                const checked: PlanState = { recorded: record(next), previous, live: { unhealthy: ["lab-2"], readAt: "2026-12-05T19:00:00.000Z" } };
                 const created = await planProvider.create(checked);
-                assert.deepEqual(created, { id: "plan", outs: { recorded: record(next), previous: record(next) } });
+                assert.deepEqual(created, { id: "plan", outs: { recorded: record(next), previous: record(next), live: null } });
                 const updated = await planProvider.update!("plan", { recorded: previous ?? record(base), previous }, checked);
-                assert.deepEqual(updated, { outs: { recorded: record(next), previous: record(next) } });
+                assert.deepEqual(updated, { outs: { recorded: record(next), previous: record(next), live: null } });
                 // The next preview with no edit: nothing.
                 assert.deepEqual(planRecorded(updated.outs.previous, record(next)).actions.map((a) => a.kind), ["nothing"]);
                 const read = await planProvider.read!("plan", updated.outs);
@@ -227,6 +281,23 @@ describe("plan resource: the component as declared (mocked engine)", function ()
         assert.match(rec.provider ?? "", /pulumi:providers:pulumi-nodejs::etcd-host-files::/);
         await deps.settled();
         assert.deepEqual(deps.dependsOn("etcd-plan-record"), ["<unknown>"], "the record waits for what it was given (the cluster)");
+    });
+
+    it("given the members' connections, the record carries the means of a refresh's live health read (order, connections, the live health script), and the plan counts what it read", async () => {
+        const recorded = installMocks({ planPrevious: record(base), planLive: { unhealthy: ["lab-2"], readAt: "2026-12-05T19:40:01Z" }, dryRun: true });
+        const s = stack(three, { tuning: { heartbeatIntervalMs: 200, electionTimeoutMs: 2000 } });
+        const connections = Object.fromEntries(s.members.map((m) => [m.name, { host: m.address, port: 22, user: "root", privateKey: pulumi.secret("KEY") }]));
+        const p = new ClusterPlan("etcd-plan", { spec: s, after: [], provider: new HostFilesProvider("etcd-host-files"), connections });
+        const plan = await resolve(p.plan);
+        const rec = recorded.find((r) => r.name === "etcd-plan-record")!;
+        assert.deepEqual(rec.inputs.order, ["lab-1", "lab-2", "lab-3"]);
+        assert.equal(rec.inputs.liveScript, renderLiveHealthScript(s));
+        // The connections carry a secret (the key): the mocked engine gets them wrapped as one.
+        const conns = rec.inputs.connections.value ?? rec.inputs.connections;
+        assert.deepEqual(Object.keys(conns), ["lab-1", "lab-2", "lab-3"]);
+        assert.equal(plan.live, true);
+        assert.deepEqual(plan, planRecorded(record(base), record(s), { unhealthy: ["lab-2"], readAt: "2026-12-05T19:40:01Z" }));
+        assert.ok(plan.refusals.some((r) => r.kind === "quorum"), "a restart with lab-2 down would leave 1 of 3");
     });
 
     const runs: Array<[string, unknown, ClusterSpec, string[]]> = [

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { appliedInputsPath, membersFilePath, renderRestartScript, renderSequence } from "../../components/render";
-import { joinRecordPath, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/renderMembership";
+import { joinRecordPath, renderLiveHealthScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/renderMembership";
+import { parseLiveHealth } from "../../components/planResource";
 import { ClusterSpec } from "../../components/spec";
 import { spec } from "./fixtures";
 
@@ -255,4 +256,33 @@ describe("quorum scripts: a member removed by hand, with a config change (the se
         assert.match(r.stdout, /lab-2 is not a member of the cluster \(removed by hand\?\): not restarted/);
         assert.match(r.stdout, /lab-2 is not in the member list \(removed by hand\?\): not promoted; the cluster's membership step adds it back/);
     }));
+});
+
+describe("quorum scripts: the live health a refresh reads for the plan (run by sh against a fake cluster)", function () {
+    this.timeout(20_000);
+
+    it("names each of the stack's members serving or down, and the leader, by the same liveness the restart counts", () => withCluster((run) => {
+        const r = run({ list: voters3, down: [3], leader: 2, local: 1 }, renderLiveHealthScript);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.deepEqual(r.stdout.trim().split("\n"), ["live lab-1 serving", "live lab-2 serving leader", "live lab-3 down"]);
+        assert.deepEqual(parseLiveHealth(r.stdout), { unhealthy: ["lab-3"], leader: "lab-2" });
+        // Read-only: asked each member's status, nothing else.
+        assert.deepEqual(r.log.filter((l) => !/^etcdctl endpoint status @https:\/\/10\.213\.0\.1[123]:2379$/.test(l)), []);
+    }));
+
+    it("under NOSPACE every member still serves (it votes): none is unhealthy", () => withCluster((run) => {
+        const r = run({ list: voters3, alarm: true, leader: 1, local: 1 }, renderLiveHealthScript);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.deepEqual(parseLiveHealth(r.stdout), { unhealthy: [], leader: "lab-1" });
+    }));
+
+    it("no leader (a quorum lost): every member down, no leader named, and the script still succeeds", () => withCluster((run) => {
+        const r = run({ list: voters3, down: [2, 3], local: 1 }, renderLiveHealthScript);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.deepEqual(parseLiveHealth(r.stdout), { unhealthy: ["lab-1", "lab-2", "lab-3"] });
+    }));
+
+    it("parses only its own lines: anything else, or a hostile name, is not a member", () => {
+        assert.deepEqual(parseLiveHealth("noise\nlive lab-1 serving\nlive $(x) down\nlive lab-2 down leader\n"), { unhealthy: ["lab-2"] });
+    });
 });

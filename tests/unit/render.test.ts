@@ -15,7 +15,7 @@ import { renderRestoreScript, stagedSnapshotPath } from "../../components/render
 import * as paths from "../../components/paths";
 import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
 import {
-    joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderMemberListScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript,
+    joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderLiveHealthScript, renderMemberListScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript,
     renderDataProbeScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
 } from "../../components/renderMembership";
 import { spec } from "./fixtures";
@@ -46,6 +46,7 @@ describe("render: golden files", () => {
     it("preflight of a member taking over an existing etcd", () => golden("preflight-adopt.sh", renderPreflightScript(s, adopting, "2026-11-23T08:00:00Z")));
     it("membership reconcile script", () => golden("membership.sh", renderReconcileMembershipScript(s)));
     it("member list script", () => golden("member-list.sh", renderMemberListScript(s)));
+    it("live health script (a refresh's, for the plan)", () => golden("live-health.sh", renderLiveHealthScript(s)));
     it("rejoin script (a member removed by hand, or its data wiped)", () => golden("rejoin.sh", renderRejoinScript(s, s.members[1])));
     it("removal check script", () => golden("removal-check.sh", renderRemovalCheckScript(s)));
     it("data probe script", () => golden("data-probe.sh", renderDataProbeScript(s)));
