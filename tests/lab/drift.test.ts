@@ -85,7 +85,16 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
     async function previewRefresh(): Promise<{ drift: DriftLog; output: string }> {
         const drift = new DriftLog();
         const out: string[] = [];
-        await scratch.stack.preview({ refresh: true, diff: true, onEvent: drift.onEvent, onOutput: (l) => out.push(l) });
+        // `--diff` prints no info diagnostics (the plan's is one): they are read from the engine's events.
+        const onEvent = (e: EngineEvent) => {
+            drift.onEvent(e);
+            if (e.diagnosticEvent) out.push(`${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message}`);
+        };
+        try {
+            await scratch.stack.preview({ refresh: true, diff: true, onEvent, onOutput: (l) => out.push(l) });
+        } catch (e) {
+            throw new Error(`${(e as Error).message}\n--- the preview's output and diagnostics ---\n${out.join("")}`);
+        }
         return { drift, output: out.join("") };
     }
 
