@@ -89,7 +89,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         const onEvent = (e: EngineEvent) => {
             drift.onEvent(e);
             // Not the debug ones: the engine streams its providers' debug logs (serialized code included) to the Automation API.
-            if (e.diagnosticEvent && e.diagnosticEvent.severity !== "debug") out.push(`${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message}`);
+            if (e.diagnosticEvent && (e.diagnosticEvent.severity as string) !== "debug") out.push(`${e.diagnosticEvent.severity}: ${e.diagnosticEvent.message}`);
         };
         try {
             await scratch.stack.preview({ refresh: true, diff: true, onEvent, onOutput: (l) => out.push(l) });
