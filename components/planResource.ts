@@ -166,8 +166,10 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: PlanState) {
-        // The record is what the last up declared; a refresh adds the cluster's live health.
-        return { id, props: { ...props, live: await readLiveHealth(props) } };
+        // The record is what the last up declared; a refresh adds the cluster's live health, to its
+        // inputs too: the next check's `olds` are the state's inputs, not its outputs.
+        const read: PlanState = { ...props, live: await readLiveHealth(props) };
+        return { id, props: read, inputs: read };
     },
 };
 

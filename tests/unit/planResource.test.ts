@@ -188,6 +188,9 @@ describe("plan resource: the provider called directly", () => {
                 const r = await planProvider.read!("plan", props);
                 assert.deepEqual({ ...r.props.live, readAt: undefined }, { unhealthy: ["lab-1"], leader: "lab-2", readAt: undefined });
                 assert.deepEqual({ ...r.props, live: undefined }, { ...props, live: undefined });
+                // Its inputs too: the next preview's check gets the state's inputs as `olds` (at a44ec90 only the outputs had it,
+                // and a preview --refresh of a roll with a member down on the lab passed unmarked).
+                assert.deepEqual(r.inputs, r.props);
             });
 
             it("no host answers: every member counted unhealthy (a refresh that reached no one cannot vouch for any)", async () => {
@@ -240,7 +243,7 @@ describe("plan resource: the provider called directly", () => {
                 // The next preview with no edit: nothing.
                 assert.deepEqual(planRecorded(updated.outs.previous, record(next)).actions.map((a) => a.kind), ["nothing"]);
                 const read = await planProvider.read!("plan", updated.outs);
-                assert.deepEqual(read, { id: "plan", props: updated.outs });
+                assert.deepEqual(read, { id: "plan", props: updated.outs, inputs: updated.outs });
             });
         }
     });
