@@ -83,9 +83,11 @@ const isLive = (v: unknown): v is LiveHealth =>
     typeof v === "object" && v !== null && Array.isArray((v as LiveHealth).unhealthy);
 
 /**
- * The live health, read on the first member (in `order`) whose host answers: what
- * renderLiveHealthScript says, with the time. No host answering: every member unhealthy. A record
- * without the means (written before they were given): null.
+ * The live health, read on the first member (in `order`) whose host answers and sees a member
+ * serving: what renderLiveHealthScript says, with the time. A host that sees none (its own member
+ * included) may be the one cut off (its network, or a clock that makes every certificate invalid
+ * to it): the next is asked. No host answering: every member unhealthy. A record without the
+ * means (written before they were given): null.
  */
 export async function readLiveHealth(inputs: Partial<PlanInputs>): Promise<LiveHealth | null> {
     const { order, connections, liveScript } = inputs;
@@ -94,7 +96,7 @@ export async function readLiveHealth(inputs: Partial<PlanInputs>): Promise<LiveH
     for (const name of order) {
         try {
             const out = await withClient(name, connections[name], (client) => runScript(client, `${name} live health`, liveScript, ""));
-            return { ...parseLiveHealth(out), readAt };
+            if (/^live \S+ serving/m.test(out)) return { ...parseLiveHealth(out), readAt };
         } catch {
             // This host does not answer: ask the next.
         }

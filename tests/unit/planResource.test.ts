@@ -193,6 +193,24 @@ describe("plan resource: the provider called directly", () => {
                 assert.deepEqual(r.inputs, r.props);
             });
 
+            it("a host that sees no member serving (itself cut off, or its clock off) is not believed: the next host is asked", async () => {
+                const blind = "set -eu\necho 'live lab-1 down'\necho 'live lab-2 down'\n";
+                const seeing = "set -eu\necho 'live lab-1 down'\necho 'live lab-2 serving leader'\n";
+                // Each loopback host runs the script it is given: lab-1's host gets the blind one by its own connection's script.
+                const order = ["lab-1", "lab-2"];
+                const connections = { "lab-1": hosts[0].connection, "lab-2": hosts[1].connection } as PlanState["connections"];
+                fs.writeFileSync(path.join(hosts[1].dir, "seeing"), "");
+                const script = `if [ -e "$HOST_DIR/seeing" ]; then ${"\n"}${seeing}else${"\n"}${blind}fi\n`;
+                const live = await readLiveHealth({ order, connections, liveScript: script });
+                assert.deepEqual({ ...live, readAt: undefined }, { unhealthy: ["lab-1"], leader: "lab-2", readAt: undefined });
+                assert.equal(hosts[0].execs.length, 1, "lab-1's host was asked first");
+                assert.equal(hosts[1].execs.length, 1, "then lab-2's");
+                // Every host blind: every member unhealthy.
+                fs.rmSync(path.join(hosts[1].dir, "seeing"));
+                const none = await readLiveHealth({ order, connections, liveScript: script });
+                assert.deepEqual(none?.unhealthy, ["lab-1", "lab-2"]);
+            });
+
             it("no host answers: every member counted unhealthy (a refresh that reached no one cannot vouch for any)", async () => {
                 const live = await readLiveHealth({ order: ["lab-1", "lab-2"], connections: { "lab-1": closed, "lab-2": closed } as PlanState["connections"], liveScript: script });
                 assert.deepEqual(live?.unhealthy, ["lab-1", "lab-2"]);
