@@ -49,14 +49,10 @@
  *      when its update succeeds: placed after the health gate (dependsOn), a failed `up` leaves the
  *      last completed run recorded, and the next plan lists again what may not have finished (the
  *      roll's restart skips a member already running with its inputs: the plan errs towards more);
- *    - `--refresh`: its `read` returns its props unchanged; the live health comes from the
- *      membership's refresh (membershipProvider.ts `read`), whose `members` output the log step
- *      also applies on: members it shows missing, `not started` or `no data on its host` count as
- *      unhealthy. A member listed and started but down is not marked by that read today: it would
- *      need a per-member `endpoint status` there (the `serving` test the restart uses), and the
- *      leader (`IS LEADER`) could come from the same probe.
- *    To check in the lab when wiring it (not done here): the checked `previous` is the output in a
- *    preview with changes; the `same` step keeps the outputs; `check` sees `olds` after `--refresh`.
+ *    - `--refresh`: as built (planResource.ts), the record's own `read` probes each member with
+ *      the `serving` test the restart uses, and the leader (renderLiveHealthScript), and keeps it
+ *      in its inputs for the check that follows (the check's `olds` are the state's inputs, not its
+ *      outputs: seen on the lab when the health was first kept in the outputs only).
  *
  * 3. **The membership resource's state** (membership.ts): it holds members (name → peer URL) and
  *    order, not what restarts a member nor versions; a `ClusterMembership.get` would call its

@@ -19,10 +19,13 @@
  *   given by the program): a failed `up` leaves the last completed run recorded, and the next plan
  *   lists again what may not have finished.
  *
- * Not foreseen here: live health (`--refresh`): in a preview the membership's outputs are its
- * inputs, not what its refresh read; a refused plan is only refused at preview time (an `up
- * --skip-preview` registers this resource after the cluster's steps ran: the hosts' own guards
- * refuse there).
+ * - Live health (`--refresh`): the record's `read` runs renderLiveHealthScript on a member's host
+ *   and keeps what it saw, with the time, in its inputs (the next check's `olds` are the state's
+ *   inputs); that check counts it, so an action that would run with fewer than a quorum serving is
+ *   refused at the preview. An `up` clears it.
+ *
+ * Not foreseen here: a refused plan is only refused at preview time (an `up --skip-preview`
+ * registers this resource after the cluster's steps ran: the hosts' own guards refuse there).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LiveHealth, Plan, RecordedCluster, planRecorded, recordCluster } from "./plan";
@@ -71,7 +74,6 @@ export function parseLiveHealth(stdout: string): LiveHealth {
     }
     return leader === undefined ? { unhealthy } : { unhealthy, leader };
 }
-
 
 /** Said under a plan made without a record of the last run: a new stack, or one deployed before the plan was recorded. */
 export const noRecordNote = "No cluster recorded by an earlier run: this is a new stack, or one whose last up predates the plan " +

@@ -484,8 +484,8 @@ export function renderMemberListScript(spec: ClusterSpec): string {
 }
 
 /**
- * The live health a refresh reads for the plan (plan.ts `LiveHealth`), run on the member that
- * listed the cluster: `live <name> serving|down[ leader]` for each of the stack's members in the
+ * The live health a refresh reads for the plan (plan.ts `LiveHealth`), run on one member's host
+ * (planResource.ts `readLiveHealth`): `live <name> serving|down[ leader]` for each of the stack's members in the
  * members file, by the liveness every quorum count uses (`serving`: answers `endpoint status` and
  * knows a leader; a member under NOSPACE still serves). Changes nothing; always succeeds.
  */
