@@ -83,6 +83,10 @@ describe("timer jobs as declared: the files, the certificate and the timer step 
             assert.equal(unwrapSecret(write.inputs.connection).host, job.host);
         });
 
+        it(`${job.what}: its files' write runs in the cluster's Node.js provider instance (not the default one, whose inputs are the whole stack config)`, () => {
+            assert.match(named(`${job.files}-write`).provider ?? "(the default provider)", /pulumi:providers:pulumi-nodejs::etcd-host-files::/);
+        });
+
         it(`${job.what}: one component of its own type, holding the job`, () => {
             const components = recorded.filter((r) => r.type === job.component);
             assert.equal(components.length, 1, job.component);
