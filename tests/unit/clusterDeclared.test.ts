@@ -76,6 +76,16 @@ describe("cluster as declared: CAs, keys, token, exports (mocked engine)", funct
     };
     const caFile = (d: Declared) => unwrapSecret(named(d, "lab-2-files-write").inputs.contents)["/etc/etcd/pki/ca.crt"];
 
+    it("the timers' jobs: their files written in the cluster's provider instance, their client certificates listed as timer/snapshot-<member> and timer/defrag", async () => {
+        // Declared here, not in a `before` (hostTimers.test.ts): Stryker's per-test coverage then sees this test reach these lines.
+        const d = await declare({ binary, snapshots: { members: ["lab-2"], onCalendar: "hourly", keep: 3, maxAgeDays: 2 }, defrag: { member: "lab-3", onCalendar: "weekly" } });
+        for (const write of ["lab-2-snapshot-files-write", "lab-3-defrag-files-write"]) {
+            assert.match(named(d, write).provider ?? "(the default provider)", /pulumi:providers:pulumi-nodejs::etcd-host-files::/, write);
+        }
+        const names = d.cluster.issuedCertificates.map((c) => c.name);
+        assert.ok(names.includes("timer/snapshot-lab-2") && names.includes("timer/defrag"), names.join(", "));
+    });
+
     it("every CA generation up to the newest is declared, named and CN'd by generation; members and clients signed by the newest; the trusted ones on the hosts", async () => {
         const rotated = await rotatedDecl();
         const cas = ofType(rotated, "tls:index/selfSignedCert:SelfSignedCert");
