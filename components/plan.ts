@@ -297,8 +297,10 @@ interface Turn {
  * plan's own check may run, writes this same plan for the pull request's comment.
  */
 export function identityRefusedPlan(clusterName: string, problems: string[]): Plan {
-    return { clusterName, existing: true, actions: [], refusals: problems.map((reason) => ({ kind: "identity", reason })), live: false };
+    return { clusterName, existing: true, actions: [], refusals: identityRefusals(problems), live: false };
 }
+
+const identityRefusals = (problems: string[]): Refusal[] => problems.map((reason) => ({ kind: "identity", reason }));
 
 /**
  * The plan from two records (what the policy pack can compute from a resource's inputs alone).
@@ -316,7 +318,7 @@ export function planRecorded(previous: RecordedCluster | undefined, next: Record
     }
 
     const identity = identityProblems(places(previous), places(next));
-    if (identity.length > 0) return plan([], identityRefusedPlan(next.clusterName, identity).refusals);
+    if (identity.length > 0) return plan([], identityRefusals(identity));
     const oldUrls = Object.fromEntries(previous.members.map((m) => [m.name, m.peerUrl]));
     const order = next.members.map((m) => m.name);
     const { leaving, staying } = leavingAndStaying(oldUrls, { members: Object.fromEntries(next.members.map((m) => [m.name, m.peerUrl])), order });

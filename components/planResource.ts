@@ -226,12 +226,14 @@ export class ClusterPlan extends pulumi.ComponentResource {
             connections: connections as unknown as Record<string, SshConnection>,
             liveScript: renderLiveHealthScript(spec),
         } : {};
-        this.record = new PlanRecord(`${name}-record`, { recorded: recordCluster(spec), ...probe }, { parent: this, provider: args.provider, dependsOn: args.after });
+        // Rendered once: every member's config and unit (recordCluster) in every engine run.
+        const recorded = recordCluster(spec);
+        this.record = new PlanRecord(`${name}-record`, { recorded, ...probe }, { parent: this, provider: args.provider, dependsOn: args.after });
         const record = this.record;
         const dryRun = pulumi.runtime.isDryRun();
         this.plan = pulumi.all([record.previous, record.live]).apply(([previous, live]) => {
             const p = previous ?? null;
-            const plan = planRecorded(p ?? undefined, recordCluster(spec), isLive(live) ? live : undefined);
+            const plan = planRecorded(p ?? undefined, recorded, isLive(live) ? live : undefined);
             // The engine ends each message with a newline of its own.
             if (dryRun) void pulumi.log.info(planText(plan, p).trimEnd(), record);
             return plan;
