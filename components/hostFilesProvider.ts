@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
-import { SshConnection, runScript, sameMachine, withClient } from "./ssh";
+import { SshConnection, didNotAnswer, notReadMark, readAttempts, runScript, sameMachine, withClient } from "./ssh";
 
 export { SshConnection };
 
@@ -80,6 +80,29 @@ function observedChecks(want: Record<string, string>, report: HostReport): Recor
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * What a refresh finds on the host. A host that does not answer (powered off, unreachable) is not
+ * an error: every file and check reads as not read, naming why, so `preview --refresh` still shows
+ * the plan (the host's resources as changes) and the next `up` writes there again, or fails naming it.
+ */
+async function readHost(props: HostFilesOutputs): Promise<Pick<HostFilesInputs, "files" | "checks">> {
+    let report: HostReport;
+    try {
+        report = parseHostReport(await withClient(props.label, props.connection,
+            (c) => runScript(c, `${props.label} read`, props.scripts.inspect, ""), readAttempts));
+    } catch (e) {
+        if (!didNotAnswer(e)) throw e;
+        const unread = notReadMark(e);
+        return {
+            files: Object.fromEntries(Object.keys(props.files).map((p) => [p, { sha256: unread, mode: "-", owner: "-" }])),
+            checks: Object.fromEntries(Object.keys(props.checks).map((k) => [k, unread])),
+        };
+    }
+    const files: Record<string, FileState> = {};
+    for (const [p, want] of Object.entries(props.files)) files[p] = drifted(want, props.written?.[p], report.files[p]);
+    return { files, checks: observedChecks(props.checks, report) };
+}
+
 export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostFilesInputs) {
         const out = await onHost(inputs, (c) => runScript(c, `${inputs.label} write`, inputs.scripts.create, stdinFor(inputs, {})));
@@ -110,10 +133,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: HostFilesOutputs) {
-        const report = parseHostReport(await onHost(props, (c) => runScript(c, `${props.label} read`, props.scripts.inspect, "")));
-        const files: Record<string, FileState> = {};
-        for (const [p, want] of Object.entries(props.files)) files[p] = drifted(want, props.written?.[p], report.files[p]);
-        const checks = observedChecks(props.checks, report);
+        const { files, checks } = await readHost(props);
         const { written, ...inputs } = props;
         return { id, props: { ...props, files, checks }, inputs: { ...inputs, files, checks } };
     },

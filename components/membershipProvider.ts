@@ -10,7 +10,7 @@
  * Serialized into the state with the functions it uses (see hostFilesProvider.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SshConnection, runScript, withClient } from "./ssh";
+import { SshConnection, readAttempts, runScript, withClient } from "./ssh";
 
 /** The resource's inputs; `connections` is secret (it carries the SSH key). */
 export interface MembershipInputs {
@@ -74,8 +74,8 @@ export function sameMembers(a: Record<string, string>, b: Record<string, string>
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-function onMember(inputs: MembershipInputs, name: string, what: string, script: string, stdin = ""): Promise<string> {
-    return withClient(name, inputs.connections[name], (client) => runScript(client, `${name} ${what}`, script, stdin));
+function onMember(inputs: MembershipInputs, name: string, what: string, script: string, stdin = "", dialAttempts?: number): Promise<string> {
+    return withClient(name, inputs.connections[name], (client) => runScript(client, `${name} ${what}`, script, stdin), dialAttempts);
 }
 
 interface Listing { from: string; local: boolean; members: ListedMember[] }
@@ -84,13 +84,14 @@ interface Listing { from: string; local: boolean; members: ListedMember[] }
  * Lists the members through the first stack member whose host answers (`from`), waiting up to
  * `waitSeconds` for the cluster to answer (a new cluster forms once its members have all started).
  * With `preferLocal`, a member whose own etcd answers is preferred: the reconcile runs there.
+ * `dialAttempts`: as withClient's (a refresh passes readAttempts: a host that is down is passed over sooner).
  */
-async function listMembers(inputs: MembershipInputs, waitSeconds: number, preferLocal: boolean): Promise<Listing> {
+async function listMembers(inputs: MembershipInputs, waitSeconds: number, preferLocal: boolean, dialAttempts?: number): Promise<Listing> {
     const errors: string[] = [];
     let fallback: Listing | undefined;
     for (const name of inputs.order) {
         try {
-            const listed = parseMemberList(await onMember(inputs, name, "member list", inputs.scripts.list, `${waitSeconds}\n`));
+            const listed = parseMemberList(await onMember(inputs, name, "member list", inputs.scripts.list, `${waitSeconds}\n`, dialAttempts));
             if (listed.local || !preferLocal) return { from: name, ...listed };
             fallback ??= { from: name, ...listed };
         } catch (e) {
@@ -138,12 +139,12 @@ async function reconcile(inputs: MembershipInputs, waitSeconds: number, noData: 
  * hand, the same host and key): each host asked at once. A host that does not answer is not
  * marked; its files and unit show that.
  */
-async function membersWithoutData(inputs: MembershipInputs, listed: ListedMember[]): Promise<Set<string>> {
+async function membersWithoutData(inputs: MembershipInputs, listed: ListedMember[], dialAttempts?: number): Promise<Set<string>> {
     const script = inputs.scripts.data;
     if (!script) return new Set();
     const started = inputs.order.filter((n) => listed.some((m) => m.peerUrl === inputs.members[n] && m.started));
     const found = await Promise.all(started.map((n) =>
-        onMember(inputs, n, "data check", script).then((out) => /^data missing$/m.test(out), () => false)));
+        onMember(inputs, n, "data check", script, "", dialAttempts).then((out) => /^data missing$/m.test(out), () => false)));
     return new Set(started.filter((_, i) => found[i]));
 }
 
@@ -165,8 +166,8 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
 
     async read(id: string, props: MembershipInputs) {
         // A refresh does not wait: a cluster that does not answer now is reported as such.
-        const listed = await listMembers(props, 0, false);
-        const members = observedMembers(listed.members, props.members, await membersWithoutData(props, listed.members));
+        const listed = await listMembers(props, 0, false, readAttempts);
+        const members = observedMembers(listed.members, props.members, await membersWithoutData(props, listed.members, readAttempts));
         const { report, ...inputs } = props as MembershipInputs & { report?: string };
         return { id, props: { ...props, members }, inputs: { ...inputs, members } };
     },

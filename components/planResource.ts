@@ -32,7 +32,7 @@ import { LiveHealth, Plan, RecordedCluster, planRecorded, recordCluster } from "
 import { Connection } from "./remoteStep";
 import { renderLiveHealthScript } from "./renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
-import { SshConnection, runScript, withClient } from "./ssh";
+import { SshConnection, readAttempts, runScript, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 /** The component's type token. */
@@ -97,7 +97,7 @@ export async function readLiveHealth(inputs: Partial<PlanInputs>): Promise<LiveH
     const readAt = new Date().toISOString();
     for (const name of order) {
         try {
-            const out = await withClient(name, connections[name], (client) => runScript(client, `${name} live health`, liveScript, ""));
+            const out = await withClient(name, connections[name], (client) => runScript(client, `${name} live health`, liveScript, ""), readAttempts);
             if (/^live \S+ serving/m.test(out)) return { ...parseLiveHealth(out), readAt };
         } catch {
             // This host does not answer: ask the next.

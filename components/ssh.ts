@@ -81,10 +81,29 @@ export function openClient(label: string, c: { host: string; port?: number; user
     });
 }
 
+/**
+ * How many times a refresh dials a host before reading it as down. A write tries the connection's
+ * dialErrorLimit (10 by default: a host rebooting comes back); a refresh with a member's host
+ * powered off should show the plan, not wait out ten dials per resource.
+ */
+export const readAttempts = 2;
+
+/**
+ * Whether `e` is connect's failure to reach a host at all (refused, no route, no handshake in time):
+ * a host that is down. Never a host key that is not the pinned one, a refused login or a failed script.
+ */
+export function didNotAnswer(e: unknown): boolean {
+    return (e as { didNotAnswer?: unknown } | undefined)?.didNotAnswer === true;
+}
+
+/** What a refresh records for what it could not read because the host did not answer (`e`: didNotAnswer). */
+export function notReadMark(e: unknown): string {
+    return `not read: the host did not answer the refresh (${(e as Error).message})`;
+}
+
 /** Connects (through the bastion if any), retrying a host that does not answer yet, never a wrong host key. */
-export async function connect(label: string, conn: SshConnection): Promise<{ client: Client; close: () => void }> {
+export async function connect(label: string, conn: SshConnection, attempts = Math.max(1, conn.dialErrorLimit ?? 10)): Promise<{ client: Client; close: () => void }> {
     const timeoutMs = (conn.perDialTimeout ?? 10) * 1000;
-    const attempts = Math.max(1, conn.dialErrorLimit ?? 10);
     let last: Error | undefined;
     for (let i = 0; i < attempts; i++) {
         let bastion: Client | undefined;
@@ -101,7 +120,7 @@ export async function connect(label: string, conn: SshConnection): Promise<{ cli
             if (i + 1 < attempts) await new Promise((r) => setTimeout(r, 1000));
         }
     }
-    throw new Error(`${last!.message} (${attempts} failed attempts)`);
+    throw Object.assign(new Error(`${last!.message} (${attempts} failed attempts)`), { didNotAnswer: true });
 }
 
 /**
@@ -119,12 +138,12 @@ function connectionPool(): Map<string, Promise<PooledConnection>> {
 interface PooledConnection { client: Client; /** Closes it and takes it out of the pool. */ discard: () => void }
 
 /** The pooled connection for `conn`, opened on first use; it leaves the pool when it ends or fails. */
-function pooledClient(label: string, conn: SshConnection): Promise<PooledConnection> {
+function pooledClient(label: string, conn: SshConnection, attempts?: number): Promise<PooledConnection> {
     const pool = connectionPool();
     const key = require("crypto").createHash("sha256").update(JSON.stringify(conn)).digest("hex");
     const found = pool.get(key);
     if (found) return found;
-    const opened = connect(label, conn).then(({ client, close }) => {
+    const opened = connect(label, conn, attempts).then(({ client, close }) => {
         const discard = () => { if (pool.get(key) === opened) pool.delete(key); close(); };
         // A connection that ends (host rebooted, keepalives unanswered) is not handed out again.
         client.on("error", discard).once("close", discard).once("end", discard);
@@ -139,11 +158,12 @@ function pooledClient(label: string, conn: SshConnection): Promise<PooledConnect
  * Hands `work` a connection to `conn` from the process's pool (see connectionPool). A pooled
  * connection found dead when a script's channel would not open is replaced once, and `work` runs
  * again from its start: every script run here is written to be run again (a run that stopped
- * half-way runs them again too), and a channel that did not open ran nothing.
+ * half-way runs them again too), and a channel that did not open ran nothing. With no connection
+ * open, it dials `dialAttempts` times (default: the connection's dialErrorLimit; a refresh: readAttempts).
  */
-export async function withClient<T>(label: string, conn: SshConnection, work: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(label: string, conn: SshConnection, work: (client: Client) => Promise<T>, dialAttempts?: number): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-        const { client, discard } = await pooledClient(label, conn);
+        const { client, discard } = await pooledClient(label, conn, dialAttempts);
         try {
             return await work(client);
         } catch (e) {

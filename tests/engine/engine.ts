@@ -246,7 +246,8 @@ export class StepLog {
 
     readonly onEvent = (e: EngineEvent) => {
         const meta = e.resourcePreEvent?.metadata;
-        if (meta && meta.op !== "same" && meta.type !== "pulumi:pulumi:Stack") {
+        // A refresh's own steps (`preview --refresh`, `up --refresh`) read; they change nothing.
+        if (meta && !["same", "refresh", "read"].includes(meta.op) && meta.type !== "pulumi:pulumi:Stack") {
             const name = meta.urn.split("::").pop()!;
             this.ops.set(name, meta.op);
             this.diffs.set(name, [...(meta.diffs ?? [])].sort());

@@ -87,17 +87,30 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         const placement = { "lab-1": 1, "lab-2": 2, "lab-3": 4 };
         scratch.setConfig({ members: on(placement) });
 
+        // The operator's preview with --refresh while lab-3's host is down: its resources read as not
+        // read (the host did not answer), the others as they are, and the plan counts lab-3 down.
         const preview = new StepLog();
-        await scratch.stack.preview({ onEvent: preview.onEvent });
+        const unread: string[] = [];
+        await scratch.stack.preview({ refresh: true, onEvent: (e) => {
+            preview.onEvent(e);
+            const meta = e.resourcePreEvent?.metadata;
+            if (meta?.op === "update" && /not read: the host did not answer the refresh \(lab-3 [^)]*10\.213\.0\.13:22/.test(JSON.stringify(meta.old?.inputs ?? {}))) {
+                unread.push(meta.urn.split("::").pop()!);
+            }
+        } });
         for (const [name, op] of preview.ops) {
             if (/^lab-3($|[-:])/.test(name)) assert.match(op, /^(update|replace|create-replacement|delete-replaced)$/, `${name} ${op}`);
             else assert.match(`${name} ${op}`, /^(etcd-health|lab-[12]-files-write|etcd-membership|etcd-removal-check|etcd-plan-record) update$/, `an untouched member's resource changes: ${name} ${op}`);
         }
         assert.strictEqual(preview.ops.get("lab-3-service"), "update");
         assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records lab-3's new address");
+        console.log(indent(`read as not read (lab3 down): ${unread.sort().join(", ")}`));
+        assert.ok(unread.includes("lab-3-files-write") && unread.includes("lab-3-tarball"), `lab-3's files and release read as not read: ${unread.join(", ")}`);
         const plan = plans.take();
         assert.deepStrictEqual(kinds(plan), ["files lab-1,lab-2", "replace lab-3"], plan.text);
         assert.strictEqual(plan.actions[1].summary, "replace lab-3: remove 10.213.0.13, add 10.213.0.14 as a learner → start → promote");
+        assert.match(plan.text, /Live health counted \(pulumi preview --refresh, read at [^)]*\): members the cluster reports unhealthy are marked\. Not serving: lab-3; leader: lab-[12]\./);
+        assert.doesNotMatch(plan.text, /REFUSED/);
 
         const since = Date.now() / 1000;
         const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/replace").start();

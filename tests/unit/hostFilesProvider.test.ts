@@ -12,7 +12,8 @@ import * as path from "path";
 import { FileState, HostFilesInputs, HostFilesOutputs, hostFilesProvider } from "../../components/hostFilesProvider";
 import * as paths from "../../components/paths";
 import { HostChecks, ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "../../components/renderHostFiles";
-import { ShellHost, hostsPerDescribe, localOwner, openFast, scriptOf } from "./loopbackShellHost";
+import { ShellHost, closedPort, hostsPerDescribe, localOwner, openFast, scriptOf } from "./loopbackShellHost";
+import { readAttempts } from "../../components/ssh";
 
 const sha256 = (text: string) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -208,6 +209,36 @@ describe("HostFilesWrite provider: create, update, read, delete against a host o
         assert.equal(stateOf(pKey).mode, "0600");
         assert.equal(read(pCa), ca.content);
         assert.deepEqual((await hostFilesProvider.read!(id, outs)).props!.files, inputs.files);
+    });
+
+    it("read of a host that does not answer (a host powered off) resolves: every file and check shows as not read, naming the host, so `preview --refresh` goes on and `up` writes there again", async () => {
+        const host = await newHost();
+        const inputs = { ...inputsFor(host, [config, key]), checks: { unit: "enabled active" } };
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        const down = { ...outs, connection: { ...outs.connection, port: await closedPort(), dialErrorLimit: 10, perDialTimeout: 2 } };
+        const started = Date.now();
+        const r = await hostFilesProvider.read!(id, down);
+        const notRead = new RegExp(`^not read: the host did not answer the refresh \\(lab-1 config: 127\\.0\\.0\\.1:${down.connection.port}: .*ECONNREFUSED.*\\(${readAttempts} failed attempts\\)\\)$`);
+        const files = r.props!.files as Record<string, FileState>;
+        assert.deepEqual(Object.keys(files), inputs.order);
+        for (const f of Object.values(files)) {
+            assert.match(f.sha256, notRead);
+            assert.deepEqual([f.mode, f.owner], ["-", "-"]);
+        }
+        assert.match(r.props!.checks.unit, notRead);
+        assert.deepEqual(r.inputs!.files, files);
+        assert.deepEqual(r.props!.written, outs.written, "the baseline stays the last write");
+        assert.ok(Date.now() - started < 3000 + readAttempts * 1000, `a refresh dials ${readAttempts} times, not dialErrorLimit's 10: ${Date.now() - started} ms`);
+        assert.deepEqual(await hostFilesProvider.diff!(id, r.props as HostFilesOutputs, { ...inputs, connection: down.connection }), { changes: true }, "the preview shows the host");
+    });
+
+    it("read of a host that answers with another host key still fails, naming both keys: an impostor is never taken for a host that is down", async () => {
+        const host = await newHost();
+        const other = await newHost();
+        const inputs = inputsFor(host, [config]);
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        await assert.rejects(hostFilesProvider.read!(id, { ...outs, connection: { ...outs.connection, port: other.connection.port } }),
+            /presents host key SHA256:.*but the stack pins SHA256:/);
     });
 
     it("read shows a unit the host reports stopped in `checks`", async () => {

@@ -15,6 +15,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
@@ -160,4 +161,13 @@ export function scriptOf(command: string): string {
 /** Opens the pooled connection for `conn` (see withClient) with Nagle's algorithm off: the later steps to it are not held back. */
 export function openFast(conn: SshConnection): Promise<void> {
     return withClient("loopback", conn, async (client) => { client.setNoDelay(true); });
+}
+
+/** A loopback port nothing listens on (a host that is down: connecting is refused at once). */
+export async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    return port;
 }

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MembershipInputs, membershipProvider as provider, noDataMark } from "../../components/membershipProvider";
-import { ShellHost, scriptOf, shellHost } from "./loopbackShellHost";
+import { readAttempts } from "../../components/ssh";
+import { ShellHost, closedPort, scriptOf, shellHost } from "./loopbackShellHost";
 
 const url = (n: number) => `https://10.213.0.1${n}:2380`;
 const members = { "lab-1": url(1), "lab-2": url(2), "lab-3": url(3) };
@@ -188,6 +189,17 @@ describe("Membership provider: create, update, read against members on loopback"
         // Asked of the stack members the cluster lists as started, at once; lab-2 is not listed.
         assert.deepEqual(trail(i).sort(), ["lab-1 data", "lab-1 list", "lab-3 data"]);
         assert.deepEqual(await provider.diff!("membership", read, i), { changes: true });
+    });
+
+    it("read with lab-1's host down (nothing listening): lists through lab-2, dialling lab-1 only readAttempts times, and its data check does not fail the refresh", async () => {
+        const port = await closedPort();
+        const i = inputs();
+        const down = { ...i, connections: { ...i.connections, "lab-1": { ...i.connections["lab-1"], port, dialErrorLimit: 10, perDialTimeout: 2 } } };
+        const started = Date.now();
+        const { props: read } = await provider.read!("membership", { ...down, report: "membership matches the stack" });
+        assert.ok(Date.now() - started < 3000 + readAttempts * 1000, `a refresh dials lab-1 ${readAttempts} times, not 10: ${Date.now() - started} ms`);
+        assert.deepEqual(read!.members, members, "the cluster as lab-2 lists it");
+        assert.deepEqual(trail(i).sort(), ["lab-2 data", "lab-2 list", "lab-3 data"]);
     });
 
     it("read of a cluster that matches reads the stack's members: no change", async () => {

@@ -12,8 +12,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stagedReleaseProvider as provider } from "../../components/stagedRelease";
-import { SshConnection } from "../../components/ssh";
-import { ShellHost, hostsPerDescribe, openFast, scriptOf } from "./loopbackShellHost";
+import { SshConnection, readAttempts } from "../../components/ssh";
+import { ShellHost, closedPort, hostsPerDescribe, openFast, scriptOf } from "./loopbackShellHost";
 
 interface Inputs {
     label: string;
@@ -193,6 +193,18 @@ describe("StagedRelease provider: create, update, read, delete against a host on
         await provider.update!(id, gone.props, inputs);
         assert.ok(fs.readFileSync(onHost(host, v16)).equals(rel.bytes), "staged again");
         assert.equal((await provider.read!(id, outs)).props!.state, "staged");
+    });
+
+    it("read of a host that does not answer resolves as not read, naming the host: a change the preview shows, and `up` stages there again", async () => {
+        const host = await hosts();
+        const rel = release(v16);
+        const inputs = inputsFor(host, v16, rel);
+        const { id, outs } = await provider.create(inputs);
+        const down = { ...outs, connection: { ...outs.connection, port: await closedPort(), dialErrorLimit: 10, perDialTimeout: 2 } };
+        const r = await provider.read!(id, down);
+        assert.match(r.props!.state, new RegExp(`^not read: the host did not answer the refresh \\(lab-1 tarball: 127\\.0\\.0\\.1:${down.connection.port}: .*ECONNREFUSED.*\\(${readAttempts} failed attempts\\)\\)$`));
+        assert.deepEqual(r.inputs, r.props);
+        assert.deepEqual(await provider.diff!(id, r.props, { ...inputs, connection: down.connection }), { changes: true });
     });
 
     it("a check or a remove that fails fails the step naming it: check, remove, remove <the replaced tarball>", async () => {
