@@ -112,6 +112,16 @@ export interface LiveHealth {
     readAt?: string;
 }
 
+/** Whether `v` is a recorded cluster (a record's `recorded` or `previous`, as the state or a policy holds it). */
+export function isRecordedCluster(v: unknown): v is RecordedCluster {
+    return typeof v === "object" && v !== null && Array.isArray((v as RecordedCluster).members);
+}
+
+/** Whether `v` is a live health read (a record's `live`). */
+export function isLiveHealth(v: unknown): v is LiveHealth {
+    return typeof v === "object" && v !== null && Array.isArray((v as LiveHealth).unhealthy);
+}
+
 /**
  * An etcd-level action, each mirroring the code that carries it out:
  * - `bootstrap`: cluster.ts (`together`: a new stack's members start at once) and renderJoinScript's

@@ -28,7 +28,7 @@
  * registers this resource after the cluster's steps ran: the hosts' own guards refuse there).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { LiveHealth, Plan, RecordedCluster, planRecorded, recordCluster } from "./plan";
+import { LiveHealth, Plan, RecordedCluster, isLiveHealth, isRecordedCluster, planRecorded, recordCluster } from "./plan";
 import { Connection } from "./remoteStep";
 import { renderLiveHealthScript } from "./renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
@@ -78,11 +78,6 @@ export function parseLiveHealth(stdout: string): LiveHealth {
 /** Said under a plan made without a record of the last run: a new stack, or one deployed before the plan was recorded. */
 export const noRecordNote = "No cluster recorded by an earlier run: this is a new stack, or one whose last up predates the plan " +
     "(then the actions above are not what up will do; the next preview after an up shows them).";
-
-const isRecorded = (v: unknown): v is RecordedCluster =>
-    typeof v === "object" && v !== null && Array.isArray((v as RecordedCluster).members);
-const isLive = (v: unknown): v is LiveHealth =>
-    typeof v === "object" && v !== null && Array.isArray((v as LiveHealth).unhealthy);
 
 /**
  * The live health, read on the first member (in `order`) whose host answers and sees a member
@@ -141,9 +136,9 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
     // Every preview and up, before anything reaches a host: the last run's record handed on, and
     // the plan's refusals (identity ones left to the removal check, which fails the same preview).
     async check(olds: Partial<PlanState>, news: PlanInputs) {
-        const previous = isRecorded(olds?.recorded) ? olds.recorded : null;
+        const previous = isRecordedCluster(olds?.recorded) ? olds.recorded : null;
         // What the last refresh read (in `preview --refresh`, this run's), counted in the plan.
-        const live = isLive(olds?.live) ? olds.live : null;
+        const live = isLiveHealth(olds?.live) ? olds.live : null;
         const plan = planRecorded(previous ?? undefined, news.recorded, live ?? undefined);
         writePlanMarkdown(planMarkdown(plan, previous));
         const refused = plan.refusals.some((r) => r.kind !== "identity");
@@ -233,7 +228,7 @@ export class ClusterPlan extends pulumi.ComponentResource {
         const dryRun = pulumi.runtime.isDryRun();
         this.plan = pulumi.all([record.previous, record.live]).apply(([previous, live]) => {
             const p = previous ?? null;
-            const plan = planRecorded(p ?? undefined, recorded, isLive(live) ? live : undefined);
+            const plan = planRecorded(p ?? undefined, recorded, isLiveHealth(live) ? live : undefined);
             // The engine ends each message with a newline of its own.
             if (dryRun) void pulumi.log.info(planText(plan, p).trimEnd(), record);
             return plan;

@@ -7,9 +7,10 @@ import { caKeyOffHosts } from "./caKeyOffHosts";
 import { certificateValidity } from "./certValidity";
 import { clientCertAuth } from "./clientCertAuth";
 import { memberCount } from "./memberCount";
+import { planRefused } from "./planRefusals";
 import { prodSnapshots } from "./prodSnapshots";
 import { tlsUrls } from "./tlsUrls";
 
 new PolicyPack("etcd-stack", {
-    policies: [memberCount, tlsUrls, clientCertAuth, prodSnapshots, certificateValidity, caKeyOffHosts],
+    policies: [memberCount, tlsUrls, clientCertAuth, prodSnapshots, certificateValidity, caKeyOffHosts, planRefused],
 });

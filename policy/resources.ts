@@ -13,6 +13,8 @@ export const types = {
     dynamic: "pulumi-nodejs:dynamic/etcd:HostFilesWrite",
     /** A release tarball staged on a host (components/stagedRelease.ts): a dynamic resource too. */
     stagedRelease: "pulumi-nodejs:dynamic/etcd:StagedRelease",
+    /** The plan's record (components/planResource.ts): what the plan a reviewer reads is made from. */
+    planRecord: "pulumi-nodejs:dynamic/etcd:Plan",
     snapshots: "etcd:index:ScheduledSnapshots",
     remoteCommand: "command:remote:Command",
     selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",

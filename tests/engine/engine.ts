@@ -129,6 +129,19 @@ export interface ScratchStack {
  * A copy of the project (program, components, tsconfig) with one stack whose config
  * is `config` (keys without the `etcd:` prefix), in its own local file backend.
  */
+/**
+ * Makes `scratch` run a program of tests/engine/fixtures (and the files it reads, `alsoCopy`) instead
+ * of index.ts: the fixtures import the real components, which the scratch copy holds.
+ */
+export function useFixtureProgram(scratch: ScratchStack, fixture: string, alsoCopy: string[] = []): void {
+    const rel = `tests/engine/fixtures/${fixture}`;
+    for (const file of [rel, ...alsoCopy]) {
+        fs.mkdirSync(path.dirname(path.join(scratch.dir, file)), { recursive: true });
+        fs.copyFileSync(path.join(repoRoot, file), path.join(scratch.dir, file));
+    }
+    fs.writeFileSync(path.join(scratch.dir, "index.ts"), `import "./${rel.replace(/\.ts$/, "")}";\n`);
+}
+
 export async function scratchStack(stackName: string, config: Record<string, unknown>,
     opts: { env?: Record<string, string> } = {}): Promise<ScratchStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-engine-"));

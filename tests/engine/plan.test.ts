@@ -18,7 +18,7 @@ import { planCluster, recordCluster } from "../../components/plan";
 import { noRecordNote, planMarkdown, planMarkdownEnv, planText } from "../../components/planResource";
 import { renderPlanText } from "../../components/renderPlan";
 import { ClusterSpec, parseClusterSpec } from "../../components/spec";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "./engine";
+import { ScratchStack, StepLog, engineUnavailable, scratchStack, useFixtureProgram } from "./engine";
 import { fixtureHostKeys } from "../unit/fixtures";
 import { moreHostKeys } from "../unit/planFixtures";
 import { skipIf } from "../skip";
@@ -70,10 +70,10 @@ describe("engine: the plan printed by a real preview (issue 28)", function () {
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    async function withStack(name: string, c: Record<string, unknown>, body: (s: ScratchStack) => Promise<void>, program?: string): Promise<void> {
+    async function withStack(name: string, c: Record<string, unknown>, body: (s: ScratchStack) => Promise<void>, fixture?: string): Promise<void> {
         const scratch = await scratchStack(name, c, { env: { [planMarkdownEnv]: markdownFile } });
         try {
-            if (program !== undefined) fs.writeFileSync(path.join(scratch.dir, "index.ts"), program);
+            if (fixture !== undefined) useFixtureProgram(scratch, fixture);
             await body(scratch);
         } finally {
             await scratch.dispose();
@@ -122,14 +122,6 @@ describe("engine: the plan printed by a real preview (issue 28)", function () {
     it("the record's life: up records, no edit plans nothing, an edit plans from the last up, a refused edit fails the preview in the plan's words", async () => {
         const three = config(keyPath, 3);
         const five = config(keyPath, 5);
-        // The plan alone, as index.ts declares it, but waiting for nothing: an up reaches no host.
-        const program = [
-            'import { readStackInputs } from "./components/config";',
-            'import { HostFilesProvider } from "./components/hostFiles";',
-            'import { ClusterPlan } from "./components/planResource";',
-            'new ClusterPlan("etcd-plan", { spec: readStackInputs().spec, after: [], provider: new HostFilesProvider("etcd-host-files") });',
-            "",
-        ].join("\n");
         await withStack("plan", three, async (scratch) => {
             assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
 
@@ -180,6 +172,6 @@ describe("engine: the plan printed by a real preview (issue 28)", function () {
             const after = await preview(scratch);
             assert.deepStrictEqual(after.log.changed(), []);
             assert.match(after.plans[0] ?? "", /^etcd plan for prod: 5 voting members \(quorum 3\), unchanged in number\n1\. nothing:/);
-        }, program);
+        }, "planOnly.ts");
     });
 });

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PolicyEvent } from "@pulumi/pulumi/automation";
-import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "./engine";
+import { ScratchStack, engineUnavailable, repoRoot, scratchStack, useFixtureProgram } from "./engine";
 import { fixtureHostKeys } from "../unit/fixtures";
 import { skipIf } from "../skip";
 
@@ -188,12 +188,7 @@ describe("engine: the policy pack on real previews", function () {
 
     it("refuses a regressed program: an even member count, a plaintext URL, client-cert-auth off, the CA key on a host", async () => {
         await withStack("regressed", {}, async (scratch) => {
-            // The scratch copy runs the fixture instead of index.ts; it imports the real components.
-            for (const rel of ["tests/engine/fixtures/regressedCluster.ts", "tests/golden/etcd.conf.yml"]) {
-                fs.mkdirSync(path.dirname(path.join(scratch.dir, rel)), { recursive: true });
-                fs.copyFileSync(path.join(repoRoot, rel), path.join(scratch.dir, rel));
-            }
-            fs.writeFileSync(path.join(scratch.dir, "index.ts"), 'import "./tests/engine/fixtures/regressedCluster";\n');
+            useFixtureProgram(scratch, "regressedCluster.ts", ["tests/golden/etcd.conf.yml"]);
 
             const result = await previewWithPolicies(scratch);
             assert.ok(result.failed);
@@ -209,6 +204,31 @@ describe("engine: the policy pack on real previews", function () {
                 "the CA key stays in the operator's state; give a host only certificates and its own keys"]);
             // The CA certificate and the config file are not mistaken for the key.
             assert.equal(result.events.filter((e) => e.policyName === "etcd-ca-key-off-hosts").length, 1);
+        });
+    });
+
+    it("refuses the plan where the plan does, in its words: a rename at the same address (here, with no removal check, only the pack refuses it), a downgrade (the record's check too)", async () => {
+        // The plan alone (fixtures/planOnly.ts): an up records the 3 members without reaching a host.
+        await withStack("prod", passing, async (scratch) => {
+            useFixtureProgram(scratch, "planOnly.ts");
+            assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
+            const members = passing.members as Array<Record<string, unknown>>;
+            scratch.setConfig({ members: members.map((m, i) => (i === 2 ? { ...m, name: "prod-9" } : m)), version: "3.5.32" });
+            const result = await previewWithPolicies(scratch);
+            assert.ok(result.failed);
+            assert.deepEqual(result.mandatory, ["etcd-plan"]);
+            // The identity refusal empties the plan's actions (nothing else is planned), as the removal check refuses it.
+            const identity = result.messages("etcd-plan");
+            assert.equal(identity.length, 1, identity.join("\n"));
+            assert.match(identity[0], /^cluster prod: identity: prod-9 would take over prod-3's address 192\.0\.2\.13 while prod-3 is a member of the cluster \(a rename at the same address\).*; nothing was changed$/);
+            scratch.setConfig({ members, version: "3.5.32" });
+            const downgrade = await previewWithPolicies(scratch);
+            assert.ok(downgrade.failed);
+            assert.deepEqual(downgrade.mandatory, ["etcd-plan"]);
+            const downgrades = downgrade.messages("etcd-plan");
+            assert.deepEqual(downgrades.map((m) => /^cluster prod: version: (prod-\d): etcd 3\.6\.16 → 3\.5\.32 is a downgrade, which is not supported.*; nothing was changed$/.exec(m)?.[1]),
+                ["prod-1", "prod-2", "prod-3"], downgrades.join("\n"));
+            assert.match(downgrade.output, /REFUSED: /, "the record's check refused it as well");
         });
     });
 
