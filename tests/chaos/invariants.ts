@@ -59,3 +59,29 @@ export async function leaderOf(ctx: ChaosContext, members: Member[] = ctx.member
     const leading = parseEndpointStatus(r.out).find((s) => s.leader);
     return members.find((m) => leading && clientUrl(m) === leading.endpoint);
 }
+
+/** Lines of an engine error that say nothing of the why: the engine's and the command provider's wrappers. */
+const wrapperLine = /^(error: )?(update failed|preview failed|\d+ errors? occurred:?|Process exited with status \d+|running ".*|Command failed with exit code \d+.*)$/;
+
+/**
+ * Whether a failed up's Diagnostics name, for every resource that failed, the member or host it
+ * failed on and why (issue 27: "a failed up names the host and the cause"). Returns what is
+ * missing, or undefined when each failed resource's block (its name, its lines) names one of
+ * `members` (by name, host or address) and has a line beyond the engine's own wrappers.
+ */
+export function unnamedFailure(output: string, members: Member[]): string | undefined {
+    const diagnostics = output.split(/^Diagnostics:$/m)[1];
+    if (diagnostics === undefined) return "no Diagnostics block in the up's output";
+    const blocks = diagnostics.split(/^(?= {2}\S+ \([^)]*\):$)/m).filter((b) => /^ {2}\S+ \(/.test(b));
+    const failed = blocks.filter((b) => /^ {4}error: /m.test(b) && !/^ {2}pulumi:pulumi:Stack /.test(b));
+    if (failed.length === 0) return "no resource failed in the Diagnostics (only the stack's own error)";
+    const named = new RegExp(members.flatMap((m) => [m.name, m.name.replace(/^lab-/, "lab"), m.address])
+        .map((x) => `\\b${x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`).join("|"));
+    for (const block of failed) {
+        const [header, ...lines] = block.trimEnd().split("\n");
+        const said = lines.map((l) => l.trim()).filter((l) => l !== "" && !wrapperLine.test(l));
+        if (!named.test(block)) return `${header.trim()} failed naming no member or host: ${said.join(" / ").slice(0, 300)}`;
+        if (said.length === 0) return `${header.trim()} failed without a cause: ${lines.map((l) => l.trim()).join(" / ").slice(0, 300)}`;
+    }
+    return undefined;
+}

@@ -6,9 +6,9 @@ import * as paths from "../../components/paths";
 import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp } from "../lab/lab";
 import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
-import { ChaosContext, ChaosFailure, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
+import { ChaosContext, ChaosFailure, EngineOutcome, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
 import { readRestarts } from "./restarts";
-import { leaderOf, memberList, waitHealthy } from "./invariants";
+import { leaderOf, memberList, unnamedFailure, waitHealthy } from "./invariants";
 import { Step } from "./plan";
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -49,6 +49,12 @@ async function refusedByPreview(ctx: ChaosContext, label: string, members: Membe
     ctx.say(`    refused by preview: ${line.trim().slice(0, 300)}`);
     const moved = [...pids].filter(([h, pid]) => mainPid(h) !== pid).map(([h]) => h);
     if (moved.length > 0) throw new ChaosFailure(`${label}: a refused preview restarted etcd on ${moved.join(", ")}`);
+}
+
+/** A failed up must name, for each resource that failed, the member or host and why (unnamedFailure). */
+function failureNamed(ctx: ChaosContext, label: string, up: EngineOutcome): void {
+    const missing = unnamedFailure(`${up.log.output}\n${up.error ?? ""}`, ctx.members);
+    if (missing) throw new ChaosFailure(`${label}: the failed up does not say where and why: ${missing}`);
 }
 
 /** The lab fault that starts `fault` on a host, and the one that ends it. */
@@ -138,7 +144,10 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             if (!faulted) throw new ChaosFailure(`${label}: the up never began a restart (no '-service updating' line): ${first.ok ? "it succeeded" : firstError(first)}`);
             // The fault may have begun right after a restart had counted the others: one more member down is the fault's.
             ctx.checkQuorumKept(label, first, 1);
-            if (!first.ok) ctx.say(`    the up during the fault failed (the next must converge): ${firstError(first)}`);
+            if (!first.ok) {
+                failureNamed(ctx, label, first);
+                ctx.say(`    the up during the fault failed (the next must converge): ${firstError(first)}`);
+            }
             const down = await waitHealthy(ctx, ctx.members, 90_000);
             if (down.length > 0) ctx.say(`    not healthy 90 s after the fault ended: ${down.join(", ")} (the up must repair it)`);
             await ctx.upConverging(label, ctx.members);
@@ -188,6 +197,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             ctx.reportUp(first);
             ctx.checkQuorumKept(label, first);
             if (!first.ok) {
+                failureNamed(ctx, label, first);
                 const skew = new RegExp(`preflight failed on ${escaped(m.name)}:\\s*- clock is \\d+s behind`);
                 if (!skew.test(`${first.log.output}\n${first.error ?? ""}`)) throw new ChaosFailure(`${label}: the up failed, not on ${m.name}'s clock: ${firstError(first)}`);
                 ctx.refused("clock skew");
