@@ -42,9 +42,18 @@ export class ChangeLog {
     }
 }
 
+/**
+ * The chaos stack's tuning at its deploy: a backend quota the nospace step can fill in seconds
+ * (256 one-MiB puts), and that an hour of the recorder's traffic (history kept for an hour by the
+ * default auto-compaction) stays well below.
+ */
+export const chaosTuning: Readonly<Record<string, unknown>> = { quotaBackendBytes: 256 * 1024 * 1024 };
+
 export class ChaosContext {
     /** The stack's members as its config says now. */
     members: Member[] = labMembers(3);
+    /** The stack's tuning as its config says now (steps change one field, keeping the others). */
+    tuning: Record<string, unknown> = { ...chaosTuning };
     faults = 0;
     refusals: Record<string, number> = {};
     engineRuns: Array<{ op: string; ms: number; ok: boolean }> = [];
@@ -76,6 +85,12 @@ export class ChaosContext {
     setMembers(members: Member[]): void {
         this.members = members;
         this.scratch.setConfig({ members });
+    }
+
+    /** Changes the stack's tuning fields in `patch`, the others kept (a change that rolls every member). */
+    setTuning(patch: Record<string, unknown>): void {
+        this.tuning = { ...this.tuning, ...patch };
+        this.scratch.setConfig({ tuning: this.tuning });
     }
 
     refused(reason: string): void {

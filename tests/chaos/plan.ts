@@ -45,7 +45,7 @@ export class Rng {
 }
 
 export type StepKind = "scale-up" | "scale-down" | "tuning-roll" | "crash" | "reboot" | "hand-removal" | "wipe-data" | "rename"
-    | "swap" | "cert-reissue" | "fault-during-roll" | "killed-up" | "clock-skew";
+    | "swap" | "cert-reissue" | "fault-during-roll" | "killed-up" | "clock-skew" | "nospace";
 
 /** What fault-during-roll does to its member's host while the roll runs. */
 export type RollFault = "freeze" | "partition";
@@ -96,6 +96,7 @@ export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (si
     { kind: "fault-during-roll", weight: 2, possible: () => true },
     { kind: "killed-up", weight: 1.5, possible: () => true },
     { kind: "clock-skew", weight: 0.75, possible: () => true },
+    { kind: "nospace", weight: 1, possible: () => true },
 ];
 
 /** The whole step list of a seed, from a 3-member stack. */
@@ -157,5 +158,7 @@ export function describe(step: Step): string {
             `${step.killAt === "restarting" ? "as the first member's restart begins" : "once the first member has restarted"}; pulumi cancel, then up`;
         case "clock-skew": return `clock-skew: ${host} (${step.member}) 3 h behind, tuning.snapshotCount = ${step.snapshotCount}: ` +
             "up refused naming the skew, or done; clock fixed, then up";
+        case "nospace": return `nospace on ${step.from}: one key overwritten with 1 MiB values until etcd raises NOSPACE; ` +
+            "the operator's remedy (scripts/maintenance.sh: compact, defragment one member at a time, disarm); writes go through";
     }
 }

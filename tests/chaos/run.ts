@@ -19,7 +19,7 @@ import { labAvailable, labDown, labRun, labUp } from "../lab/lab";
 import { adminCredentials, labMembers, labStackConfig, labTarball } from "../lab/labStack";
 import { tarballMissing } from "../skip";
 import { CheckResult, RecorderSummary, check, chaosTools, chaosToolsMissing, startRecorder } from "./chaosTools";
-import { ChaosContext, ChaosFailure, clientUrl, sleep } from "./context";
+import { ChaosContext, ChaosFailure, chaosTuning, clientUrl, sleep } from "./context";
 import { checkConverged } from "./invariants";
 import { describe, drawSteps } from "./plan";
 import { ChaosResults, StepResult, saveFailure, stamp, stepLines, writeResults } from "./results";
@@ -108,7 +108,7 @@ async function main(): Promise<number> {
         say("lab: down (whatever another run left), then up 3 hosts");
         labDown();
         labUp(3);
-        scratch = await scratchStack("lab", labStackConfig(3));
+        scratch = await scratchStack("lab", { ...labStackConfig(3), tuning: chaosTuning });
         if (args.mutant) {
             results.mutant = args.mutant;
             say(`mutant ${args.mutant} applied to the scratch copy: ${applyMutant(scratch.dir, args.mutant).what}`);

@@ -2,9 +2,11 @@
  * The chaos steps on the lab: each is a real stack edit through the engine or a real event on a
  * host, followed by the `up` that must repair it (the invariants are checked by the runner after).
  */
+import * as path from "path";
 import * as paths from "../../components/paths";
+import { repoRoot } from "../engine/engine";
 import { HealthMonitor } from "../lab/etcdClient";
-import { labFault, labSsh, labUp } from "../lab/lab";
+import { labFault, labSsh, labUp, runAsync } from "../lab/lab";
 import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
 import { ChaosContext, ChaosFailure, EngineOutcome, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
 import { readRestarts } from "./restarts";
@@ -88,7 +90,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             return;
         }
         case "tuning-roll": {
-            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            ctx.setTuning({ snapshotCount: step.snapshotCount });
             const pids = pidsOf(ctx);
             await ctx.upConverging(label, ctx.members);
             checkRolled(ctx, label, pids, step.snapshotCount);
@@ -109,7 +111,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             return;
         }
         case "fault-during-roll": {
-            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            ctx.setTuning({ snapshotCount: step.snapshotCount });
             const [start, end] = faultCommands[step.fault!];
             const pids = pidsOf(ctx);
             let faulted: string | undefined;
@@ -155,7 +157,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             return;
         }
         case "killed-up": {
-            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            ctx.setTuning({ snapshotCount: step.snapshotCount });
             const pids = pidsOf(ctx);
             const point = step.killAt === "restarting" ? /-service updating/ : /-service updated/;
             const monitor = new HealthMonitor(ctx.etcdctl, Object.fromEntries(ctx.members.map((m) => [m.name, clientUrl(m)])), ctx.admin, 1000, 10 * 60_000).start();
@@ -184,7 +186,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
         case "clock-skew": {
             const m = memberOf(ctx, step.member!);
             const host = hostOfMember(m.name);
-            ctx.scratch.setConfig({ tuning: { snapshotCount: step.snapshotCount } });
+            ctx.setTuning({ snapshotCount: step.snapshotCount });
             const pids = pidsOf(ctx);
             ctx.faults++;
             ctx.say(`    ${labFault("clock-behind", host).trim()}`);
@@ -207,6 +209,34 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             }
             await ctx.upConverging(label, ctx.members);
             checkRolled(ctx, label, pids, step.snapshotCount);
+            return;
+        }
+        case "nospace": {
+            // The backend quota (chaosTuning's) filled: one key overwritten with 1 MiB values until
+            // etcd raises NOSPACE and refuses writes (the recorder's puts then fail, definitely).
+            const endpoints = ctx.endpoints();
+            const value = "x".repeat(1024 * 1024);
+            const quota = Number(ctx.tuning.quotaBackendBytes);
+            let refused = "";
+            let last = -1;
+            for (let i = 0; i < Math.ceil(quota / value.length) * 3 && refused === ""; i++) {
+                const r = await ctx.etcdctl.put(endpoints, "chaos-fill/k", `${i}:${value}`, ctx.admin);
+                if (r.code !== 0) refused = r.out;
+                else last = i;
+            }
+            if (!/database space exceeded/.test(refused)) throw new ChaosFailure(`${label}: ${last + 1} puts of 1 MiB, and no NOSPACE (last answer: ${refused.slice(0, 300) || "ok"})`);
+            ctx.faults++;
+            const alarms = await ctx.etcdctl.run(endpoints, ["alarm", "list"], ctx.admin);
+            ctx.say(`    NOSPACE after ${last + 1} puts of 1 MiB: ${alarms.out.trim().split("\n").join("; ").slice(0, 300)}`);
+            // The operator's documented remedy (README, "Maintenance"): compact, defragment one member at a time, disarm.
+            const r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"],
+                { cwd: ctx.scratch.dir, env: { ...process.env, ...ctx.scratch.env, ETCD_STACK_LAB: "1" }, timeoutMs: Math.max(60_000, Math.min(10 * 60_000, ctx.remaining())), label: "npm run maintenance" });
+            if (r.code !== 0) throw new ChaosFailure(`${label}: scripts/maintenance.sh failed (exit ${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`);
+            ctx.say(`    ${r.stdout.split("\n").filter((l) => /^(compacted|defragmented|NOSPACE)/.test(l)).join("; ").slice(0, 600)}`);
+            const after = await ctx.etcdctl.run(endpoints, ["alarm", "list"], ctx.admin);
+            if (after.code !== 0 || after.out.trim() !== "") throw new ChaosFailure(`${label}: alarms still raised after the maintenance: ${after.out.trim().slice(0, 300)}`);
+            const put = await ctx.etcdctl.put(endpoints, "chaos-fill/k", "after the maintenance", ctx.admin);
+            if (put.code !== 0) throw new ChaosFailure(`${label}: a put after the maintenance failed: ${put.out}`);
             return;
         }
         case "crash":

@@ -1,10 +1,11 @@
 /**
  * CI's chaos seed (issue 27): one short seeded run of the chaos runner (tests/chaos/run.ts) on the
- * lab, as `npm run chaos -- --seed 11 --steps 2` runs it: recorded traffic from four clients for the
- * whole run, a tuning roll during which a member is cut off the network, then a rename that must be
- * refused; every step's invariants (the up converged, no two restarts at once in the hosts'
- * journals, a quorum at every health sample, the member list is the stack's, the next preview is
- * empty), and the whole history checked linearizable by porcupine. Its results file goes to a temp
+ * lab, as `npm run chaos -- --seed 276 --steps 2` runs it: recorded traffic from four clients for the
+ * whole run, a tuning roll during which a member is cut off the network (an up that fails there must
+ * name the member and why), then NOSPACE (the quota filled) and the operator's remedy
+ * (scripts/maintenance.sh); every step's invariants (the up converged, no two restarts at once in
+ * the hosts' journals, a quorum at every health sample, the member list is the stack's, the next
+ * preview is empty), and the whole history checked linearizable by porcupine. Its results file goes to a temp
  * dir (the committed runs are in tests/chaos/results and its README).
  */
 import * as assert from "assert";
@@ -18,7 +19,7 @@ import { skipIf, tarballMissing } from "../skip";
 import { labAvailable, runAsync } from "./lab";
 import { indent, labTarball } from "./labStack";
 
-const seed = 11;
+const seed = 276;
 const steps = 2;
 
 describe(`lab: chaos, one short seed (${seed}, ${steps} steps) under recorded traffic (issue 27)`, function () {
@@ -43,13 +44,14 @@ describe(`lab: chaos, one short seed (${seed}, ${steps} steps) under recorded tr
         const results = JSON.parse(fs.readFileSync(file, "utf8")) as ChaosResults;
         assert.strictEqual(results.result, "passed", `${results.failure ?? results.stoppedEarly ?? ""}\n${r.stdout.slice(-3000)}`);
         assert.strictEqual(r.code, 0);
-        assert.deepStrictEqual(results.steps.map((s) => [s.kind, s.result]), [["fault-during-roll", "ok"], ["rename", "ok"]]);
+        assert.deepStrictEqual(results.steps.map((s) => [s.kind, s.result]), [["fault-during-roll", "ok"], ["nospace", "ok"]]);
         assert.strictEqual(results.historiesChecked, 1);
         assert.strictEqual(results.violations, 0);
         assert.ok((results.requests?.ok ?? 0) > 1000, `only ${results.requests?.ok} requests answered`);
         // Every key read back at the end: each acknowledged write readable with its last value.
         assert.deepStrictEqual({ failed: results.finalReads?.failed, unknown: results.finalReads?.unknown }, { failed: 0, unknown: 0 });
-        assert.ok(results.faults >= 1, "the partition was injected");
-        assert.strictEqual(Object.values(results.refusals).reduce((a, b) => a + b, 0), 1, `the rename refused once: ${JSON.stringify(results.refusals)}`);
+        assert.strictEqual(results.faults, 2, "the partition and the NOSPACE alarm");
+        // NOSPACE refused the recorder's writes (definitely: left out of the check), and only then.
+        assert.ok((results.requests?.failed ?? 0) > 0, `no request was refused during NOSPACE: ${JSON.stringify(results.requests)}`);
     });
 });
