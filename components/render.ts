@@ -6,6 +6,7 @@
 import * as paths from "./paths";
 import { allowedCnYaml, rendersSnapshotCount } from "./etcdVersions";
 import { hostKeyFingerprint } from "./hostKeys";
+import { asRootShell } from "./ssh";
 import { AdoptSpec, ClusterSpec, MemberSpec, minimum35Before36, urlHost } from "./spec";
 
 /** Quotes a value for POSIX sh. */
@@ -657,10 +658,11 @@ export function renderRemoveDirsScript(spec: ClusterSpec, member: MemberSpec): s
 export function renderStdinRunner(label: string, step: string): string {
     return [
         `# etcd-stack: ${label.replace(/\n/g, " ")} (${step})`,
+        // A login other than root runs the step through sudo -n, or stops here saying what to configure.
+        asRootShell,
         `s=$(mktemp) || exit 1`,
         `cat > "$s"; [ -s "$s" ] || { echo "etcd-stack: no script on stdin" >&2; rm -f "$s"; exit 1; }`,
-        // A login other than root runs the step through sudo (never asking for a password).
-        `$([ "$(id -u)" = 0 ] || echo sudo -n) sh "$s" ${step} </dev/null; rc=$?; rm -f "$s"; exit $rc`,
+        `$as_root sh "$s" ${step} </dev/null; rc=$?; rm -f "$s"; exit $rc`,
     ].join("\n");
 }
 

@@ -3,7 +3,7 @@
  * checks), with the `ssh2` library, one connection per host for a whole run (withClient):
  * the host key pinned as the command provider pins it — and, when another key answers, both
  * fingerprints named — through the stack's bastion when it has one; scripts run as root, through
- * `sudo -n` for another login. Functions only: dynamic providers are serialized with what they
+ * `sudo -n` for another login (asRootShell). Functions only: dynamic providers are serialized with what they
  * use, and require their libraries themselves.
  */
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
@@ -174,12 +174,23 @@ export async function withClient<T>(label: string, conn: SshConnection, work: (c
 }
 
 /**
- * Runs `script` as root (sudo -n for another login) with `stdin` (text, or a stream such as a
- * file being sent); resolves with stdout, rejects naming the step.
+ * Shell that sets `$as_root` to what runs a command as root on the host: nothing for root, `sudo -n`
+ * for another login (never a password prompt). A login without passwordless sudo stops here, before
+ * anything runs, naming the login, the host and what to configure (sudo -n's own "a password is
+ * required" names neither). Used by every step that reaches a host: runScript here, and the remote
+ * commands' runner (renderStdinRunner in render.ts).
+ */
+export const asRootShell = 'if [ "$(id -u)" = 0 ]; then as_root=; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; ' +
+    'else echo "etcd-stack: the login $(id -un) on $(uname -n) cannot run commands as root without a password (sudo -n failed): ' +
+    'give it passwordless sudo (a NOPASSWD rule in /etc/sudoers.d) or log in as root" >&2; exit 1; fi';
+
+/**
+ * Runs `script` as root (sudo -n for another login: asRootShell) with `stdin` (text, or a stream such
+ * as a file being sent); resolves with stdout, rejects naming the step.
  */
 export function runScript(client: Client, label: string, script: string, stdin: string | NodeJS.ReadableStream): Promise<string> {
     const quoted = `'${script.replace(/'/g, `'"'"'`)}'`;
-    const command = `exec $([ "$(id -u)" = 0 ] || echo sudo -n) sh -c ${quoted}`;
+    const command = `${asRootShell}\nexec $as_root sh -c ${quoted}`;
     return new Promise((resolve, reject) => {
         // A channel that does not open ran nothing on the host: the error says so (withClient may retry).
         const notStarted = (e: Error) => reject(Object.assign(new Error(`${label}: ${e.message}`), { notStarted: true }));

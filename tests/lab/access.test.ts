@@ -118,6 +118,22 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         for (const m of members) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
     });
 
+    it("a login whose sudo asks for a password (lab2) fails the up naming the login, the host and what to configure, before any file reaches lab2", async () => {
+        const passwordRule = "echo 'deploy ALL=(root) ALL' > /etc/sudoers.d/deploy";
+        assert.strictEqual(labSsh("lab2", passwordRule).code, 0);
+        try {
+            const log = new StepLog();
+            await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
+            const said = log.output.split("\n").find((l) => /etcd-stack: the login deploy on lab2 cannot run commands as root without a password \(sudo -n failed\): give it passwordless sudo \(a NOPASSWD rule in \/etc\/sudoers\.d\) or log in as root/.test(l));
+            assert.ok(said, log.output.split("\n").filter((l) => /error|lab-2|sudo/.test(l)).join("\n"));
+            console.log(`      ${said.trim().slice(0, 300)}`);
+            assert.doesNotMatch(log.output, /a password is required|sudo: a terminal is required/, "sudo's own prompt message instead of the stack's");
+            assert.strictEqual(labSsh("lab2", `ls /etc/etcd /usr/local/bin/etcd ${paths.stateDir} ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", "something was written on lab2");
+        } finally {
+            labSsh("lab2", "echo 'deploy ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/deploy");
+        }
+    });
+
     it("an impostor behind the bastion is refused naming the member and both fingerprints, before any file reaches it", async () => {
         const knownHosts = labKnownHostsPath();
         const pinned = fs.readFileSync(knownHosts, "utf8");

@@ -122,7 +122,7 @@ describe("render scripts run by sh: the stdin runner and the step bundle", funct
     it("the runner's label is one comment line, newlines and all; it runs the named step of the bundle on stdin and passes its exit code", () => {
         const runner = renderStdinRunner("m-1 service\nsecond line\nthird", "update");
         assert.equal(runner.split("\n")[0], "# etcd-stack: m-1 service second line third (update)");
-        assert.equal(runner.split("\n").length, 4);
+        assert.equal(runner.split("\n").length, 5);
         const r = spawnSync("sh", ["-c", runner], { input: bundle, encoding: "utf8" });
         assert.equal(r.status, 7);
         assert.equal(r.stdout, "changed\n");
@@ -130,6 +130,30 @@ describe("render scripts run by sh: the stdin runner and the step bundle", funct
         assert.equal(c.status, 0, c.stderr);
         assert.equal(c.stdout, "made\n");
     });
+
+    it("as another login than root it runs the step through sudo -n; a login whose sudo asks for a password stops first, naming the login, the host and what to configure, and runs nothing", () => withDir("sudo", (dir) => {
+        // id answers $FAKE_UID; sudo, like sudo -n with a password rule when $FAKE_SUDO=password.
+        tool(dir, "id", `case "$1" in -u) echo "$FAKE_UID" ;; -un) echo deploy ;; esac\n`);
+        tool(dir, "uname", `[ "$1" = -n ] && echo lab2\n`);
+        tool(dir, "sudo", `[ "$1" = -n ] || exit 97\n[ "$FAKE_SUDO" != password ] || { echo "sudo: a password is required" >&2; exit 1; }\nshift\necho "$*" >> "$SUDO_LOG"\nexec "$@"\n`);
+        const tmp = path.join(dir, "tmp");
+        fs.mkdirSync(tmp);
+        const run = (uid: number, sudo: string) => spawnSync("sh", ["-c", renderStdinRunner("m-2 prepare", "create")], {
+            input: bundle, encoding: "utf8",
+            env: { PATH: `${dir}:${process.env.PATH}`, FAKE_UID: String(uid), FAKE_SUDO: sudo, SUDO_LOG: path.join(dir, "sudo.log"), TMPDIR: tmp },
+        });
+        const root = run(0, "");
+        assert.deepEqual([root.status, root.stdout, fs.existsSync(path.join(dir, "sudo.log"))], [0, "made\n", false], root.stderr);
+        const deploy = run(1000, "");
+        assert.deepEqual([deploy.status, deploy.stdout], [0, "made\n"], deploy.stderr);
+        assert.match(fs.readFileSync(path.join(dir, "sudo.log"), "utf8"), /^true\nsh \S+ create\n$/, "sudo -n asked once to check, once to run");
+        const refused = run(1000, "password");
+        assert.equal(refused.status, 1);
+        assert.equal(refused.stdout, "", "the step did not run");
+        assert.equal(refused.stderr, "etcd-stack: the login deploy on lab2 cannot run commands as root without a password (sudo -n failed): " +
+            "give it passwordless sudo (a NOPASSWD rule in /etc/sudoers.d) or log in as root\n");
+        assert.deepEqual(fs.readdirSync(tmp), [], "no script left in the temp dir");
+    }));
 
     it("an empty stdin fails before running anything; an unknown step fails with exit 2", () => {
         const empty = spawnSync("sh", ["-c", renderStdinRunner("m-1 service", "create")], { input: "", encoding: "utf8" });

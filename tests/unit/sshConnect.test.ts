@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import type { Client } from "ssh2";
 import { Server } from "ssh2";
-import { SshConnection, connect, machineIdentity, runScript, sameMachine, withClient } from "../../components/ssh";
+import { SshConnection, asRootShell, connect, machineIdentity, runScript, sameMachine, withClient } from "../../components/ssh";
 import { hostsPerTest, scriptOf } from "./loopbackShellHost";
 import { connectConfigOf } from "./stubbedConnect";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
@@ -23,7 +23,7 @@ import { parseableEd25519KeyPair } from "./sshTestKeys";
 let sudoDir: string;
 
 /** A client whose exec records the command and runs it with local sh (or fails as told). */
-function localClient(opts: { execThrows?: Error; execError?: Error; stderr?: string; code?: number; uid?: number } = {}) {
+function localClient(opts: { execThrows?: Error; execError?: Error; stderr?: string; code?: number; uid?: number; sudo?: "password" } = {}) {
     const commands: string[] = [];
     const client = {
         exec(command: string, callback: (err: Error | undefined, stream: unknown) => void) {
@@ -38,7 +38,7 @@ function localClient(opts: { execThrows?: Error; execError?: Error; stderr?: str
                     setImmediate(() => { channel.stderr.emit("data", Buffer.from(opts.stderr ?? "")); channel.emit("close", opts.code); });
                     return;
                 }
-                const child = spawn("sh", ["-c", command], { env: { PATH: `${sudoDir}:${process.env.PATH ?? "/usr/bin:/bin"}`, FAKE_UID: String(opts.uid ?? 0) } });
+                const child = spawn("sh", ["-c", command], { env: { PATH: `${sudoDir}:${process.env.PATH ?? "/usr/bin:/bin"}`, FAKE_UID: String(opts.uid ?? 0), FAKE_SUDO: opts.sudo ?? "" } });
                 child.stdout.on("data", (d: Buffer) => channel.emit("data", d));
                 child.stderr.on("data", (d: Buffer) => channel.stderr.emit("data", d));
                 child.on("close", (code) => channel.emit("close", code));
@@ -58,8 +58,11 @@ describe("ssh: runScript runs the script as given, and reports a failure by its 
     before(() => {
         sudoDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-sudo-"));
         // sudo records its arguments and runs the rest; id answers $FAKE_UID for `id -u`.
-        fs.writeFileSync(path.join(sudoDir, "sudo"), `#!/bin/sh\necho "$*" >> '${path.join(sudoDir, "sudo.log")}'\n[ "$1" = -n ] || exit 97\nshift\nexec "$@"\n`, { mode: 0o755 });
-        fs.writeFileSync(path.join(sudoDir, "id"), `#!/bin/sh\n[ "$1" = -u ] && echo "$FAKE_UID"\n`, { mode: 0o755 });
+        // With $FAKE_SUDO=password, sudo -n answers as for a login whose rule asks for a password.
+        fs.writeFileSync(path.join(sudoDir, "sudo"), `#!/bin/sh\n[ "$FAKE_SUDO" != password ] || { echo "sudo: a password is required" >&2; exit 1; }\n` +
+            `echo "$*" >> '${path.join(sudoDir, "sudo.log")}'\n[ "$1" = -n ] || exit 97\nshift\nexec "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(sudoDir, "id"), `#!/bin/sh\ncase "$1" in -u) echo "$FAKE_UID" ;; -un) echo deploy ;; esac\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(sudoDir, "uname"), `#!/bin/sh\n[ "$1" = -n ] && echo lab2\n`, { mode: 0o755 });
     });
     after(() => fs.rmSync(sudoDir, { recursive: true, force: true }));
 
@@ -69,7 +72,7 @@ describe("ssh: runScript runs the script as given, and reports a failure by its 
         const out = await runScript(client, "lab-1 step", script, "hello there\n");
         assert.equal(out, "it's $HOME\ngot hello there\na  b\n");
         assert.equal(commands.length, 1);
-        assert.match(commands[0], /^exec \$\(\[ "\$\(id -u\)" = 0 \] \|\| echo sudo -n\) sh -c '/);
+        assert.ok(commands[0].startsWith(`${asRootShell}\nexec $as_root sh -c '`), commands[0]);
         assert.equal(scriptOf(commands[0]), script);
     });
 
@@ -79,7 +82,15 @@ describe("ssh: runScript runs the script as given, and reports a failure by its 
         assert.equal(await runScript(localClient({ uid: 0 }).client, "as root", "echo 'one two'", ""), "one two\n");
         assert.equal(fs.existsSync(log), false, "no sudo as root");
         assert.equal(await runScript(localClient({ uid: 1000 }).client, "as deploy", "echo 'one two'", ""), "one two\n");
-        assert.equal(fs.readFileSync(log, "utf8"), "-n sh -c echo 'one two'\n");
+        assert.equal(fs.readFileSync(log, "utf8"), "-n true\n-n sh -c echo 'one two'\n");
+    });
+
+    it("a login whose sudo asks for a password fails before the script runs, naming the login, the host and what to configure", async () => {
+        const marker = path.join(sudoDir, "ran");
+        const e = await runScript(localClient({ uid: 1000, sudo: "password" }).client, "lab-2 prepare", `touch '${marker}'`, "").then(() => undefined, (err: Error) => err);
+        assert.equal(e?.message, "lab-2 prepare failed (exit 1): etcd-stack: the login deploy on lab2 cannot run commands as root without a password " +
+            "(sudo -n failed): give it passwordless sudo (a NOPASSWD rule in /etc/sudoers.d) or log in as root");
+        assert.equal(fs.existsSync(marker), false, "the script never ran");
     });
 
     it("a script that exits non-zero fails naming the step, its exit code and the last 15 lines of its stderr", async () => {
