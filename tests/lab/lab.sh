@@ -111,6 +111,9 @@ umount_under() { # unmount everything mounted at or below DIR, deepest first
   awk -v d="$1" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r |
     while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
 }
+vm_netns() { # runs its arguments in the VM's network namespace (PID 1's), wherever this script runs
+  if [[ $(readlink /proc/self/ns/net) == "$(readlink /proc/1/ns/net)" ]]; then "$@"; else nsenter --net=/proc/1/ns/net -- "$@"; fi
+}
 build_base() {
   [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
   # The lanes share the base: one builds it while the other waits (mv would nest a second copy).
@@ -123,7 +126,9 @@ build_base() {
   done
   tmp=$(mktemp -d "$BASE.tmp.XXXXXX")
   log "lab: building the base rootfs from $mirror (once, about a minute)"
-  debootstrap --variant=minbase \
+  # From lane 2's test process (inside its network namespace, which reaches only its own hosts) the
+  # mirror is out of reach: debootstrap runs in the VM's namespace (PID 1's), as from lane 1.
+  vm_netns debootstrap --variant=minbase \
     --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo,libfaketime \
     bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
   chroot "$tmp" apt-get clean
