@@ -33,6 +33,9 @@ if [[ -z $netns ]]; then
   exec npx mocha --reporter tests/summary-reporter.js "${all[@]}" "$@"
 fi
 
+# The hosts' base rootfs, from the VM's network namespace (debootstrap needs the Debian mirror),
+# before lane 2 starts inside its own: on a new machine it would be first to need it.
+bash tests/lab/lab.sh base
 log=$(mktemp /tmp/etcd-stack-lane2.XXXXXX.log)
 started=$SECONDS
 ( rc=0; ETCD_STACK_LAB_LANE=2 nsenter --net="$netns" npx mocha --reporter tests/summary-reporter.js "${LANE2[@]}" >"$log" 2>&1 || rc=$?

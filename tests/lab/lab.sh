@@ -4,7 +4,7 @@
 # stacks/Pulumi.lab.yaml: lab1 = 10.213.0.11, lab2 = 10.213.0.12, ...
 # See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
 #
-#   lab.sh install-deps | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
+#   lab.sh install-deps | base | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
 #   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
 #   ETCD_STACK_LAB_LANE=2 lab.sh …     # a second lab, same names and addresses, in a netns of its own
@@ -111,8 +111,11 @@ umount_under() { # unmount everything mounted at or below DIR, deepest first
   awk -v d="$1" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r |
     while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
 }
-vm_netns() { # runs its arguments in the VM's network namespace (PID 1's), wherever this script runs
-  if [[ $(readlink /proc/self/ns/net) == "$(readlink /proc/1/ns/net)" ]]; then "$@"; else nsenter --net=/proc/1/ns/net -- "$@"; fi
+VM_NETNS=/run/netns/etcdlab-vm  # the VM's own network namespace, pinned when lane 2's is made from it
+vm_netns() { # runs its arguments in the VM's network namespace, from lane 2's too (which reaches only its hosts)
+  if [[ -e $VM_NETNS && $(stat -L -c %i /proc/self/ns/net) != "$(stat -L -c %i "$VM_NETNS")" ]]; then
+    nsenter --net="$VM_NETNS" -- "$@"
+  else "$@"; fi
 }
 build_base() {
   [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
@@ -127,7 +130,7 @@ build_base() {
   tmp=$(mktemp -d "$BASE.tmp.XXXXXX")
   log "lab: building the base rootfs from $mirror (once, about a minute)"
   # From lane 2's test process (inside its network namespace, which reaches only its own hosts) the
-  # mirror is out of reach: debootstrap runs in the VM's namespace (PID 1's), as from lane 1.
+  # mirror is out of reach: debootstrap runs in the VM's namespace, as from lane 1.
   vm_netns debootstrap --variant=minbase \
     --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo,libfaketime \
     bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
@@ -354,6 +357,8 @@ if [[ -n $LANE_NS && ${ETCD_STACK_LAB_IN_LANE:-} != "$LANE" ]]; then
   if [[ ${1:-} == down && ! -e /run/netns/$LANE_NS ]]; then :; else
     if [[ ! -e /run/netns/$LANE_NS ]]; then ip netns add "$LANE_NS"; ip -n "$LANE_NS" link set lo up; fi
     in_lane=0; [[ $(stat -L -c %i /proc/self/ns/net) == "$(stat -L -c %i "/run/netns/$LANE_NS")" ]] && in_lane=1
+    # Called from outside the lane (the VM's namespace): pin that namespace for vm_netns.
+    if [[ $in_lane == 0 && ! -e $VM_NETNS ]]; then touch "$VM_NETNS" && mount --bind /proc/self/ns/net "$VM_NETNS"; fi
     ETCD_STACK_LAB_IN_LANE=$LANE ETCD_STACK_LAB_CALLER_IN_LANE=$in_lane exec nsenter --net="/run/netns/$LANE_NS" bash "$SELF" "$@"
   fi
 fi
@@ -361,6 +366,7 @@ fi
 cmd=${1:-}; shift || true
 case $cmd in
   netns) echo "${LANE_NS:+/run/netns/$LANE_NS}" ;;  # where a lane's test process must run (empty: lane 1)
+  base) lock; build_base ;;  # the hosts' shared base rootfs, built once (scripts/test.sh, before the lanes start)
   install-deps) install_deps ;;
   up) cmd_up "$@" ;;
   down) cmd_down ;;
