@@ -44,7 +44,7 @@ export class ChangeLog {
 
 /**
  * The chaos stack's tuning at its deploy: a backend quota the nospace step can fill in seconds
- * (256 one-MiB puts), and that an hour of the recorder's traffic (history kept for an hour by the
+ * (about 270 puts of 960 KiB), and that an hour of the recorder's traffic (history kept for an hour by the
  * default auto-compaction) stays well below.
  */
 export const chaosTuning: Readonly<Record<string, unknown>> = { quotaBackendBytes: 256 * 1024 * 1024 };

@@ -158,7 +158,7 @@ export function describe(step: Step): string {
             `${step.killAt === "restarting" ? "as the first member's restart begins" : "once the first member has restarted"}; pulumi cancel, then up`;
         case "clock-skew": return `clock-skew: ${host} (${step.member}) 3 h behind, tuning.snapshotCount = ${step.snapshotCount}: ` +
             "up refused naming the skew, or done; clock fixed, then up";
-        case "nospace": return `nospace on ${step.from}: one key overwritten with 1 MiB values until etcd raises NOSPACE; ` +
+        case "nospace": return `nospace on ${step.from}: one key overwritten with 960 KiB values until etcd raises NOSPACE; ` +
             "the operator's remedy (scripts/maintenance.sh: compact, defragment one member at a time, disarm); writes go through";
     }
 }

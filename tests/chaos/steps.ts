@@ -212,10 +212,11 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             return;
         }
         case "nospace": {
-            // The backend quota (chaosTuning's) filled: one key overwritten with 1 MiB values until
-            // etcd raises NOSPACE and refuses writes (the recorder's puts then fail, definitely).
+            // The backend quota (chaosTuning's) filled: one key overwritten with 960 KiB values until
+            // etcd raises NOSPACE and refuses writes (the recorder's puts then fail, definitely). Below
+            // 1 MiB: the lab client reads each request as one line of at most 1 MiB.
             const endpoints = ctx.endpoints();
-            const value = "x".repeat(1024 * 1024);
+            const value = "x".repeat(960 * 1024);
             const quota = Number(ctx.tuning.quotaBackendBytes);
             let refused = "";
             let last = -1;
@@ -224,10 +225,10 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
                 if (r.code !== 0) refused = r.out;
                 else last = i;
             }
-            if (!/database space exceeded/.test(refused)) throw new ChaosFailure(`${label}: ${last + 1} puts of 1 MiB, and no NOSPACE (last answer: ${refused.slice(0, 300) || "ok"})`);
+            if (!/database space exceeded/.test(refused)) throw new ChaosFailure(`${label}: ${last + 1} puts of 960 KiB, and no NOSPACE (last answer: ${refused.slice(0, 300) || "ok"})`);
             ctx.faults++;
             const alarms = await ctx.etcdctl.run(endpoints, ["alarm", "list"], ctx.admin);
-            ctx.say(`    NOSPACE after ${last + 1} puts of 1 MiB: ${alarms.out.trim().split("\n").join("; ").slice(0, 300)}`);
+            ctx.say(`    NOSPACE after ${last + 1} puts of 960 KiB: ${alarms.out.trim().split("\n").join("; ").slice(0, 300)}`);
             // The operator's documented remedy (README, "Maintenance"): compact, defragment one member at a time, disarm.
             const r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"],
                 { cwd: ctx.scratch.dir, env: { ...process.env, ...ctx.scratch.env, ETCD_STACK_LAB: "1" }, timeoutMs: Math.max(60_000, Math.min(10 * 60_000, ctx.remaining())), label: "npm run maintenance" });
