@@ -402,7 +402,7 @@ function upgradeGuard(spec: ClusterSpec): string[] {
 
 /** Removes what the binaries step installed (on destroy), unless the host now runs another member. */
 export function renderRemoveBinariesScript(spec: ClusterSpec, member: MemberSpec): string {
-    return scriptHeader + renderOwnerGuard(spec, member) + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + `\nrm -rf ${paths.stagingDir}\n`;
+    return scriptHeader + renderOwnerGuard(spec, member) + paths.releaseBinaries.map((b) => `rm -f ${paths.binDir}/${b}`).join("\n") + "\n";
 }
 
 /**
@@ -641,11 +641,16 @@ export function renderHealthGateScript(spec: ClusterSpec): string {
     ].join("\n") + "\n";
 }
 
-/** Removes config and pki files and the empty dirs this program created (on destroy), unless the host now runs another member. */
+/**
+ * Removes config and pki files and the empty dirs this program created (on destroy), and the staging
+ * dir the same step made (renderPrepareHostScript): also after an up that failed before any other
+ * step reached the host. Nothing, when the host now runs another member.
+ */
 export function renderRemoveDirsScript(spec: ClusterSpec, member: MemberSpec): string {
     return scriptHeader + renderOwnerGuard(spec, member) + [
         `rmdir ${shq(spec.dirs.pki)} 2>/dev/null || true`,
         `rmdir ${shq(spec.dirs.config)} 2>/dev/null || true`,
+        `rm -rf ${shq(paths.stagingDir)}`,
         spec.purgeDataOnDestroy ? `rm -rf ${shq(spec.dirs.data)}` : `echo "data dir ${spec.dirs.data} kept (purgeDataOnDestroy is false)"`,
     ].join("\n") + "\n";
 }

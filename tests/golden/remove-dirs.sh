@@ -5,4 +5,5 @@ if [ -f '/etc/etcd/etcd.conf.yml' ] && ! grep -qxF 'name: "lab-1"' '/etc/etcd/et
 fi
 rmdir '/etc/etcd/pki' 2>/dev/null || true
 rmdir '/etc/etcd' 2>/dev/null || true
+rm -rf '/var/tmp/etcd-stack'
 echo "data dir /var/lib/etcd kept (purgeDataOnDestroy is false)"

@@ -70,7 +70,7 @@ export function leftovers(host: string, opts: { dataKept?: boolean } = {}): stri
         `systemctl list-unit-files ${paths.unitName} --no-legend | grep . && echo unit-left`,
         `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = etcd ] && echo process-left; done`,
         `ls ${paths.binDir}/etcd ${paths.binDir}/etcdctl ${paths.binDir}/etcdutl 2>/dev/null`,
-        `ls -d ${paths.stateDir} 2>/dev/null`,
+        `ls -d ${paths.stateDir} ${paths.stagingDir} 2>/dev/null`,
         opts.dataKept ? `ls -A /etc/etcd 2>/dev/null; [ -d /var/lib/etcd/member/wal ] || echo data-not-kept` : `ls -A /etc/etcd /var/lib/etcd 2>/dev/null`,
         `true`,
     ].join("; ")).stdout.trim();

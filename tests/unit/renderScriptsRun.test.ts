@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import {
-    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
+    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
 } from "../../components/render";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { spec } from "./fixtures";
@@ -222,7 +222,7 @@ describe("render: shq quotes any value as one word that sh reads back unchanged"
 describe("render scripts run by sh: removing the binaries (on destroy)", function () {
     this.timeout(20_000);
 
-    it("removes etcd, etcdctl, etcdutl and the staging dir on this member's host, and leaves other files", () => withDir("unbin", (root) => {
+    it("removes etcd, etcdctl and etcdutl on this member's host, and leaves other files (the staging dir is the prepare step's)", () => withDir("unbin", (root) => {
         const s = spec({ dirs: { config: path.join(root, "etc", "etcd") } });
         const bin = path.join(root, "bin"), staging = path.join(root, "staging");
         for (const d of [bin, path.join(staging, "sub"), s.dirs.config]) fs.mkdirSync(d, { recursive: true });
@@ -235,6 +235,31 @@ describe("render scripts run by sh: removing the binaries (on destroy)", functio
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.stdout, "after\n");
         assert.deepEqual(fs.readdirSync(bin), ["other-tool"]);
-        assert.ok(!fs.existsSync(staging), "the staging dir is removed");
+        assert.ok(fs.existsSync(staging), "the staging dir is left to the prepare step's removal");
+    }));
+});
+
+describe("render scripts run by sh: removing the prepared dirs (on destroy)", function () {
+    this.timeout(20_000);
+
+    it("removes the staging dir the prepare step made, with what is in it, and the empty config and pki dirs; keeps the data dir; leaves a host that runs another member alone", () => withDir("undirs", (root) => {
+        const s = spec({ dirs: { config: path.join(root, "etc"), pki: path.join(root, "etc", "pki"), data: path.join(root, "data") } });
+        const staging = path.join(root, "staging");
+        const prepare = () => {
+            for (const d of [s.dirs.pki, s.dirs.data, path.join(staging, "sub")]) fs.mkdirSync(d, { recursive: true });
+            fs.writeFileSync(path.join(staging, "sub", "restore.db"), "staged");
+        };
+        const run = () => spawnSync("sh", ["-c", renderRemoveDirsScript(s, s.members[1]).split(paths.stagingDir).join(staging)], { encoding: "utf8" });
+        prepare();
+        fs.writeFileSync(configPath(s), `name: "lab-3"\n`);
+        const other = run();
+        assert.equal(other.status, 0, other.stderr);
+        assert.ok(fs.existsSync(staging) && fs.existsSync(s.dirs.pki), "a host whose config names lab-3 keeps everything");
+        fs.rmSync(configPath(s));
+        const r = run();
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(!fs.existsSync(staging), "the staging dir is removed, with what was left in it");
+        assert.ok(!fs.existsSync(s.dirs.pki) && !fs.existsSync(s.dirs.config), "the empty pki and config dirs are removed");
+        assert.ok(fs.existsSync(s.dirs.data), "the data dir is kept (purgeDataOnDestroy is false)");
     }));
 });
