@@ -110,6 +110,11 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // orders every member after the one before. Only then may a join bootstrap (member.ts).
         const together = spec.members.some((m) => m.adopt) ? pulumi.output(false) : removalCheck.newStack;
 
+        // Every host's preflight before any host changes: each member's prepare waits for all of them,
+        // known once every member below is declared.
+        let declared!: (preflights: pulumi.Resource[]) => void;
+        const preflights = pulumi.output(new Promise<pulumi.Resource[]>((resolve) => { declared = resolve; }));
+
         this.members = [];
         let previous: pulumi.Resource[] = [];
         for (const m of spec.members) {
@@ -127,6 +132,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 after: together.apply((t) => t ? [] : before),
                 newStack: together,
                 checkedBy: [removalCheck],
+                preflights,
                 hostFilesProvider: hostFiles,
             }, { parent: this });
             this.members.push(member);
@@ -134,6 +140,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             previous = member.rollDone;
         }
 
+        declared(this.members.map((m) => m.preflight));
         issued.push(...spec.clientCertificates.map((c) => leaf(`client/${c.name}`, this.clientCertificates[c.name])));
 
         // Scheduled snapshots, on the chosen members once they run (they never restart etcd).

@@ -1,6 +1,7 @@
 /**
  * One etcd member on one host, in explicit phases:
- * host key check (from the operator's machine, or through the bastion) → preflight and host prep (user, dirs) → binaries →
+ * host key check (from the operator's machine, or through the bastion) → preflight (read-only; every member's prepare
+ * waits for every member's) → host prep (the checks again, user, dirs) → binaries →
  * certificates, keys and member list (one HostFiles write) → join (how this member enters the cluster, decided once) →
  * config and unit (another HostFiles write, which also watches the unit and binaries) → service, then promotion (a learner,
  * once caught up) in the same step.
@@ -56,6 +57,12 @@ export interface EtcdMemberArgs {
     /** Cluster-wide checks that must pass before anything connects to this host (the removal check). */
     checkedBy?: pulumi.Resource[];
     /**
+     * Every member's preflight step: this member's prepare, the first step that changes its host (every
+     * later one follows it), waits for all of them, so a problem on any host stops the run before any
+     * host changes. Known once the cluster has declared every member (an Output).
+     */
+    preflights?: pulumi.Input<pulumi.Resource[]>;
+    /**
      * The provider of this member's dynamic resources (host files, staged release, host key check
      * through a bastion). Given to them, not to this component: a component with `providers` is
      * registered only once they exist, and its commands (host key check, preflight) would wait for
@@ -72,6 +79,8 @@ export function parseArch(stdout: string): ReleaseArch {
 }
 
 export class EtcdMember extends pulumi.ComponentResource {
+    /** The read-only checks on this member's host (renderPreflightScript): the cluster's gate before any host changes. */
+    public readonly preflight: command.remote.Command;
     /** The member's service. */
     public readonly service: command.remote.Command;
     /** What the next member of the roll waits for: this member started (or restarted) and voting. */
@@ -101,15 +110,20 @@ export class EtcdMember extends pulumi.ComponentResource {
                 triggers: [member.sshHost, member.sshPort, member.hostKey],
             }, { parent: this })];
 
-        // Phase 1: read-only checks, which fail before anything changes on the host; then user and
-        // directories, in the same session. The destroy policy for the data dir lives here, not in
-        // the service, so changing it restarts nothing.
-        const checkAndPrepare = certificates.server.validityStartTime.apply((nb) => renderSequence(renderPreflightScript(spec, member, nb), renderPrepareHostScript(spec)));
+        // Phase 1: read-only checks on the host (its own step, which every member's prepare waits
+        // for: the cluster's gate); then, in the prepare step, the same checks again and the user and
+        // directories. The destroy policy for the data dir lives there, not in the service, so
+        // changing it restarts nothing.
+        const preflightScript = certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb));
+        const checked = [...hostKeyCheck, ...(args.checkedBy ?? [])];
+        this.preflight = step("preflight", { create: preflightScript, update: preflightScript }, checked);
+        const gate = [...checked, this.preflight];
+        const checkAndPrepare = preflightScript.apply((preflight) => renderSequence(preflight, renderPrepareHostScript(spec)));
         const prepare = step("prepare", {
             create: checkAndPrepare,
             update: checkAndPrepare,
             delete: renderRemoveDirsScript(spec, member),
-        }, [...hostKeyCheck, ...(args.checkedBy ?? [])]);
+        }, args.preflights === undefined ? gate : pulumi.output(args.preflights).apply((all) => [...gate, ...all.filter((r) => r !== this.preflight)]));
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
         // (checksum checked there), then installed in this member's turn (versions checked).

@@ -1,7 +1,7 @@
 /**
  * One step run on a host over SSH (@pulumi/command), with its scripts on stdin.
  *
- * The command the engine records and prints is a four-line runner naming the step; the create,
+ * The command the engine records and prints is a short runner naming the step; the create,
  * update and delete scripts travel together on stdin (renderScriptBundle). So a failure reads as
  * "<step>: <reason>" instead of the whole script, a preview's diff shows the script lines that
  * changed, and the command provider's previous-output environment (which sshd refuses by

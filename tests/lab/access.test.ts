@@ -77,9 +77,9 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         const until = labTime();
         for (const m of members) {
             const seen = logins(hostOf(m.name), since, until);
-            // Each member's four commands over SSH (prepare, binaries, join, service), and one login its
-            // dynamic resources share (staged release, files, config); lab-1 also runs the health gate.
-            assert.ok(seen.length >= 5 && seen.length <= 6, `${m.name}: the stack's steps logged in ${seen.length} times`);
+            // Each member's five commands over SSH (preflight, prepare, binaries, join, service), and one login
+            // its dynamic resources share (staged release, files, config); lab-1 also runs the health gate.
+            assert.ok(seen.length >= 6 && seen.length <= 7, `${m.name}: the stack's steps logged in ${seen.length} times`);
             assert.deepStrictEqual([...new Set(seen)], [`deploy from ${bastion}`], `${m.name}: logins other than deploy via the bastion`);
         }
         const ports = labSsh("lab1", `TZ=UTC journalctl -u ssh --no-pager -o cat --since '${since}' --until '${until}' | sed -n 's/^Connection from .* on 10\\.213\\.0\\.11 port \\([0-9]*\\).*/\\1/p' | sort -u`).stdout.trim();
@@ -118,9 +118,9 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         for (const m of members) assert.strictEqual(leftovers(hostOf(m.name)), "", m.name);
     });
 
-    // The other members' own steps may run before lab2's fails (each member's preflight gates only
-    // its own host): a destroy afterwards leaves the next test the empty stack and hosts it expects.
-    it("a login whose sudo asks for a password (lab2) fails the up naming the login, the host and what to configure, before any file reaches lab2", async () => {
+    // The other members' preflights passed and are in the state: a destroy afterwards leaves the next
+    // test the empty stack it expects.
+    it("a login whose sudo asks for a password (lab2) fails the up naming the login, the host and what to configure, before any file reaches any host", async () => {
         const passwordRule = "echo 'deploy ALL=(root) ALL' > /etc/sudoers.d/deploy";
         assert.strictEqual(labSsh("lab2", passwordRule).code, 0);
         try {
@@ -130,7 +130,10 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
             assert.ok(said, log.output.split("\n").filter((l) => /error|lab-2|sudo/.test(l)).join("\n"));
             console.log(`      ${said.trim().slice(0, 300)}`);
             assert.doesNotMatch(log.output, /a password is required|sudo: a terminal is required/, "sudo's own prompt message instead of the stack's");
-            assert.strictEqual(labSsh("lab2", `ls /etc/etcd /usr/local/bin/etcd ${paths.stateDir} ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", "something was written on lab2");
+            // Every member's prepare waits for every member's preflight: nothing was written on any host.
+            for (const m of members) {
+                assert.strictEqual(labSsh(hostOf(m.name), `ls /etc/etcd /usr/local/bin/etcd ${paths.stateDir} ${paths.stagingDir} 2>/dev/null; true`).stdout.trim(), "", `something was written on ${hostOf(m.name)}`);
+            }
         } finally {
             labSsh("lab2", "echo 'deploy ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/deploy");
         }

@@ -130,7 +130,7 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     it("2. generation 2: the members' certificates come from the new CA; old and new clients keep writing", async () => {
         await step({ generation: 2, trust: [1, 2] }, (preview) => {
             for (const name of preview.changed()) {
-                assert.match(name, /^(lab-[1-3]-certs-(server|peer)(-cert|-csr)?|lab-[1-3]-files-write|lab-[1-3]-(service|prepare)|etcd-health|etcd-plan-record)$/, name);
+                assert.match(name, /^(lab-[1-3]-certs-(server|peer)(-cert|-csr)?|lab-[1-3]-files-write|lab-[1-3]-(service|prepare|preflight)|etcd-health|etcd-plan-record)$/, name);
             }
             assert.strictEqual(preview.ops.get(planRecord), "update");
             assert.ok(!preview.changed().some((n) => /^etcd-(ca|client)/.test(n)), "the CAs and clients stay");

@@ -300,7 +300,7 @@ describe("lab: the real engine deploys 3 members", function () {
         await roll({ certValidityHours: 8000 }, [
             ...names.flatMap((m) => [
                 `${m}-certs-server-cert`, `${m}-certs-peer-cert`, `${m}-files-write`,
-                `${m}-prepare`, `${m}-service`]),
+                `${m}-preflight`, `${m}-prepare`, `${m}-service`]),
             "etcd-health", planRecord,
             ...["admin", "healthcheck", "apiserver-etcd-client", "kube-apiserver"].map((c) => `etcd-client-${c}-cert`),
         ], "/etc/etcd/pki/server.crt").then(({ plan }) => assert.match(plan.actions[0].summary, /^restart lab-1 → lab-2 → lab-3, .*\(certificates changed\)$/));

@@ -59,7 +59,7 @@ describe("lab: failed runs name the member and the reason, and leave a state des
     it("a wrong SSH user fails the up naming the member, and nothing reaches that host", async () => {
         scratch!.setConfig({ members: labMembers(3).map((m) => m.name === "lab-2" ? { ...m, sshUser: "nosuchuser" } : m) });
         const { output } = await failingUp(scratch!);
-        assert.match(output, /lab-2-prepare/);
+        assert.match(output, /lab-2-preflight/);
         assert.match(output, /unable to authenticate/);
         assert.strictEqual(hasEtcdFiles("lab2"), false, "lab2 was changed");
     });

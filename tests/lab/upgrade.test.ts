@@ -3,7 +3,7 @@
  * program that landed (`previousVersion`, its program files taken from git) is then run by this
  * version: the preview may update the stack's own steps (their scripts or the provider's code)
  * but creates nothing but the plan's resources (new since issue 28: `previousVersion` has no plan,
- * whose printed plan then says it has no record), replaces and deletes nothing and changes no file
+ * whose printed plan then says it has no record) and each member's preflight step, replaces and deletes nothing and changes no file
  * on a host, the `up` restarts no member, and afterwards a preview shows nothing and plans nothing. Refactors that move resources, providers or
  * dependencies (e.g. a provider given to a component instead of its resources) show here first.
  */
@@ -104,9 +104,11 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         const changes = log.changed().map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
         console.log(indent(changes.length ? changes.join("\n") : "no change"));
         console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
-        // The plan (components/planResource.ts) is new in this version: its three resources, nothing else.
-        assert.deepStrictEqual(log.changed().filter((n) => log.ops.get(n) === "create"), [...planResources].sort(), changes.join("; "));
-        assert.strictEqual(preview.changeSummary.create, planResources.length);
+        // New in this version: the plan (components/planResource.ts) and each member's preflight step (the
+        // gate every member's prepare waits for, member.ts: read-only checks); nothing else.
+        const created = [...planResources, ...["lab-1", "lab-2", "lab-3"].map((m) => `${m}-preflight`)];
+        assert.deepStrictEqual(log.changed().filter((n) => log.ops.get(n) === "create"), [...created].sort(), changes.join("; "));
+        assert.strictEqual(preview.changeSummary.create, created.length);
         // With no record of the last run, the printed plan says so rather than be taken for what up does.
         assert.strictEqual(plans.length, 1, plans.join("\n"));
         assert.ok(plans[0].includes(noRecordNote), `the plan's no-record note:\n${plans[0]}`);

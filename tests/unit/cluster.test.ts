@@ -65,10 +65,13 @@ describe("EtcdCluster (mocked engine)", function () {
 
     it("declares the same phases on every member", () => {
         for (const m of ["lab-1", "lab-2", "lab-3"]) {
-            for (const suffix of ["-prepare", "-tarball", "-binaries", "-join", "-service"]) {
+            for (const suffix of ["-preflight", "-prepare", "-tarball", "-binaries", "-join", "-service"]) {
                 named(`${m}${suffix}`);
             }
-            // Read-only checks, then user and dirs, in one session; the service step promotes a learner.
+            // Read-only checks on their own (the cluster's gate), then again with user and dirs in one
+            // session; the service step promotes a learner.
+            assert.match(named(`${m}-preflight`).inputs.stdin, /step_create\(\) \([\s\S]*preflight failed on[\s\S]*step_update\(\) \([\s\S]*preflight failed on/);
+            assert.doesNotMatch(named(`${m}-preflight`).inputs.stdin, /useradd|install -d|step_delete/, "the preflight changes nothing, and has nothing to undo");
             assert.match(named(`${m}-prepare`).inputs.stdin, /preflight failed on[\s\S]*useradd --system/);
             assert.match(named(`${m}-service`).inputs.stdin, /step_create\(\) \([\s\S]*systemctl start --no-block[\s\S]*promoted from learner[\s\S]*step_update\(\) \([\s\S]*systemctl restart[\s\S]*promoted from learner/);
             // What the join reads, in one write; then the config and unit, in another.
@@ -84,7 +87,7 @@ describe("EtcdCluster (mocked engine)", function () {
         // So is the check that an edit removing members keeps a quorum.
         assert.deepEqual(ofType("pulumi-nodejs:dynamic/etcd:RemovalCheck").map((r) => r.name), ["etcd-removal-check"]);
         assert.match(named("etcd-removal-check").inputs.script, /refusing to remove/);
-        assert.equal(ofType("command:remote:Command").length, 3 * 4 + 1);
+        assert.equal(ofType("command:remote:Command").length, 3 * 5 + 1);
         assert.equal(ofType("pulumi-nodejs:dynamic/etcd:HostFilesWrite").length, 3 * 2);
     });
 
@@ -174,8 +177,10 @@ describe("EtcdCluster (mocked engine)", function () {
     it("rolls: a member's binaries, files, join and service wait for the previous member's service (its promotion included)", () => {
         names.forEach((m, i) => {
             const previous = i === 0 ? [] : [`${names[i - 1]}-service`];
-            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`],
+            assert.deepEqual(deps.dependsOn(`${m}-preflight`), ["etcd-removal-check", `${m}-host-key`],
                 "nothing connects before the host key is checked, nor before a removal of members is known to keep a quorum");
+            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`, ...names.map((n) => `${n}-preflight`)].sort(),
+                "no host changes before every member's preflight passed");
             assert.deepEqual(deps.dependsOn(`${m}-tarball`), [`${m}-prepare`], "staging the tarball is not part of the roll");
             assert.deepEqual(deps.dependsOn(`${m}-binaries`), [`${m}-tarball`, ...previous].sort());
             assert.deepEqual(deps.dependsOn(`${m}-files-write`), [`${m}-prepare`, ...previous].sort());
@@ -196,8 +201,9 @@ describe("EtcdCluster (mocked engine)", function () {
                 { transformations: [recorder.transformation] });
             await resolve(c.clientEndpoints);
             await recorder.settled();
+            // The preflight gate (every prepare after every preflight) is the same in every run: left out here.
             return Object.fromEntries(names.map((m) => [m, ["-prepare", "-tarball", "-binaries", "-files-write", "-join", "-config-write", "-service"]
-                .flatMap((step) => recorder.dependsOn(`${m}${step}`).filter((d) => /^lab-\d/.test(d) && !d.startsWith(`${m}-`)).map((d) => `${m}${step} after ${d}`))]));
+                .flatMap((step) => recorder.dependsOn(`${m}${step}`).filter((d) => /^lab-\d/.test(d) && !d.startsWith(`${m}-`) && !/-preflight$/.test(d)).map((d) => `${m}${step} after ${d}`))]));
         }
 
         it("the stack's first run: no member waits for another (the health gate waits for all)", async () => {

@@ -238,8 +238,11 @@ describe("member steps (mocked engine)", function () {
         assert.match(check.stdin, /ssh-keyscan -T 5 -t ed25519 -p 22 '10\.213\.0\.11'/);
         assert.ok(String(check.stdin).includes(fixtureHostKeys[0].split(" ")[1]));
         assert.ok(!recorded.some((r) => r.name === "lab-2-host-key"), "no check without a pinned key");
-        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["etcd-removal-check"]);
-        assert.deepEqual(deps.dependsOn("lab-1-prepare"), ["etcd-removal-check", "lab-1-host-key"]);
+        assert.deepEqual(deps.dependsOn("lab-2-preflight"), ["etcd-removal-check"]);
+        assert.deepEqual(deps.dependsOn("lab-1-preflight"), ["etcd-removal-check", "lab-1-host-key"]);
+        const preflights = ["lab-1-preflight", "lab-2-preflight", "lab-3-preflight"];
+        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["etcd-removal-check", ...preflights]);
+        assert.deepEqual(deps.dependsOn("lab-1-prepare"), ["etcd-removal-check", "lab-1-host-key", ...preflights].sort());
     });
 
     it("behind a bastion, each pinned key is checked through it by the stack's provider, before the member's first step", async () => {
@@ -251,7 +254,8 @@ describe("member steps (mocked engine)", function () {
             assert.match(check.provider ?? "", /::etcd-host-files::/);
             const c = unwrapSecret(check.inputs.connection);
             assert.deepEqual([c.host, c.port, c.hostKey, c.proxy?.host], [`10.213.0.1${i + 1}`, 22, fixtureHostKeys[i], "10.213.0.2"]);
-            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`]);
+            assert.deepEqual(deps.dependsOn(`${m}-preflight`), ["etcd-removal-check", `${m}-host-key`]);
+            assert.deepEqual(deps.dependsOn(`${m}-prepare`), ["etcd-removal-check", `${m}-host-key`, "lab-1-preflight", "lab-2-preflight", "lab-3-preflight"].sort());
         }
     });
 
@@ -292,7 +296,8 @@ describe("member steps (mocked engine)", function () {
             assert.ok(!deps.dependsOn(`lab-2-${step}`).some((d) => !d.startsWith("lab-2-")), `lab-2-${step}: ${deps.dependsOn(`lab-2-${step}`)}`);
         }
         assert.deepEqual(deps.dependsOn("lab-1-tarball"), ["lab-1-prepare"], "staging is not part of the roll");
-        // Given no cluster-wide checks (checkedBy), the first step waits for its host key check only.
-        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["lab-2-host-key"]);
+        // Given no cluster-wide checks (checkedBy) nor the others' preflights, the first step waits for its host key check only.
+        assert.deepEqual(deps.dependsOn("lab-2-preflight"), ["lab-2-host-key"]);
+        assert.deepEqual(deps.dependsOn("lab-2-prepare"), ["lab-2-host-key", "lab-2-preflight"]);
     });
 });
