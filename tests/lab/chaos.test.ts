@@ -51,7 +51,7 @@ describe(`lab: chaos, one short seed (${seed}, ${steps} steps) under recorded tr
         // Every key read back at the end: each acknowledged write readable with its last value.
         assert.deepStrictEqual({ failed: results.finalReads?.failed, unknown: results.finalReads?.unknown }, { failed: 0, unknown: 0 });
         assert.strictEqual(results.faults, 2, "the partition and the NOSPACE alarm");
-        // NOSPACE refused the recorder's writes (definitely: left out of the check), and only then.
-        assert.ok((results.requests?.failed ?? 0) > 0, `no request was refused during NOSPACE: ${JSON.stringify(results.requests)}`);
+        // NOSPACE answered the recorder's writes: unknown outcomes (etcd applies the write that crosses the quota, then answers NOSPACE).
+        assert.ok((results.requests?.unknown ?? 0) >= 10, `few unknown outcomes, so NOSPACE answered few writes: ${JSON.stringify(results.requests)}`);
     });
 });

@@ -15,7 +15,8 @@ import (
 const (
 	// OK: etcd answered; the result fields hold its answer.
 	OK = "ok"
-	// Failed: etcd said the request did not happen (a definite refusal, such as NOSPACE).
+	// Failed: etcd said the request did not happen (a definite refusal, such as too many requests;
+	// not NOSPACE, which etcd also answers to the write that crosses the quota after applying it).
 	Failed = "failed"
 	// Unknown: no answer, or an error after which the request may or may not have happened
 	// (a timeout, a connection lost). The checker lets it take effect at any time after its call,
