@@ -38,8 +38,8 @@ export interface HostFilesOutputs extends HostFilesInputs {
     written: Record<string, FileState>;
 }
 
-function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>): Promise<T> {
-    return withClient(inputs.label, inputs.connection, work);
+function onHost<T>(inputs: HostFilesInputs, work: (client: Client) => Promise<T>, dialAttempts?: number): Promise<T> {
+    return withClient(inputs.label, inputs.connection, work, dialAttempts);
 }
 
 function stdinFor(inputs: HostFilesInputs, last: Record<string, FileState>): string {
@@ -88,8 +88,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 async function readHost(props: HostFilesOutputs): Promise<Pick<HostFilesInputs, "files" | "checks">> {
     let report: HostReport;
     try {
-        report = parseHostReport(await withClient(props.label, props.connection,
-            (c) => runScript(c, `${props.label} read`, props.scripts.inspect, ""), readAttempts));
+        report = parseHostReport(await onHost(props, (c) => runScript(c, `${props.label} read`, props.scripts.inspect, ""), readAttempts));
     } catch (e) {
         if (!didNotAnswer(e)) throw e;
         const unread = notReadMark(e);

@@ -3,7 +3,6 @@
  * monitor), etcdctl with the stack's admin credentials, the recorder's endpoints, and the run's
  * counters (faults, refusals, failed invariants).
  */
-import { EngineEvent } from "@pulumi/pulumi/automation";
 import { ScratchStack, StepLog } from "../engine/engine";
 import { Credentials, Etcdctl, HealthMonitor } from "../lab/etcdClient";
 import { labMembers } from "../lab/labStack";
@@ -28,19 +27,6 @@ export interface EngineOutcome { op: string; ok: boolean; ms: number; error?: st
 
 /** What an up's report and its quorum check read: also what a killed run, which has no StepLog, gives them. */
 export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst" | "restarts">;
-
-/** Resource changes of a preview, `refresh` steps left out (what `preview --refresh` would list as changes). */
-export class ChangeLog {
-    readonly ops = new Map<string, string>();
-    readonly onEvent = (e: EngineEvent) => {
-        const meta = e.resourcePreEvent?.metadata;
-        if (!meta || meta.op === "same" || meta.op === "refresh" || meta.op === "read" || meta.type === "pulumi:pulumi:Stack") return;
-        this.ops.set(meta.urn.split("::").pop()!, meta.op);
-    };
-    list(): string[] {
-        return [...this.ops].map(([n, op]) => `${n} ${op}`).sort();
-    }
-}
 
 /**
  * The chaos stack's tuning at its deploy: a backend quota the nospace step can fill in seconds

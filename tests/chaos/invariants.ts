@@ -4,7 +4,7 @@
  * stack's members, at the stack's addresses, all voting and all healthy.
  */
 import { parseEndpointStatus } from "../lab/etcdClient";
-import { ChaosContext, ChaosFailure, ChangeLog, Member, clientUrl, sleep } from "./context";
+import { ChaosContext, ChaosFailure, Member, clientUrl, sleep } from "./context";
 
 /** A member as `etcdctl member list -w simple` shows it. */
 export interface Listed { id: string; status: string; name: string; peer: string; learner: boolean }
@@ -44,12 +44,11 @@ export async function checkConverged(ctx: ChaosContext, label: string, opts: { p
         return;
     }
     // Converged: the next preview --refresh shows no change.
-    const changes = new ChangeLog();
     const preview = await ctx.engine("preview", `${label}: converged?`, []);
-    // The StepLog of the preview has every event; read the changes from its ops, refresh steps left out.
-    for (const [name, op] of preview.log.ops) if (op !== "refresh" && op !== "read") changes.ops.set(name, op);
+    // The preview's StepLog lists its changes, the refresh's own steps left out.
+    const changes = preview.log.changed().map((name) => `${name} ${preview.log.ops.get(name)}`);
     if (!preview.ok) throw new ChaosFailure(`${label}: the preview --refresh after the step failed: ${(preview.error ?? "").slice(-1500)}`);
-    if (changes.list().length > 0) throw new ChaosFailure(`${label}: not converged: the next preview --refresh shows ${changes.list().join(", ")}`);
+    if (changes.length > 0) throw new ChaosFailure(`${label}: not converged: the next preview --refresh shows ${changes.join(", ")}`);
     ctx.say(`    converged: ${want.length} members listed, voting, healthy; preview --refresh empty (${(preview.ms / 1000).toFixed(1)} s)`);
 }
 
