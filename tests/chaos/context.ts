@@ -5,6 +5,7 @@
  */
 import { ScratchStack, StepLog } from "../engine/engine";
 import { Credentials, Etcdctl, HealthMonitor } from "../lab/etcdClient";
+import { labHostAt } from "../lab/lab";
 import { labMembers } from "../lab/labStack";
 import { RecorderRun, setRecorderEndpoints } from "./chaosTools";
 import { Restart, describeRestarts, mostAtOnce, readRestarts } from "./restarts";
@@ -12,7 +13,8 @@ import { Restart, describeRestarts, mostAtOnce, readRestarts } from "./restarts"
 export type Member = { name: string; address: string };
 
 export const clientUrl = (m: Member) => `https://${m.address}:2379`;
-export const hostOfMember = (name: string) => name.replace(/^lab-/, "lab").replace(/b$/, "");
+/** The lab host a member is on, by its address (a replaced member is not on its number's host). */
+export const hostOf = (m: Member) => labHostAt(m.address);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A run's failure: an invariant that did not hold, or a step that could not be done. */

@@ -3,6 +3,7 @@
  * list is drawn up front from the seed, the cluster's size simulated step by step, so the same seed
  * always gives the same list (printed at the start and the end of a run to reproduce a failure).
  */
+import { labHostAt, labIp } from "../lab/lab";
 
 /** mulberry32: a small, fast, seedable generator; the same seed gives the same sequence everywhere. */
 export class Rng {
@@ -45,7 +46,20 @@ export class Rng {
 }
 
 export type StepKind = "scale-up" | "scale-down" | "tuning-roll" | "crash" | "reboot" | "hand-removal" | "wipe-data" | "rename"
-    | "swap" | "cert-reissue" | "fault-during-roll" | "killed-up" | "clock-skew" | "nospace";
+    | "swap" | "cert-reissue" | "fault-during-roll" | "killed-up" | "clock-skew" | "nospace" | "power-off-replace" | "upgrade";
+
+/** A member of the stack as a step finds or leaves it: its name and its host's address. */
+export interface Placement { name: string; address: string }
+
+/** The lab's hosts: lab1 … lab7 (tests/lab/lab.sh). */
+export const labHosts = 7;
+const hostAddress = (k: number) => labIp(`lab${k}`);
+
+/**
+ * The etcd releases the runs use (both built by scripts/etcd-build.sh for the lab): a seed whose list
+ * holds an upgrade deploys the older one, so that its upgrade is a real one; every other seed the newer.
+ */
+export const releases = { older: "3.5.35", newer: "3.6.16" } as const;
 
 /** What fault-during-roll does to its member's host while the roll runs. */
 export type RollFault = "freeze" | "partition";
@@ -63,8 +77,12 @@ export interface Step {
     /** scale: the stack's size after the step. */
     to?: number;
     /** The member the step acts on (crash, reboot, hand-removal, wipe-data, rename, swap, fault-during-roll,
-     * clock-skew): lab-k on host labk. */
+     * clock-skew, power-off-replace), and its host then (a replaced member is on another host than its number's). */
     member?: string;
+    host?: string;
+    /** scale-up, scale-down, power-off-replace: the stack's members after the step (scale-up's new ones on
+     * the lowest free hosts; power-off-replace's member moved to the lowest free host). */
+    after?: Placement[];
     /** swap: the member whose address `member` takes (and which takes `member`'s). */
     other?: string;
     /** tuning-roll, fault-during-roll, killed-up, clock-skew: the new tuning.snapshotCount (a change that rolls). */
@@ -76,15 +94,21 @@ export interface Step {
     seconds?: number;
     /** killed-up: where the engine is killed. */
     killAt?: KillPoint;
+    /** upgrade: the release before and after (releases.older → releases.newer). */
+    version?: { from: string; to: string };
 }
 
 /**
  * The menu: each kind's weight, and whether it can be drawn at a size. Scale up and down share the
  * weight of one "scale by two" (3 ↔ 5 ↔ 7); the steps that break one member are the most frequent.
  */
-export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (size: number) => boolean }> = [
+export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (size: number, upgraded: boolean) => boolean }> = [
     { kind: "scale-up", weight: 1.5, possible: (s) => s < 7 },
     { kind: "scale-down", weight: 1.5, possible: (s) => s > 3 },
+    // A free host to move to: at 7 members every lab host holds one.
+    { kind: "power-off-replace", weight: 1.5, possible: (s) => s < labHosts },
+    // Once a run: a release is never downgraded (the stack refuses it).
+    { kind: "upgrade", weight: 1, possible: (_s, upgraded) => !upgraded },
     { kind: "tuning-roll", weight: 2, possible: () => true },
     { kind: "crash", weight: 1.5, possible: () => true },
     { kind: "reboot", weight: 1.5, possible: () => true },
@@ -99,27 +123,44 @@ export const menu: ReadonlyArray<{ kind: StepKind; weight: number; possible: (si
     { kind: "nospace", weight: 1, possible: () => true },
 ];
 
-/** The whole step list of a seed, from a 3-member stack. */
+/** The whole step list of a seed, from a 3-member stack (lab-k on host labk). */
 export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
     const rng = new Rng(seed);
     const steps: Step[] = [];
-    let size = startSize;
+    // The members, simulated: names lab-1 … lab-n, each on a host (a replace moves one to a free host).
+    let members: Placement[] = Array.from({ length: startSize }, (_, i) => ({ name: `lab-${i + 1}`, address: hostAddress(i + 1) }));
+    let upgraded = false;
     let snapshotCount = 10000;
     let validityHours = 8760;
-    const member = () => `lab-${1 + rng.int(size)}`;
+    const member = () => members[rng.int(members.length)].name;
+    const hostOf = (name: string) => labHostAt(members.find((m) => m.name === name)!.address);
+    const freeHosts = () => Array.from({ length: labHosts }, (_, i) => hostAddress(i + 1)).filter((a) => !members.some((m) => m.address === a));
     const nextCount = () => (snapshotCount += 1 + rng.int(50));
     for (let n = 1; n <= count; n++) {
-        const kind = rng.weighted(menu.filter((m) => m.possible(size)).map((m) => [m.kind, m.weight] as const));
+        const size = members.length;
+        const kind = rng.weighted(menu.filter((m) => m.possible(size, upgraded)).map((m) => [m.kind, m.weight] as const));
         const step: Step = { n, kind, from: size };
         switch (kind) {
-            case "scale-up": step.to = size + 2; break;
-            case "scale-down": step.to = size - 2; break;
+            case "scale-up": {
+                step.to = size + 2;
+                const [a, b] = freeHosts();
+                step.after = [...members, { name: `lab-${size + 1}`, address: a }, { name: `lab-${size + 2}`, address: b }];
+                break;
+            }
+            case "scale-down": step.to = size - 2; step.after = members.slice(0, size - 2); break;
             case "tuning-roll": step.snapshotCount = nextCount(); break;
             case "cert-reissue": validityHours -= 1 + rng.int(100); step.validityHours = validityHours; break;
+            case "upgrade": step.version = { from: releases.older, to: releases.newer }; upgraded = true; break;
             case "swap": {
                 step.member = member();
-                const others = Array.from({ length: size }, (_, i) => `lab-${i + 1}`).filter((x) => x !== step.member);
+                const others = members.map((m) => m.name).filter((x) => x !== step.member);
                 step.other = rng.pick(others);
+                break;
+            }
+            case "power-off-replace": {
+                step.member = member();
+                const target = freeHosts()[0];
+                step.after = members.map((m) => m.name === step.member ? { ...m, address: target } : m);
                 break;
             }
             case "fault-during-roll":
@@ -132,18 +173,30 @@ export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
             case "clock-skew": step.member = member(); step.snapshotCount = nextCount(); break;
             default: step.member = member();
         }
+        if (step.member) step.host = hostOf(step.member);
         steps.push(step);
-        size = step.to ?? size;
+        members = step.after ?? members;
     }
     return steps;
 }
 
+/** The release a run deploys: the older one when its list upgrades, so that the upgrade is real. */
+export function startRelease(steps: Step[]): string {
+    return steps.some((s) => s.kind === "upgrade") ? releases.older : releases.newer;
+}
+
 /** One line per step, as printed and written to the results. */
 export function describe(step: Step): string {
-    const host = step.member?.replace(/^lab-/, "lab");
+    const host = step.host;
+    const added = (step.after ?? []).slice(step.from).map((m) => `${m.name} on ${labHostAt(m.address)}`).join(", ");
     switch (step.kind) {
-        case "scale-up":
-        case "scale-down": return `${step.kind} ${step.from} -> ${step.to}`;
+        case "scale-up": return `scale-up ${step.from} -> ${step.to} (${added})`;
+        case "scale-down": return `scale-down ${step.from} -> ${step.to}`;
+        case "power-off-replace": {
+            const to = labHostAt(step.after!.find((m) => m.name === step.member)!.address);
+            return `power-off-replace: ${host} (${step.member}) powered off, ${step.member} moved to ${to} in the stack, then up; ${host} back on and reinstalled`;
+        }
+        case "upgrade": return `upgrade on ${step.from}: version ${step.version!.from} -> ${step.version!.to} (a roll, one member at a time)`;
         case "tuning-roll": return `tuning-roll on ${step.from}: tuning.snapshotCount = ${step.snapshotCount}`;
         case "crash": return `crash ${host} (${step.member}), start it, then up`;
         case "reboot": return `reboot ${host} (${step.member}), then up`;

@@ -16,12 +16,12 @@ import { spawnSync } from "child_process";
 import { descendants, engineUnavailable, scratchStack, ScratchStack } from "../engine/engine";
 import { Etcdctl } from "../lab/etcdClient";
 import { labAvailable, labDown, labRun, labUp } from "../lab/lab";
-import { adminCredentials, labMembers, labStackConfig, labTarball } from "../lab/labStack";
+import { adminCredentials, labStackConfig, labTarball, releaseTarball } from "../lab/labStack";
 import { tarballMissing } from "../skip";
 import { CheckResult, RecorderSummary, check, chaosTools, chaosToolsMissing, startRecorder } from "./chaosTools";
 import { ChaosContext, ChaosFailure, chaosTuning, clientUrl, sleep } from "./context";
 import { checkConverged } from "./invariants";
-import { describe, drawSteps } from "./plan";
+import { describe, drawSteps, startRelease } from "./plan";
 import { ChaosResults, StepResult, saveFailure, stamp, stepLines, writeResults } from "./results";
 import { runStep } from "./steps";
 import { applyMutant, mutants } from "./mutants";
@@ -67,7 +67,9 @@ async function main(): Promise<number> {
     console.log(`chaos: seed ${args.seed}, ${args.steps} steps (reproduce: ${reproduce}):\n${stepLines(steps)}`);
     if (args.plan) return 0;
 
-    const missing = engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? chaosToolsMissing();
+    // A list that upgrades deploys the older release first (plan.ts).
+    const release = startRelease(steps);
+    const missing = engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? tarballMissing(releaseTarball(release)) ?? chaosToolsMissing();
     if (missing) { console.error(`chaos: cannot run: ${missing}`); return 2; }
 
     const startedAt = new Date();
@@ -108,7 +110,7 @@ async function main(): Promise<number> {
         say("lab: down (whatever another run left), then up 3 hosts");
         labDown();
         labUp(3);
-        scratch = await scratchStack("lab", { ...labStackConfig(3), tuning: chaosTuning });
+        scratch = await scratchStack("lab", { ...labStackConfig(3, releaseTarball(release)), version: release, tuning: chaosTuning });
         if (args.mutant) {
             results.mutant = args.mutant;
             say(`mutant ${args.mutant} applied to the scratch copy: ${applyMutant(scratch.dir, args.mutant).what}`);
@@ -117,7 +119,7 @@ async function main(): Promise<number> {
         ctx = new ChaosContext(scratch, etcdctl, runAbort.signal, stepDeadline, say);
 
         const t0 = Date.now();
-        say("deploy: up of a 3-member stack");
+        say(`deploy: up of a 3-member stack (etcd ${release})`);
         await ctx.upConverging("deploy", []);
         ctx.admin = await adminCredentials(scratch, etcdctl, "chaos-admin");
         ctx.recorder = startRecorder(tools, [
@@ -127,7 +129,7 @@ async function main(): Promise<number> {
         ], budgetMs + 10 * 60_000);
         await sleep(2000);
         if (ctx.recorder.child.exitCode !== null) throw new ChaosFailure(`the recorder ended at once: ${(await ctx.recorder.done).stderr.slice(-1000)}`);
-        say(`recorder: ${args.workers} workers on ${labMembers(3).map(clientUrl).join(", ")}`);
+        say(`recorder: ${args.workers} workers on ${ctx.members.map(clientUrl).join(", ")}`);
         // The deploy is not a step: its cluster is checked, its preview left out (one engine run, ~1 min on a busy machine).
         await checkConverged(ctx, "deploy", { preview: false });
         results.timePerStepKind["deploy"] = { count: 1, ms: Date.now() - t0 };

@@ -7,8 +7,8 @@ import * as paths from "../../components/paths";
 import { repoRoot } from "../engine/engine";
 import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp, runAsync } from "../lab/lab";
-import { adminCredentials, labMembers, mainPid } from "../lab/labStack";
-import { ChaosContext, ChaosFailure, EngineOutcome, Member, MonitoredRun, clientUrl, firstError, hostOfMember, sleep } from "./context";
+import { adminCredentials, mainPid, releaseTarball, wipeHost } from "../lab/labStack";
+import { ChaosContext, ChaosFailure, EngineOutcome, Member, MonitoredRun, clientUrl, firstError, hostOf, sleep } from "./context";
 import { readRestarts } from "./restarts";
 import { leaderOf, memberList, unnamedFailure, waitHealthy } from "./invariants";
 import { Step } from "./plan";
@@ -17,7 +17,7 @@ const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The etcd process of every member, by host: a roll must change each. */
 function pidsOf(ctx: ChaosContext): Map<string, string> {
-    return new Map(ctx.members.map((m) => [hostOfMember(m.name), mainPid(hostOfMember(m.name))]));
+    return new Map(ctx.members.map((m) => [hostOf(m), mainPid(hostOf(m))]));
 }
 
 /** Fails the step unless every member's etcd runs as a new process and its config holds `snapshotCount`. */
@@ -62,6 +62,14 @@ function failureNamed(ctx: ChaosContext, label: string, up: EngineOutcome): void
 /** The lab fault that starts `fault` on a host, and the one that ends it. */
 const faultCommands = { freeze: ["freeze", "thaw"], partition: ["link-down", "link-up"] } as const;
 
+/**
+ * The lab's hosts 1 … n up, n the highest that `members` use (lab.sh up n removes the hosts above
+ * n; it keeps the running ones and heals a stopped one, so it comes before a power-off).
+ */
+function hostsUpFor(members: Member[]): void {
+    labUp(Math.max(3, ...members.map((m) => Number(hostOf(m).slice(3)))));
+}
+
 function memberOf(ctx: ChaosContext, name: string): Member {
     const m = ctx.members.find((x) => x.name === name);
     if (!m) throw new ChaosFailure(`${name} is not a member of the stack (${ctx.members.map((x) => x.name).join(", ")})`);
@@ -73,16 +81,16 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
     switch (step.kind) {
         case "scale-up": {
             const before = ctx.members;
-            const after = labMembers(step.to!);
+            const after = step.after!;
             // The new hosts (lab.sh keeps the running ones and writes every host's key to known_hosts).
-            labUp(step.to!);
+            hostsUpFor(after);
             ctx.setMembers(after);
             await ctx.upConverging(label, before);
             ctx.setRecorderEndpoints(after);
             return;
         }
         case "scale-down": {
-            const after = labMembers(step.to!);
+            const after = step.after!;
             // The recorder leaves the members that go first, as an application would be reconfigured.
             ctx.setRecorderEndpoints(after);
             ctx.setMembers(after);
@@ -122,7 +130,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
                 const leader = await leaderOf(ctx);
                 const i = ctx.members.findIndex((m) => m.name === step.member);
                 const m = ctx.members[i]?.name !== leader?.name ? ctx.members[i] : ctx.members[(i + 1) % ctx.members.length];
-                faulted = hostOfMember(m.name);
+                faulted = hostOf(m);
                 ctx.faults++;
                 ctx.say(`    ${labFault(start, faulted).trim()} (${step.seconds} s; leader: ${leader?.name ?? "none answered"})`);
                 await sleep(step.seconds! * 1000);
@@ -185,7 +193,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
         }
         case "clock-skew": {
             const m = memberOf(ctx, step.member!);
-            const host = hostOfMember(m.name);
+            const host = hostOf(m);
             ctx.setTuning({ snapshotCount: step.snapshotCount });
             const pids = pidsOf(ctx);
             ctx.faults++;
@@ -240,10 +248,49 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             if (put.code !== 0) throw new ChaosFailure(`${label}: a put after the maintenance failed: ${put.out}`);
             return;
         }
+        case "power-off-replace": {
+            // A machine that died for good: powered off, its member moved in the stack to a free host;
+            // the up removes the dead registration through the others and adds the member there,
+            // restarting none of the others (tests/lab/membershipRecovery.test.ts proves this path alone).
+            const m = memberOf(ctx, step.member!);
+            const dead = hostOf(m);
+            const after = step.after!;
+            const moved = after.find((x) => x.name === m.name)!;
+            const staying = ctx.members.filter((x) => x.name !== m.name);
+            hostsUpFor([...ctx.members, ...after]);
+            const pids = new Map(staying.map((x) => [hostOf(x), mainPid(hostOf(x))]));
+            ctx.faults++;
+            ctx.say(`    ${labFault("stop", dead).trim()} (powered off)`);
+            ctx.setMembers(after);
+            await ctx.upConverging(label, staying);
+            ctx.setRecorderEndpoints(after);
+            const restarted = [...pids].filter(([h, pid]) => mainPid(h) !== pid).map(([h]) => h);
+            if (restarted.length > 0) throw new ChaosFailure(`${label}: replacing ${m.name} restarted etcd on ${restarted.join(", ")}`);
+            ctx.say(`    ${m.name} now on ${hostOf(moved)}; no other member restarted`);
+            // The dead machine comes back with its old etcd, which the others refuse (a removed member);
+            // then it is reinstalled, as an operator would before using it again (a free host for later steps).
+            ctx.say(`    ${labFault("start", dead).trim()}`);
+            await sleep(5000);
+            wipeHost(dead);
+            ctx.say(`    ${dead} reinstalled (every etcd-stack file removed)`);
+            return;
+        }
+        case "upgrade": {
+            const { from, to } = step.version!;
+            ctx.scratch.setConfig({ version: to, binary: { localTarball: releaseTarball(to) } });
+            const pids = pidsOf(ctx);
+            await ctx.upConverging(label, ctx.members);
+            checkRolled(ctx, label, pids);
+            const old = ctx.members.filter((m) => !new RegExp(`^etcd Version: ${escaped(to)}$`, "m")
+                .test(labSsh(hostOf(m), `${paths.binDir}/etcd --version`, undefined, 60_000).stdout));
+            if (old.length > 0) throw new ChaosFailure(`${label}: ${old.map((m) => m.name).join(", ")} still run another release than ${to} (from ${from})`);
+            ctx.say(`    every member runs ${to} (etcd --version on its host)`);
+            return;
+        }
         case "crash":
         case "reboot": {
             const m = memberOf(ctx, step.member!);
-            const host = hostOfMember(m.name);
+            const host = hostOf(m);
             ctx.faults++;
             if (step.kind === "crash") {
                 ctx.say(`    ${labFault("crash", host).trim()}`);
@@ -268,14 +315,14 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             if (r.code !== 0) throw new ChaosFailure(`${label}: etcdctl member remove ${listed.id} (${m.name}) failed: ${r.out.trim()}`);
             ctx.faults++;
             ctx.say(`    ${r.out.trim().split("\n")[0]}`);
-            const stopped = labSsh(hostOfMember(m.name), `for i in $(seq 30); do systemctl is-active --quiet ${paths.unitName} || exit 0; sleep 1; done; exit 1`, undefined, 60_000);
+            const stopped = labSsh(hostOf(m), `for i in $(seq 30); do systemctl is-active --quiet ${paths.unitName} || exit 0; sleep 1; done; exit 1`, undefined, 60_000);
             ctx.say(`    ${m.name}'s etcd ${stopped.code === 0 ? "stopped" : "still active after 30 s"}`);
             await ctx.upConverging(label, ctx.members);
             return;
         }
         case "wipe-data": {
             const m = memberOf(ctx, step.member!);
-            const r = labSsh(hostOfMember(m.name), `systemctl stop ${paths.unitName} && rm -rf ${paths.defaultDirs.data}/member`, undefined, 60_000);
+            const r = labSsh(hostOf(m), `systemctl stop ${paths.unitName} && rm -rf ${paths.defaultDirs.data}/member`, undefined, 60_000);
             if (r.code !== 0) throw new ChaosFailure(`${label}: wiping ${m.name}'s data failed: ${r.stderr.trim()}`);
             ctx.faults++;
             ctx.say(`    ${m.name}: etcd stopped, ${paths.defaultDirs.data}/member removed`);

@@ -6,7 +6,9 @@ import { Credentials, Etcdctl } from "./etcdClient";
 import { readStackFile } from "../stackFile";
 import { labKeyPath, labKnownHostsPath, labSsh } from "./lab";
 
-export const labTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
+/** An etcd release's tarball as scripts/etcd-build.sh builds it (3.5.35 and 3.6.16 for the lab). */
+export const releaseTarball = (version: string) => path.join(cacheDir, `etcd/${version}/etcd-v${version}-linux-amd64.tar.gz`);
+export const labTarball = releaseTarball("3.6.16");
 
 /**
  * The plan's record (components/planResource.ts, issue 28): updated by every edit that changes the

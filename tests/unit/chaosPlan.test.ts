@@ -4,7 +4,7 @@
  * on the menu is drawn by some seed.
  */
 import * as assert from "assert";
-import { Rng, Step, describe as describeStep, drawSteps, menu } from "../chaos/plan";
+import { Placement, Rng, Step, describe as describeStep, drawSteps, menu, releases, startRelease } from "../chaos/plan";
 
 describe("chaos step lists (tests/chaos/plan.ts)", () => {
     const seeds = Array.from({ length: 200 }, (_, i) => i + 1);
@@ -19,6 +19,8 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
     it("every step fits the cluster it comes to: sizes 3, 5 or 7, members that exist, parameters that change something", () => {
         for (const seed of seeds) {
             let size = 3;
+            let placed: Placement[] = [1, 2, 3].map((k) => ({ name: `lab-${k}`, address: `10.213.0.${10 + k}` }));
+            let upgrades = 0;
             let snapshotCount = 10000;
             let validity = 8760;
             for (const step of drawSteps(seed, 15)) {
@@ -28,9 +30,35 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
                     const k = Number(/^lab-(\d)$/.exec(name ?? "")?.[1]);
                     assert.ok(k >= 1 && k <= size, `${where}: ${name} is not one of lab-1..lab-${size}`);
                 };
+                // A step on a member names the host the member is on then (a replace moves it).
+                if (step.member) assert.strictEqual(step.host, `lab${placed.find((m) => m.name === step.member)!.address.slice(-1)}`, where);
+                const after = step.after ?? placed;
+                // Every member on its own lab host; the names stay lab-1 … lab-n.
+                assert.strictEqual(new Set(after.map((m) => m.address)).size, after.length, `${where}: two members on one host`);
+                assert.ok(after.every((m) => /^10\.213\.0\.1[1-7]$/.test(m.address)), where);
+                assert.deepStrictEqual(after.map((m) => m.name), after.map((_, i) => `lab-${i + 1}`), where);
                 switch (step.kind) {
-                    case "scale-up": assert.strictEqual(step.to, size + 2, where); break;
-                    case "scale-down": assert.strictEqual(step.to, size - 2, where); break;
+                    case "scale-up":
+                        assert.strictEqual(step.to, size + 2, where);
+                        assert.deepStrictEqual(after.slice(0, size), placed, `${where}: the members already there stay where they are`);
+                        assert.ok(after.slice(size).every((m) => !placed.some((p) => p.address === m.address)), `${where}: a new member on a used host`);
+                        break;
+                    case "scale-down":
+                        assert.strictEqual(step.to, size - 2, where);
+                        assert.deepStrictEqual(after, placed.slice(0, size - 2), where);
+                        break;
+                    case "power-off-replace": {
+                        member(step.member);
+                        assert.ok(size < 7, `${where}: no free host at 7`);
+                        const moved = after.filter((m, i) => m.address !== placed[i].address);
+                        assert.deepStrictEqual(moved.map((m) => m.name), [step.member], `${where}: exactly the replaced member moves`);
+                        assert.ok(!placed.some((p) => p.address === moved[0].address), `${where}: it moves to a free host`);
+                        break;
+                    }
+                    case "upgrade":
+                        assert.deepStrictEqual(step.version, { from: releases.older, to: releases.newer }, where);
+                        assert.strictEqual(++upgrades, 1, `${where}: a second upgrade (a release is never downgraded)`);
+                        break;
                     case "cert-reissue":
                         assert.ok(step.validityHours! < validity && step.validityHours! > 720, where);
                         validity = step.validityHours!;
@@ -57,9 +85,18 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
                     assert.strictEqual(step.snapshotCount, undefined, where);
                 }
                 size = step.to ?? size;
+                placed = after;
+                assert.strictEqual(placed.length, size, where);
                 assert.ok([3, 5, 7].includes(size), `${where}: size ${size}`);
             }
         }
+    });
+
+    it("a list that upgrades deploys the older release; every other the newer", () => {
+        const lists = seeds.map((seed) => drawSteps(seed, 15));
+        const upgrading = lists.filter((l) => l.some((s) => s.kind === "upgrade"));
+        assert.ok(upgrading.length > 20 && upgrading.length < lists.length - 20, `${upgrading.length} of ${lists.length}`);
+        for (const l of lists) assert.strictEqual(startRelease(l), upgrading.includes(l) ? "3.5.35" : "3.6.16");
     });
 
     it("every kind on the menu is drawn, in about its share of the weight", () => {
@@ -73,7 +110,7 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
         // Kinds possible at every size: their share is their weight over the menu's at that size
         // (between the share with both scale kinds possible and with one only).
         const all = menu.reduce((s, m) => s + m.weight, 0);
-        for (const m of menu.filter((x) => !x.kind.startsWith("scale-"))) {
+        for (const m of menu.filter((x) => !x.kind.startsWith("scale-") && x.kind !== "power-off-replace" && x.kind !== "upgrade")) {
             const share = counts.get(m.kind)! / total;
             assert.ok(share > (m.weight / all) * 0.75 && share < (m.weight / (all - 1.5)) * 1.25, `${m.kind}: ${(share * 100).toFixed(1)} % of ${total} steps`);
         }
@@ -87,9 +124,12 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
             assert.ok(line.startsWith(step.kind), line);
             seen.add(step.kind);
         }
-        const example: Step = { n: 1, kind: "fault-during-roll", from: 5, member: "lab-4", fault: "partition", seconds: 12, snapshotCount: 10007 };
+        const example: Step = { n: 1, kind: "fault-during-roll", from: 5, member: "lab-4", host: "lab4", fault: "partition", seconds: 12, snapshotCount: 10007 };
         assert.strictEqual(describeStep(example), "fault-during-roll on 5: tuning.snapshotCount = 10007, lab4 (lab-4) cut off the network for 12 s " +
             "as the first restart begins; then up until converged");
+        const replace: Step = { n: 2, kind: "power-off-replace", from: 3, member: "lab-2", host: "lab2",
+            after: [{ name: "lab-1", address: "10.213.0.11" }, { name: "lab-2", address: "10.213.0.14" }, { name: "lab-3", address: "10.213.0.13" }] };
+        assert.strictEqual(describeStep(replace), "power-off-replace: lab2 (lab-2) powered off, lab-2 moved to lab4 in the stack, then up; lab2 back on and reinstalled");
         assert.strictEqual(seen.size, menu.length);
     });
 
