@@ -311,7 +311,13 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             if (!listed) throw new ChaosFailure(`${label}: ${m.name} is not in the cluster's member list`);
             // Asked of the others: the removed member stops as soon as it applies its own removal.
             const others = ctx.endpoints(ctx.members.filter((x) => x.name !== m.name));
-            const r = await ctx.etcdctl.run(others, ["member", "remove", listed.id], ctx.admin);
+            // etcd's strict reconfig check answers "unhealthy cluster" until every peer has been
+            // connected for 5 s (a member just started): the operator's etcdctl is tried again then.
+            let r = await ctx.etcdctl.run(others, ["member", "remove", listed.id], ctx.admin);
+            for (let i = 0; i < 15 && r.code !== 0 && /unhealthy cluster/.test(r.out); i++) {
+                await sleep(2000);
+                r = await ctx.etcdctl.run(others, ["member", "remove", listed.id], ctx.admin);
+            }
             if (r.code !== 0) throw new ChaosFailure(`${label}: etcdctl member remove ${listed.id} (${m.name}) failed: ${r.out.trim()}`);
             ctx.faults++;
             ctx.say(`    ${r.out.trim().split("\n")[0]}`);
