@@ -24,7 +24,8 @@ export function labKeyPath(): string {
  * 2's network namespace with ETCD_STACK_LAB_LANE=2 (tests/lab/lab.sh: same names and addresses).
  */
 export function labLane(): number {
-    return process.env.ETCD_STACK_LAB_LANE === "2" ? 2 : 1;
+    const lane = Number(process.env.ETCD_STACK_LAB_LANE);
+    return lane === 2 || lane === 3 ? lane : 1;
 }
 
 /** The known_hosts file `lab.sh up` writes from this lane's hosts' own keys. */
