@@ -5,6 +5,7 @@ import { StackInputs, readStackInputs } from "./components/config";
 import { certificateExpiries, consumerOutputs, etcdctlEnv } from "./components/outputs";
 import { ClusterPlan } from "./components/planResource";
 import { skipPromiseStackMapping } from "./components/promiseStacks";
+import { monitoringOutputs } from "./components/renderMonitoring";
 import { SpecError } from "./components/spec";
 
 /** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
@@ -35,3 +36,5 @@ export const etcdctlEnvironment = etcdctlEnv(cluster.clientEndpoints);
 export const clientCertificates = consumerOutputs(inputs.spec.clientCertificates, cluster.clientCertificates, cluster.clientEndpoints);
 /** Every certificate's expiry, renewal window and fingerprint (scripts/certExpiry.sh checks them; docs/certificates.md). */
 export const certificates = certificateExpiries(cluster.issuedCertificates, inputs.spec);
+/** With `etcd:metrics`: Prometheus's scrape job and alert rules for this cluster (docs: README, "Monitoring"). */
+export const monitoring = monitoringOutputs(inputs.spec);

@@ -17,7 +17,7 @@ export interface StackInputs {
     caPrivateKeyPem?: pulumi.Output<string>;
 }
 
-const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "defrag", "restore", "bastion"] as const;
+const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "defrag", "restore", "metrics", "bastion"] as const;
 const scalarKeys = ["clusterName", "version", "certValidityHours", "certRenewBeforeHours", "allowSingleMember", "allowEvenMembers", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
     "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
 

@@ -229,7 +229,7 @@ export const configReference: ConfigKey[] = [
     },
     {
         key: "ports.metrics", type: "TCP port", default: 2381, read: (s) => s.ports.metrics, example: 12381, invalid: 2379,
-        meaning: "the metrics and health listener, on loopback only", constraint: "1-65535, not another etcd port",
+        meaning: "the metrics and health listener: on loopback, and with `metrics` also on the member's address", constraint: "1-65535, not another etcd port",
     },
     {
         key: "tuning", type: "object", defaultText: "each field's default",
@@ -311,7 +311,7 @@ export const configReference: ConfigKey[] = [
     {
         key: "clientCertificates", type: "list of objects", defaultText: "none besides the built-in `admin`, `healthcheck` and `apiserver-etcd-client`",
         read: (s) => s.clientCertificates.length,
-        defaultCases: [{ given: {}, value: 3 }],
+        defaultCases: [{ given: { metrics: undefined }, value: 3 }],
         meaning: "extra client certificates (kube-apiserver, flannel, a backup job), issued by the CA and given in the `clientCertificates` output",
         constraint: "`{ name, commonName?, organization?, dir? }` each", invalid: { name: "flannel" },
     },
@@ -379,6 +379,28 @@ export const configReference: ConfigKey[] = [
         key: "defrag.member", type: "member name", defaultText: "the first member", read: (s) => s.defrag?.member, example: "lab-2", invalid: "lab-9",
         defaultCases: [{ given: {}, value: "lab-1" }],
         meaning: "the member whose host runs the timer", constraint: "a member of the stack",
+    },
+    {
+        key: "metrics", type: "object", defaultText: "off (metrics on loopback only)",
+        read: (s) => s.metrics !== undefined, defaultCases: [{ given: { metrics: undefined }, value: false }],
+        meaning: "a metrics listener (`/metrics`, `/health`) on each member's address at `ports.metrics`, for a Prometheus server; the `monitoring` output gives its scrape job and alert rules",
+        constraint: "`{ enabled?, listen?, clientCertificate? }`", invalid: "https",
+    },
+    {
+        key: "metrics.enabled", type: "boolean", default: true, read: (s) => s.metrics !== undefined, example: false, invalid: "yes",
+        meaning: "turn the listener off while keeping the settings", constraint: "true or false",
+    },
+    {
+        key: "metrics.listen", type: "string", defaultText: "`https`", read: (s) => s.metrics?.listen, example: "http", invalid: "ftp",
+        defaultCases: [{ given: { metrics: { clientCertificate: "prometheus" } }, value: "https" }], context: { metrics: {} },
+        meaning: "`https`: mutual TLS with the cluster's client CA (etcd serves a secure metrics URL with its client TLS settings); `http`: plain, for a network a firewall allow-lists",
+        constraint: "`https` or `http`",
+    },
+    {
+        key: "metrics.clientCertificate", type: "client certificate name", required: "with `listen` https", read: (s) => s.metrics?.clientCertificate,
+        example: "flannel", invalid: "admin",
+        meaning: "the `clientCertificates` entry the Prometheus server presents; its files are where the scrape job's `tls_config` points",
+        constraint: "one of `clientCertificates` (not admin); only with https. etcd admits a certificate of its client CA on every client API too: give the scraper one of its own",
     },
     {
         key: "restore", type: "object", defaultText: "none",

@@ -27,6 +27,11 @@ export function clientUrl(spec: ClusterSpec, member: MemberSpec): string {
     return `https://${urlHost(member.address)}:${spec.ports.client}`;
 }
 
+/** The metrics listener on the member's address (`etcd:metrics`), where a Prometheus server scrapes. */
+export function metricsUrl(spec: ClusterSpec, member: MemberSpec): string {
+    return `${spec.metrics?.listen ?? "https"}://${urlHost(member.address)}:${spec.ports.metrics}`;
+}
+
 /** The `initial-cluster` value: every member's name and peer URL. */
 export function initialCluster(spec: ClusterSpec, members: MemberSpec[] = spec.members): string {
     return members.map((m) => `${m.name}=${peerUrl(spec, m)}`).join(",");
@@ -51,7 +56,8 @@ export interface EtcdConfigOptions {
 
 /**
  * etcd's YAML config file for one member. Only TLS listeners for clients and peers;
- * metrics (plain HTTP, /metrics and /health only) listen on loopback. What differs by etcd
+ * metrics (plain HTTP, /metrics and /health only) listen on loopback, and with `etcd:metrics` also
+ * on the member's address (https: mutual TLS with the client CA; http: plain). What differs by etcd
  * version (allowed-cn a string in 3.5.14, a list from 3.5.15; snapshot-count left out at its
  * default where 3.6.0-3.6.7 deprecate it) is decided in etcdVersions.ts, with etcd's source cited.
  */
@@ -59,6 +65,8 @@ export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: Et
     const t = spec.tuning;
     const clientUrls = [clientUrl(spec, member)];
     if (member.address !== "127.0.0.1") clientUrls.push(`https://127.0.0.1:${spec.ports.client}`);
+    const metricsUrls = [`http://127.0.0.1:${spec.ports.metrics}`];
+    if (spec.metrics && member.address !== "127.0.0.1") metricsUrls.push(metricsUrl(spec, member));
     const tls = (cert: string, key: string) => [
         `  cert-file: ${yq(cert)}`,
         `  key-file: ${yq(key)}`,
@@ -77,7 +85,7 @@ export function renderEtcdConfig(spec: ClusterSpec, member: MemberSpec, opts: Et
         `initial-cluster: ${yq(opts.initialCluster ?? initialCluster(spec))}`,
         `initial-cluster-token: ${yq(opts.token)}`,
         `initial-cluster-state: ${yq(opts.initialClusterState)}`,
-        `listen-metrics-urls: ${yq(`http://127.0.0.1:${spec.ports.metrics}`)}`,
+        `listen-metrics-urls: ${yq(metricsUrls.join(","))}`,
         `client-transport-security:`,
         ...tls(pkiPath(spec, "serverCert"), pkiPath(spec, "serverKey")),
         `peer-transport-security:`,

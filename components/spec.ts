@@ -128,6 +128,19 @@ export interface RestoreSpec {
     id: string;
 }
 
+/**
+ * An opt-in metrics listener on each member's own address for a Prometheus server (etcd's `/metrics`
+ * and `/health` only; renderMonitoring.ts writes the scrape configuration and the alert rules).
+ * https is mutual TLS with the cluster's client CA: etcd serves a secure metrics URL with its client
+ * TLS settings (embed/etcd.go, createMetricsListener), so the scraper's certificate is a client
+ * certificate like any other. http is plain, for a network a firewall allow-lists.
+ */
+export interface MetricsSpec {
+    listen: "https" | "http";
+    /** https: the `clientCertificates` entry the scraper presents. */
+    clientCertificate?: string;
+}
+
 export interface BastionSpec {
     host: string;
     port: number;
@@ -158,6 +171,8 @@ export interface ClusterSpec {
     defrag?: DefragSpec;
     /** A restore from a snapshot; undefined when none is asked for. */
     restore?: RestoreSpec;
+    /** The metrics listener on each member's address; undefined when off (loopback only). */
+    metrics?: MetricsSpec;
     bastion?: BastionSpec;
     allowSingleMember: boolean;
     /**
@@ -195,6 +210,7 @@ export interface RawClusterConfig {
     defrag?: unknown;
     /** `{ snapshot: <path> }`; config.ts resolves the path and adds the file's `sha256`. */
     restore?: unknown;
+    metrics?: unknown;
     bastion?: unknown;
     allowSingleMember?: unknown;
     allowEvenMembers?: unknown;
@@ -341,6 +357,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const snapshots = parseSnapshots(raw.snapshots, members, p);
     const defrag = parseDefrag(raw.defrag, members, p);
     const restore = parseRestore(raw.restore, p);
+    const metrics = parseMetrics(raw.metrics, clientCertificates, p);
     if (restore && members.some((m) => m.adopt)) {
         problems.push("restore: cannot restore while a member adopts an existing etcd; adopt first, then restore in a later run");
     }
@@ -368,6 +385,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         ...(snapshots ? { snapshots } : {}),
         ...(defrag ? { defrag } : {}),
         ...(restore ? { restore } : {}),
+        ...(metrics ? { metrics } : {}),
         bastion,
         allowSingleMember,
         allowEvenMembers,
@@ -731,6 +749,30 @@ function parseDefrag(value: unknown, members: MemberSpec[], p: Reader): DefragSp
     const member = p.string("defrag.member", field(value, "member"), members[0]?.name ?? "");
     if (members.length > 0 && !members.some((m) => m.name === member)) p.problems.push(`defrag.member: "${member}" is not a member of the stack`);
     return { onCalendar, member };
+}
+
+function parseMetrics(value: unknown, clients: ClientCertificateSpec[], p: Reader): MetricsSpec | undefined {
+    if (value === undefined) return undefined;
+    if (!p.object("metrics", value)) return undefined;
+    if (!p.boolean("metrics.enabled", field(value, "enabled"), true)) return undefined;
+    const listen = p.string("metrics.listen", field(value, "listen"), "https");
+    if (listen !== "https" && listen !== "http") {
+        p.problems.push(`metrics.listen: "${listen}" must be "https" (mutual TLS) or "http" (plain, behind a firewall's allow-list)`);
+        return undefined;
+    }
+    const raw = field(value, "clientCertificate");
+    if (listen === "http") {
+        if (raw !== undefined) p.problems.push("metrics.clientCertificate: only with metrics.listen https (a plain listener asks for no certificate)");
+        return { listen };
+    }
+    const name = p.string("metrics.clientCertificate", raw, "");
+    if (name === "") {
+        p.problems.push("metrics.clientCertificate: with metrics.listen https, name the clientCertificates entry the Prometheus server presents " +
+            "(etcd admits any certificate of its client CA on every client API too: give the scraper one of its own)");
+    } else if (name === "admin" || !clients.some((c) => c.name === name)) {
+        p.problems.push(`metrics.clientCertificate: "${name}" is not one of the stack's clientCertificates${name === "admin" ? " (admin is the operator's, never a scraper's)" : ""}`);
+    }
+    return { listen, clientCertificate: name };
 }
 
 function parseBastion(value: unknown, p: Reader): BastionSpec | undefined {

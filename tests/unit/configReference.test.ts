@@ -21,8 +21,9 @@ import { configDocPath } from "../../scripts/configReference";
 function base(): RawClusterConfig {
     const raw = rawConfig({
         binary: { sha256: { amd64: "0".repeat(64) } },
-        clientCertificates: [{ name: "flannel" }],
+        clientCertificates: [{ name: "flannel" }, { name: "prometheus" }],
         snapshots: {},
+        metrics: { clientCertificate: "prometheus" },
         defrag: {},
         bastion: { host: "bastion.example", hostKey: fixtureHostKeys[0] },
     });
