@@ -8,7 +8,7 @@
 #   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
 #   ETCD_STACK_LAB_LANE=2 lab.sh …     # a second lab, same names and addresses, in a netns of its own
-#                                      # (3: a third, for long chaos runs beside the test lanes)
+#                                      # (3 and 4: more, for long chaos runs beside the test lanes)
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -21,7 +21,7 @@ BASE=$CACHE/bookworm-base-3   # the suffix changes with the package list below
 # namespace (scripts/test.sh: nsenter --net); everything else of a lane is its own (state, host
 # netns, veth and cgroup names, known_hosts, lock). The base rootfs and the lab key are shared.
 LANE=${ETCD_STACK_LAB_LANE:-1}
-[[ $LANE =~ ^[123]$ ]] || { echo "lab: ETCD_STACK_LAB_LANE must be 1, 2 or 3, not '$LANE'" >&2; exit 1; }
+[[ $LANE =~ ^[1-4]$ ]] || { echo "lab: ETCD_STACK_LAB_LANE must be 1 to 4, not '$LANE'" >&2; exit 1; }
 KEY=$REPO/.lab/ssh/id_ed25519
 if [[ $LANE == 1 ]]; then
   STATE=/var/lib/etcd-stack-lab          # runtime state: overlays, pid files, console logs
