@@ -1,6 +1,6 @@
 /**
  * The etcd-stack policy pack: `pulumi preview --policy-pack policy` (and `up`) refuses a stack that
- * breaks any of these rules. Every policy is mandatory; see README, "Policy pack".
+ * breaks any of these rules. Every policy is mandatory; see docs/policy.md.
  */
 import { PolicyPack } from "@pulumi/policy";
 import { caKeyOffHosts } from "./caKeyOffHosts";

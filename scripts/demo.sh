@@ -41,7 +41,7 @@ bash tests/lab/lab.sh up 3
 . scripts/pulumi-env.sh
 pulumi stack select --create lab --non-interactive >/dev/null
 # Lab hosts rebuilt since the last run (`lab.sh down`) hold nothing the state describes: start the
-# lab stack afresh rather than trust it. (A real stack would show this as drift; see the README.)
+# lab stack afresh rather than trust it. (A real stack would show this as drift; see docs/drift.md.)
 if [[ "$(pulumi stack export --stack lab | grep -c '"type": "command:remote:Command"')" -gt 0 ]] &&
   ! bash tests/lab/lab.sh ssh lab1 test -e /etc/etcd/etcd-stack.applied 2>/dev/null; then
   step "lab hosts were rebuilt: the lab stack's state is stale, starting it afresh"

@@ -81,10 +81,10 @@ describe("paths on the operator's machine", () => {
             }
         });
 
-        it("say why, where the README first sets a key path", () => {
-            const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-            assert.match(readme, /pulumi config set\s+etcd:sshPrivateKeyPath '~\/\.ssh\/etcd-<env>'/);
-            assert.match(readme, /Quote a path with `~`:\s+unquoted, the shell expands it to the operator's own home directory/);
+        it("say why, where the production quickstart first sets a key path", () => {
+            const page = fs.readFileSync(path.join(repoRoot, "docs", "production.md"), "utf8");
+            assert.match(page, /pulumi config set\s+etcd:sshPrivateKeyPath '~\/\.ssh\/etcd-<env>'/);
+            assert.match(page, /Quote a path with `~`:\s+unquoted, the shell expands it to the operator's own home directory/);
         });
     });
 });

@@ -186,9 +186,10 @@ describe("operator scripts use the operator's Pulumi, the lab's only when asked"
         assert.match(r.stderr, /no pulumi on PATH: install the Pulumi CLI and `pulumi login`.*ETCD_STACK_LAB=1 or --lab/);
     });
 
-    it("the README's policy-pack recipe and operator commands do not source the lab's environment", () => {
-        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-        const policy = readme.slice(readme.indexOf("## Policy pack"));
+    it("docs/policy.md's policy-pack recipe and the operator commands do not source the lab's environment", () => {
+        const page = fs.readFileSync(path.join(repoRoot, "docs", "policy.md"), "utf8");
+        assert.match(page, /^# Policy pack/m);
+        const policy = page.slice(page.indexOf("# Policy pack"));
         const recipe = policy.slice(policy.indexOf("```bash"), policy.indexOf("```", policy.indexOf("```bash") + 7));
         assert.match(recipe, /pulumi preview --policy-pack policy/);
         assert.doesNotMatch(recipe, /pulumi-env\.sh/);

@@ -1,7 +1,7 @@
 /**
  * The plan a reviewer reads (issue 28), as the pull request shows it and as the lab reads it:
  * the whole comment scripts/previewComment.sh writes for a fixed 3 → 5 plan and a fixed Pulumi
- * output, against a golden file; README's picture of that plan; and the lab's parser of the plan's text (tests/lab/planCheck.ts)
+ * output, against a golden file; docs/ci.md's picture of that plan; and the lab's parser of the plan's text (tests/lab/planCheck.ts)
  * against every golden plan, so that a rendering it does not understand fails here, not in a
  * 10-minute lab run.
  */
@@ -52,13 +52,13 @@ describe("the pull request's comment for a 3 → 5 plan (scripts/previewComment.
     });
 });
 
-describe("README's picture of the plan", () => {
+describe("docs/ci.md's picture of the plan", () => {
     it("is the 3 → 5 plan's Markdown (the golden file, which the lab's preview wrote byte for byte), quoted", () => {
-        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const page = fs.readFileSync(path.join(repoRoot, "docs", "ci.md"), "utf8");
         const markdown = fs.readFileSync(path.join(goldenDir, "plan-scale-3-to-5.md"), "utf8");
         const quoted = markdown.trimEnd().split("\n").map((l) => (l === "" ? ">" : `> ${l}`)).join("\n") + "\n";
-        assert.ok(readme.includes("### The plan a reviewer reads"), "README has no section on the plan");
-        assert.ok(readme.includes(quoted), `README's plan is not the golden 3 → 5 Markdown:\n${quoted}`);
+        assert.match(page, /^## The plan a reviewer reads/m, "docs/ci.md has no section on the plan");
+        assert.ok(page.includes(quoted), `docs/ci.md's plan is not the golden 3 → 5 Markdown:\n${quoted}`);
     });
 });
 

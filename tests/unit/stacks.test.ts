@@ -163,9 +163,9 @@ describe("stacks/", () => {
 });
 
 describe("examples/stacks/", () => {
-    it("Pulumi.prod.yaml is the example README tells a new environment to copy, and its only problem is the checksum to fill in", () => {
-        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-        assert.match(readme, /copy `examples\/stacks\/Pulumi\.prod\.yaml` to `stacks\/Pulumi\.<env>\.yaml`/);
+    it("Pulumi.prod.yaml is the example docs/production.md tells a new environment to copy, and its only problem is the checksum to fill in", () => {
+        const page = fs.readFileSync(path.join(repoRoot, "docs", "production.md"), "utf8");
+        assert.match(page, /copy `examples\/stacks\/Pulumi\.prod\.yaml` to `stacks\/Pulumi\.<env>\.yaml`/);
         assert.deepEqual(validationProblems("prod", examplesDir).filter((p) => !absentHere(p)), ["binary.sha256.amd64: must be 64 lowercase hex characters"]);
         assert.deepEqual(realStackProblems("prod", examplesDir), [], "the placeholder carries the REPLACE-WITH marker");
     });

@@ -235,7 +235,8 @@ describe("GitHub workflows (.github/workflows)", () => {
         });
     });
 
-    it("passes secrets through env only, and names every secret the README documents", () => {
+    it("passes secrets through env only, and names every secret docs/ci.md documents", () => {
+        const page = fs.readFileSync(path.join(dir, "..", "..", "docs", "ci.md"), "utf8");
         for (const f of ["preview.yml", "deploy.yml"]) {
             const text = fs.readFileSync(path.join(dir, f), "utf8");
             const w = load(f);
@@ -244,6 +245,7 @@ describe("GitHub workflows (.github/workflows)", () => {
             }
             for (const secret of ["PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "ETCD_SSH_PRIVATE_KEY", "ETCD_KNOWN_HOSTS"]) {
                 assert.match(text, new RegExp(`secrets\\.${secret}\\b`), `${f} lacks ${secret}`);
+                assert.match(page, new RegExp(`^\\| \`${secret}\` \\|`, "m"), `docs/ci.md does not document ${secret}`);
             }
         }
     });
