@@ -1,0 +1,198 @@
+/**
+ * Lab, real engine: a real application keeps its state in the cluster through the stack's day-2
+ * changes (issue 29, item 8). Patroni (Debian's package) runs a PostgreSQL 15 on this machine and
+ * holds its leader lock in etcd v3 (its `etcd3` store: etcd's JSON gateway over mutual TLS),
+ * configured only from the stack's outputs: the client endpoints, the CA and a client certificate
+ * the stack declares for it. Then a rolling change and a scale-up 3 → 5 through the engine, Patroni's
+ * REST API asked every second meanwhile: it stays the leader of its cluster the whole time (no
+ * failover, the PostgreSQL timeline unchanged, the leader key never gone), and its log shows no
+ * demotion. Patroni and PostgreSQL run for the test only, on this process's loopback (the lab's
+ * hosts are the only other addresses it reaches).
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
+import { skipIf, tarballMissing } from "../skip";
+import { Credentials, Etcdctl } from "./etcdClient";
+import { labAvailable, labUp } from "./lab";
+import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+
+const pgBin = "/usr/lib/postgresql/15/bin";
+const scope = "consumer";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(port));
+        }).on("error", reject);
+    });
+}
+
+/** Patroni's REST API: GET `what`, its JSON (or the error), bounded. */
+function patroniGet(port: number, what: string): Promise<{ status?: number; json?: Record<string, unknown>; error?: string }> {
+    return new Promise((resolve) => {
+        const req = http.get(`http://127.0.0.1:${port}/${what}`, { timeout: 3000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => { try { resolve({ status: res.statusCode, json: JSON.parse(body) }); } catch { resolve({ status: res.statusCode, error: body.slice(0, 200) }); } });
+        });
+        req.on("timeout", () => req.destroy(new Error("timed out")));
+        req.on("error", (e) => resolve({ error: e.message }));
+    });
+}
+
+/** Samples Patroni every second until stopped: its role, state and timeline at each sample. */
+class PatroniWatch {
+    samples: Array<{ at: number; role?: string; state?: string; timeline?: number; error?: string }> = [];
+    private stopped = false;
+    private loop?: Promise<void>;
+    constructor(private readonly port: number) { }
+    start(): this {
+        this.loop = (async () => {
+            while (!this.stopped) {
+                const r = await patroniGet(this.port, "patroni");
+                this.samples.push({ at: Date.now(), role: r.json?.role as string, state: r.json?.state as string, timeline: r.json?.timeline as number, error: r.error });
+                await sleep(1000);
+            }
+        })();
+        return this;
+    }
+    async stop(): Promise<void> { this.stopped = true; await this.loop; }
+    /** The samples where Patroni was not a running leader. */
+    notLeading(): string[] {
+        return this.samples.filter((s) => !(s.role === "master" || s.role === "primary") || s.state !== "running")
+            .map((s) => `${new Date(s.at).toISOString().slice(11, 19)} ${s.role ?? "-"} ${s.state ?? "-"} ${s.error ?? ""}`);
+    }
+}
+
+describe("lab: a real application (Patroni and PostgreSQL) keeps its leader lock in etcd through a roll and a scale-up (real engine)", function () {
+    this.timeout(20 * 60_000);
+    let scratch: ScratchStack;
+    let etcdctl: Etcdctl;
+    let admin: Credentials;
+    let dir = "";
+    let patroni: ChildProcess | undefined;
+    let log = "";
+    let port = 0;
+    let timeline = 0;
+    let leaderKey = "";
+
+    before(async function () {
+        skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ??
+            (spawnSync("patroni", ["--version"], { encoding: "utf8" }).status === 0 && fs.existsSync(`${pgBin}/initdb`) ? undefined : "patroni or PostgreSQL 15 missing (apt-get install patroni postgresql)"));
+        labUp(5);
+        wipeHosts(5);
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-patroni-"));
+        fs.chmodSync(dir, 0o755);
+        scratch = await scratchStack("lab", { ...labStackConfig(3), clientCertificates: [{ name: "patroni", commonName: "patroni", dir: path.join(dir, "etcd") }] });
+        etcdctl = Etcdctl.extract(labTarball);
+        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
+        admin = await adminCredentials(scratch, etcdctl);
+    });
+
+    after(async () => {
+        if (patroni && patroni.exitCode === null) {
+            patroni.kill("SIGTERM");
+            for (let i = 0; i < 30 && patroni.exitCode === null; i++) await sleep(1000);
+            patroni.kill("SIGKILL");
+        }
+        // PostgreSQL outlives a killed Patroni: stop it by its data dir.
+        if (dir && fs.existsSync(path.join(dir, "pgdata", "postmaster.pid"))) spawnSync("runuser", ["-u", "postgres", "--", `${pgBin}/pg_ctl`, "-D", path.join(dir, "pgdata"), "-m", "immediate", "stop"], { timeout: 60_000 });
+        etcdctl?.dispose();
+        await discardStack(scratch, 5);
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("Patroni, configured from the stack's outputs only, bootstraps PostgreSQL and takes the leader lock in etcd v3", async () => {
+        const outputs = await scratch.stack.outputs();
+        const endpoints = String(outputs["clientEndpoints"].value);
+        const cert = (outputs["clientCertificates"].value as Record<string, { certPem: string; keyPem: string; files: { ca: string; cert: string; key: string } }>)["patroni"];
+        fs.mkdirSync(path.dirname(cert.files.ca), { recursive: true });
+        fs.writeFileSync(cert.files.ca, String(outputs["caCertPem"].value));
+        fs.writeFileSync(cert.files.cert, cert.certPem);
+        fs.writeFileSync(cert.files.key, cert.keyPem, { mode: 0o600 });
+        port = await freePort();
+        const pgPort = await freePort();
+        const hosts = endpoints.split(",").map((u) => new URL(u).host);
+        fs.writeFileSync(path.join(dir, "patroni.yml"), [
+            `scope: ${scope}`,
+            "name: pg1",
+            `restapi: { listen: "127.0.0.1:${port}", connect_address: "127.0.0.1:${port}" }`,
+            "etcd3:",
+            `  hosts: ${JSON.stringify(hosts)}`,
+            "  protocol: https",
+            `  cacert: ${JSON.stringify(cert.files.ca)}`,
+            `  cert: ${JSON.stringify(cert.files.cert)}`,
+            `  key: ${JSON.stringify(cert.files.key)}`,
+            "bootstrap:",
+            "  dcs: { ttl: 30, loop_wait: 5, retry_timeout: 10 }",
+            "  initdb: [ { encoding: UTF8 } ]",
+            "postgresql:",
+            `  listen: "127.0.0.1:${pgPort}"`,
+            `  connect_address: "127.0.0.1:${pgPort}"`,
+            `  data_dir: ${JSON.stringify(path.join(dir, "pgdata"))}`,
+            `  bin_dir: ${pgBin}`,
+            `  pgpass: ${JSON.stringify(path.join(dir, "pgpass"))}`,
+            "  authentication: { superuser: { username: postgres, password: lab-only }, replication: { username: replicator, password: lab-only } }",
+            "",
+        ].join("\n"));
+        spawnSync("chown", ["-R", "postgres:postgres", dir]);
+        patroni = spawn("runuser", ["-u", "postgres", "--", "patroni", path.join(dir, "patroni.yml")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        const keep = (c: Buffer) => { log = (log + c).slice(-200_000); };
+        patroni.stdout!.on("data", keep);
+        patroni.stderr!.on("data", keep);
+        let state: Record<string, unknown> | undefined;
+        for (let i = 0; i < 120; i++) {
+            await sleep(1000);
+            if (patroni.exitCode !== null) assert.fail(`patroni exited ${patroni.exitCode}:\n${log.slice(-3000)}`);
+            state = (await patroniGet(port, "patroni")).json;
+            if ((state?.role === "master" || state?.role === "primary") && state?.state === "running") break;
+        }
+        assert.ok(state && (state.role === "master" || state.role === "primary") && state.state === "running", `not leading: ${JSON.stringify(state)}\n${log.slice(-3000)}`);
+        timeline = Number(state.timeline);
+        const key = await etcdctl.run(endpoints, ["get", `/service/${scope}/leader`, "--print-value-only"], admin);
+        assert.strictEqual(key.code, 0, key.out);
+        leaderKey = key.out.trim();
+        assert.strictEqual(leaderKey, "pg1", "the leader key in etcd names Patroni's member");
+        console.log(indent(`Patroni leads (timeline ${timeline}); etcd's /service/${scope}/leader = ${leaderKey}; etcd3 hosts ${hosts.join(", ")}`));
+    });
+
+    async function throughChange(label: string, config: Record<string, unknown>): Promise<void> {
+        scratch.setConfig(config);
+        const watch = new PatroniWatch(port).start();
+        const started = Date.now();
+        try {
+            const up = await scratch.stack.up();
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            await sleep(12_000); // two of Patroni's loops after the change: a late demotion would show
+            await watch.stop();
+        }
+        const notLeading = watch.notLeading();
+        console.log(indent(`${label}: ${watch.samples.length} samples of Patroni over ${Math.round((Date.now() - started) / 1000)} s, not leading at ${notLeading.length}`));
+        assert.deepStrictEqual(notLeading, [], `${label}: Patroni did not lead throughout`);
+        assert.deepStrictEqual([...new Set(watch.samples.map((s) => s.timeline))], [timeline], `${label}: the timeline changed (a failover)`);
+        const endpoints = String((await scratch.stack.outputs())["clientEndpoints"].value);
+        const key = await etcdctl.run(endpoints, ["get", `/service/${scope}/leader`, "--print-value-only"], admin);
+        assert.strictEqual(key.out.trim(), leaderKey, `${label}: the leader key in etcd`);
+    }
+
+    it("a rolling change (each member restarted in turn): Patroni leads throughout, the timeline unchanged", async () => {
+        await throughChange("roll", { tuning: { snapshotCount: 12345 } });
+    });
+
+    it("a scale-up 3 -> 5: Patroni leads throughout; its log shows no demotion", async () => {
+        await throughChange("scale-up", { members: labMembers(5) });
+        const bad = log.split("\n").filter((l) => /demot|Lock owner|failover|released leader key|FATAL/i.test(l));
+        assert.deepStrictEqual(bad, [], "Patroni's log");
+        const retried = log.split("\n").filter((l) => /WARNING|ERROR/.test(l));
+        console.log(indent(`Patroni's warnings and errors over the run: ${retried.length}${retried.length ? `\n${retried.slice(-5).join("\n")}` : ""}`));
+    });
+});
