@@ -126,8 +126,11 @@ export function renderAlertRules(spec: ClusterSpec): string {
     return lines.join("\n") + "\n";
 }
 
-/** The `monitoring` stack output: the scrape job and the rule file, or undefined with `etcd:metrics` off. */
-export function monitoringOutputs(spec: ClusterSpec): { job: string; scrapeConfig: string; alertRules: string } | undefined {
-    if (!spec.metrics) return undefined;
+/**
+ * The `monitoring` stack output: the scrape job and the rule file, or null with `etcd:metrics` off
+ * (null, not undefined: the engine warns on every preview of an undefined output).
+ */
+export function monitoringOutputs(spec: ClusterSpec): { job: string; scrapeConfig: string; alertRules: string } | null {
+    if (!spec.metrics) return null;
     return { job: metricsJob(spec), scrapeConfig: renderScrapeConfig(spec), alertRules: renderAlertRules(spec) };
 }

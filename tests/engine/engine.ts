@@ -228,6 +228,23 @@ export async function scratchStack(stackName: string, config: Record<string, unk
     };
 }
 
+/**
+ * A stack of another Pulumi program in `dir` (its own Pulumi.yaml, index.ts and node_modules), in a
+ * file backend of its own (`dir/state`), run with the engine's offline environment: a program that
+ * uses this project as a library (tests/engine/library.test.ts). Config keys as given (namespaced).
+ */
+export async function programStack(dir: string, stackName: string, config: Record<string, unknown>): Promise<{ stack: Stack; env: Record<string, string> }> {
+    fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+    const env = engineEnv(path.join(dir, "state"));
+    pulumiCommandOnce ??= PulumiCommand.get({ root: path.dirname(binDir) });
+    const workspace = await LocalWorkspace.create({ workDir: dir, envVars: env, pulumiCommand: await pulumiCommandOnce });
+    const stack = await Stack.create(stackName, workspace);
+    for (const [key, value] of Object.entries(config)) {
+        await stack.setConfig(key, typeof value === "string" ? { value } : { value: JSON.stringify(value) });
+    }
+    return { stack, env };
+}
+
 /** Every process below `pid` (children, their children…), read from /proc. */
 export function descendants(pid: number): number[] {
     const children = new Map<number, number[]>();

@@ -22,7 +22,7 @@ describe("monitoring: etcd:metrics and the monitoring output", () => {
     it("off by default: metrics on loopback only, and no monitoring output", () => {
         const s = spec();
         assert.equal(metricsLine(renderEtcdConfig(s, s.members[0], { token: "t", initialClusterState: "new" })), `"http://127.0.0.1:2381"`);
-        assert.equal(monitoringOutputs(s), undefined);
+        assert.equal(monitoringOutputs(s), null);
     });
 
     it("https: a listener on the member's address beside loopback's, with etcd's client TLS (the config's client-transport-security)", () => {

@@ -1,0 +1,11 @@
+/**
+ * etcd-stack as a library, for another Pulumi program (`import { EtcdCluster } from "etcd-stack"`):
+ * the component, the validator that builds its spec, and the helpers that shape its outputs.
+ * Built to `dist/` by `npm run build:lib` (scripts/build-lib.sh: JavaScript, declarations, a package.json);
+ * `examples/library` instantiates it, and tests/engine/library.test.ts previews that program.
+ */
+export { EtcdCluster, EtcdClusterArgs } from "./cluster";
+export { ClusterSpec, MemberSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec";
+export { ClusterPlan } from "./planResource";
+export { certificateExpiries, consumerOutputs, etcdctlEnv } from "./outputs";
+export { monitoringOutputs } from "./renderMonitoring";
