@@ -151,7 +151,9 @@ ensure_key() {
   local i
   mkdir -p "$SSH_DIR" "${KEY%/*}"; chmod 700 "$SSH_DIR" "${KEY%/*}"
   # Shared by the lanes, which may both start at once: made under a lock of its own.
-  ( flock -w 60 8 || die "the lab key's lock"; [[ -f $KEY ]] || ssh-keygen -q -t ed25519 -N '' -C etcd-stack-lab -f "$KEY" ) 8>/run/etcd-stack-lab-shared.lock
+  # A lock of its own, not the base's: a lane building a base holds that one for minutes (a chaos
+  # run's `up 6` on another lane once waited out its 60 s on it).
+  [[ -f $KEY ]] || ( flock -w 60 8 || die "the lab key's lock"; [[ -f $KEY ]] || ssh-keygen -q -t ed25519 -N '' -C etcd-stack-lab -f "$KEY" ) 8>/run/etcd-stack-lab-key.lock
   # Hosts get fresh host keys on every `up`: never record them, never prompt.
   { printf 'Host lab* %s.*\n  User root\n  Port 22\n  IdentityFile %s\n  IdentitiesOnly yes\n' "$NET" "$KEY"
     printf '  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n'
