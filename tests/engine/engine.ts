@@ -229,13 +229,16 @@ export async function scratchStack(stackName: string, config: Record<string, unk
 }
 
 /**
- * A stack of another Pulumi program in `dir` (its own Pulumi.yaml, index.ts and node_modules), in a
- * file backend of its own (`dir/state`), run with the engine's offline environment: a program that
- * uses this project as a library (tests/engine/library.test.ts). Config keys as given (namespaced).
+ * A stack of another Pulumi program in `dir` (its own Pulumi.yaml, index.ts and node_modules), run
+ * with the engine's offline environment, in a file backend of its own (`dir/state`) or `backendDir`
+ * (a scratch stack's `state`, which a StackReference then reads): a program that uses this project
+ * as a library (tests/engine/library.test.ts) or reads a stack of it (tests/lab/consumer.test.ts).
+ * Config keys as given (namespaced).
  */
-export async function programStack(dir: string, stackName: string, config: Record<string, unknown>): Promise<{ stack: Stack; env: Record<string, string> }> {
-    fs.mkdirSync(path.join(dir, "state"), { recursive: true });
-    const env = engineEnv(path.join(dir, "state"));
+export async function programStack(dir: string, stackName: string, config: Record<string, unknown>,
+    backendDir = path.join(dir, "state")): Promise<{ stack: Stack; env: Record<string, string> }> {
+    fs.mkdirSync(backendDir, { recursive: true });
+    const env = engineEnv(backendDir);
     pulumiCommandOnce ??= PulumiCommand.get({ root: path.dirname(binDir) });
     const workspace = await LocalWorkspace.create({ workDir: dir, envVars: env, pulumiCommand: await pulumiCommandOnce });
     const stack = await Stack.create(stackName, workspace);
