@@ -182,6 +182,10 @@ check_subnet() { # refuse a 10.213.0.0/24 that something other than our bridge a
          } | grep -v "$BRIDGE" || true)
   [[ -z $used ]] || die "$NET.0/24 is already in use on this machine, not by $BRIDGE:"$'\n'"$used"
 }
+ensure_inotify() { # every host's systemd takes inotify instances: 128 (the default) ran out with 4 lanes up
+  local have; have=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+  ((have >= 1024)) || { echo 1024 >/proc/sys/fs/inotify/max_user_instances && log "lab: fs.inotify.max_user_instances $have -> 1024"; }
+}
 ensure_bridge() {
   check_subnet
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
@@ -310,6 +314,7 @@ cmd_up() {
   lock
   build_base
   ensure_key
+  ensure_inotify
   ensure_bridge
   for h in $(known_hosts); do ((${h#lab} <= n)) || { log "lab: removing $h (up $n)"; remove_host "$h"; }; done
   # ensure_net also sets links up and thaw undoes a freeze: `up` heals faults left by a test.
