@@ -23,7 +23,10 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 export function renderTable(runs: ChaosResults[]): string {
     const rows = runs.map((r) => {
         const failed = r.steps.find((x) => x.result === "failed");
-        return `| ${r.seed} | ${r.stepsRun} of ${r.stepsRequested} | ${r.result}${failed ? ` (step ${failed.n}, ${failed.kind})` : ""} | ${r.faults} | ` +
+        // A run that failed outside its steps (the lab, the deploy, the checker) says where, in a few words.
+        const why = (r.failure ?? "").split("\n").find((l) => l.trim() !== "")?.replace(/\|/g, "/").slice(0, 90) ?? "";
+        const where = failed ? ` (step ${failed.n}, ${failed.kind})` : r.result === "failed" ? ` (${why})` : "";
+        return `| ${r.seed} | ${r.stepsRun} of ${r.stepsRequested} | ${r.result}${where} | ${r.faults} | ` +
             `${r.requests?.total ?? 0} | ${r.unknownOutcomes ?? 0} | ${r.historiesChecked} | ${r.violations} | ${s(r.durationMs ?? 0)} | ${r.commit} | ${r.startedAt.slice(0, 16)} |`;
     });
     const kinds = new Map<string, { count: number; ms: number }>();

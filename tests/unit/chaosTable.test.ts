@@ -34,6 +34,8 @@ describe("chaos seeds table (tests/chaos/table.ts)", () => {
             steps: [{ n: 4, kind: "wipe-data", step: "", ms: 1, result: "failed", error: "x" }] })]);
         assert.match(t, /^\| 5 \| 4 of 15 \| failed \(step 4, wipe-data\) \|/m);
         assert.match(t, /\| 0 passed \|.*\| \*\*1\*\* \|/);
+        const lab = renderTable([run(6, { result: "failed", stepsRun: 0, steps: [], failure: "Error: lab.sh up 3 failed (exit 1):\nlab3 NOT ready | x" })]);
+        assert.match(lab, /^\| 6 \| 0 of 15 \| failed \(Error: lab\.sh up 3 failed \(exit 1\):\) \|/m);
     });
 
     it("the README's table is the one the committed results files make", () => {
