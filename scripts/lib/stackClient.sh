@@ -1,6 +1,7 @@
 # Sourced by the operator commands (scripts/snapshot.sh, scripts/maintenance.sh) once they have
 # read their arguments: an admin client for the cluster of stack `$stack`, from the stack's
-# outputs, run in the project directory. Sets `endpoints` and defines `ctl` (etcdctl with the
+# outputs, run in the project directory, through the bastion when the stack has one
+# (bastionTunnel.sh). Sets `endpoints` and defines `ctl` (etcdctl with the
 # admin certificate) and `bin` (where etcdctl and etcdutl are). The key lives only in a 0700
 # temporary directory removed on exit.
 #
@@ -15,6 +16,8 @@ ETCD_STACK_CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 endpoints=$(stack_output clientEndpoints) || die "no outputs for stack '$stack' (run it where its Pulumi.yaml is, logged in to its backend, after pulumi up)"
+# Behind a bastion, the members' client URLs through an SSH tunnel (bastionTunnel.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/bastionTunnel.sh"
 stack_output caCertPem >"$work/ca.crt"
 stack_output adminCertPem >"$work/admin.crt"
 (umask 077 && stack_output --show-secrets adminKeyPem >"$work/admin.key")

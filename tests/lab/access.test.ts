@@ -6,13 +6,15 @@
  * and the files land with the stack's owners and modes.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import * as paths from "../../components/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";
-import { labAvailable, labKnownHostsPath, labRun, labSsh, labUp } from "./lab";
-import { adminCredentials, hostOf, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { labAvailable, labKnownHostsPath, labRun, labSsh, labUp, runAsync } from "./lab";
+import { adminCredentials, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
     labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
@@ -109,6 +111,35 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
                 `${paths.unitPath} root:root 644`, "/var/lib/etcd etcd:etcd 700", `${paths.stagingDir} deploy:root 700`,
                 `${paths.stateDir} root:root 700`, `${paths.releaseDir} root:root 700`, "",
             ].join("\n"), m.name);
+        }
+    });
+
+    it("npm run snapshot and npm run maintenance reach the members through the bastion's tunnel while their client port is closed to this machine", async () => {
+        // This machine may not reach any member's client port (as behind a real bastion): an nftables
+        // rule in this process's own network namespace, removed after.
+        const table = "etcdstack_access_test";
+        const nft = (script: string) => spawnSync("nft", ["-f", "-"], { input: script, encoding: "utf8" });
+        const blocked = nft(`add table inet ${table}\nadd chain inet ${table} out { type filter hook output priority 0; }\n` +
+            `add rule inet ${table} out ip daddr 10.213.0.0/24 tcp dport 2379 reject with tcp reset\n`);
+        assert.strictEqual(blocked.status, 0, blocked.stderr);
+        try {
+            const outputs = await scratch.stack.outputs();
+            const direct = spawnSync("bash", ["-c", `exec 3<>/dev/tcp/${members[1].address}/2379`], { encoding: "utf8", timeout: 10_000 });
+            assert.notStrictEqual(direct.status, 0, "the client port is still reachable directly: the rule did not apply");
+            const env = { ...process.env, ...scratch.env, ETCD_STACK_LAB: "1" };
+            const snap = await runAsync("bash", [path.join(repoRoot, "scripts/snapshot.sh"), "lab", path.join(scratch.dir, "through-bastion.db")], { cwd: scratch.dir, env, timeoutMs: 5 * 60_000 });
+            console.log(indent(`${snap.stderr.trim()}\n${snap.stdout.split("\n").filter((l) => /^snapshot of/.test(l)).join("\n")}`));
+            assert.strictEqual(snap.code, 0, snap.stderr);
+            const tunnels = /through the bastion root@10\.213\.0\.14: (.*)$/m.exec(snap.stderr)?.[1] ?? "";
+            assert.deepStrictEqual(tunnels.split(", ").map((t) => t.replace(/^https:\/\/127\.0\.0\.1:\d+ -> /, "")), String(outputs["clientEndpoints"].value).split(","));
+            assert.match(snap.stdout, /^snapshot of stack 'lab' from https:\/\/127\.0\.0\.1:\d+: /m);
+            assert.ok(fs.statSync(path.join(scratch.dir, "through-bastion.db")).size > 0);
+            const maint = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"], { cwd: scratch.dir, env, timeoutMs: 5 * 60_000 });
+            assert.strictEqual(maint.code, 0, maint.stderr);
+            assert.strictEqual((maint.stdout.match(/^defragmented https:\/\/127\.0\.0\.1:\d+:/gm) ?? []).length, 3, maint.stdout);
+            assert.match(maint.stdout, /^writes go through; every member healthy$/m);
+        } finally {
+            nft(`delete table inet ${table}\n`);
         }
     });
 
