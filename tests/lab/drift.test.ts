@@ -11,6 +11,10 @@
  * set of changes it shows, so it also proves the repair before it converged (a left-over change
  * would be listed there); only the last repair is followed by a preview of its own (issue 26:
  * four engine runs fewer).
+ *
+ * The hosts run in three non-UTC timezones, one with a quarter-hour offset (issue 30, item 3): the
+ * drift checks compare when a member's etcd started (systemd prints it in the host's zone) with when
+ * its files changed, and every scenario below must read the same as in UTC.
  */
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
@@ -22,6 +26,10 @@ import { labAvailable, labSsh, labUp } from "./lab";
 import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
 
 type Files = Record<string, { sha256: string; mode: string; owner: string }>;
+
+/** The hosts' timezones: behind UTC, ahead by a half hour, ahead by 12 h 45 (13 h 45 in its summer). */
+const zones: Record<string, string> = { lab1: "America/Los_Angeles", lab2: "Asia/Kolkata", lab3: "Pacific/Chatham" };
+const setZone = (host: string, zone: string) => labSsh(host, `ln -sf /usr/share/zoneinfo/${zone} /etc/localtime && echo ${zone} > /etc/timezone && date +%Z`);
 
 /** Per HostFiles write in a preview: each file or check whose value differs, as "<path> <field>: <old> -> <new>". */
 class DriftLog {
@@ -69,6 +77,12 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
         labUp(3);
         wipeHosts(3);
+        for (const [host, zone] of Object.entries(zones)) {
+            const r = setZone(host, zone);
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.notStrictEqual(r.stdout.trim(), "UTC", `${host}: still UTC`);
+        }
+        console.log(indent(`timezones: ${Object.entries(zones).map(([h, z]) => `${h} ${z}`).join(", ")}`));
         scratch = await scratchStack("lab", labStackConfig(3));
         const up = await scratch.stack.up();
         assert.strictEqual(up.summary.result, "succeeded");
@@ -80,6 +94,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
     after(async () => {
         await discardStack(scratch, 3);
         etcdctl?.dispose();
+        for (const host of Object.keys(zones)) setZone(host, "Etc/UTC");
     });
 
     async function previewRefresh(): Promise<{ drift: DriftLog; output: string }> {
