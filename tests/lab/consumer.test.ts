@@ -13,27 +13,17 @@ import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ScratchStack, engineUnavailable, programStack, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labUp } from "./lab";
+import { freeLoopbackPort, labAvailable, labUp } from "./lab";
 import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const pgBin = "/usr/lib/postgresql/15/bin";
 const scope = "consumer";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
 
 /** Patroni's REST API: GET `what`, its JSON (or the error), bounded. */
 function patroniGet(port: number, what: string): Promise<{ status?: number; json?: Record<string, unknown>; error?: string }> {
@@ -124,8 +114,8 @@ describe("lab: a real application (Patroni and PostgreSQL) keeps its leader lock
         fs.writeFileSync(cert.files.ca, String(outputs["caCertPem"].value));
         fs.writeFileSync(cert.files.cert, cert.certPem);
         fs.writeFileSync(cert.files.key, cert.keyPem, { mode: 0o600 });
-        port = await freePort();
-        const pgPort = await freePort();
+        port = await freeLoopbackPort();
+        const pgPort = await freeLoopbackPort();
         const hosts = endpoints.split(",").map((u) => new URL(u).host);
         fs.writeFileSync(path.join(dir, "patroni.yml"), [
             `scope: ${scope}`,

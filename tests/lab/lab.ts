@@ -4,6 +4,7 @@
  */
 import { SpawnSyncReturns, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 
 export interface RunResult { code: number; stdout: string; stderr: string }
@@ -176,4 +177,14 @@ export function runAsync(command: string, args: string[], opts: { cwd?: string; 
 /** labSsh without blocking: the test can watch the cluster while the command runs. */
 export function labSshAsync(host: string, command: string, timeoutMs = 5 * 60_000): Promise<RunResult> {
     return runAsync("ssh", [...labSshArgs(), `root@${labIp(host)}`, command], { timeoutMs, label: `ssh ${host}` });
+}
+
+/** A free TCP port on this process's loopback (a server the test runs: Prometheus, Patroni, PostgreSQL). */
+export function freeLoopbackPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(port));
+        }).on("error", reject);
+    });
 }

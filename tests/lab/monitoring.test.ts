@@ -11,27 +11,16 @@ import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { labAvailable, labSsh, labUp } from "./lab";
+import { freeLoopbackPort, labAvailable, labSsh, labUp } from "./lab";
 import { discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
 
 const members = labMembers(3);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A free TCP port on loopback (Prometheus's web listener). */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
 
 /** One GET of `url` (an https one with `tls` options), bounded: the status, or the error's message. */
 function get(url: string, tls: https.RequestOptions = {}): Promise<{ status?: number; body: string; error?: string }> {
@@ -99,7 +88,7 @@ describe("lab: a real Prometheus scrapes every member over mutual TLS and evalua
             `global: { scrape_interval: 2s, evaluation_interval: 2s }\nrule_files: [etcd-alerts.yml]\nscrape_configs:\n${job}`);
         console.log(indent(monitoring.scrapeConfig.trimEnd()));
 
-        const port = await freePort();
+        const port = await freeLoopbackPort();
         api = `http://127.0.0.1:${port}`;
         prometheus = spawn("prometheus", [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`,
             `--web.listen-address=127.0.0.1:${port}`, "--storage.tsdb.retention.time=1h"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });

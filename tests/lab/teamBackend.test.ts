@@ -12,7 +12,6 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -20,7 +19,7 @@ import { LocalWorkspace, OutputMap, PulumiCommand, Stack, UpResult } from "@pulu
 import { cacheDir, engineUnavailable, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labUp } from "./lab";
+import { freeLoopbackPort, labAvailable, labUp } from "./lab";
 import { hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
 
 const binDir = path.join(cacheDir, "pulumi/bin");
@@ -40,14 +39,6 @@ function postgresUnavailable(): string | undefined {
     return undefined;
 }
 
-/** A TCP port nothing listens on at 127.0.0.1 right now. */
-async function freePort(): Promise<number> {
-    const srv = net.createServer();
-    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise((resolve) => srv.close(resolve));
-    return port;
-}
 
 /** One team member: a checkout of the project, a PULUMI_HOME of their own, the team's secrets. */
 interface Operator {
@@ -141,7 +132,7 @@ describe("lab: a team on one stack, state in PostgreSQL with locking", function 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ?? postgresUnavailable());
         pgDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-pg-"));
-        port = await freePort();
+        port = await freeLoopbackPort();
         const started = spawnSync("bash", [pgScript, "start", pgDir, String(port), String(process.pid)],
             { input: `${dbPassword}\n`, encoding: "utf8", timeout: 90_000 });
         assert.strictEqual(started.status, 0, `postgres.sh start: ${started.stderr}`);
