@@ -19,7 +19,7 @@ export interface StackInputs {
 
 const objectKeys = ["members", "binary", "dirs", "ports", "tuning", "ca", "clientCertificates", "snapshots", "defrag", "restore", "metrics", "bastion"] as const;
 const scalarKeys = ["clusterName", "version", "certValidityHours", "certRenewBeforeHours", "allowSingleMember", "allowEvenMembers", "allowUnverifiedHosts", "purgeDataOnDestroy", "protectCa",
-    "maxClockSkewSeconds", "minFreeDiskMiB", "healthTimeoutSeconds"] as const;
+    "maxClockSkewSeconds", "minFreeDiskMiB", "fsyncWarnMs", "healthTimeoutSeconds"] as const;
 
 /** Expands a leading "~/" and resolves relative paths against the project directory. */
 export function resolveLocalPath(p: string, baseDir: string = process.cwd()): string {

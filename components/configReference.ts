@@ -430,6 +430,11 @@ export const configReference: ConfigKey[] = [
         meaning: "preflight refuses a host with less free space on the data dir's filesystem", constraint: "positive",
     },
     {
+        key: "fsyncWarnMs", type: "integer (ms)", default: 10, read: (s) => s.fsyncWarnMs, example: 25, invalid: 0.5,
+        meaning: "preflight times a short burst of synchronous writes in the data dir's filesystem and warns (never fails) when the mean per write is above this; etcd's guide asks for p99 WAL fsync under 10 ms",
+        constraint: "positive",
+    },
+    {
         key: "healthTimeoutSeconds", type: "integer (s)", default: 120, read: (s) => s.healthTimeoutSeconds, example: 300, invalid: -1,
         meaning: "how long the health gate waits for the whole cluster before failing the update", constraint: "positive",
     },

@@ -26,7 +26,7 @@ import {
 } from "./renderMembership";
 import { Connection, remoteStep } from "./remoteStep";
 import {
-    configPath, membersFilePath, pkiPath, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
+    configPath, membersFilePath, pkiPath, preflightWarningPrefix, renderEtcdConfig, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript,
     renderOwnerGuard, renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript,
     renderSequence, renderStartScript, renderStopScript, renderUnit, stagedReleasePath,
 } from "./render";
@@ -78,6 +78,11 @@ export function parseArch(stdout: string): ReleaseArch {
     return m[1] as ReleaseArch;
 }
 
+/** The warnings the preflight printed (`warning: …` lines, e.g. a slow disk), without their prefix. */
+export function preflightWarnings(stdout: string): string[] {
+    return stdout.split("\n").filter((l) => l.startsWith(preflightWarningPrefix)).map((l) => l.slice(preflightWarningPrefix.length).trim()).filter((l) => l !== "");
+}
+
 export class EtcdMember extends pulumi.ComponentResource {
     /** The read-only checks on this member's host (renderPreflightScript): the cluster's gate before any host changes. */
     public readonly preflight: command.remote.Command;
@@ -111,14 +116,20 @@ export class EtcdMember extends pulumi.ComponentResource {
             }, { parent: this })];
 
         // Phase 1: read-only checks on the host (its own step, which every member's prepare waits
-        // for: the cluster's gate); then, in the prepare step, the same checks again and the user and
-        // directories. The destroy policy for the data dir lives there, not in the service, so
-        // changing it restarts nothing.
+        // for: the cluster's gate), with the other members' peer ports and the disk's fsync speed;
+        // then, in the prepare step, the host's own checks again and the user and directories. The
+        // destroy policy for the data dir lives there, not in the service, so changing it restarts nothing.
         const preflightScript = certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb));
         const checked = [...hostKeyCheck, ...(args.checkedBy ?? [])];
         this.preflight = step("preflight", { create: preflightScript, update: preflightScript }, checked);
+        // What the preflight warns about (a slow disk) stops nothing: a warning on this member, from
+        // its last run's output (in every run while it stands, until the preflight runs again).
+        this.preflight.stdout.apply((out) => {
+            for (const w of preflightWarnings(out ?? "")) pulumi.log.warn(`${member.name} (${member.sshHost}): ${w}`, this);
+        });
         const gate = [...checked, this.preflight];
-        const checkAndPrepare = preflightScript.apply((preflight) => renderSequence(preflight, renderPrepareHostScript(spec)));
+        const hostChecks = certificates.server.validityStartTime.apply((nb) => renderPreflightScript(spec, member, nb, { gate: false }));
+        const checkAndPrepare = hostChecks.apply((checks) => renderSequence(checks, renderPrepareHostScript(spec)));
         const prepare = step("prepare", {
             create: checkAndPrepare,
             update: checkAndPrepare,

@@ -168,11 +168,23 @@ export const statusColumnFunction = `col() { ctl --endpoints "$1" endpoint statu
  */
 export const servingFunction = `serving() { [ -n "$1" ] && ctl --endpoints "$1" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]'; }`;
 
+/** Seconds each peer's port is given to answer (all peers at once), and the fsync burst at most. */
+export const preflightPeerTimeoutSeconds = 3;
+export const preflightFsyncSeconds = 3;
+/** The fsync burst: this many synchronous writes of this size (about a small WAL entry). */
+export const preflightFsyncWrites = 200;
+export const preflightFsyncBytes = 2300;
+/** The prefix of a line the preflight prints on stdout for the member to warn with (member.ts, preflightWarnings). */
+export const preflightWarningPrefix = "warning: ";
+
 /**
- * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success;
- * fails naming the host and every reason.
+ * Read-only checks before anything changes on a host. Prints `arch=<release arch>` on success,
+ * and a `warning: …` line for what should be looked at but stops nothing (a slow disk);
+ * fails naming the host and every reason. `gate`: also the checks the cluster's gate runs once per
+ * run, in the member's own preflight step (every other member's peer port reachable from here, the
+ * data dir's fsync speed); the prepare step repeats only the host's own checks.
  */
-export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, certNotBefore: string): string {
+export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, certNotBefore: string, opts: { gate: boolean } = { gate: true }): string {
     const ports = [spec.ports.client, spec.ports.peer, spec.ports.metrics];
     return scriptHeader + [
         `host=${shq(member.name)}`,
@@ -198,9 +210,78 @@ export function renderPreflightScript(spec: ClusterSpec, member: MemberSpec, cer
         `free_mib=$(df -Pm "$data_parent" | awk 'NR==2 {print $4}')`,
         `[ "$free_mib" -ge ${spec.minFreeDiskMiB} ] || fail "only \${free_mib} MiB free under $data_parent (need ${spec.minFreeDiskMiB} MiB)"`,
         ...(member.adopt ? adoptPreflight(spec, member.adopt) : []),
+        ...(opts.gate ? [...peerPortsPreflight(spec, member), ...fsyncPreflight(spec)] : []),
         `if [ -n "$problems" ]; then printf 'preflight failed on %s:%b\\n' "$host" "$problems" >&2; exit 1; fi`,
         `echo "arch=$arch"`,
     ].join("\n") + "\n";
+}
+
+/**
+ * Preflight lines: every other member's peer port, tried from this host. etcd's members talk to
+ * each other there, and a firewall between them (a DROP rule, firewalld's default REJECT) is what
+ * breaks first clusters. Tried with bash's /dev/tcp under coreutils' timeout, which every Debian
+ * host has (bash is Essential; no nc or nmap needed), all peers at once, so a 7-member preflight
+ * waits preflightPeerTimeoutSeconds at most. On a cold up no etcd listens yet, so the TCP answer
+ * is what counts: a connection made or refused (an RST: nothing listens, but the path is open) is
+ * reachable; no answer in time (packets dropped) or "No route to host" (an ICMP reject such as
+ * firewalld's host-prohibited) is not. Known limit: a REJECT that answers with a TCP reset (or
+ * ICMP port-unreachable) looks like a closed port, so that firewall passes here.
+ */
+function peerPortsPreflight(spec: ClusterSpec, member: MemberSpec): string[] {
+    const peers = spec.members.filter((m) => m.name !== member.name);
+    if (peers.length === 0) return [];
+    const t = preflightPeerTimeoutSeconds;
+    return [
+        `self=${shq(member.address)}`,
+        // peer NAME ADDRESS PORT SHOWN: prints the problem when the path to NAME's peer port is closed.
+        `peer() {`,
+        `  out=$(LC_ALL=C timeout ${t} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>&1) && return 0`,
+        `  rc=$?`,
+        `  case $out in *"Connection refused"*) return 0 ;; esac`,
+        `  if [ $rc -eq 124 ]; then why="no answer within ${t}s (packets dropped)"; else why=$(printf '%s\\n' "$out" | tail -n 1 | sed 's/.*: //'); fi`,
+        `  echo "$1's peer port $4 is not reachable from $host ($self): $why; most likely a firewall on $1's host or between the two; etcd's members must reach each other's peer port"`,
+        `}`,
+        `if command -v bash >/dev/null && command -v timeout >/dev/null; then`,
+        `  unreachable=$(`,
+        ...peers.map((p) => `    peer ${shq(p.name)} ${shq(p.address)} ${spec.ports.peer} ${shq(`${urlHost(p.address)}:${spec.ports.peer}`)} &`),
+        `    wait`,
+        `  )`,
+        `  while IFS= read -r line; do [ -z "$line" ] || fail "$line"; done <<EOF`,
+        `$unreachable`,
+        `EOF`,
+        `else fail "bash and timeout are needed to check the other members' peer ports"; fi`,
+    ];
+}
+
+/**
+ * Preflight lines: a short burst of synchronous writes in the data dir's filesystem (a temp file
+ * in the data dir, or its nearest existing parent before the prepare step makes it; removed
+ * after). etcd's guide asks for p99 WAL fsync under 10 ms; dd's oflag=dsync makes each write wait
+ * for the disk as the WAL's fdatasync does. What is measured is the mean per write, not a p99 (a
+ * mean above the threshold means the p99 is above it too). Bounded: dd gets SIGINT after
+ * preflightFsyncSeconds and then prints how many writes it made. Slower than `fsyncWarnMs` prints
+ * a warning line, never a failure.
+ */
+function fsyncPreflight(spec: ClusterSpec): string[] {
+    const n = preflightFsyncWrites;
+    const t = preflightFsyncSeconds;
+    const warn = `${preflightWarningPrefix}slow disk`;
+    return [
+        `if fsync_file=$(mktemp "$data_parent/.etcd-stack-fsync.XXXXXX" 2>/dev/null); then`,
+        `  trap 'rm -f "$fsync_file"' EXIT; trap 'exit 1' HUP INT TERM`,
+        `  t0=$(date +%s%N)`,
+        `  dd_out=$(LC_ALL=C timeout -k 2 -s INT ${t} dd if=/dev/zero of="$fsync_file" bs=${preflightFsyncBytes} count=${n} oflag=dsync 2>&1) || true`,
+        `  t1=$(date +%s%N)`,
+        `  rm -f "$fsync_file"`,
+        `  writes=$(printf '%s\\n' "$dd_out" | sed -n 's/^\\([0-9][0-9]*\\)+[0-9]* records out$/\\1/p' | tail -n 1)`,
+        `  us=$(((t1 - t0) / 1000))`,
+        `  if [ "\${writes:-0}" -eq 0 ]; then echo "${warn}: no synchronous write to $data_parent completed within ${t}s; etcd's guide asks for p99 WAL fsync under 10 ms"`,
+        `  elif [ $((us / writes)) -gt ${spec.fsyncWarnMs * 1000} ]; then`,
+        `    mean=$((us / writes))`,
+        `    echo "${warn}: mean $((mean / 1000)).$((mean % 1000 / 100)) ms per synchronous write to $data_parent (dd oflag=dsync: each ${preflightFsyncBytes}-byte write waits for the disk, as an fsync; $writes in $((us / 1000)) ms); etcd's guide asks for p99 WAL fsync under 10 ms, this stack warns above ${spec.fsyncWarnMs} ms (fsyncWarnMs)"`,
+        `  fi`,
+        `else echo "${preflightWarningPrefix}disk not timed: no temp file could be made in $data_parent"; fi`,
+    ];
 }
 
 /** Preflight lines for a member that takes over an existing etcd: until it has, the etcd and its data must be there. */

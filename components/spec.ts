@@ -189,6 +189,8 @@ export interface ClusterSpec {
     maxClockSkewSeconds: number;
     /** Smallest free space preflight accepts on the filesystem holding the data dir. */
     minFreeDiskMiB: number;
+    /** Preflight warns (never fails) when a synchronous write in the data dir's filesystem takes longer on average. */
+    fsyncWarnMs: number;
     /** How long the health gate waits for the cluster before failing the update. */
     healthTimeoutSeconds: number;
 }
@@ -223,6 +225,7 @@ export interface RawClusterConfig {
     knownHostsUnreadable?: boolean;
     maxClockSkewSeconds?: unknown;
     minFreeDiskMiB?: unknown;
+    fsyncWarnMs?: unknown;
     healthTimeoutSeconds?: unknown;
     /** Whether an SSH private key was supplied (as secret or path); its value stays out of the spec. */
     hasSshKey: boolean;
@@ -394,6 +397,7 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
         protectCa: p.boolean("protectCa", raw.protectCa, true),
         maxClockSkewSeconds: p.positiveInt("maxClockSkewSeconds", raw.maxClockSkewSeconds, 30),
         minFreeDiskMiB: p.positiveInt("minFreeDiskMiB", raw.minFreeDiskMiB, 1024),
+        fsyncWarnMs: p.positiveInt("fsyncWarnMs", raw.fsyncWarnMs, 10),
         healthTimeoutSeconds: p.positiveInt("healthTimeoutSeconds", raw.healthTimeoutSeconds, 120),
     };
     if (spec.certRenewBeforeHours >= spec.certValidityHours) {

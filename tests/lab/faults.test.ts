@@ -2,7 +2,9 @@
  * Lab, real engine: faults. During a rolling change a member powered off stops the `up` before
  * quorum is at risk, naming it, with the others healthy and serving; once
  * the fault is lifted the same `up` converges. In steady state a member crashed, rebooted, frozen
- * or partitioned loses no acknowledged write and the cluster keeps a leader. A cold `up` whose
+ * or partitioned loses no acknowledged write and the cluster keeps a leader. A cold `up` against a
+ * skewed clock and a firewall dropping one member's peer traffic stops in preflight naming both
+ * (nothing written); a slowed disk is a warning with its figure, never a failure. A cold `up` whose
  * engine is killed at several points converges on the next run. Every fault is lifted by the
  * test itself; every writer is bounded.
  */
@@ -60,7 +62,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
 
     after(async () => {
         // Whatever a failed test left: every fault lifted (each command is idempotent).
-        for (const h of ["lab1", "lab2", "lab3"]) for (const lift of ["thaw", "link-up", "start", "clock-fix"]) labRun([lift, h]);
+        for (const h of ["lab1", "lab2", "lab3"]) for (const lift of ["thaw", "link-up", "start", "clock-fix", "undrop-peer", "fast-disk"]) labRun([lift, h]);
         etcdctl?.dispose();
         await discardStack(scratch, 3);
     });
@@ -146,28 +148,64 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         assert.deepStrictEqual(preview.changed(), []);
     });
 
-    it("a cold up with lab3's clock 3 hours behind: its preflight names the skew and nothing lands on any host; fixed, the same up converges", async () => {
+    it("a cold up with lab3's clock 3 hours behind and lab2 dropping lab1's peer traffic: preflight names the skew and both hosts of the path, nothing lands on any host; lifted, the same up converges", async () => {
         await discardStack(scratch, 3);
         scratch = await scratchStack("lab", labStackConfig(3));
         console.log(`      ${labFault("clock-behind", "lab3").trim()}`);
-        count("faultsInjected");
+        // A firewall on lab2 (nftables in its namespace) dropping TCP to its peer port from lab1 only.
+        console.log(`      ${labFault("drop-peer", "lab2", "lab1").trim()}`);
+        count("faultsInjected", 2);
         try {
             const log = new StepLog();
             await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
             count("runsTried");
             assert.match(log.output, /preflight failed on lab-3:\s*- clock is 1[01]\d{3}s behind the operator \(certificates would not be valid yet; tolerance 30s\)/);
-            assert.doesNotMatch(log.output, /preflight failed on lab-[12]/);
-            // Every member's prepare waits for every member's preflight: no host was changed, lab3's nor the others'.
-            for (const host of ["lab1", "lab2", "lab3"]) assert.strictEqual(labSsh(host, "ls -A /etc/etcd /var/lib/etcd 2>/dev/null; true").stdout.trim(), "", `${host} was changed`);
+            // Judged by the TCP answer: lab-1's SYN to lab-2 goes unanswered; lab-2 and lab-3 reach every peer (no etcd listens yet: refused, the path open).
+            const dropped = /preflight failed on lab-1:\s*- lab-2's peer port 10\.213\.0\.12:2380 is not reachable from lab-1 \(10\.213\.0\.11\): no answer within 3s \(packets dropped\); most likely a firewall on lab-2's host or between the two; etcd's members must reach each other's peer port/;
+            assert.match(log.output, dropped);
+            console.log(indent((dropped.exec(log.output)?.[0] ?? "").replace(/\s+/g, " ")));
+            assert.doesNotMatch(log.output, /preflight failed on lab-2|not reachable from lab-[23]|lab-[13]'s peer port/);
+            // Every member's prepare waits for every member's preflight: no host was changed, lab3's nor the others' (the fsync burst's temp file gone too).
+            for (const host of ["lab1", "lab2", "lab3"]) assert.strictEqual(labSsh(host, "ls -A /etc/etcd /var/lib/etcd 2>/dev/null; ls -A /var/lib | grep etcd-stack-fsync; true").stdout.trim(), "", `${host} was changed`);
             const o = await scratch.stack.outputs().catch(() => ({} as Record<string, never>));
             assert.strictEqual(Object.keys(o).length, 0, "no endpoint published while a member failed");
         } finally {
             labFault("clock-fix", "lab3");
+            labFault("undrop-peer", "lab2");
         }
         const up = await scratch.stack.up();
         count("runsTried");
         assert.strictEqual(up.summary.result, "succeeded");
         admin = await adminCredentials(scratch, etcdctl);
+        await waitHealthy([1, 2, 3]);
+    });
+
+    it("lab2's disk slowed (a blkio write limit): the preflight, run again for a new fsyncWarnMs, warns naming lab-2 with the mean per write; the up succeeds and restarts nothing", async () => {
+        const pids = ["lab1", "lab2", "lab3"].map(mainPid);
+        console.log(`      ${labFault("slow-disk", "lab2").trim()}`);
+        count("faultsInjected");
+        const warnings: string[] = [];
+        const log = new StepLog();
+        try {
+            // A new threshold changes the preflight step's script only: it runs again on every host, nothing else does.
+            scratch.setConfig({ fsyncWarnMs: 9 });
+            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: (e) => {
+                log.onEvent(e);
+                if (e.diagnosticEvent?.severity === "warning") warnings.push(e.diagnosticEvent.message.trim());
+            } });
+            count("runsTried");
+            assert.strictEqual(up.summary.result, "succeeded");
+        } finally {
+            labFault("fast-disk", "lab2");
+        }
+        const disk = warnings.filter((w) => /slow disk/.test(w));
+        console.log(indent(disk.join("\n")));
+        assert.strictEqual(disk.length, 1, `one slow disk warning, lab-2's: ${warnings.join(" | ")}`);
+        const m = /^lab-2 \(10\.213\.0\.12\): slow disk: mean (\d+)\.\d ms per synchronous write to \/var\/lib\/etcd \(dd oflag=dsync: each 2300-byte write waits for the disk, as an fsync; (\d+) in (\d+) ms\); etcd's guide asks for p99 WAL fsync under 10 ms, this stack warns above 9 ms \(fsyncWarnMs\)$/.exec(disk[0]);
+        assert.ok(m, disk[0]);
+        assert.ok(Number(m[1]) >= 9, disk[0]);
+        assert.deepStrictEqual(log.changed().filter((n) => /^lab-/.test(n)), ["lab-1-preflight", "lab-2-preflight", "lab-3-preflight"]);
+        assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no member restarted");
         await waitHealthy([1, 2, 3]);
     });
 

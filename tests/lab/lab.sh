@@ -6,6 +6,8 @@
 #
 #   lab.sh install-deps | base | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
 #   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
+#   lab.sh drop-peer HOST FROMHOST [PORT] | undrop-peer HOST  # nftables in HOST's netns: drop TCP to PORT (2380) from FROMHOST
+#   lab.sh slow-disk HOST [WRITE_IOPS] | fast-disk HOST         # blkio throttle on HOST's writes to the lab's disk (20 IOPS)
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
 #   ETCD_STACK_LAB_LANE=2 lab.sh …     # a second lab, same names and addresses, in a netns of its own
 #                                      # (3 and 4: more, for long chaos runs beside the test lanes)
@@ -39,7 +41,7 @@ fi
 SSH_CONFIG=$SSH_DIR/config
 BRIDGE=etcdlab0
 NET=10.213.0
-CGROUP_HIERARCHIES=(systemd unified freezer)
+CGROUP_HIERARCHIES=(systemd unified freezer blkio)  # blkio: slow-disk throttles a host's writes
 MAX_HOSTS=7
 DEPS=(debootstrap systemd-container iproute2 openssh-client nftables)
 
@@ -227,6 +229,7 @@ supervise() { # runs detached: own cgroups, restart nspawn on reboot (exit 133),
   local h=$1 d=$STATE/$1 hier rc
   # With --keep-unit, nspawn puts the container in <own cgroup>/payload: each host needs its own.
   for hier in "${CGROUP_HIERARCHIES[@]}"; do
+    [[ -e /sys/fs/cgroup/$hier/cgroup.procs ]] || continue  # a hierarchy this kernel does not mount (blkio)
     mkdir -p "/sys/fs/cgroup/$hier/$PREFIX$h"; echo $$ >"/sys/fs/cgroup/$hier/$PREFIX$h/cgroup.procs"
   done
   echo $$ >"$d/supervisor.pid"
@@ -277,6 +280,42 @@ freezer() { # HOST FROZEN|THAWED: the whole host's freezer cgroup (nspawn and co
   for ((i = 0; i < 100; i++)); do [[ $(cat "$f") == "$2" ]] && return 0; sleep 0.1; done
   die "$1: freezer did not reach $2"
 }
+# A partial partition: TCP to PORT on HOST dropped (no answer at all, as a DROP rule in a host
+# firewall) when it comes from FROMHOST, by nftables in HOST's own network namespace.
+FAULT_TABLE=etcdlab_fault
+drop_peer() { # HOST FROMHOST PORT
+  local ns=/run/netns/$PREFIX$1 have rule="ip saddr $(host_ip "$2") tcp dport $3 drop"
+  [[ -e $ns ]] || die "$1 has no network namespace"
+  command -v nft >/dev/null || die "nft not found: run lab.sh install-deps (nftables)"
+  nsenter --net="$ns" nft add table inet $FAULT_TABLE
+  nsenter --net="$ns" nft add chain inet $FAULT_TABLE input '{ type filter hook input priority 0; policy accept; }'
+  have=$(nsenter --net="$ns" nft list chain inet $FAULT_TABLE input)
+  grep -qF "$rule" <<<"$have" || nsenter --net="$ns" nft add rule inet $FAULT_TABLE input $rule
+}
+undrop_peer() { # HOST: every drop-peer rule on it gone
+  local ns=/run/netns/$PREFIX$1
+  [[ -e $ns ]] && command -v nft >/dev/null || return 0
+  nsenter --net="$ns" nft delete table inet $FAULT_TABLE 2>/dev/null || true
+}
+# A slow disk: the host's writes to the disk under the lab's state dir (its rootfs overlay) limited
+# to WRITE_IOPS by the cgroup v1 blkio throttle of the host's own blkio cgroup (every process of the
+# host is in it from its launch, see supervise). A synchronous write then waits for its turn.
+lab_disk() { # MAJ:MIN of the whole disk holding $STATE (blkio throttles disks, not partitions)
+  local dev; dev=$(findmnt -n -o MAJ:MIN -T "$STATE" | tr -d ' ')
+  [[ -e /sys/dev/block/$dev/partition ]] && dev=$(cat "/sys/dev/block/$dev/../dev")
+  [[ -e /sys/dev/block/$dev ]] || die "$STATE is not on a block device ($dev): its writes cannot be throttled"
+  echo "$dev"
+}
+disk_throttle() { # HOST IOPS (0: none)
+  local cg=/sys/fs/cgroup/blkio/$PREFIX$1 p1 dev
+  [[ -e $cg/blkio.throttle.write_iops_device ]] || { [[ $2 == 0 ]] && return 0; die "no blkio cgroup $cg (cgroup v1 blkio; hosts launched by an older lab.sh: lab.sh down, then up)"; }
+  if [[ $2 != 0 ]]; then
+    p1=$(host_pid1 "$1") || die "$1 is not running"
+    grep -q ":blkio:/$PREFIX$1\$" "/proc/$p1/cgroup" || die "$1's processes are not in $cg (launched by an older lab.sh: lab.sh down, then up)"
+  fi
+  dev=$(lab_disk)
+  echo "$dev $2" >"$cg/blkio.throttle.write_iops_device"
+}
 remove_host() { # everything of one host, also leftovers of a killed run
   local h=$1 ns=$PREFIX$1
   stop_host "$h"
@@ -317,9 +356,11 @@ cmd_up() {
   ensure_inotify
   ensure_bridge
   for h in $(known_hosts); do ((${h#lab} <= n)) || { log "lab: removing $h (up $n)"; remove_host "$h"; }; done
-  # ensure_net also sets links up and thaw undoes a freeze: `up` heals faults left by a test.
+  # ensure_net also sets links up, thaw undoes a freeze, and the dropped peers and slowed disks go:
+  # `up` heals faults left by a test.
   for ((i = 1; i <= n; i++)); do
-    ensure_net "lab$i"; ensure_root "lab$i"; freezer "lab$i" THAWED 2>/dev/null || true; launch "lab$i"
+    ensure_net "lab$i"; ensure_root "lab$i"; freezer "lab$i" THAWED 2>/dev/null || true
+    undrop_peer "lab$i"; disk_throttle "lab$i" 0 2>/dev/null || true; launch "lab$i"
   done
   t1=$SECONDS                        # one 60 s bound for all hosts: they boot in parallel
   for ((i = 1; i <= n; i++)); do
@@ -384,7 +425,7 @@ case $cmd in
   ssh) valid_host "${1:-}"; h=$1; shift; exec ssh -F "$SSH_CONFIG" "$h" "$@" ;;
   _supervise) supervise "$1" ;;
   known-hosts) write_known_hosts; cat "$SSH_DIR/known_hosts" ;;
-  stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix)
+  stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix|drop-peer|undrop-peer|slow-disk|fast-disk)
     h=${1:-}; require_host "$h"; lock
     case $cmd in
       stop) stop_host "$h"; echo "$h stopped" ;;
@@ -401,6 +442,12 @@ case $cmd in
       thaw) freezer "$h" THAWED || die "$h is not running"; echo "$h thawed" ;;
       link-down) ip link set "$PREFIX$h" down; echo "$h link down" ;;
       link-up) ip link set "$PREFIX$h" up; echo "$h link up" ;;
+      drop-peer) from=${2:-}; require_host "$from"; port=${3:-2380}; [[ $port =~ ^[0-9]+$ ]] || die "drop-peer: PORT must be a number"
+                 drop_peer "$h" "$from" "$port"; echo "$h drops TCP to port $port from $from ($(host_ip "$from"))" ;;
+      undrop-peer) undrop_peer "$h"; echo "$h drops no peer" ;;
+      slow-disk) iops=${2:-20}; [[ $iops =~ ^[1-9][0-9]*$ ]] || die "slow-disk: WRITE_IOPS must be a positive number"
+                 disk_throttle "$h" "$iops"; echo "$h writes to $(lab_disk) limited to $iops per second" ;;
+      fast-disk) disk_throttle "$h" 0; echo "$h writes unthrottled" ;;
       # Another machine on this host's address: new host keys, sshd restarted; known_hosts is
       # left as it was (`up` rewrites it), so a pinned connection must refuse this host.
       impostor) r=$STATE/$h/root; rm -f "$r"/etc/ssh/ssh_host_*; ssh-keygen -q -A -f "$r" >/dev/null
@@ -420,5 +467,5 @@ case $cmd in
       clock-fix) sed -i '/^# lab.sh clock-behind$/,+2d' "$STATE/$h/root/etc/environment" 2>/dev/null || true; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
-  *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
+  *) sed -n '2,10s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
 esac

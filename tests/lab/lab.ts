@@ -10,7 +10,8 @@ import * as path from "path";
 export interface RunResult { code: number; stdout: string; stderr: string }
 
 /** Faults lab.sh can inject into one host. */
-export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw" | "link-down" | "link-up" | "clock-behind" | "clock-fix";
+export type LabFault = "stop" | "start" | "crash" | "reboot" | "freeze" | "thaw" | "link-down" | "link-up" | "clock-behind" | "clock-fix"
+    | "drop-peer" | "undrop-peer" | "slow-disk" | "fast-disk";
 
 const repoRoot = path.resolve(__dirname, "../..");
 export const labScript = path.join(repoRoot, "tests/lab/lab.sh");
@@ -117,9 +118,9 @@ export function labHosts(): string[] {
     return labMust(["hosts"], 30_000).stdout.split("\n").filter((l) => l !== "");
 }
 
-/** Injects a fault into one host (lab.sh waits until it took effect); returns lab.sh's output. */
-export function labFault(fault: LabFault, host: string): string {
-    return labMust([fault, host], 3 * 60_000).stdout;
+/** Injects a fault into one host (lab.sh waits until it took effect), `more` its other arguments (drop-peer FROMHOST); returns lab.sh's output. */
+export function labFault(fault: LabFault, host: string, ...more: string[]): string {
+    return labMust([fault, host, ...more], 3 * 60_000).stdout;
 }
 
 /** ssh options: the lab key only, no prompts, no known_hosts (host keys are new on every `up`). */

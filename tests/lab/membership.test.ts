@@ -95,10 +95,11 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     }
 
     /** A preview of `from` → `to` members: the newcomers' resources created (or the leavers' deleted), and of
-     * the others only the members file, the health gate, the cluster's membership step and the plan's record updated. */
+     * the others only the members file, the preflight (it tries every other member's peer port), the health gate,
+     * the cluster's membership step and the plan's record updated. */
     function onlyTheDifference(from: number, to: number): (preview: StepLog) => void {
         const moving = new RegExp(`^lab-[${Math.min(from, to) + 1}-${Math.max(from, to)}]($|[-:])`);
-        const staying = new RegExp(`^(etcd-health|lab-[1-${Math.min(from, to)}]-files-write|etcd-membership|etcd-removal-check|${planRecord}) update$`);
+        const staying = new RegExp(`^(etcd-health|lab-[1-${Math.min(from, to)}]-(files-write|preflight)|etcd-membership|etcd-removal-check|${planRecord}) update$`);
         return (preview) => {
             for (const [name, op] of preview.ops) {
                 if (moving.test(name)) assert.strictEqual(op, to > from ? "create" : "delete", name);

@@ -100,7 +100,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         } });
         for (const [name, op] of preview.ops) {
             if (/^lab-3($|[-:])/.test(name)) assert.match(op, /^(update|replace|create-replacement|delete-replaced)$/, `${name} ${op}`);
-            else assert.match(`${name} ${op}`, /^(etcd-health|lab-[12]-files-write|etcd-membership|etcd-removal-check|etcd-plan-record) update$/, `an untouched member's resource changes: ${name} ${op}`);
+            else assert.match(`${name} ${op}`, /^(etcd-health|lab-[12]-(files-write|preflight)|etcd-membership|etcd-removal-check|etcd-plan-record) update$/, `an untouched member's resource changes: ${name} ${op}`);
         }
         assert.strictEqual(preview.ops.get("lab-3-service"), "update");
         assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records lab-3's new address");

@@ -114,6 +114,29 @@ describe("member steps (mocked engine)", function () {
         }
     });
 
+    it("a preflight's warning line (a slow disk) is a Pulumi warning on its member, naming it and its host; the prepare step repeats the host's own checks only", async () => {
+        const warned: Array<{ message: string; resource?: pulumi.Resource }> = [];
+        const log = pulumi.log as { warn: typeof pulumi.log.warn };
+        const warn = log.warn;
+        log.warn = (message: string, resource?: pulumi.Resource) => { warned.push({ message, resource }); return Promise.resolve(); };
+        try {
+            const disk = "slow disk: mean 31.2 ms per synchronous write to /var/lib (dd oflag=dsync: …; 20 in 624 ms)";
+            const recorded = installMocks({ commandStdout: (name) => name === "lab-2-preflight" ? `warning: ${disk}\narch=amd64\n` : undefined });
+            const s = spec({ binary: { localTarball: __filename } });
+            const cluster = new EtcdCluster("etcd", { spec: s, sshPrivateKey: pulumi.secret("SSH-KEY") });
+            await resolve(cluster.clientEndpoints);
+            await Promise.all(cluster.members.map((m) => resolve(m.preflight.stdout)));
+            assert.deepEqual(warned.map((w) => w.message), [`lab-2 (10.213.0.12): ${disk}`]);
+            assert.equal(warned[0].resource, cluster.members[1], "on lab-2's member component");
+            const stdin = (n: string) => recorded.find((r) => r.name === n)!.inputs.stdin as string;
+            assert.match(stdin("lab-2-preflight"), /dev\/tcp[\s\S]*oflag=dsync/, "the preflight step tries the peers and times the disk");
+            assert.doesNotMatch(stdin("lab-2-prepare"), /dev\/tcp|oflag=dsync/, "the prepare step does neither again");
+            assert.match(stdin("lab-2-prepare"), /preflight failed on[\s\S]*useradd/);
+        } finally {
+            log.warn = warn;
+        }
+    });
+
     it("a release from a URL: each host stages its own arch's tarball from the URL, with that arch's sha256, and the install and the config write check it", async () => {
         const { named } = await byUrl();
         const staged = stagedReleasePath(urlSpec);

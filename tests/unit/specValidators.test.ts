@@ -517,11 +517,11 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
 
     it("flags and limits: defaults, true/false as text, positive integers; refusals exact", () => {
         const s = parsed({});
-        assert.deepEqual([s.clusterName, s.allowSingleMember, s.allowEvenMembers, s.allowUnverifiedHosts, s.purgeDataOnDestroy, s.protectCa, s.maxClockSkewSeconds, s.minFreeDiskMiB, s.healthTimeoutSeconds],
-            ["lab", false, false, false, false, true, 30, 1024, 120]);
+        assert.deepEqual([s.clusterName, s.allowSingleMember, s.allowEvenMembers, s.allowUnverifiedHosts, s.purgeDataOnDestroy, s.protectCa, s.maxClockSkewSeconds, s.minFreeDiskMiB, s.fsyncWarnMs, s.healthTimeoutSeconds],
+            ["lab", false, false, false, false, true, 30, 1024, 10, 120]);
         assert.equal(parseClusterSpec({ ...rawConfig(), clusterName: undefined }).clusterName, "etcd");
-        const t = parsed({ purgeDataOnDestroy: "true", protectCa: "false", maxClockSkewSeconds: "5", minFreeDiskMiB: 1, healthTimeoutSeconds: 600, allowUnverifiedHosts: false });
-        assert.deepEqual([t.purgeDataOnDestroy, t.protectCa, t.maxClockSkewSeconds, t.minFreeDiskMiB, t.healthTimeoutSeconds], [true, false, 5, 1, 600]);
+        const t = parsed({ purgeDataOnDestroy: "true", protectCa: "false", maxClockSkewSeconds: "5", minFreeDiskMiB: 1, fsyncWarnMs: "25", healthTimeoutSeconds: 600, allowUnverifiedHosts: false });
+        assert.deepEqual([t.purgeDataOnDestroy, t.protectCa, t.maxClockSkewSeconds, t.minFreeDiskMiB, t.fsyncWarnMs, t.healthTimeoutSeconds], [true, false, 5, 1, 25, 600]);
         assert.deepEqual([parsed({ purgeDataOnDestroy: true }).purgeDataOnDestroy, parsed({ protectCa: false }).protectCa], [true, false]);
         const cases: Array<[Raw, string[]]> = [
             [{ clusterName: "Lab" }, ['clusterName "Lab" must be a lowercase DNS label']],
@@ -532,6 +532,8 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
             [{ allowUnverifiedHosts: 1 }, ["allowUnverifiedHosts: must be true or false"]],
             [{ maxClockSkewSeconds: 0 }, ["maxClockSkewSeconds: must be a positive integer"]],
             [{ minFreeDiskMiB: -1 }, ["minFreeDiskMiB: must be a positive integer"]],
+            [{ fsyncWarnMs: 0 }, ["fsyncWarnMs: must be a positive integer"]],
+            [{ fsyncWarnMs: 2.5 }, ["fsyncWarnMs: must be a positive integer"]],
             [{ healthTimeoutSeconds: "1m" }, ["healthTimeoutSeconds: must be a positive integer"]],
             [{ certValidityHours: 0 }, ["certValidityHours: must be a positive integer"]],
             [{ certRenewBeforeHours: 0 }, ["certRenewBeforeHours: must be a positive integer"]],
