@@ -148,10 +148,11 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
         assert.deepStrictEqual(preview.changed(), []);
     });
 
-    it("a cold up with lab3's clock 3 hours behind and lab2 dropping lab1's peer traffic: preflight names the skew and both hosts of the path, nothing lands on any host; lifted, the same up converges", async () => {
+    it("a cold up with lab3's clock 7 minutes behind and lab2 dropping lab1's peer traffic: preflight names the skew and both hosts of the path, nothing lands on any host; lifted, the same up converges", async () => {
         await discardStack(scratch, 3);
         scratch = await scratchStack("lab", labStackConfig(3));
-        console.log(`      ${labFault("clock-behind", "lab3").trim()}`);
+        // Minutes off, as a host without NTP drifts (issue 30, item 3); the tolerance is 30 s. The chaos runs move a clock 3 hours.
+        console.log(`      ${labFault("clock-behind", "lab3", "7m").trim()}`);
         // A firewall on lab2 (nftables in its namespace) dropping TCP to its peer port from lab1 only.
         console.log(`      ${labFault("drop-peer", "lab2", "lab1").trim()}`);
         count("faultsInjected", 2);
@@ -159,7 +160,7 @@ describe("lab: faults during up, in steady state, and a killed engine (real engi
             const log = new StepLog();
             await assert.rejects(scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent }));
             count("runsTried");
-            assert.match(log.output, /preflight failed on lab-3:\s*- clock is 1[01]\d{3}s behind the operator \(certificates would not be valid yet; tolerance 30s\)/);
+            assert.match(log.output, /preflight failed on lab-3:\s*- clock is 4[12]\ds behind the operator \(certificates would not be valid yet; tolerance 30s\)/);
             // Judged by the TCP answer: lab-1's SYN to lab-2 goes unanswered; lab-2 and lab-3 reach every peer (no etcd listens yet: refused, the path open).
             const dropped = /preflight failed on lab-1:\s*- lab-2's peer port 10\.213\.0\.12:2380 is not reachable from lab-1 \(10\.213\.0\.11\): no answer within 3s \(packets dropped\); most likely a firewall on lab-2's host or between the two; etcd's members must reach each other's peer port/;
             assert.match(log.output, dropped);

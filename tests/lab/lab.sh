@@ -5,7 +5,7 @@
 # See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
 #
 #   lab.sh install-deps | base | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
-#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST
+#   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST   (clock-behind HOST [3h|7m|90s])
 #   lab.sh drop-peer HOST FROMHOST [PORT] | undrop-peer HOST  # nftables in HOST's netns: drop TCP to PORT (2380) from FROMHOST
 #   lab.sh slow-disk HOST [WRITE_IOPS] | fast-disk HOST         # blkio throttle on HOST's writes to the lab's disk (20 IOPS)
 #   lab.sh known-hosts                 # rewrite .lab/ssh/known_hosts from the hosts' own keys
@@ -462,8 +462,10 @@ case $cmd in
                     lib=$(cd "$r" && find usr/lib -name libfaketime.so.1 -path '*faketime*' | head -n1)
                     [[ -n $lib ]] || die "libfaketime is not in $h's rootfs"
                     sed -i '/^# lab.sh clock-behind$/,+2d' "$r/etc/environment" 2>/dev/null || true
-                    printf '# lab.sh clock-behind\nLD_PRELOAD=/%s\nFAKETIME=-3h\n' "$lib" >>"$r/etc/environment"
-                    echo "$h clock 3 hours behind: $(ssh_host "$h" date -u +%H:%M </dev/null) on the host, $(date -u +%H:%M) here" ;;
+                    # OFFSET: how far behind, as libfaketime reads it (3h, 7m, 90s); 3h by default.
+                    off=${2:-3h}; [[ $off =~ ^[0-9]+[smhd]$ ]] || die "clock-behind $h: '$off' is not an offset like 3h, 7m or 90s"
+                    printf '# lab.sh clock-behind\nLD_PRELOAD=/%s\nFAKETIME=-%s\n' "$lib" "$off" >>"$r/etc/environment"
+                    echo "$h clock $off behind: $(ssh_host "$h" date -u +%H:%M:%S </dev/null) on the host, $(date -u +%H:%M:%S) here" ;;
       clock-fix) sed -i '/^# lab.sh clock-behind$/,+2d' "$STATE/$h/root/etc/environment" 2>/dev/null || true; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
