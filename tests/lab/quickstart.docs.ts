@@ -55,6 +55,7 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         }
         // The team's PostgreSQL, on loopback.
         const port = await freeLoopbackPort();
+        fs.mkdirSync(pgDir);
         const pg = spawnSync("bash", [pgScript, "start", pgDir, String(port), String(process.pid)], { input: `${dbPassword}\n`, encoding: "utf8", timeout: 90_000 });
         assert.strictEqual(pg.status, 0, pg.stderr);
         // The release, served on the lab's bridge where the hosts download it.
