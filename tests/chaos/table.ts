@@ -39,7 +39,10 @@ export function renderTable(runs: ChaosResults[]): string {
         for (const [why, n] of Object.entries(r.refusals)) refusals.set(why, (refusals.get(why) ?? 0) + n);
     }
     const passed = runs.filter((r) => r.result === "passed").length;
-    const total = `| **${runs.length} seeds** | ${sum(runs.map((r) => r.stepsRun))} steps | ${passed} passed | ${sum(runs.map((r) => r.faults))} | ` +
+    // A seed run again (after a fault of the lab or the runner was fixed) is one seed, each run a row.
+    const seeds = new Set(runs.map((r) => r.seed)).size;
+    const seedsPassed = new Set(runs.filter((r) => r.result === "passed").map((r) => r.seed)).size;
+    const total = `| **${runs.length} runs of ${seeds} seeds** | ${sum(runs.map((r) => r.stepsRun))} steps | ${passed} runs passed (${seedsPassed} seeds) | ${sum(runs.map((r) => r.faults))} | ` +
         `${sum(runs.map((r) => r.requests?.total ?? 0))} | ${sum(runs.map((r) => r.unknownOutcomes ?? 0))} | ${sum(runs.map((r) => r.historiesChecked))} | ` +
         `**${sum(runs.map((r) => r.violations))}** | ${s(sum(runs.map((r) => r.durationMs ?? 0)))} | | |`;
     return [

@@ -24,7 +24,9 @@ describe("chaos seeds table (tests/chaos/table.ts)", () => {
         assert.deepStrictEqual(runs.map((r) => r.seed), [1, 2]);
         const t = renderTable(runs);
         assert.match(t, /^\| 1 \| 15 of 15 \| passed \| 3 \| 1000 \| 10 \| 1 \| 0 \| 1200 \| abc1234 \| 2026-12-06T01:00 \|$/m);
-        assert.match(t, /^\| \*\*2 seeds\*\* \| 30 steps \| 2 passed \| 6 \| 2000 \| 20 \| 2 \| \*\*0\*\* \| 2400 \| \| \|$/m);
+        assert.match(t, /^\| \*\*2 runs of 2 seeds\*\* \| 30 steps \| 2 runs passed \(2 seeds\) \| 6 \| 2000 \| 20 \| 2 \| \*\*0\*\* \| 2400 \| \| \|$/m);
+        // A seed run twice is one seed.
+        assert.match(renderTable([run(1), run(1, { result: "failed", stepsRun: 0, steps: [] })]), /^\| \*\*2 runs of 1 seeds\*\* \| 15 steps \| 1 runs passed \(1 seeds\) \|/m);
         assert.match(t, /^Refusals by reason: clock skew 2\.$/m);
         assert.match(t, /^\| crash \| 4 \| 50 \|$/m);
     });
@@ -33,7 +35,7 @@ describe("chaos seeds table (tests/chaos/table.ts)", () => {
         const t = renderTable([run(5, { result: "failed", violations: 1, stepsRun: 4,
             steps: [{ n: 4, kind: "wipe-data", step: "", ms: 1, result: "failed", error: "x" }] })]);
         assert.match(t, /^\| 5 \| 4 of 15 \| failed \(step 4, wipe-data\) \|/m);
-        assert.match(t, /\| 0 passed \|.*\| \*\*1\*\* \|/);
+        assert.match(t, /\| 0 runs passed \(0 seeds\) \|.*\| \*\*1\*\* \|/);
         const lab = renderTable([run(6, { result: "failed", stepsRun: 0, steps: [], failure: "Error: lab.sh up 3 failed (exit 1):\nlab3 NOT ready | x" })]);
         assert.match(lab, /^\| 6 \| 0 of 15 \| failed \(Error: lab\.sh up 3 failed \(exit 1\):\) \|/m);
     });
