@@ -36,7 +36,8 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-quickstart-"));
     const home = path.join(work, "home");
     const checkout = path.join(work, "checkout");
-    const pgDir = path.join(work, "pg");
+    // Beside the work dir, not in it: the postgres user must reach it, and mkdtemp's dirs are 0700.
+    const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-quickstart-pg-"));
     const secret = (n: number) => crypto.randomBytes(n).toString("hex");
     const dbPassword = secret(12);
     const passphrase = secret(12);
@@ -55,7 +56,6 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         }
         // The team's PostgreSQL, on loopback.
         const port = await freeLoopbackPort();
-        fs.mkdirSync(pgDir);
         const pg = spawnSync("bash", [pgScript, "start", pgDir, String(port), String(process.pid)], { input: `${dbPassword}\n`, encoding: "utf8", timeout: 90_000 });
         assert.strictEqual(pg.status, 0, pg.stderr);
         // The release, served on the lab's bridge where the hosts download it.
