@@ -79,8 +79,13 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         fs.mkdirSync(path.join(home, ".ssh"), { recursive: true, mode: 0o700 });
         fs.copyFileSync(labKeyPath(), path.join(home, ".ssh/etcd-prod"));
         fs.chmodSync(path.join(home, ".ssh/etcd-prod"), 0o600);
-        fs.writeFileSync(path.join(home, ".ssh/config"), "Host 10.213.0.16\n  IdentityFile ~/.ssh/etcd-prod\n  IdentitiesOnly yes\n" +
-            "  UserKnownHostsFile ~/.ssh/etcd-prod.known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n");
+        // OpenSSH reads the passwd entry's home, not $HOME: this operator's ssh is a wrapper naming its
+        // config, whose paths are absolute for the same reason.
+        const sshDir = path.join(home, ".ssh");
+        fs.writeFileSync(path.join(sshDir, "config"), `Host 10.213.0.16\n  IdentityFile ${sshDir}/etcd-prod\n  IdentitiesOnly yes\n` +
+            `  UserKnownHostsFile ${sshDir}/etcd-prod.known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n`);
+        fs.mkdirSync(path.join(work, "bin"));
+        fs.writeFileSync(path.join(work, "bin/ssh"), `#!/bin/sh\nexec /usr/bin/ssh -F ${sshDir}/config "$@"\n`, { mode: 0o755 });
         for (const entry of ["Pulumi.yaml", "index.ts", "components", "policy", "tsconfig.json", "tsconfig.pulumi.json", "package.json"]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(checkout, entry), { recursive: true });
         }
@@ -127,7 +132,7 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         fs.symlinkSync(path.join(cacheDir, "pulumi/home/plugins"), path.join(home, ".pulumi/plugins"));
         const r = spawnSync("bash", ["-c", script], {
             cwd: checkout, encoding: "utf8", timeout: 30 * 60_000, maxBuffer: 256 * 1024 * 1024,
-            env: { PATH: `${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
+            env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
         });
         const out = `${r.stdout}\n${r.stderr}`;
         console.log(indent(out.split("\n").filter((l) => /^(Logged in|Created stack|SHA256:|256 SHA256|Resources:|\s+\d+ (created|unchanged|to create)|Policies:|Duration)/.test(l.trim()) || /SHA256:/.test(l)).join("\n")));
