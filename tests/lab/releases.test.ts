@@ -125,7 +125,7 @@ describe(`lab: the core path on Debian releases, ${cluster === "mixed" ? "a mixe
         for (const m of members) assert.match(labRead(hostOf(m.name), "cat /etc/etcd/etcd.conf.yml"), /^snapshot-count: 10001$/m, m.name);
     });
 
-    step("scale 3 → 5", "two members of other releases join; the first three are not restarted", async () => {
+    step("scale 3 → 5", "lab4 and lab5 join, all voting; the first three are not restarted", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
         await upUnderWriter(5, "scale-up");
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no existing member restarted");
@@ -138,7 +138,7 @@ describe(`lab: the core path on Debian releases, ${cluster === "mixed" ? "a mixe
         for (const host of ["lab4", "lab5"]) assert.strictEqual(leftovers(host), "", host);
     });
 
-    step("drift repair", "hand edits on two hosts of different releases are put back by up --refresh", async () => {
+    step("drift repair", "hand edits on lab1 and lab3 are put back by up --refresh; only the member that ran an edit restarts", async () => {
         const config = "/etc/etcd/etcd.conf.yml";
         const sha = (host: string, file: string) => labRead(host, `sha256sum < ${file} | cut -c1-64`).trim();
         const want = { lab1: sha("lab1", config), lab3: sha("lab3", paths.unitPath) };

@@ -31,7 +31,13 @@ export function matrixTable(results: MatrixResult[], date: string, commit: strin
     const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
     const failures: string[] = [];
     for (const r of results) {
-        const hosts = Object.keys(r.releases).sort().map((h) => `${h}: ${hostLine(r.hosts[h], r.releases[h])}`);
+        // Hosts alike (a cluster of one release) share a line: "lab1, lab2, …: <facts>".
+        const byLine = new Map<string, string[]>();
+        for (const h of Object.keys(r.releases).sort()) {
+            const line = hostLine(r.hosts[h], r.releases[h]);
+            byLine.set(line, [...(byLine.get(line) ?? []), h]);
+        }
+        const hosts = [...byLine].map(([line, names]) => `${names.join(", ")}: ${line}`);
         const steps = matrixSteps.map((s) => {
             const v = r.steps[s] ?? "not run";
             if (v.startsWith("failed")) failures.push(`- ${r.cluster}, ${s}: ${v.replace(/^failed:\s*/, "")}`);

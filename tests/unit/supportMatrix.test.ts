@@ -32,6 +32,12 @@ describe("support matrix table", () => {
         assert.match(text, /\nFailures:\n- trixie, drift repair: a \| b\n$/);
     });
 
+    it("hosts with the same facts share one line, in host order", () => {
+        const f = facts("trixie", "13.8", "257 (257.13-1~deb13u1)", "v2 only");
+        const one: MatrixResult = { ...mixed, cluster: "trixie", releases: { lab1: "trixie", lab3: "trixie", lab2: "trixie" }, hosts: { lab1: f, lab2: f, lab3: { ...f, debianVersion: "13.7" } } };
+        assert.match(matrixTable([one], "d", "c"), /\| trixie \| lab1, lab2: Debian 13\.8 \(trixie\), systemd 257 \(257\.13-1~deb13u1\), cgroup v2 only<br>lab3: Debian 13\.7 \(trixie\), systemd 257 /);
+    });
+
     it("a host whose facts were never read shows the release it was asked for", () => {
         const text = matrixTable([{ ...mixed, hosts: {} }], "d", "c");
         assert.match(text, /\| lab1: bullseye \(not read\)<br>lab2: bookworm \(not read\)<br>lab3: trixie \(not read\) \|/);
