@@ -295,15 +295,20 @@ freezer() { # HOST FROZEN|THAWED: the whole host's freezer cgroup (nspawn and co
   for ((i = 0; i < 100; i++)); do [[ $(cat "$f") == "$2" ]] && return 0; sleep 0.1; done
   die "$1: freezer did not reach $2"
 }
-remove_host() { # everything of one host, also leftovers of a killed run
-  local h=$1 ns=$PREFIX$1
+remove_host() { # HOST [keep-net]: everything of one host, also leftovers of a killed run
+  # keep-net (a host made again from another release): its netns and veth stay, and with them its
+  # eth0's MAC address, which the other hosts' neighbour caches hold (a new one left lab2 unable to
+  # reach a remade lab3 for seconds).
+  local h=$1 ns=$PREFIX$1 keep_net=${2:-}
   stop_host "$h"
   # nspawn leaves its lock and propagation dirs behind when /run is not a tmpfs (as here).
   mountpoint -q "$STATE/$h/root" && rm -f "/run/systemd/nspawn/locks/inode-$(stat -c %d:%i "$STATE/$h/root")"
   rmdir "/run/systemd/nspawn/propagate/$h" 2>/dev/null || true
   umount_under "$STATE/$h"
-  ip link del "$ns" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  if [[ -z $keep_net ]]; then
+    ip link del "$ns" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  fi
   cgroups_clean "$h"
   [[ -d $STATE/$h ]] && rm -rf --one-file-system "${STATE:?}/$h"
   return 0
@@ -344,7 +349,7 @@ cmd_up() { # N [HOST=RELEASE...]: hosts not named run the default release (ETCD_
     if ((${h#lab} > n)); then log "lab: removing $h (up $n)"; remove_host "$h"
     # A host asked for another release than its overlay's is made again from that release's base.
     elif [[ -d $STATE/$h && $(host_release "$h") != "${want[$h]}" ]]; then
-      log "lab: making $h again ($(host_release "$h") -> ${want[$h]})"; remove_host "$h"
+      log "lab: making $h again ($(host_release "$h") -> ${want[$h]})"; remove_host "$h" keep-net
     fi
   done
   # ensure_net also sets links up and thaw undoes a freeze: `up` heals faults left by a test.
