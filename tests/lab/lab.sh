@@ -458,5 +458,5 @@ case $cmd in
       clock-fix) sed -i '/^# lab.sh clock-behind$/,+2d' "$STATE/$h/root/etc/environment" 2>/dev/null || true; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
-  *) sed -n '2,8s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
+  *) sed -n '2,/^set -euo/s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
 esac
