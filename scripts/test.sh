@@ -33,9 +33,10 @@ if [[ -z $netns ]]; then
   exec npx mocha --reporter tests/summary-reporter.js "${all[@]}" "$@"
 fi
 
-# The hosts' base rootfs, from the VM's network namespace (debootstrap needs the Debian mirror),
-# before lane 2 starts inside its own: on a new machine it would be first to need it.
-bash tests/lab/lab.sh base
+# The hosts' base rootfs, one per Debian release (tests/lab/releases.test.ts boots all three), from
+# the VM's network namespace (debootstrap needs the Debian mirror), before lane 2 starts inside its
+# own: on a new machine it would be first to need one.
+bash tests/lab/lab.sh base all
 log=$(mktemp /tmp/etcd-stack-lane2.XXXXXX.log)
 started=$SECONDS
 ( rc=0; ETCD_STACK_LAB_LANE=2 nsenter --net="$netns" npx mocha --reporter tests/summary-reporter.js "${LANE2[@]}" >"$log" 2>&1 || rc=$?

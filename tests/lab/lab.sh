@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The lab: 3 to 7 real Debian bookworm hosts (systemd as PID 1, sshd on port 22) as
-# systemd-nspawn containers on the bridge etcdlab0, 10.213.0.0/24, matching
-# stacks/Pulumi.lab.yaml: lab1 = 10.213.0.11, lab2 = 10.213.0.12, ...
+# The lab: 3 to 7 real Debian hosts (systemd as PID 1, sshd on port 22) as systemd-nspawn
+# containers on the bridge etcdlab0, 10.213.0.0/24, matching stacks/Pulumi.lab.yaml:
+# lab1 = 10.213.0.11, lab2 = 10.213.0.12, ... Each host runs Debian 12 (bookworm) unless `up` gives
+# it another release: 11 (bullseye) or 13 (trixie), each from a base rootfs of its own (issue 30).
 # See /work/shared/notes/lab.md for why it is built this way (no systemd on the VM, cgroup v1).
 #
-#   lab.sh install-deps | base | up [N] | down | status | hosts | ip HOST | ssh HOST [CMD...]
+#   lab.sh install-deps | base [RELEASE...|all] | up [N] [HOST=RELEASE...] | down | status | hosts | ip HOST | ssh HOST [CMD...]
+#   lab.sh release HOST                # the release a host was made from
 #   lab.sh stop|start|crash|reboot|freeze|thaw|link-down|link-up|impostor|sshd-stop|sshd-start|clock-behind|clock-fix HOST   (clock-behind HOST [3h|7m|90s])
 #   lab.sh drop-peer HOST FROMHOST [PORT] | undrop-peer HOST  # nftables in HOST's netns: drop TCP to PORT (2380) from FROMHOST
 #   lab.sh slow-disk HOST [WRITE_IOPS] | fast-disk HOST         # blkio throttle on HOST's writes to the lab's disk (20 IOPS)
@@ -16,7 +18,17 @@ set -euo pipefail
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
 CACHE=${ETCD_STACK_CACHE:-$HOME/.cache/etcd-stack}/lab
-BASE=$CACHE/bookworm-base-3   # the suffix changes with the package list below
+# One base rootfs per Debian release, $CACHE/<release>-base-3 (the suffix changes with the package
+# list below); bookworm's is the one every lab used before issue 30, at the same path.
+RELEASES=(bullseye bookworm trixie)
+DEFAULT_RELEASE=bookworm
+base_dir() { echo "$CACHE/$1-base-3"; }
+valid_release() { [[ " ${RELEASES[*]} " == *" $1 "* ]] || die "unknown release '$1' (${RELEASES[*]})"; }
+# Debian 13's systemd (257) deprecates cgroup v1: it boots on this VM's hybrid hierarchy only as a
+# container ("System is tainted: cgroupsv1"), and refuses to where it mounts the hierarchies itself.
+# A trixie host gets the unified hierarchy (cgroup v2 only) from nspawn, as a real Debian 13 host
+# has it; bullseye and bookworm keep the VM's hybrid layout, as every lab host had before.
+nspawn_unified() { [[ $1 == trixie ]]; }
 # Lanes (issue 26): lane 2 is a second lab with the same host names, addresses and subnet, whose
 # bridge lives in a network namespace of its own (etcdlab-lane2) instead of the VM's, so two test
 # processes can each drive a lab at once. A process reaches lane 2's hosts by running in that
@@ -120,9 +132,11 @@ vm_netns() { # runs its arguments in the VM's network namespace, from lane 2's t
     nsenter --net="$VM_NETNS" -- "$@"
   else "$@"; fi
 }
-build_base() {
+build_base() { # RELEASE (default bookworm)
+  local release=${1:-$DEFAULT_RELEASE} BASE
+  valid_release "$release"; BASE=$(base_dir "$release")
   [[ -d $BASE ]] && return 0        # only ever renamed into place when complete
-  # The lanes share the base: one builds it while the other waits (mv would nest a second copy).
+  # The lanes share the bases: one builds a base while the others wait (mv would nest a second copy).
   exec 8>/run/etcd-stack-lab-shared.lock; flock -w 600 8 || die "another lane is building the base rootfs"
   [[ -d $BASE ]] && { exec 8>&-; return 0; }
   local t0=$SECONDS tmp mirror; mirror=$(apt_mirror)
@@ -131,12 +145,12 @@ build_base() {
     [[ -e $tmp ]] && { umount_under "$tmp"; rm -rf --one-file-system "$tmp"; }
   done
   tmp=$(mktemp -d "$BASE.tmp.XXXXXX")
-  log "lab: building the base rootfs from $mirror (once, about a minute)"
+  log "lab: building the $release base rootfs from $mirror (once, about a minute)"
   # From lane 2's test process (inside its network namespace, which reaches only its own hosts) the
   # mirror is out of reach: debootstrap runs in the VM's namespace, as from lane 1.
   vm_netns debootstrap --variant=minbase \
     --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,curl,sudo,libfaketime \
-    bookworm "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap failed (log: $tmp.log)"; }
+    "$release" "$tmp" "$mirror" >"$tmp.log" 2>&1 || { tail -20 "$tmp.log" >&2; die "debootstrap of $release failed (log: $tmp.log)"; }
   chroot "$tmp" apt-get clean
   rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin
   # Per-host identity is added by each host's overlay, never shared from the base.
@@ -147,7 +161,7 @@ build_base() {
   chmod 755 "$tmp"                  # mktemp made it 0700; it becomes every host's /
   mv "$tmp" "$BASE"
   exec 8>&-
-  log "lab: base rootfs built in $((SECONDS - t0))s ($(du -sh "$BASE" | cut -f1))"
+  log "lab: $release base rootfs built in $((SECONDS - t0))s ($(du -sh "$BASE" | cut -f1))"
 }
 ensure_key() {
   local i
@@ -205,10 +219,16 @@ ensure_net() { # netns + veth: eth0 inside, etcdlab-<host> on the bridge; the ad
 }
 
 # ---- hosts ----
-ensure_root() { # overlay over the base, then this host's identity (first time only)
-  local h=$1 d=$STATE/$1 r=$STATE/$1/root i
+host_release() { # the release a host's overlay was made from (hosts made before issue 30: bookworm)
+  cat "$STATE/$1/release" 2>/dev/null || echo "$DEFAULT_RELEASE"
+}
+ensure_root() { # HOST [RELEASE]: overlay over the release's base, then this host's identity (first time only)
+  local h=$1 d=$STATE/$1 r=$STATE/$1/root i release
+  release=${2:-$(host_release "$1")}
   mkdir -p "$d/upper" "$d/work" "$r"
-  mountpoint -q "$r" || mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$d/upper,workdir=$d/work" "$r"
+  [[ -e $d/release ]] || echo "$release" >"$d/release"
+  [[ $(host_release "$h") == "$release" ]] || die "$h was made from $(host_release "$h"), not $release"
+  mountpoint -q "$r" || mount -t overlay overlay -o "lowerdir=$(base_dir "$release"),upperdir=$d/upper,workdir=$d/work" "$r"
   [[ -e $d/identity ]] && return 0
   tr -d - </proc/sys/kernel/random/uuid >"$r/etc/machine-id"
   rm -f "$r"/etc/ssh/ssh_host_*
@@ -226,7 +246,8 @@ cgroups_clean() { # remove the host's cgroup dirs (children first); fails while 
   done; return 0
 }
 supervise() { # runs detached: own cgroups, restart nspawn on reboot (exit 133), stop otherwise
-  local h=$1 d=$STATE/$1 hier rc
+  local h=$1 d=$STATE/$1 hier rc unified=""
+  nspawn_unified "$(host_release "$h")" && unified=1
   # With --keep-unit, nspawn puts the container in <own cgroup>/payload: each host needs its own.
   for hier in "${CGROUP_HIERARCHIES[@]}"; do
     [[ -e /sys/fs/cgroup/$hier/cgroup.procs ]] || continue  # a hierarchy this kernel does not mount (blkio)
@@ -234,8 +255,9 @@ supervise() { # runs detached: own cgroups, restart nspawn on reboot (exit 133),
   done
   echo $$ >"$d/supervisor.pid"
   while :; do
-    echo "== $(date -Is) starting $h"
-    systemd-nspawn --register=no --keep-unit --network-namespace-path="/run/netns/$PREFIX$h" \
+    echo "== $(date -Is) starting $h ($(host_release "$h")${unified:+, cgroup v2 only})"
+    # Unset for the others: nspawn then picks the hybrid layout itself (0 would mean cgroup v1 only).
+    env ${unified:+SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1} systemd-nspawn --register=no --keep-unit --network-namespace-path="/run/netns/$PREFIX$h" \
       --console=read-only -b -D "$d/root" --machine="$h" </dev/null &
     echo $! >"$d/nspawn.pid"
     rc=0; wait $! || rc=$?
@@ -316,15 +338,20 @@ disk_throttle() { # HOST IOPS (0: none)
   dev=$(lab_disk)
   echo "$dev $2" >"$cg/blkio.throttle.write_iops_device"
 }
-remove_host() { # everything of one host, also leftovers of a killed run
-  local h=$1 ns=$PREFIX$1
+remove_host() { # HOST [keep-net]: everything of one host, also leftovers of a killed run
+  # keep-net (a host made again from another release): its netns and veth stay, and with them its
+  # eth0's MAC address, which the other hosts' neighbour caches hold (a new one left lab2 unable to
+  # reach a remade lab3 for seconds).
+  local h=$1 ns=$PREFIX$1 keep_net=${2:-}
   stop_host "$h"
   # nspawn leaves its lock and propagation dirs behind when /run is not a tmpfs (as here).
   mountpoint -q "$STATE/$h/root" && rm -f "/run/systemd/nspawn/locks/inode-$(stat -c %d:%i "$STATE/$h/root")"
   rmdir "/run/systemd/nspawn/propagate/$h" 2>/dev/null || true
   umount_under "$STATE/$h"
-  ip link del "$ns" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  if [[ -z $keep_net ]]; then
+    ip link del "$ns" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  fi
   cgroups_clean "$h"
   [[ -d $STATE/$h ]] && rm -rf --one-file-system "${STATE:?}/$h"
   return 0
@@ -346,26 +373,39 @@ lock() { # every command that changes the lab: root, one at a time
 }
 
 # ---- commands ----
-cmd_up() {
-  local n=${1:-3} t0=$SECONDS t1 h i failed=0
+cmd_up() { # N [HOST=RELEASE...]: hosts not named run the default release (ETCD_STACK_LAB_RELEASES: more pairs, comma-separated)
+  local n=${1:-3} t0=$SECONDS t1 h i failed=0 pair r
+  local -A want=()
   [[ $n =~ ^[3-7]$ ]] || die "up N: N must be 3..7"
+  shift || true
+  for pair in ${ETCD_STACK_LAB_RELEASES:+${ETCD_STACK_LAB_RELEASES//,/ }} "$@"; do
+    [[ $pair =~ ^(lab[1-7])=([a-z]+)$ ]] || die "up: '$pair' is not HOST=RELEASE (e.g. lab1=bullseye)"
+    valid_release "${BASH_REMATCH[2]}"; want[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+  done
+  for ((i = 1; i <= n; i++)); do : "${want[lab$i]:=$DEFAULT_RELEASE}"; done
   { command -v systemd-nspawn && command -v debootstrap; } >/dev/null || die "run: lab.sh install-deps"
   lock
-  build_base
+  for r in $(printf '%s\n' "${want[@]}" | sort -u); do build_base "$r"; done
   ensure_key
   ensure_inotify
   ensure_bridge
-  for h in $(known_hosts); do ((${h#lab} <= n)) || { log "lab: removing $h (up $n)"; remove_host "$h"; }; done
+  for h in $(known_hosts); do
+    if ((${h#lab} > n)); then log "lab: removing $h (up $n)"; remove_host "$h"
+    # A host asked for another release than its overlay's is made again from that release's base.
+    elif [[ -d $STATE/$h && $(host_release "$h") != "${want[$h]}" ]]; then
+      log "lab: making $h again ($(host_release "$h") -> ${want[$h]})"; remove_host "$h" keep-net
+    fi
+  done
   # ensure_net also sets links up, thaw undoes a freeze, and the dropped peers and slowed disks go:
   # `up` heals faults left by a test.
   for ((i = 1; i <= n; i++)); do
-    ensure_net "lab$i"; ensure_root "lab$i"; freezer "lab$i" THAWED 2>/dev/null || true
+    ensure_net "lab$i"; ensure_root "lab$i" "${want[lab$i]}"; freezer "lab$i" THAWED 2>/dev/null || true
     undrop_peer "lab$i"; disk_throttle "lab$i" 0 2>/dev/null || true; launch "lab$i"
   done
   t1=$SECONDS                        # one 60 s bound for all hosts: they boot in parallel
   for ((i = 1; i <= n; i++)); do
     h=lab$i
-    if wait_ssh "$h" $((t1 + 60)); then echo "$h $(host_ip "$h") ready"
+    if wait_ssh "$h" $((t1 + 60)); then echo "$h $(host_ip "$h") ready ($(host_release "$h"))"
     else echo "$h $(host_ip "$h") NOT ready (log: $STATE/$h/console.log)"; failed=1; fi
   done
   ((failed == 0)) || die "not every host came up"
@@ -395,7 +435,7 @@ cmd_status() {
     else state="running (nspawn $(nspawn_pid "$h"))"; fi
     supervisor_pid "$h" >/dev/null || [[ $state == stopped ]] || state+=" UNSUPERVISED"
     ip -o link show "$PREFIX$h" 2>/dev/null | grep -q 'state UP' || state+=" link-down"
-    echo "$h $(host_ip "$h") $state"
+    echo "$h $(host_ip "$h") $(host_release "$h") $state"
   done
 }
 
@@ -415,7 +455,10 @@ fi
 cmd=${1:-}; shift || true
 case $cmd in
   netns) echo "${LANE_NS:+/run/netns/$LANE_NS}" ;;  # where a lane's test process must run (empty: lane 1)
-  base) lock; build_base ;;  # the hosts' shared base rootfs, built once (scripts/test.sh, before the lanes start)
+  # The hosts' shared base rootfs, one per release, each built once (scripts/test.sh, before the lanes start).
+  base) lock; [[ ${1:-} == all ]] && set -- "${RELEASES[@]}"
+        for r in "${@:-$DEFAULT_RELEASE}"; do build_base "$r"; done ;;
+  release) require_host "${1:-}"; host_release "$1" ;;
   install-deps) install_deps ;;
   up) cmd_up "$@" ;;
   down) cmd_down ;;
@@ -469,5 +512,5 @@ case $cmd in
       clock-fix) sed -i '/^# lab.sh clock-behind$/,+2d' "$STATE/$h/root/etc/environment" 2>/dev/null || true; echo "$h clock right again" ;;
       sshd-start) nsenter_host "$h" systemctl start ssh; wait_ssh "$h" $((SECONDS + 30)) || die "$h: sshd not back"; echo "$h sshd started" ;;
     esac ;;
-  *) sed -n '2,10s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
+  *) sed -n '2,/^set -euo/s/^# \{0,1\}//p' "$SELF"; [[ -z $cmd || $cmd == -h || $cmd == --help ]] || die "unknown command '$cmd'" ;;
 esac

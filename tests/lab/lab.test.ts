@@ -6,7 +6,7 @@
  * Leaves the lab up for the lab tests after it; scripts/test.sh's caller runs `lab.sh down`.
  */
 import * as assert from "assert";
-import { labAvailable, labFault, labHosts, labIp, labSsh, labUp } from "./lab";
+import { labAvailable, labFault, labHosts, labIp, labRun, labSsh, labUp } from "./lab";
 import { skipIf } from "../skip";
 
 const hosts = ["lab1", "lab2", "lab3"];
@@ -113,6 +113,40 @@ describe("lab: three systemd-nspawn hosts on 10.213.0.0/24", function () {
             const ms = await eventually("lab1 reachable after link-up", 30_000,
                 () => labSsh("lab1", "true", undefined, 20_000).code === 0 && reachesSsh("lab2", "lab1"));
             console.log(`      lab1 reachable ${ms} ms after link-up`);
+        });
+    });
+
+    // Issue 30: a host's Debian release is chosen at `up`. Last: it leaves lab3 on bookworm again.
+    describe("releases", () => {
+        const release = (host: string) => labRun(["release", host]).stdout.trim();
+        it("up lab3=trixie makes lab3 again from Debian 13 (systemd 257, cgroup v2 only), a new machine; freeze and reboot work on it", () => {
+            const machineId = must("lab3", "cat /etc/machine-id");
+            const lab2Boot = bootId("lab2");
+            labUp(3, { lab3: "trixie" });
+            assert.strictEqual(release("lab3"), "trixie");
+            assert.deepStrictEqual(must("lab3", "cut -d. -f1 /etc/debian_version; systemctl --version | sed -n 's/^systemd \\([0-9]*\\) .*/\\1/p'; stat -f -c %T /sys/fs/cgroup").split("\n"), ["13", "257", "cgroup2fs"]);
+            assert.notStrictEqual(must("lab3", "cat /etc/machine-id"), machineId, "lab3 is a new machine");
+            assert.strictEqual(bootId("lab2"), lab2Boot, "lab2 (bookworm, as asked) was kept running");
+            labFault("freeze", "lab3");
+            try {
+                assert.notStrictEqual(labSsh("lab3", "true", undefined, 20_000).code, 0, "ssh to a frozen trixie host must fail");
+            } finally {
+                labFault("thaw", "lab3");
+            }
+            const before = bootId("lab3");
+            labFault("reboot", "lab3");
+            assert.notStrictEqual(bootId("lab3"), before);
+            assert.strictEqual(must("lab3", "systemctl is-system-running --wait", 90_000), "running");
+        });
+
+        it("up without naming lab3 makes it bookworm again; a release lab.sh does not serve is refused", () => {
+            labUp(3);
+            assert.strictEqual(release("lab3"), "bookworm");
+            assert.strictEqual(must("lab3", "cut -d. -f1 /etc/debian_version"), "12");
+            const refused = labRun(["up", "3", "lab2=buster"]);
+            assert.notStrictEqual(refused.code, 0);
+            assert.match(refused.stderr, /unknown release 'buster' \(bullseye bookworm trixie\)/);
+            assert.strictEqual(release("lab2"), "bookworm");
         });
     });
 });

@@ -103,9 +103,21 @@ function show(r: RunResult): void {
     if (text !== "") console.log(text.replace(/^/gm, "      "));
 }
 
-/** Starts (or keeps) hosts lab1..lab<n>; the first run builds the base rootfs (about a minute). */
-export function labUp(n: number): void {
-    show(labMust(["up", String(n)], 15 * 60_000));
+/** The Debian releases a lab host can run (issue 30): 11, 12 (the default) and 13. */
+export type LabRelease = "bullseye" | "bookworm" | "trixie";
+export const labReleases: LabRelease[] = ["bullseye", "bookworm", "trixie"];
+/** Each release's /etc/debian_version major and systemd major, as Debian ships them. */
+export const releaseFacts: Record<LabRelease, { debian: number; systemd: number }> = {
+    bullseye: { debian: 11, systemd: 247 }, bookworm: { debian: 12, systemd: 252 }, trixie: { debian: 13, systemd: 257 },
+};
+
+/**
+ * Starts (or keeps) hosts lab1..lab<n>; the first run of a release builds its base rootfs (about a
+ * minute). Hosts not in `releases` run bookworm; a running host of another release is made again.
+ */
+export function labUp(n: number, releases: Partial<Record<string, LabRelease>> = {}): void {
+    const pairs = Object.entries(releases).map(([host, release]) => `${host}=${release}`);
+    show(labMust(["up", String(n), ...pairs], 15 * 60_000));
 }
 
 /** Stops and removes every lab host, the bridge and all lab state. */
