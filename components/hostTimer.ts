@@ -47,15 +47,15 @@ export function hostTimer(name: string, args: HostTimerArgs, parent: pulumi.Reso
     const { spec, member, connection, client } = args;
     const cert = clientCertificate(`${name}-client`, { name: client.name, commonName: client.commonName, organization: "etcd-stack" },
         args.ca, args.algorithm, certificateLifetime(spec), { parent });
-    const file = (path: string, content: pulumi.Input<string>, mode: string) => ({ path, content, mode, owner: "root:root", readByEtcd: false });
+    const file = (path: string, content: pulumi.Input<string>, mode: string, systemdUnit = false) => ({ path, content, mode, owner: "root:root", readByEtcd: false, systemdUnit });
     const files = new HostFiles(`${member.name}-${args.job}-files`, {
         connection, label: `${member.name} ${args.job} files`,
         files: [
             file(client.certPath, cert.certPem, paths.modes.certificate),
             file(client.keyPath, cert.privateKeyPem, paths.modes.privateKey),
             file(args.script.path, args.script.content, paths.modes.binary),
-            file(args.unit.path, args.unit.content, paths.modes.unit),
-            file(args.timer.path, args.timer.content, paths.modes.unit),
+            file(args.unit.path, args.unit.content, paths.modes.unit, true),
+            file(args.timer.path, args.timer.content, paths.modes.unit, true),
         ],
     }, { parent, dependsOn: args.after });
     remoteStep(`${name}-timer`, {

@@ -187,7 +187,7 @@ export class EtcdMember extends pulumi.ComponentResource {
             connection, label: `${member.name} config`, restartScript: repairRestart, removeGuard: ownerGuard, checks: binaries.checks,
             files: [
                 { path: configPath(spec), content: config, mode: paths.modes.config, owner: "root:root", fill: renderFillJoinDecision(spec), unfill: renderUnfillJoinDecision(), readByEtcd: true },
-                { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true },
+                { path: paths.unitPath, content: unit, mode: paths.modes.unit, owner: "root:root", readByEtcd: true, systemdUnit: true },
             ],
         }, { parent: this, providers: [args.hostFilesProvider], dependsOn: inTurn(binaries.install, join) });
 

@@ -26,6 +26,8 @@ export interface ManagedFile {
     unfill?: string;
     /** etcd reads this file: a hand edit etcd has since started with needs a restart once repaired. */
     readByEtcd: boolean;
+    /** A systemd unit file: writing it anew is followed by `systemctl daemon-reload` (no restart). */
+    systemdUnit?: boolean;
 }
 
 /** Host state kept alongside the files: the unit enabled and running, the binaries those of the staged release. */
@@ -158,16 +160,20 @@ export function renderApplyScript(files: ManagedFile[], checks: HostChecks, opts
                 `  echo "${f.path} was changed by hand and etcd has started with it since" >&2; restart=1`,
                 `fi`,
             ] : []),
-            `if cmp -s "$tmp" ${p} && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' ${p})" ]; then rm -f "$tmp"; else mv -f "$tmp" ${p}; fi`,
+            `if cmp -s "$tmp" ${p} && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' ${p})" ]; then rm -f "$tmp"; else mv -f "$tmp" ${p}${f.systemdUnit ? "; reload=1" : ""}; fi`,
             ...reportFile(f),
         ];
     });
     return scriptHeader + [
-        `restart=0; tmp=""; rs=""`,
+        `restart=0; reload=0; tmp=""; rs=""`,
         // A failure leaves no temporary file behind (and the file it was for untouched).
         `trap 'rm -f "$tmp" "$rs"' EXIT`,
         ...(checks.unit ? etcdStartedLines(checks.unit) : [`started=0`]),
         ...body,
+        // A unit file written anew is what systemd runs only after a reload: without it, a repaired
+        // unit stays flagged NeedDaemonReload (seen on every Debian release in the lab) and a hand
+        // edit systemd had loaded would stay in force until some later change reloads.
+        `[ "$reload" = 0 ] || systemctl daemon-reload`,
         ...(opts.repair ? binaryLines(checks, true) : []),
         ...(opts.repair && checks.unit ? [
             `if ! systemctl is-enabled --quiet ${shq(checks.unit)}; then systemctl enable ${shq(checks.unit)} >/dev/null 2>&1; echo "enabled ${checks.unit} again" >&2; fi`,

@@ -1,5 +1,5 @@
 set -eu
-restart=0; tmp=""; rs=""
+restart=0; reload=0; tmp=""; rs=""
 trap 'rm -f "$tmp" "$rs"' EXIT
 started=0
 if systemctl is-active --quiet 'etcd.service'; then
@@ -36,6 +36,7 @@ printf '%s' "$content" | base64 -d > "$tmp"
 chown root:root "$tmp"
 if cmp -s "$tmp" '/etc/etcd/etcd-stack.members' && [ "$(stat -c '%a %U:%G' "$tmp")" = "$(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')" ]; then rm -f "$tmp"; else mv -f "$tmp" '/etc/etcd/etcd-stack.members'; fi
 if [ -e '/etc/etcd/etcd-stack.members' ]; then echo "file /etc/etcd/etcd-stack.members $(sha256sum < '/etc/etcd/etcd-stack.members' | cut -c1-64) $(stat -c '%a %U:%G' '/etc/etcd/etcd-stack.members')"; else echo "file /etc/etcd/etcd-stack.members missing"; fi
+[ "$reload" = 0 ] || systemctl daemon-reload
 if ! [ "$(head -n1 '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums' 2>/dev/null)" = 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' ] && [ -f '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' ] && echo 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb''  ''/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' | sha256sum -c --quiet - 2>/dev/null; then
   unpacked=$(mktemp -d /var/lib/etcd-stack/releases/sums.XXXXXX)
   if tar -xzf '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz' -C "$unpacked" --strip-components=1; then { echo 'tarball bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'; (cd "$unpacked" && sha256sum etcd etcdctl etcdutl); } > '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new && mv -f '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'.new '/var/lib/etcd-stack/releases/etcd-v3.6.16-0123456789ab.tar.gz.sha256sums'; fi

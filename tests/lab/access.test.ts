@@ -14,7 +14,7 @@ import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";
 import { labAvailable, labKnownHostsPath, labRun, labSsh, labUp, runAsync } from "./lab";
-import { adminCredentials, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { adminCredentials, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, sudoLoginCommands, wipeHosts } from "./labStack";
 
 const members: Array<{ name: string; address: string; sshUser: string; sshPort?: number; hostKey?: string }> =
     labMembers(3).map((m) => ({ ...m, sshUser: "deploy" }));
@@ -41,11 +41,7 @@ describe("lab: through a bastion, as a sudo user without root login (real engine
         wipeHosts(4);
         for (const m of members) {
             const r = labSsh(hostOf(m.name), [
-                "command -v sudo >/dev/null || { echo 'sudo is not installed in the lab rootfs' >&2; exit 1; }",
-                "id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy",
-                "install -d -m 700 -o deploy -g deploy /home/deploy/.ssh",
-                "install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys",
-                "echo 'deploy ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+                ...sudoLoginCommands("deploy"),
                 // No root login from the bastion, where the stack's connections come from (the
                 // test's own checks log in from the lab bridge). A Match block must end the file.
                 `sed -i '/${noRootMarker}/,$d' /etc/ssh/sshd_config`,

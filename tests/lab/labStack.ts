@@ -37,6 +37,20 @@ export function labStackConfig(size: number, tarball = labTarball): Record<strin
 
 export const hostOf = (member: string) => member.replace(/^lab-/, "lab");
 
+/**
+ * A login `user` on `host` with the lab key and passwordless sudo, as production hosts give a
+ * deploy user: the commands as one line, for a suite that adds its own (the access suite).
+ */
+export function sudoLoginCommands(user: string): string[] {
+    return [
+        "command -v sudo >/dev/null || { echo 'sudo is not installed in the lab rootfs' >&2; exit 1; }",
+        `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/sh ${user}`,
+        `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh`,
+        `install -m 600 -o ${user} -g ${user} /root/.ssh/authorized_keys /home/${user}/.ssh/authorized_keys`,
+        `echo '${user} ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/${user} && chmod 440 /etc/sudoers.d/${user}`,
+    ];
+}
+
 /** Removes what any earlier run left on the hosts, so each suite starts from clean machines. */
 export function wipeHosts(size: number): void {
     for (const m of labMembers(size)) wipeHost(hostOf(m.name));

@@ -42,4 +42,25 @@ describe("host files: the apply script with a restart script and no unit checked
         assert.equal(r.stdout, `file ${file} ${sha256(wrote)} 644 ${owner}\n`);
         assert.ok(!fs.existsSync(restartMark), "no restart");
     });
+
+    it("a unit file written anew is followed by one systemctl daemon-reload (no restart); an unchanged one, or another file, by none", () => {
+        const bin = path.join(tmp, "bin");
+        fs.mkdirSync(bin);
+        const calls = path.join(tmp, "systemctl.log");
+        fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\necho "$*" >> '${calls}'\n`, { mode: 0o755 });
+        const unit: ManagedFile = { path: path.join(tmp, "etcd.service"), mode: "0644", owner, readByEtcd: true, systemdUnit: true };
+        const other: ManagedFile = { path: path.join(tmp, "etcd.conf.yml"), mode: "0644", owner, readByEtcd: true };
+        const run = (unitText: string, otherText: string) => {
+            fs.rmSync(calls, { force: true });
+            const script = renderApplyScript([unit, other], {}, { repair: true, restartScript: "echo restart\n" });
+            const r = spawnSync("sh", ["-c", script], { input: `-\n${b64(unitText)}\n-\n${b64(otherText)}\n`, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+            assert.equal(r.status, 0, r.stderr);
+            return fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "";
+        };
+        assert.equal(run("[Service]\n", "a: 1\n"), "daemon-reload\n", "the unit was written: one reload");
+        assert.equal(run("[Service]\n", "a: 2\n"), "", "the unit unchanged, the other file changed: no reload");
+        fs.writeFileSync(unit.path, "[Service]\n# edited by hand\n");
+        assert.equal(run("[Service]\n", "a: 2\n"), "daemon-reload\n", "a hand edit repaired: one reload");
+        assert.equal(fs.readFileSync(unit.path, "utf8"), "[Service]\n");
+    });
 });
