@@ -3,9 +3,10 @@
  * them (issue 29, "Done means"): five members reached only through a bastion, a sudo login `ops`,
  * state in the team's PostgreSQL, the policy pack. The page's example names map to the lab's
  * (`bastion.prod.example.com` → lab6, the five `10.30.x.y` → lab1…lab5, `db.example:5432` → a
- * throwaway PostgreSQL on loopback, the `…` secrets → this run's); the release URL maps to a server
- * on the lab's bridge serving the release the hosts download and check against its sha256 (no
- * internet here); `pulumi up` gets `--yes`, the operator's answer at its prompt. Everything else is
+ * throwaway PostgreSQL on loopback, the `…` secrets → this run's); the release URL maps to an
+ * https mirror on the lab's bridge (its CA added to the members' trust store, as a company mirror's
+ * is) serving the release the hosts download and check against its sha256 (no internet here);
+ * `pulumi up` gets `--yes`, the operator's answer at its prompt. Everything else is
  * the page's text: its `bash` blocks, extracted by heading, so an edit of the page is what runs.
  *
  * Not part of `npm test` (six hosts and about five minutes, over CI's budget):
@@ -15,7 +16,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as http from "http";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { cacheDir, engineUnavailable, repoRoot } from "../engine/engine";
@@ -23,6 +24,7 @@ import { skipIf, tarballMissing } from "../skip";
 import { freeLoopbackPort, labAvailable, labKeyPath, labSsh, labUp } from "./lab";
 import { indent, labTarball, wipeHosts } from "./labStack";
 import { pageBlocks } from "./productionPage";
+import { issue, makeCa } from "./handMadePki";
 
 const page = fs.readFileSync(path.join(repoRoot, "docs/production.md"), "utf8");
 const binDir = path.join(cacheDir, "pulumi/bin");
@@ -41,7 +43,8 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
     const secret = (n: number) => crypto.randomBytes(n).toString("hex");
     const dbPassword = secret(12);
     const passphrase = secret(12);
-    let release: http.Server | undefined;
+    let release: https.Server | undefined;
+    const mirrorCa = "/usr/local/share/ca-certificates/etcd-stack-quickstart-mirror.crt";
     let mapping: Array<[RegExp, string]> = [];
     const map = (text: string) => mapping.reduce((t, [from, to]) => t.replace(from, to), text);
 
@@ -60,12 +63,18 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         assert.strictEqual(pg.status, 0, pg.stderr);
         // The release, served on the lab's bridge where the hosts download it.
         const version = "3.6.16";
-        release = http.createServer((req, res) => {
+        const ca = await makeCa("etcd-stack quickstart mirror CA");
+        const tls = await issue(ca, "release mirror", ["10.213.0.1"]);
+        for (const h of hosts) {
+            const r = labSsh(h, `cat > ${mirrorCa} <<'EOF'\n${ca.certPem}EOF\nupdate-ca-certificates >/dev/null`);
+            assert.strictEqual(r.code, 0, `${h}: ${r.stderr}`);
+        }
+        release = https.createServer({ cert: tls.certPem, key: tls.privateKeyPem }, (req, res) => {
             if (req.url === `/v${version}/etcd-v${version}-linux-amd64.tar.gz`) fs.createReadStream(labTarball).pipe(res);
             else { res.statusCode = 404; res.end(); }
         });
         await new Promise<void>((r) => release!.listen(0, "10.213.0.1", r));
-        const releaseBase = `http://10.213.0.1:${(release.address() as { port: number }).port}`;
+        const releaseBase = `https://10.213.0.1:${(release.address() as { port: number }).port}`;
         mapping = [
             [/bastion\.prod\.example\.com/g, "10.213.0.16"],
             [/10\.30\.1\.11/g, "10.213.0.11"], [/10\.30\.1\.12/g, "10.213.0.12"], [/10\.30\.2\.11/g, "10.213.0.13"],
@@ -104,7 +113,7 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         release?.close();
         spawnSync("bash", [pgScript, "stop", pgDir], { encoding: "utf8", timeout: 60_000 });
         wipeHosts(6);
-        for (const h of [...hosts, bastion]) labSsh(h, "rm -f /etc/sudoers.d/ops; userdel -r ops 2>/dev/null; true");
+        for (const h of [...hosts, bastion]) labSsh(h, `rm -f /etc/sudoers.d/ops ${mirrorCa}; update-ca-certificates --fresh >/dev/null 2>&1; userdel -r ops 2>/dev/null; true`);
         fs.rmSync(work, { recursive: true, force: true });
     });
 
