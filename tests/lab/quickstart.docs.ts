@@ -141,7 +141,8 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         fs.symlinkSync(path.join(cacheDir, "pulumi/home/plugins"), path.join(home, ".pulumi/plugins"));
         const r = spawnSync("bash", ["-c", script], {
             cwd: checkout, encoding: "utf8", timeout: 30 * 60_000, maxBuffer: 256 * 1024 * 1024,
-            env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
+            // PULUMI_HOME: where an install puts it (~/.pulumi); the CLI takes ~ from the passwd entry, not HOME.
+            env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_HOME: path.join(home, ".pulumi"), PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
         });
         const out = `${r.stdout}\n${r.stderr}`;
         console.log(indent(out.split("\n").filter((l) => /^(Logged in|Created stack|SHA256:|256 SHA256|Resources:|\s+\d+ (created|unchanged|to create)|Policies:|Duration)/.test(l.trim()) || /SHA256:/.test(l)).join("\n")));
