@@ -31,6 +31,11 @@ export const stateDir = "/var/lib/etcd-stack";
  * another user, writable by group or others, or a symlink is refused, not repaired.
  */
 export const releaseDir = `${stateDir}/releases`;
+/**
+ * A host's download of the release gives up after this many seconds without a connection, or below
+ * 1 KiB/s: a stalled mirror fails the step naming the host, instead of holding the up forever.
+ */
+export const downloadStallSeconds = 60;
 
 /** Snapshots: before an upgrade and scheduled ones (root only: a snapshot holds every key). */
 export const snapshotDir = "/var/backups/etcd";

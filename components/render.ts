@@ -383,10 +383,11 @@ export function renderReleaseCheckScript(tarball: string, sha256: string): strin
  * its sha256 is checked before anything is kept; it is unpacked beside itself and the sums file
  * (writeReleaseSums) is written last, which is what marks the release staged.
  */
-export function renderStageReleaseScript(tarball: string, sha256: string, source: { stdin: true } | { url: string }): string {
+export function renderStageReleaseScript(tarball: string, sha256: string, source: { stdin: true } | { url: string }, stallSeconds = paths.downloadStallSeconds): string {
     const dir = shq(unpackedReleaseDir(tarball));
+    const s = stallSeconds;
     const fetch = "url" in source
-        ? [`curl -fsSL --retry 3 -o "$tmp" ${shq(source.url)} || wget -q -O "$tmp" ${shq(source.url)}`]
+        ? [`curl -fsSL --retry 3 --connect-timeout ${s} --speed-limit 1024 --speed-time ${s} -o "$tmp" ${shq(source.url)} || wget -q --tries=3 --timeout=${s} -O "$tmp" ${shq(source.url)}`]
         : [`cat > "$tmp"`];
     const from = "url" in source ? source.url : "the operator's machine";
     return scriptHeader + [

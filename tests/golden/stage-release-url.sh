@@ -9,7 +9,7 @@ for d in '/var/lib/etcd-stack' '/var/lib/etcd-stack/releases'; do
 done
 tmp=$(mktemp /var/lib/etcd-stack/releases/.release.XXXXXX); work=""
 trap 'rm -f "$tmp"; [ -z "$work" ] || rm -rf "$work"' EXIT
-curl -fsSL --retry 3 -o "$tmp" 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz' || wget -q -O "$tmp" 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz'
+curl -fsSL --retry 3 --connect-timeout 60 --speed-limit 1024 --speed-time 60 -o "$tmp" 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz' || wget -q --tries=3 --timeout=60 -O "$tmp" 'https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz'
 echo 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa''  '"$tmp" | sha256sum -c --quiet - >/dev/null 2>&1 || { echo 'checksum mismatch for the release from https://mirror.example/etcd-v3.6.16-linux-amd64.tar.gz: want aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'", got $(sha256sum < "$tmp" | cut -c1-64)" >&2; exit 1; }
 work=$(mktemp -d /var/lib/etcd-stack/releases/unpack.XXXXXX)
 tar -xzf "$tmp" -C "$work" --strip-components=1

@@ -21,7 +21,7 @@ import * as os from "os";
 import * as path from "path";
 import { cacheDir, engineUnavailable, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { freeLoopbackPort, labAvailable, labKeyPath, labSsh, labUp } from "./lab";
+import { freeLoopbackPort, labAvailable, labKeyPath, labSsh, labUp, runAsync } from "./lab";
 import { indent, labTarball, wipeHosts } from "./labStack";
 import { pageBlocks } from "./productionPage";
 import { issue, makeCa } from "./handMadePki";
@@ -126,7 +126,7 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         }
     });
 
-    it("steps 1, 4, 5 and 6 in one operator's shell: login, host keys through the bastion, preview with the policy pack, up, then an empty preview", () => {
+    it("steps 1, 4, 5 and 6 in one operator's shell: login, host keys through the bastion, preview with the policy pack, up, then an empty preview", async () => {
         const script = [
             "set -euo pipefail",
             ...pageBlocks(page, 1).map(map),
@@ -139,14 +139,17 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         // The tools of step 0 (install.md): the pinned CLI on PATH, its plugins; nothing of the lab's environment.
         fs.mkdirSync(path.join(home, ".pulumi"), { recursive: true });
         fs.symlinkSync(path.join(cacheDir, "pulumi/home/plugins"), path.join(home, ".pulumi/plugins"));
-        const r = spawnSync("bash", ["-c", script], {
-            cwd: checkout, encoding: "utf8", timeout: 30 * 60_000, maxBuffer: 256 * 1024 * 1024,
+        // Asynchronously: this process serves the release the hosts download meanwhile. The script on
+        // stdin, not in argv, where any process listing would show its secrets.
+        const r = await runAsync("bash", ["-s"], {
+            cwd: checkout, timeoutMs: 30 * 60_000, input: script, label: "the quickstart's shell",
             // PULUMI_HOME: where an install puts it (~/.pulumi); the CLI takes ~ from the passwd entry, not HOME.
-            env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_HOME: path.join(home, ".pulumi"), PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
+            env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_HOME: path.join(home, ".pulumi"),
+                PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
         });
         const out = `${r.stdout}\n${r.stderr}`;
         console.log(indent(out.split("\n").filter((l) => /^(Logged in|Created stack|SHA256:|256 SHA256|Resources:|\s+\d+ (created|unchanged|to create)|Policies:|Duration)/.test(l.trim()) || /SHA256:/.test(l)).join("\n")));
-        assert.strictEqual(r.status, 0, out.slice(-6000));
+        assert.strictEqual(r.code, 0, out.slice(-6000));
         for (const s of [dbPassword, passphrase]) assert.ok(!out.includes(s), "a secret in the output");
         assert.match(out, /Logged in to .* \(postgres:\/\/pulumi@127\.0\.0\.1:\d+\/pulumi_state\?/);
         // The known_hosts the page built: the bastion and the five members, as ssh-keygen -lf lists them.

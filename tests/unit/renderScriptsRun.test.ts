@@ -6,13 +6,13 @@
  * Every temp dir is made inside its test (the suite passes a second run in one process).
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/paths";
 import {
-    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStdinRunner, unpackedReleaseDir,
+    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStageReleaseScript, renderStdinRunner, unpackedReleaseDir,
 } from "../../components/render";
 import { hostKeyFingerprint } from "../../components/hostKeys";
 import { spec } from "./fixtures";
@@ -262,4 +262,42 @@ describe("render scripts run by sh: removing the prepared dirs (on destroy)", fu
         assert.ok(!fs.existsSync(s.dirs.pki) && !fs.existsSync(s.dirs.config), "the empty pki and config dirs are removed");
         assert.ok(fs.existsSync(s.dirs.data), "the data dir is kept (purgeDataOnDestroy is false)");
     }));
+});
+
+describe("render scripts run by sh: a release download from a mirror that stalls", function () {
+    this.timeout(60_000);
+
+    it("gives up (curl, then wget) instead of waiting for ever, names the URL's failure, and keeps nothing", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-stall-"));
+        // A mirror that accepts the connection and never answers (a hung proxy, a dead backend).
+        const net = await import("net");
+        const held: import("net").Socket[] = [];
+        const server = net.createServer((c) => { held.push(c); }).listen(0, "127.0.0.1");
+        await new Promise((r) => server.once("listening", r));
+        const port = (server.address() as import("net").AddressInfo).port;
+        try {
+            const state = path.join(dir, "state");
+            const tarball = path.join(paths.releaseDir, "etcd-v3.6.16.tar.gz");
+            // The production bound is paths.downloadStallSeconds (60); 2 s here, the same script.
+            const script = renderStageReleaseScript(tarball, "a".repeat(64), { url: `https://127.0.0.1:${port}/etcd.tar.gz` }, 2).split(paths.stateDir).join(state);
+            const started = Date.now();
+            const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+                const child = spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+                let stderr = "";
+                child.stderr.on("data", (d) => (stderr += d));
+                const kill = setTimeout(() => child.kill("SIGKILL"), 50_000);
+                child.on("close", (code) => { clearTimeout(kill); resolve({ code, stderr }); });
+            });
+            const seconds = (Date.now() - started) / 1000;
+            assert.notEqual(r.code, 0, "a stalled download must fail the step");
+            assert.notEqual(r.code, null, `killed after ${seconds} s: the script did not give up by itself`);
+            assert.ok(seconds < 45, `gave up after ${seconds} s`);
+            assert.match(r.stderr, /curl: \(28\)|Operation timed out|timed out/i);
+            assert.deepEqual(fs.readdirSync(path.join(state, "releases")), [], "no partial download kept");
+        } finally {
+            for (const c of held) c.destroy();
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
