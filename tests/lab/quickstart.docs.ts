@@ -139,10 +139,13 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         // The tools of step 0 (install.md): the pinned CLI on PATH, its plugins; nothing of the lab's environment.
         fs.mkdirSync(path.join(home, ".pulumi"), { recursive: true });
         fs.symlinkSync(path.join(cacheDir, "pulumi/home/plugins"), path.join(home, ".pulumi/plugins"));
-        // Asynchronously: this process serves the release the hosts download meanwhile. The script on
-        // stdin, not in argv, where any process listing would show its secrets.
-        const r = await runAsync("bash", ["-s"], {
-            cwd: checkout, timeoutMs: 30 * 60_000, input: script, label: "the quickstart's shell",
+        // Asynchronously: this process serves the release the hosts download meanwhile. The script in a
+        // 0600 file: not in argv, where a process listing shows its secrets, and not on stdin, which
+        // the page's `ssh … ssh-keyscan` would read to its end.
+        const scriptFile = path.join(work, "quickstart.sh");
+        fs.writeFileSync(scriptFile, script, { mode: 0o600 });
+        const r = await runAsync("bash", [scriptFile], {
+            cwd: checkout, timeoutMs: 30 * 60_000, label: "the quickstart's shell",
             // PULUMI_HOME: where an install puts it (~/.pulumi); the CLI takes ~ from the passwd entry, not HOME.
             env: { PATH: `${path.join(work, "bin")}:${binDir}:${process.env.PATH}`, HOME: home, USER: "operator", PULUMI_HOME: path.join(home, ".pulumi"),
                 PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", LANG: "C.UTF-8" },
