@@ -169,17 +169,16 @@ export function labRead(host: string, command: string, timeoutMs = 60_000): stri
 
 /**
  * Runs `command` without blocking this process (the test can watch the cluster meanwhile), its
- * output collected (`input`, if given, on its stdin). Bounded: killed after `timeoutMs`, the code then 124 and `label` says so.
+ * output collected. Bounded: killed after `timeoutMs`, the code then 124 and `label` says so.
  */
-export function runAsync(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; label?: string; input?: string } = {}): Promise<RunResult> {
+export function runAsync(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; label?: string } = {}): Promise<RunResult> {
     const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
     return new Promise((resolve) => {
-        const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-        if (opts.input !== undefined) child.stdin!.end(opts.input);
+        const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
-        child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
+        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
         const timer = setTimeout(() => { stderr += `\n${opts.label ?? command}: timed out after ${timeoutMs} ms`; child.kill("SIGTERM"); }, timeoutMs);
         child.on("close", (code) => {
             clearTimeout(timer);
