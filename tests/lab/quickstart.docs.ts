@@ -66,8 +66,9 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         const ca = await makeCa("etcd-stack quickstart mirror CA");
         const tls = await issue(ca, "release mirror", ["10.213.0.1"]);
         for (const h of hosts) {
-            const r = labSsh(h, `cat > ${mirrorCa} <<'EOF'\n${ca.certPem}EOF\nupdate-ca-certificates >/dev/null`);
+            const r = labSsh(h, `cat > ${mirrorCa} <<'EOF'\n${ca.certPem.trimEnd()}\nEOF\nupdate-ca-certificates >/dev/null`);
             assert.strictEqual(r.code, 0, `${h}: ${r.stderr}`);
+            assert.match(labSsh(h, `grep -c 'BEGIN CERTIFICATE' ${mirrorCa}; ls -l /etc/ssl/certs | grep -c etcd-stack-quickstart-mirror`).stdout, /^1\n1\n$/, `${h}: the mirror's CA is not in the trust store`);
         }
         release = https.createServer({ cert: tls.certPem, key: tls.privateKeyPem }, (req, res) => {
             if (req.url === `/v${version}/etcd-v${version}-linux-amd64.tar.gz`) fs.createReadStream(labTarball).pipe(res);
