@@ -161,7 +161,7 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         // ssh-keyscan answers in whatever order the hosts do: the bastion first (its own command), then the members.
         assert.deepStrictEqual([known[0], ...known.slice(1).sort()], ["10.213.0.16", ...hosts.map((_, i) => `10.213.0.1${i + 1}`)]);
         // The up created the cluster; the last preview (the page's "nothing to change") plans nothing.
-        const summaries = [...out.matchAll(/^Resources:\n((?:\s+.+\n)+)/gm)].map((m) => m[1]);
+        const summaries = [...out.matchAll(/^Resources:\n((?: {4}.+\n)+)/gm)].map((m) => m[1]);
         assert.ok(summaries.length >= 3, `expected three summaries (preview, up, preview): ${summaries.length}`);
         assert.match(summaries[1], /\d+ created/);
         assert.doesNotMatch(summaries[summaries.length - 1], /to create|to update|to delete|to replace/);
