@@ -113,6 +113,8 @@ describe("docs/production.md on the lab: five members behind a bastion, a sudo l
         this.timeout(5 * 60_000);
         release?.close();
         spawnSync("bash", [pgScript, "stop", pgDir], { encoding: "utf8", timeout: 60_000 });
+        // postgres.sh removes only a directory it started a server in: a skipped or failed start leaves it empty.
+        fs.rmSync(pgDir, { recursive: true, force: true });
         wipeHosts(6);
         for (const h of [...hosts, bastion]) labSsh(h, `rm -f /etc/sudoers.d/ops ${mirrorCa}; update-ca-certificates --fresh >/dev/null 2>&1; userdel -r ops 2>/dev/null; true`);
         fs.rmSync(work, { recursive: true, force: true });
