@@ -35,7 +35,7 @@ nspawn_unified() { [[ $1 == trixie ]]; }
 # namespace (scripts/test.sh: nsenter --net); everything else of a lane is its own (state, host
 # netns, veth and cgroup names, known_hosts, lock). The base rootfs and the lab key are shared.
 LANE=${ETCD_STACK_LAB_LANE:-1}
-[[ $LANE =~ ^[1-4]$ ]] || { echo "lab: ETCD_STACK_LAB_LANE must be 1 to 4, not '$LANE'" >&2; exit 1; }
+[[ $LANE =~ ^[1-6]$ ]] || { echo "lab: ETCD_STACK_LAB_LANE must be 1 to 6, not '$LANE'" >&2; exit 1; }
 KEY=$REPO/.lab/ssh/id_ed25519
 if [[ $LANE == 1 ]]; then
   STATE=/var/lib/etcd-stack-lab          # runtime state: overlays, pid files, console logs

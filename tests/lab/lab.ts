@@ -27,7 +27,7 @@ export function labKeyPath(): string {
  */
 export function labLane(): number {
     const lane = Number(process.env.ETCD_STACK_LAB_LANE);
-    return lane >= 2 && lane <= 4 ? lane : 1;
+    return lane >= 2 && lane <= 6 ? lane : 1;
 }
 
 /** The known_hosts file `lab.sh up` writes from this lane's hosts' own keys. */
