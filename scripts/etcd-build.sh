@@ -56,10 +56,12 @@ trap 'exit 130' INT TERM
 
 tarball_name() { echo "etcd-v$1-$OS-$ARCH"; }
 
-# wrapper_dir <ver>: the wrapper module pinning <ver>; fails unless it pins exactly <ver>.
+# wrapper_dir <ver>: the wrapper module pinning <ver> (scripts/etcd/v<ver> for an extra patch
+# release, else the minor's scripts/etcd/v<major.minor>); fails unless it pins exactly <ver>.
 wrapper_dir() {
   local ver=$1 dir pinned
-  dir="$repo_root/scripts/etcd/v${ver%.*}"
+  dir="$repo_root/scripts/etcd/v$ver"
+  [[ -f $dir/go.mod ]] || dir="$repo_root/scripts/etcd/v${ver%.*}"
   [[ -f $dir/go.mod ]] || die "no wrapper module for etcd $ver: $dir/go.mod is missing"
   pinned="$(sed -n 's#^[[:space:]]*go\.etcd\.io/etcd/server/v3 \(v[^ ]*\).*#\1#p' "$dir/go.mod")"
   [[ $pinned == "v$ver" ]] ||

@@ -56,10 +56,18 @@ export const labHosts = 7;
 const hostAddress = (k: number) => labIp(`lab${k}`);
 
 /**
- * The etcd releases the runs use (both built by scripts/etcd-build.sh for the lab): a seed whose list
- * holds an upgrade deploys the older one, so that its upgrade is a real one; every other seed the newer.
+ * The etcd releases the runs use (all built by scripts/etcd-build.sh for the lab): a seed whose list
+ * holds an upgrade deploys the release it upgrades from, so that the upgrade is a real one; every
+ * other seed the newest. An odd seed's upgrade is a minor one (3.5 → 3.6, etcd's storage version
+ * moves), an even seed's a patch one (3.6.15 → 3.6.16): by the seed's parity, so that the choice
+ * draws nothing and every seed's list stays what it was before patch upgrades existed.
  */
-export const releases = { older: "3.5.35", newer: "3.6.16" } as const;
+export const releases = { older: "3.5.35", patch: "3.6.15", newer: "3.6.16" } as const;
+
+/** The release an upgrade in this seed's list starts from (see `releases`). */
+export function upgradeFrom(seed: number): string {
+    return Math.abs(seed) % 2 === 0 ? releases.patch : releases.older;
+}
 
 /** What fault-during-roll does to its member's host while the roll runs. */
 export type RollFault = "freeze" | "partition";
@@ -94,7 +102,7 @@ export interface Step {
     seconds?: number;
     /** killed-up: where the engine is killed. */
     killAt?: KillPoint;
-    /** upgrade: the release before and after (releases.older → releases.newer). */
+    /** upgrade: the release before and after (upgradeFrom(seed) → releases.newer). */
     version?: { from: string; to: string };
 }
 
@@ -150,7 +158,7 @@ export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
             case "scale-down": step.to = size - 2; step.after = members.slice(0, size - 2); break;
             case "tuning-roll": step.snapshotCount = nextCount(); break;
             case "cert-reissue": validityHours -= 1 + rng.int(100); step.validityHours = validityHours; break;
-            case "upgrade": step.version = { from: releases.older, to: releases.newer }; upgraded = true; break;
+            case "upgrade": step.version = { from: upgradeFrom(seed), to: releases.newer }; upgraded = true; break;
             case "swap": {
                 step.member = member();
                 const others = members.map((m) => m.name).filter((x) => x !== step.member);
@@ -180,9 +188,9 @@ export function drawSteps(seed: number, count: number, startSize = 3): Step[] {
     return steps;
 }
 
-/** The release a run deploys: the older one when its list upgrades, so that the upgrade is real. */
+/** The release a run deploys: the one its upgrade starts from when its list upgrades, so that the upgrade is real. */
 export function startRelease(steps: Step[]): string {
-    return steps.some((s) => s.kind === "upgrade") ? releases.older : releases.newer;
+    return steps.find((s) => s.kind === "upgrade")?.version!.from ?? releases.newer;
 }
 
 /** One line per step, as printed and written to the results. */
@@ -196,7 +204,11 @@ export function describe(step: Step): string {
             const to = labHostAt(step.after!.find((m) => m.name === step.member)!.address);
             return `power-off-replace: ${host} (${step.member}) powered off, ${step.member} moved to ${to} in the stack, then up; ${host} back on and reinstalled`;
         }
-        case "upgrade": return `upgrade on ${step.from}: version ${step.version!.from} -> ${step.version!.to} (a roll, one member at a time)`;
+        case "upgrade": {
+            const { from, to } = step.version!;
+            const kind = from.split(".").slice(0, 2).join(".") === to.split(".").slice(0, 2).join(".") ? "patch" : "minor";
+            return `upgrade on ${step.from}: version ${from} -> ${to} (${kind}; a roll, one member at a time)`;
+        }
         case "tuning-roll": return `tuning-roll on ${step.from}: tuning.snapshotCount = ${step.snapshotCount}`;
         case "crash": return `crash ${host} (${step.member}), start it, then up`;
         case "reboot": return `reboot ${host} (${step.member}), then up`;

@@ -4,7 +4,7 @@
  * on the menu is drawn by some seed.
  */
 import * as assert from "assert";
-import { Placement, Rng, Step, describe as describeStep, drawSteps, menu, releases, startRelease } from "../chaos/plan";
+import { Placement, Rng, Step, describe as describeStep, drawSteps, menu, releases, startRelease, upgradeFrom } from "../chaos/plan";
 
 describe("chaos step lists (tests/chaos/plan.ts)", () => {
     const seeds = Array.from({ length: 200 }, (_, i) => i + 1);
@@ -56,7 +56,8 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
                         break;
                     }
                     case "upgrade":
-                        assert.deepStrictEqual(step.version, { from: releases.older, to: releases.newer }, where);
+                        // Odd seeds a minor upgrade, even seeds a patch one.
+                        assert.deepStrictEqual(step.version, { from: seed % 2 === 0 ? "3.6.15" : "3.5.35", to: releases.newer }, where);
                         assert.strictEqual(++upgrades, 1, `${where}: a second upgrade (a release is never downgraded)`);
                         break;
                     case "cert-reissue":
@@ -92,11 +93,16 @@ describe("chaos step lists (tests/chaos/plan.ts)", () => {
         }
     });
 
-    it("a list that upgrades deploys the older release; every other the newer", () => {
-        const lists = seeds.map((seed) => drawSteps(seed, 15));
-        const upgrading = lists.filter((l) => l.some((s) => s.kind === "upgrade"));
+    it("a list that upgrades deploys the release its upgrade starts from (minor or patch, both drawn); every other the newest", () => {
+        const lists = seeds.map((seed) => ({ seed, steps: drawSteps(seed, 15) }));
+        const upgrading = lists.filter((l) => l.steps.some((s) => s.kind === "upgrade"));
         assert.ok(upgrading.length > 20 && upgrading.length < lists.length - 20, `${upgrading.length} of ${lists.length}`);
-        for (const l of lists) assert.strictEqual(startRelease(l), upgrading.includes(l) ? "3.5.35" : "3.6.16");
+        for (const l of lists) assert.strictEqual(startRelease(l.steps), !upgrading.includes(l) ? "3.6.16" : l.seed % 2 === 0 ? "3.6.15" : "3.5.35", `seed ${l.seed}`);
+        const starts = new Set(upgrading.map((l) => startRelease(l.steps)));
+        assert.deepStrictEqual([...starts].sort(), ["3.5.35", "3.6.15"]);
+        assert.match(describeStep(upgrading.find((l) => l.seed % 2 === 0)!.steps.find((s) => s.kind === "upgrade")!), /3\.6\.15 -> 3\.6\.16 \(patch;/);
+        assert.match(describeStep(upgrading.find((l) => l.seed % 2 === 1)!.steps.find((s) => s.kind === "upgrade")!), /3\.5\.35 -> 3\.6\.16 \(minor;/);
+        assert.strictEqual(upgradeFrom(-3), "3.5.35");
     });
 
     it("every kind on the menu is drawn, in about its share of the weight", () => {
