@@ -9,9 +9,10 @@
  * scale-up adds one learner at a time, and a later change reaches one host at a time: write,
  * restart, healthy, then the next host's files. A leading member hands leadership to the member the
  * roll reaches last, which hands it back to one already done: the leader restarts last, and is
- * never simply killed. After the roll, the membership (membership.ts) removes members the stack no
- * longer lists and puts back what was changed by hand; then the cluster's health gate fails the
- * update naming every member that did not become healthy.
+ * never simply killed. After the roll, a declared restore rebuilds every member from its snapshot
+ * (restore.ts); then the membership (membership.ts) removes members the stack no longer lists and
+ * puts back what was changed by hand; then the cluster's health gate fails the update naming every
+ * member that did not become healthy.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -156,13 +157,24 @@ export class EtcdCluster extends pulumi.ComponentResource {
             }
         }
 
+        // A restore from a snapshot (etcd:restore) stops every member once every member had its turn
+        // of the roll (which starts no member while the restore is pending on its host:
+        // restorePendingGuard), rebuilds each one's data from the snapshot and starts them together.
+        // It comes before the membership step: after a quorum loss, the members moved to new hosts
+        // and the survivors form the restored cluster, and only then is there a cluster to list.
+        const rolled = this.members.flatMap((m) => m.rollDone);
+        const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
+            spec, restore: spec.restore, token: this.token, after: rolled,
+            connections: spec.members.map((m) => connections[m.name]),
+        }, { parent: this }) : undefined;
+
         // The cluster's members brought to the stack's list once every member had its turn: members
         // the stack no longer lists leave (one at a time, quorum checked) before their hosts are
         // stopped and cleaned, and members removed or added by hand are put back (membership.ts).
         const membership = new ClusterMembership(`${name}-membership`, {
             spec,
             connections,
-        }, { parent: this, provider: hostFiles, dependsOn: this.members.flatMap((m) => m.rollDone) });
+        }, { parent: this, provider: hostFiles, dependsOn: [...rolled, ...(restore?.started ?? [])] });
 
         // Scheduled defragmentation, run from one member's host for every member, once the
         // membership is the stack's (defrag.ts).
@@ -176,13 +188,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
         }
         this.issuedCertificates = issued;
 
-        // A restore from a snapshot (etcd:restore) stops every member, once the roll and the
-        // membership step are done, and starts them together from the snapshot's data.
-        const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
-            spec, restore: spec.restore, token: this.token, after: [membership],
-            connections: spec.members.map((m) => connections[m.name]),
-        }, { parent: this }) : undefined;
-
         // The gate re-runs whenever any member's inputs changed (or a restore happened), so every
         // `up` that touched a member ends with the whole cluster verified healthy: from the first
         // member's host, every member's client URL and the member list.
@@ -195,7 +200,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             label: "cluster health gate",
             create: gateScript,
             update: gateScript,
-        }, { parent: this, dependsOn: [membership, ...(restore?.started ?? [])] });
+        }, { parent: this, dependsOn: [membership] });
 
         // Outputs resolve only after the gate: an endpoint is published once it is known healthy.
         const afterGate = <T>(v: pulumi.Input<T>) => pulumi.all([v, gate.stdout]).apply(([x]) => x as T);

@@ -142,7 +142,8 @@ export function isLiveHealth(v: unknown): v is LiveHealth {
  *   member's turn: members that are down first, leadership moved off a leaving leader;
  * - `clean`: Pulumi deletes the removed members' resources last: renderStopScript, then
  *   renderRemoveDirsScript (data kept unless purgeDataOnDestroy);
- * - `restore`: restore.ts (every member stopped, rebuilt from the snapshot, started together);
+ * - `restore`: restore.ts (every member stopped, rebuilt from the snapshot, started together); an
+ *   edit that declares a restore plans nothing else against the running cluster (restorePlan);
  * - `nothing`.
  */
 export type ActionKind = "bootstrap" | "adopt" | "join" | "replace" | "restart" | "upgrade" | "files" | "remove" | "clean" | "restore" | "nothing";
@@ -324,11 +325,19 @@ export function planRecorded(previous: RecordedCluster | undefined, next: Record
         ({ clusterName: next.clusterName, existing: previous !== undefined, actions, refusals, live: live !== undefined, ...(live ? { liveHealth: live } : {}) });
     if (!previous || previous.members.length === 0) {
         const first = newStackActions(next);
-        return plan(next.restore !== undefined ? [...first, restoreAction(next, next.members.length)] : first, []);
+        if (next.restore === undefined) return plan(first, []);
+        // A new stack's members start only in the restore (restorePendingGuard), from the snapshot's data.
+        const installed = first.map((a) => a.kind !== "bootstrap" ? a : {
+            ...a, summary: `install ${list(a.members)}: not started, the restore below builds their data and starts them together`,
+            details: ["only on hosts without etcd data, or with it moved aside (a restore is declared)"],
+            mirrors: "renderJoinScript (new), restorePendingGuard (renderStartScript)",
+        });
+        return plan([...installed, restoreAction(next, 0, [])], []);
     }
 
     const identity = identityProblems(places(previous), places(next));
     if (identity.length > 0) return plan([], identityRefusals(identity));
+    if (next.restore !== undefined && next.restore !== previous.restore) return restorePlan(previous, next, plan, live);
     const oldUrls = Object.fromEntries(previous.members.map((m) => [m.name, m.peerUrl]));
     const order = next.members.map((m) => m.name);
     const { leaving, staying } = leavingAndStaying(oldUrls, { members: Object.fromEntries(next.members.map((m) => [m.name, m.peerUrl])), order });
@@ -542,11 +551,76 @@ function replaceAction(old: RecordedMember, m: RecordedMember, voters: string[],
     };
 }
 
-function restoreAction(next: RecordedCluster, voters: number): PlanAction {
+/**
+ * The plan of an edit that declares a restore (a new etcd:restore): the whole cluster is rebuilt
+ * from the snapshot with the stack's members, so nothing is counted against the running one, whose
+ * quorum may be lost for good. Members moved to new hosts (or new names) are installed and not
+ * started, the others get their files, and no member starts or restarts before the restore
+ * (restorePendingGuard); then every member is rebuilt and started together. The way back from a
+ * quorum loss (docs/disaster-recovery.md); the removal check lets this edit through for the same reason.
+ */
+function restorePlan(previous: RecordedCluster, next: RecordedCluster, plan: (actions: PlanAction[], refusals: Refusal[]) => Plan, live?: LiveHealth): Plan {
+    const byName = new Map(previous.members.map((m) => [m.name, m]));
+    const before = votes(previous.members.length);
+    const actions: PlanAction[] = [];
+    const refusals: Refusal[] = [];
+    const installed: string[] = [];
+    const written: string[] = [];
+    for (const m of next.members) {
+        const old = byName.get(m.name);
+        const moved = old !== undefined && (old.peerUrl !== m.peerUrl || (old.hostKey !== undefined && m.hostKey !== undefined && old.hostKey !== m.hostKey));
+        if (old === undefined || moved) {
+            installed.push(m.name);
+            actions.push({
+                kind: old === undefined ? "join" : "replace", members: [m.name],
+                summary: old === undefined ? `install ${m.name} on ${m.address}: not started, the restore builds its data`
+                    : `install ${m.name} on ${m.address}${old.address !== m.address ? ` (was ${old.address}, not contacted)` : " (a new machine)"}: not started, the restore builds its data`,
+                details: ["no member add: the running cluster is not asked (its quorum may be lost); the restored cluster lists every member of the stack"],
+                before, after: before, belowQuorum: [],
+                mirrors: "renderJoinScript (no leader, a restore declared), restorePendingGuard (renderStartScript, renderRestartScript, renderPromoteScript)",
+            });
+            continue;
+        }
+        const problem = versionProblem(old.version, m.version);
+        if (problem) refusals.push({ kind: "version", reason: `${m.name}: ${problem}` });
+        if (old.version !== m.version || changed(old.restart, m.restart).length > 0 || changed(old.files, m.files).length > 0) written.push(m.name);
+    }
+    if (written.length > 0) {
+        actions.push({
+            kind: "files", members: written, summary: `write files on ${list(written)}: etcd is not restarted for them, the restore starts it with them`,
+            details: [], before, after: before, belowQuorum: [], mirrors: "HostFiles writes; restorePendingGuard (renderRestartScript)",
+        });
+    }
+    // Mirrors the removal check (refuseIfServing): members moved or added beside a restore only when the running cluster has lost its quorum.
+    const up = live ? previous.members.filter((m) => !live.unhealthy.includes(m.name)).length : 0;
+    if (installed.length > 0 && live && up >= before.quorum) {
+        refusals.push({
+            kind: "quorum", reason: `${list(installed)} moved or added beside the restore of snapshot ${next.restore}, while the running cluster serves ` +
+                `(${up} of ${before.voters} voters healthy, quorum ${before.quorum}): restore first with the members as they are, remove etcd:restore, then move or add members`,
+        });
+    }
+    const gone = previous.members.map((m) => m.name).filter((n) => !next.members.some((m) => m.name === n)).sort();
+    actions.push(restoreAction(next, previous.members.length, installed));
+    if (gone.length > 0) {
+        actions.push({
+            kind: "clean", members: gone,
+            summary: `stop etcd on ${list(gone)} and clean ${gone.length === 1 ? "its host" : "their hosts"} (data ${previous.purgeDataOnDestroy ? "deleted" : "kept"}): not in the restored cluster`,
+            details: ["Pulumi deletes a removed member's resources last, connecting to its host: a host that is gone for good fails them (keep a lost member's name and move it to a new host instead)"],
+            before: votes(next.members.length), after: votes(next.members.length), belowQuorum: [],
+            mirrors: "renderStopScript, renderRemoveDirsScript (deletes run last)",
+        });
+    }
+    return plan(actions, refusals);
+}
+
+function restoreAction(next: RecordedCluster, voters: number, installed: string[] = []): PlanAction {
     return {
         kind: "restore", members: next.members.map((m) => m.name),
         summary: `restore every member from snapshot ${next.restore}: all stopped, rebuilt from it (old data kept aside), started together`,
-        details: ["a deliberate outage: the cluster serves nothing until its members start again"],
+        details: [
+            "a deliberate outage: the cluster serves nothing until its members start again",
+            ...(installed.length > 0 ? [`${list(installed)} ${installed.length === 1 ? "starts" : "start"} for the first time here, from the snapshot`] : []),
+        ],
         before: votes(voters), after: votes(next.members.length), belowQuorum: [],
         mirrors: "restore.ts (renderRestoreScript)",
     };

@@ -14,7 +14,8 @@
  * one of its own. The membership step (membership.ts) counts again before it removes anyone: the
  * cluster may have changed in between. Its `check`, which runs in every preview, refuses an edit
  * that changes a live member's identity (memberIdentity.ts): a rename at the same address, members
- * swapping addresses.
+ * swapping addresses. A restore declared in the same edit (etcd:restore) is the way back from a
+ * lost quorum: members moved to new hosts are then not checked against the lost cluster.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -38,6 +39,8 @@ interface RemovalCheckInputs {
     order: string[];
     connections: Record<string, SshConnection>;
     script: string;
+    /** The restore declared in this run (etcd:restore's id), if any. */
+    restore?: string;
     /** A value new in every run of the program (its changes are ignored: never a diff). */
     run: string;
 }
@@ -75,6 +78,15 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
         const { leaving, staying, joining } = leavingAndStaying(olds.members, news);
         // Nothing leaves and nothing joins: another edit, nothing to check.
         if (leaving.length === 0 && joining.length === 0) return { outs: news };
+        // A restore declared in this very edit rebuilds the whole cluster from its snapshot with the
+        // stack's members (restore.ts): no member joins or leaves the running one, whose quorum may
+        // be lost for good (hosts gone: the members moved to new ones), and its steps start no member
+        // before the restore (restorePendingGuard). Only a cluster that still serves refuses members
+        // moved or added beside a restore (their joins would find it): asked here, before any host changes.
+        if (news.restore !== undefined && news.restore !== olds.restore) {
+            if (joining.length > 0) await refuseIfServing(news, staying, joining);
+            return { outs: news };
+        }
         if (staying.length === 0) {
             throw new Error(`refusing to replace every member at once (${leaving.join(", ")} leave, none stays): ` +
                 "keep a quorum of the current members in etcd:members while others are added or removed; nothing was changed");
@@ -99,6 +111,26 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
             `so a new member could not join it; bring the cluster back to a quorum, then run pulumi up again; nothing was changed\n${silent.join("\n")}`);
     },
 };
+
+/**
+ * With a restore declared beside members moved or added: refuses when a member that stays answers
+ * with a quorum (the check script's own etcd health passed: it did not exit 3). Members whose etcd
+ * does not answer are what a lost quorum looks like; a host that cannot be reached fails the run
+ * (its own steps would).
+ */
+async function refuseIfServing(news: RemovalCheckInputs, staying: string[], joining: string[]): Promise<void> {
+    for (const name of staying) {
+        try {
+            await withClient(name, news.connections[name], (client) => runScript(client, `${name} removal check`, news.script, ""));
+        } catch (e) {
+            if (/\(exit 3\)/.test((e as Error).message)) continue;
+            if (!/\(exit 1\)/.test((e as Error).message)) throw e;
+        }
+        throw new Error(`refusing to move or add ${joining.join(", ")} beside the restore of snapshot ${news.restore}: the running cluster still answers ` +
+            `with a quorum (${name}'s etcd is healthy), so their joins would find it, not the restored one. Restore first with the members as they are, ` +
+            "remove etcd:restore, then move or add members (a quorum loss is the case for both at once: docs/disaster-recovery.md); nothing was changed");
+    }
+}
 
 export interface RemovalCheckArgs {
     spec: ClusterSpec;
@@ -132,6 +164,7 @@ export class RemovalCheck extends pulumi.dynamic.Resource {
             // As given (not pulumi.all, which would make all of it secret; the SDK resolves the Inputs inside): only the private keys are secret.
             connections: args.connections as unknown as Record<string, SshConnection>,
             script: renderRemovalCheckScript(spec),
+            ...(spec.restore ? { restore: spec.restore.id } : {}),
             run: thisRun,
         };
         super(removalCheckProvider, name, { ...inputs, createdInRun: undefined },

@@ -523,12 +523,36 @@ function waitLocalHealthy(spec: ClusterSpec): string[] {
     ];
 }
 
+/** Where each host records the restores it has carried out (one id per line; renderRestore.ts). */
+export function restoreMarkerPath(spec: ClusterSpec): string {
+    return `${spec.dirs.config}/${paths.restoredFile}`;
+}
+
+/**
+ * With a restore declared (etcd:restore) that this host has not carried out yet, a step that would
+ * start or restart etcd, or promote it, leaves that to the restore, which stops every member,
+ * rebuilds each one's data from the snapshot and starts them together (restore.ts). Started before
+ * it, a member moved to a new host after a quorum loss would bootstrap an empty cluster of its own,
+ * and a survivor's restart would count a quorum that is lost. Rendered only while a restore is
+ * declared: once it is done on this host, the step runs as ever.
+ */
+export function restorePendingGuard(spec: ClusterSpec, what: string): string[] {
+    if (!spec.restore) return [];
+    return [
+        `if ! grep -qxF ${shq(spec.restore.id)} ${shq(restoreMarkerPath(spec))} 2>/dev/null; then`,
+        `  echo "$(hostname): ${what} left to the restore from snapshot ${spec.restore.id}, not yet done on this host (it starts every member together)"`,
+        `  exit 0`,
+        `fi`,
+    ];
+}
+
 /**
  * Starts the member without waiting (Type=notify would block until quorum, and quorum
  * needs the other members started too): members of a new cluster start together.
  */
 export function renderStartScript(spec: ClusterSpec, inputsDigest: string): string {
     return scriptHeader + [
+        ...restorePendingGuard(spec, "etcd's start"),
         `systemctl daemon-reload`,
         `systemctl enable ${paths.unitName} >/dev/null 2>&1`,
         `systemctl start --no-block ${paths.unitName}`,
@@ -591,6 +615,8 @@ export function renderRepairRestartScript(spec: ClusterSpec, member: MemberSpec)
 
 function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: string | undefined): string {
     const skipIfCurrent = inputsDigest === undefined ? [] : [
+        // A repair restart (no digest) is not guarded: it follows a hand change on a running member.
+        ...restorePendingGuard(spec, "etcd's restart"),
         `if systemctl is-active --quiet ${paths.unitName} && [ "$(cat ${shq(appliedInputsPath(spec))} 2>/dev/null)" = "$digest" ]; then`,
         `  echo "$me: etcd already runs with these inputs; not restarted"`,
         `  exit 0`,

@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "./paths";
-import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, renderOwnerGuard, scriptHeader, servingFunction, shq, statusColumnFunction, untilDeadline } from "./render";
+import { clientUrl, configPath, etcdctlFunction, membersFilePath, peerUrl, renderOwnerGuard, restorePendingGuard, scriptHeader, servingFunction, shq, statusColumnFunction, untilDeadline } from "./render";
 import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "./spec";
 
 /**
@@ -349,6 +349,7 @@ function settleAdopted(spec: ClusterSpec): string[] {
  */
 export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): string {
     return scriptHeader + [
+        ...restorePendingGuard(spec, "the promotion"),
         `me=${shq(member.name)}`,
         `my_peer=${shq(peerUrl(spec, member))}`,
         ctlFunction(spec),

@@ -4,13 +4,8 @@
  * all start together, as a new cluster does. A marker per host makes each restore happen once.
  */
 import * as paths from "./paths";
-import { initialCluster, peerUrl, scriptHeader, shq } from "./render";
+import { initialCluster, peerUrl, restoreMarkerPath, scriptHeader, shq } from "./render";
 import { ClusterSpec, MemberSpec, RestoreSpec } from "./spec";
-
-/** Where each host records the restores it has carried out (one id per line). */
-export function restoreMarkerPath(spec: ClusterSpec): string {
-    return `${spec.dirs.config}/${paths.restoredFile}`;
-}
 
 /** Where the snapshot file is staged on each host. */
 export function stagedSnapshotPath(restore: RestoreSpec): string {

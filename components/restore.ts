@@ -17,7 +17,7 @@ export interface ClusterRestoreArgs {
     connections: pulumi.Input<Connection>[];
     /** The cluster's initial-cluster-token; the restored cluster gets `<token>-<restore id>`. */
     token: pulumi.Input<string>;
-    /** What must be done before any member stops (the roll and the membership step). */
+    /** What must be done before any member stops (every member's turn of the roll). */
     after: pulumi.Resource[];
 }
 

@@ -44,9 +44,14 @@ const summaries: Array<[PlannedKind, RegExp, (m: RegExpMatchArray) => string[]]>
     ["upgrade", /^upgrade etcd \S+ → \S+ on (.+), one at a time, leader last: snapshot, binaries, restart$/, (m) => m[1].split(" → ")],
     ["files", /^write files only on (.+) \(no restart\): /, (m) => m[1].split(", ")],
     ["remove", /^remove (\S+) \(/, (m) => [m[1]]],
-    ["clean", /^stop etcd on (.+) and clean (its|their) hosts? \(data (kept|deleted)\)$/, (m) => m[1].split(", ")],
+    ["clean", /^stop etcd on (.+) and clean (its|their) hosts? \(data (kept|deleted)\)(: not in the restored cluster)?$/, (m) => m[1].split(", ")],
     ["restore", /^restore every member from snapshot /, () => []],
     ["nothing", /^nothing: no member restarts, joins or leaves, and no file changes on a host$/, () => []],
+    // An edit that declares a restore (plan.ts restorePlan): members installed, not started; files only.
+    ["bootstrap", /^install (.+): not started, the restore below builds their data and starts them together$/, (m) => m[1].split(", ")],
+    ["replace", /^install (\S+) on \S+ \((was \S+, not contacted|a new machine)\): not started, the restore builds its data$/, (m) => [m[1]]],
+    ["join", /^install (\S+) on \S+: not started, the restore builds its data$/, (m) => [m[1]]],
+    ["files", /^write files on (.+): etcd is not restarted for them, the restore starts it with them$/, (m) => m[1].split(", ")],
 ];
 
 /** The plan's text (renderPlanText, perhaps with the no-record note) taken apart. */

@@ -121,6 +121,57 @@ describe("RemovalCheck provider: create and update against members on loopback",
             /^Error: refusing to replace every member at once \(lab-1, lab-2 leave, none stays\)/);
         assert.deepEqual(ranOn(), []);
     });
+
+    describe("with a restore declared in the same edit (etcd:restore: the way back from a lost quorum)", () => {
+        const restoring = (...ns: string[]) => ({ ...stack(...ns), restore: "abababababab" });
+        /** lab-3 moved to another address (its peer URL): it leaves at its old URL and joins at the new one. */
+        const lab3Moved = () => { const n = restoring("lab-1", "lab-2", "lab-3"); n.members["lab-3"] = url(9); return n; };
+
+        it("members moved while no member that stays answers with a quorum (exit 3): let through, the restore rebuilds the cluster", async () => {
+            for (const n of ["lab-1", "lab-2"]) answer(n, 3);
+            const news = lab3Moved();
+            assert.deepEqual(await provider.update!("removal-check", olds("lab-1", "lab-2", "lab-3"), news), { outs: { ...news, createdInRun: "run-1" } });
+            assert.deepEqual(ranOn(), ["lab-1", "lab-2"], "every member that stays asked, never the moved one");
+        });
+
+        it("members moved while the running cluster still serves: refused, naming them, the restore and what to do first", async () => {
+            answer("lab-1", 3);
+            await assert.rejects(provider.update!("removal-check", olds("lab-1", "lab-2", "lab-3"), lab3Moved()),
+                /^Error: refusing to move or add lab-3 beside the restore of snapshot abababababab: the running cluster still answers with a quorum \(lab-2's etcd is healthy\).*Restore first with the members as they are, remove etcd:restore, then move or add members.*nothing was changed$/s);
+            assert.deepEqual(ranOn(), ["lab-1", "lab-2"]);
+        });
+
+        it("a member that stays and answers but whose removal count refuses (exit 1) still serves a quorum: refused as well", async () => {
+            answer("lab-1", 1);
+            await assert.rejects(provider.update!("removal-check", olds("lab-1", "lab-2", "lab-3"), lab3Moved()), /still answers with a quorum \(lab-1's etcd is healthy\)/);
+        });
+
+        it("every member replaced at once (every host lost): let through without connecting anywhere", async () => {
+            const news = restoring("lab-3", "lab-4");
+            assert.deepEqual(await provider.update!("removal-check", olds("lab-1", "lab-2"), news), { outs: { ...news, createdInRun: "run-1" } });
+            assert.deepEqual(ranOn(), []);
+        });
+
+        it("members only removed beside a restore: nothing to ask (the restored cluster does not list them)", async () => {
+            const news = restoring("lab-1", "lab-2");
+            await provider.update!("removal-check", olds("lab-1", "lab-2", "lab-3"), news);
+            assert.deepEqual(ranOn(), []);
+        });
+
+        it("the same restore as the last run's: checked as any edit (a member added to a cluster none of whose members answers is refused)", async () => {
+            for (const n of ["lab-1", "lab-2", "lab-3"]) answer(n, 3);
+            await assert.rejects(provider.update!("removal-check", { ...olds("lab-1", "lab-2", "lab-3"), restore: "abababababab" }, restoring("lab-1", "lab-2", "lab-3", "lab-4")),
+                /^Error: refusing to add lab-4: no member of the running cluster/);
+        });
+
+        it("a host that stays and cannot be reached fails the run (not taken for a lost quorum)", async () => {
+            const news = lab3Moved();
+            news.connections["lab-1"] = { ...news.connections["lab-1"], port: 1 } as SshConnection;
+            answer("lab-2", 3);
+            await assert.rejects(provider.update!("removal-check", olds("lab-1", "lab-2", "lab-3"), news), (e: Error) => !/refusing/.test(e.message));
+            assert.deepEqual(ranOn(), []);
+        });
+    });
 });
 
 describe("HostKeyCheck provider: diff (called directly)", () => {

@@ -321,7 +321,7 @@ describe("EtcdCluster (mocked engine)", function () {
         for (const n of [1, 2, 3]) assert.match(files.contents["/usr/local/sbin/etcd-defrag"], new RegExp(`'https://10\\.213\\.0\\.1${n}:2379'`));
     });
 
-    it("a restore: every member restores after the membership step, all start only once all restored, the gates after", async () => {
+    it("a restore: every member restores after every member's turn of the roll, all start only once all restored, then the membership step and the gate", async () => {
         assert.equal(recorded.filter((r) => /restore/.test(r.name)).length, 0, "no restore unless asked");
         const mine = installMocks();
         const restoring = new EtcdCluster("etcd", {
@@ -333,12 +333,15 @@ describe("EtcdCluster (mocked engine)", function () {
         const staged = names.map((m) => `${m}-restore-snapshot`);
         const restores = names.map((m) => `${m}-restore`);
         for (const m of names) {
-            assert.deepEqual(deps.dependsOn(`${m}-restore`), ["etcd-membership", ...staged].sort());
+            assert.deepEqual(deps.dependsOn(`${m}-restore`), [...names.map((n) => `${n}-service`), ...staged].sort());
             assert.deepEqual(deps.dependsOn(`${m}-restore-start`), restores);
             const script = mine.find((r) => r.name === `${m}-restore`)!.inputs.stdin as string;
             assert.match(script, new RegExp(`--name "\\$me" .*--initial-cluster-token 'lab-[0-9a-f]+-dddddddddddd'`));
         }
-        assert.deepEqual(deps.dependsOn("etcd-health"), ["etcd-membership", ...names.map((n) => `${n}-restore-start`)].sort());
+        assert.deepEqual(deps.dependsOn("etcd-membership"), [...names.map((n) => `${n}-service`), ...names.map((n) => `${n}-restore-start`)].sort());
+        assert.deepEqual(deps.dependsOn("etcd-health"), ["etcd-membership"]);
+        // No member starts, restarts or is promoted before the restore has run on its host.
+        for (const m of names) assert.match(mine.find((r) => r.name === `${m}-service`)!.inputs.stdin as string, /left to the restore from snapshot dddddddddddd/, m);
         assert.match(mine.find((r) => r.name === "etcd-health")!.inputs.stdin, /# restored from snapshot dddddddddddd/);
         // A member cannot join a running cluster while the restore is declared.
         assert.match(mine.find((r) => r.name === "lab-2-join")!.inputs.stdin, /cannot join the running cluster while a restore is declared/);

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { LiveHealth, Plan, RecordedCluster, planCluster, planRecorded, quorumOf, recordCluster, versionProblem } from "../../components/plan";
 import { ClusterSpec } from "../../components/spec";
-import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
+import { fixtureHostKeys, five, moreHostKeys, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 
 /** An action as the tests compare it: kind, members in order, voters and quorum before → after (and while it runs). */
 const shape = (p: Plan) => p.actions.map((a) => [a.kind, a.members.join(","), `${a.before.voters}/${a.before.quorum}->${a.after.voters}/${a.after.quorum}` + (a.during ? ` during ${a.during.voters}/${a.during.quorum}` : "")]);
@@ -144,14 +144,49 @@ describe("plan: the facts of each action", () => {
         assert.equal(p.refusals.length, 1);
         assert.match(p.refusals[0].reason, /^lab-9 would take over lab-3's address 10\.213\.0\.13 while lab-3 is a member of the cluster \(a rename at the same address\)/);
     });
-    it("a restore declared anew: after the membership, every member", () => {
+    it("a restore declared anew: every member, nothing counted against the running cluster", () => {
         const restored: ClusterSpec = { ...base, restore: { snapshotPath: "/tmp/s.db", sha256: "ab".repeat(32), id: "abababababab" } };
         assert.deepEqual(shape(planCluster(rec(base), restored)), [["restore", "lab-1,lab-2,lab-3", "3/2->3/2"]]);
         assert.deepEqual(shape(planCluster(rec(restored), restored)), [["nothing", "", "3/2->3/2"]]);
     });
-    it("a new stack with a restore: the bootstrap, then the restore", () => {
+    it("a new stack with a restore: installed, not started, then the restore starts them", () => {
         const restored: ClusterSpec = { ...base, restore: { snapshotPath: "/tmp/s.db", sha256: "ab".repeat(32), id: "abababababab" } };
-        assert.deepEqual(shape(planCluster(undefined, restored)), [["bootstrap", "lab-1,lab-2,lab-3", "0/0->3/2"], ["restore", "lab-1,lab-2,lab-3", "3/2->3/2"]]);
+        const p = planCluster(undefined, restored);
+        assert.deepEqual(shape(p), [["bootstrap", "lab-1,lab-2,lab-3", "0/0->3/2"], ["restore", "lab-1,lab-2,lab-3", "0/0->3/2"]]);
+        assert.equal(p.actions[0].summary, "install lab-1, lab-2, lab-3: not started, the restore below builds their data and starts them together");
+    });
+    describe("disaster recovery: three of five hosts lost, their members moved to new hosts beside a restore", () => {
+        const lost: ClusterSpec = stack(five);
+        const moved = (n: number, address: string, key: string) => ({ ...five[n], address, hostKey: key });
+        const dr = (restore?: boolean): ClusterSpec => {
+            // lab-3's host rebuilt (a new key at its address), lab-4 and lab-5 on new machines.
+            const s = stack([five[0], five[1], moved(2, "10.213.0.13", moreHostKeys[2]), moved(3, "10.213.0.16", fixtureHostKeys[0]), moved(4, "10.213.0.17", fixtureHostKeys[1])]);
+            return restore ? { ...s, restore: { snapshotPath: "/tmp/s.db", sha256: "ab".repeat(32), id: "abababababab" } } : s;
+        };
+        const down = { unhealthy: ["lab-3", "lab-4", "lab-5"] };
+        it("without a restore: every move is marked below quorum and refused", () => {
+            const p = planCluster(rec(lost), dr(false), down);
+            assert.deepEqual(p.refusals.map((r) => r.kind), ["quorum", "quorum", "quorum"]);
+        });
+        it("with the restore: the moved members installed (not started), the restore, no refusal, no member add", () => {
+            const p = planCluster(rec(lost), dr(true), down);
+            assert.deepEqual(shape(p), [
+                ["replace", "lab-3", "5/3->5/3"], ["replace", "lab-4", "5/3->5/3"], ["replace", "lab-5", "5/3->5/3"],
+                ["files", "lab-1,lab-2", "5/3->5/3"], ["restore", "lab-1,lab-2,lab-3,lab-4,lab-5", "5/3->5/3"],
+            ]);
+            assert.deepEqual(p.refusals, []);
+            assert.deepEqual(marks(p), []);
+            assert.equal(p.actions[0].summary, "install lab-3 on 10.213.0.13 (a new machine): not started, the restore builds its data");
+            assert.equal(p.actions[1].summary, "install lab-4 on 10.213.0.16 (was 10.213.0.14, not contacted): not started, the restore builds its data");
+            assert.equal(p.actions[4].details[1], "lab-3, lab-4, lab-5 start for the first time here, from the snapshot");
+            // Without a refresh, nothing is known of the running cluster: no refusal either.
+            assert.deepEqual(planCluster(rec(lost), dr(true)).refusals, []);
+        });
+        it("with the restore while the running cluster still serves (a refresh saw a quorum): refused, as the removal check would", () => {
+            const p = planCluster(rec(lost), dr(true), { unhealthy: ["lab-4", "lab-5"] });
+            assert.equal(p.refusals.length, 1);
+            assert.match(p.refusals[0].reason, /^lab-3, lab-4, lab-5 moved or added beside the restore of snapshot abababababab, while the running cluster serves \(3 of 5 voters healthy, quorum 3\): restore first/);
+        });
     });
     it("two records alone give the same plan (what a policy can compute from a resource's properties)", () => {
         for (const c of cases) assert.deepEqual(planRecorded(c.previous, recordCluster(c.next), c.live), planCluster(c.previous, c.next, c.live), c.name);

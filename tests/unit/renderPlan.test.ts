@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { Plan, planCluster, recordCluster } from "../../components/plan";
 import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
-import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
+import { fixtureHostKeys, five, moreHostKeys, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 import { golden } from "./golden";
 
 
@@ -14,6 +14,11 @@ const plans: [string, Plan][] = [
     ["replace", planCluster(recordCluster(base), stack(threeWithLab3Moved))],
     ["upgrade-3.5-to-3.6", planCluster(recordCluster(stack(three, { version: "3.5.32" })), stack(three, { version: "3.6.16" }))],
     ["rename-refused", planCluster(recordCluster(base), stack(threeWithLab3Renamed))],
+    // Three of five hosts lost for good: lab-3's rebuilt (a new key), lab-4 and lab-5 on new machines, beside a restore.
+    ["disaster-recovery", planCluster(recordCluster(stack(five)), {
+        ...stack([five[0], five[1], { ...five[2], hostKey: moreHostKeys[2] }, { ...five[3], address: "10.213.0.16", hostKey: fixtureHostKeys[0] }, { ...five[4], address: "10.213.0.17", hostKey: fixtureHostKeys[1] }]),
+        restore: { snapshotPath: "/tmp/etcd-2026-12-06.db", sha256: "ab".repeat(32), id: "abababababab" },
+    }, { unhealthy: ["lab-3", "lab-4", "lab-5"] })],
 ];
 
 describe("renderPlan: golden files", () => {
