@@ -21,7 +21,7 @@ all=('tests/unit/**/*.test.ts' 'tests/engine/**/*.test.ts' 'tests/lab/**/*.test.
 # team backend's PostgreSQL listens on the VM's loopback, which lane 2's namespace does not share.
 LANE2=(tests/lab/drift.test.ts tests/lab/faults.test.ts tests/lab/failures.test.ts tests/lab/membershipRecovery.test.ts
        tests/lab/caRotation.test.ts tests/lab/adopt.test.ts tests/lab/restore.test.ts tests/lab/maintenance.test.ts
-       tests/lab/chaos.test.ts tests/lab/consumer.test.ts)
+       tests/lab/chaos.test.ts tests/lab/consumer.test.ts tests/lab/disasterRecovery.test.ts)
 
 lane2_netns() { # the lane's namespace (made here), or nothing when lanes cannot or should not run
   [[ $# -eq 0 && ${ETCD_STACK_LAB_LANES:-2} == 2 && $(id -u) == 0 ]] || return 0

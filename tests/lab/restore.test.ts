@@ -73,12 +73,12 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
         assert.notStrictEqual(r.code, 0, "no member answers");
     });
 
-    it("the restore previews as restore steps and health gates only", async () => {
+    it("the restore previews as restore steps, health gates and the roll's steps that leave etcd to the restore", async () => {
         scratch.setConfig({ restore: { snapshot: snapshotFile } });
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
         for (const [name, op] of preview.ops) {
-            assert.match(`${name} ${op}`, /^(etcd-restore create|lab-[1-3]-restore(-snapshot|-start)? create|etcd-health update|lab-[1-3]-join update|etcd-plan-record update)$/);
+            assert.match(`${name} ${op}`, /^(etcd-restore create|lab-[1-3]-restore(-snapshot|-start)? create|etcd-health update|lab-[1-3]-(join|service) update|etcd-plan-record update)$/);
         }
         assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records the restore");
         for (const m of labMembers(3)) assert.strictEqual(preview.ops.get(`${m.name}-restore`), "create", m.name);
