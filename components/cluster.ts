@@ -164,7 +164,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         // and the survivors form the restored cluster, and only then is there a cluster to list.
         const rolled = this.members.flatMap((m) => m.rollDone);
         const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
-            spec, restore: spec.restore, token: this.token, after: rolled,
+            spec, restore: spec.restore, token: this.token, after: rolled, prepared: this.members.map((m) => m.prepared),
             connections: spec.members.map((m) => connections[m.name]),
         }, { parent: this }) : undefined;
 

@@ -86,6 +86,8 @@ export function preflightWarnings(stdout: string): string[] {
 export class EtcdMember extends pulumi.ComponentResource {
     /** The read-only checks on this member's host (renderPreflightScript): the cluster's gate before any host changes. */
     public readonly preflight: command.remote.Command;
+    /** The step that prepares this member's host (user, directories, the staging dir a restore's snapshot is copied to). */
+    public readonly prepared: command.remote.Command;
     /** The member's service. */
     public readonly service: command.remote.Command;
     /** What the next member of the roll waits for: this member started (or restarted) and voting. */
@@ -135,6 +137,8 @@ export class EtcdMember extends pulumi.ComponentResource {
             update: checkAndPrepare,
             delete: renderRemoveDirsScript(spec, member),
         }, args.preflights === undefined ? gate : pulumi.output(args.preflights).apply((all) => [...gate, ...all.filter((r) => r !== this.preflight)]));
+
+        this.prepared = prepare;
 
         // Phase 2: binaries, from a URL or a local tarball, staged on the host outside the roll
         // (checksum checked there), then installed in this member's turn (versions checked).

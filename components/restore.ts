@@ -19,6 +19,8 @@ export interface ClusterRestoreArgs {
     token: pulumi.Input<string>;
     /** What must be done before any member stops (every member's turn of the roll). */
     after: pulumi.Resource[];
+    /** Per member, in the order of spec.members: the step that made its host's staging dir (a new machine has none before it). */
+    prepared: pulumi.Resource[];
 }
 
 export class ClusterRestore extends pulumi.ComponentResource {
@@ -28,15 +30,15 @@ export class ClusterRestore extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterRestoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:ClusterRestore", name, {}, opts);
         const { spec, restore } = args;
-        const each = (fn: (m: MemberSpec, connection: pulumi.Input<Connection>) => pulumi.Resource) =>
-            spec.members.map((m, i) => fn(m, args.connections[i]));
+        const each = (fn: (m: MemberSpec, connection: pulumi.Input<Connection>, i: number) => pulumi.Resource) =>
+            spec.members.map((m, i) => fn(m, args.connections[i], i));
 
-        const staged = each((m, connection) => new command.remote.CopyToRemote(`${m.name}-restore-snapshot`, {
+        const staged = each((m, connection, i) => new command.remote.CopyToRemote(`${m.name}-restore-snapshot`, {
             connection,
             source: new pulumi.asset.FileAsset(restore.snapshotPath),
             remotePath: stagedSnapshotPath(restore),
             triggers: [m.sshHost, m.sshPort, m.hostKey ?? ""],
-        }, { parent: this }));
+        }, { parent: this, dependsOn: [args.prepared[i]] }));
         // Every member's data is rebuilt before any member starts: the restored members must form
         // their new cluster together, not join the old one.
         const restored = each((m, connection) => {

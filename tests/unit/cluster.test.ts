@@ -335,6 +335,8 @@ describe("EtcdCluster (mocked engine)", function () {
         for (const m of names) {
             assert.deepEqual(deps.dependsOn(`${m}-restore`), [...names.map((n) => `${n}-service`), ...staged].sort());
             assert.deepEqual(deps.dependsOn(`${m}-restore-start`), restores);
+            // A new machine has no staging dir before its prepare step makes it.
+            assert.deepEqual(deps.dependsOn(`${m}-restore-snapshot`), [`${m}-prepare`]);
             const script = mine.find((r) => r.name === `${m}-restore`)!.inputs.stdin as string;
             assert.match(script, new RegExp(`--name "\\$me" .*--initial-cluster-token 'lab-[0-9a-f]+-dddddddddddd'`));
         }

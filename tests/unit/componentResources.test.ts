@@ -98,10 +98,11 @@ describe("components as declared (mocked engine)", function () {
             const restore = s.restore!;
             const deps = new DependencyRecorder();
             const rec = optionsRecorder();
-            // Something the restore must wait for (the roll and the membership step, in the stack).
-            const before = new Marker("the-membership", { transformations: [deps.transformation] });
+            // Something the restore must wait for (the roll, in the stack), and each host's prepare step (its staging dir).
+            const before = new Marker("the-roll", { transformations: [deps.transformation] });
+            const prepared = s.members.map((m) => new Marker(`${m.name}-prepare`, { transformations: [deps.transformation] }));
             const connections = s.members.map((m) => ({ host: m.address, port: 22, user: "root", privateKey: "KEY" }));
-            const c = new ClusterRestore("etcd-restore", { spec: s, restore, connections, token: pulumi.output("lab-0123456789abcdef"), after: [before] },
+            const c = new ClusterRestore("etcd-restore", { spec: s, restore, connections, token: pulumi.output("lab-0123456789abcdef"), after: [before], prepared },
                 { transformations: [deps.transformation, rec.transformation] });
             await resolve(c.urn);
             await Promise.all(c.started.map((x) => resolve(x.urn)));
@@ -123,7 +124,8 @@ describe("components as declared (mocked engine)", function () {
                 assert.equal(step.inputs.stdin, renderScriptBundle({ create: script, update: script }));
                 assert.equal(step.inputs.create, renderStdinRunner(`${m.name} restore ${restore.id}`, "create"));
                 assert.equal(unwrap(step.inputs.connection).host, connections[i].host);
-                assert.deepEqual(deps.dependsOn(`${m.name}-restore`), [...staged, "the-membership"].sort());
+                assert.deepEqual(deps.dependsOn(`${m.name}-restore`), [...staged, "the-roll"].sort());
+                assert.deepEqual(deps.dependsOn(`${m.name}-restore-snapshot`), [`${m.name}-prepare`], "copied once its host's staging dir exists");
                 const start = recorded.find((x) => x.name === `${m.name}-restore-start`)!;
                 const startScript = renderStartRestoredScript(restore);
                 assert.equal(start.inputs.stdin, renderScriptBundle({ create: startScript, update: startScript }));
@@ -150,7 +152,7 @@ describe("components as declared (mocked engine)", function () {
             const members = (rawConfig().members as object[]).map((m) => ({ ...m, hostKey: undefined })) as RawClusterConfig["members"];
             const s = spec({ members, allowUnverifiedHosts: true, restore: { snapshot, sha256: "d".repeat(64) } });
             const connections = s.members.map((m) => ({ host: m.address, port: 22, user: "root", privateKey: "KEY" }));
-            const c = new ClusterRestore("etcd-restore", { spec: s, restore: s.restore!, connections, token: "lab-0123456789abcdef", after: [] });
+            const c = new ClusterRestore("etcd-restore", { spec: s, restore: s.restore!, connections, token: "lab-0123456789abcdef", after: [], prepared: [] });
             await Promise.all(c.started.map((x) => resolve(x.urn)));
             const copy = recorded.find((x) => x.name === "lab-2-restore-snapshot")!;
             assert.deepEqual(copy.inputs.triggers, ["10.213.0.12", 22, ""]);
