@@ -38,3 +38,5 @@ export const clientCertificates = consumerOutputs(inputs.spec.clientCertificates
 export const certificates = certificateExpiries(cluster.issuedCertificates, inputs.spec);
 /** With `etcd:metrics`: Prometheus's scrape job and alert rules for this cluster (docs: README, "Monitoring"). */
 export const monitoring = monitoringOutputs(inputs.spec);
+/** With `etcd:snapshots.copyTo`: member → the line the destination's authorized_keys needs for its copies (docs/snapshots.md). */
+export const snapshotCopyKeys = inputs.spec.snapshots?.copyTo ? cluster.snapshotCopyKeys : undefined;

@@ -63,6 +63,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly hostFilesProvider: pulumi.ProviderResource;
     /** Each member's SSH connection (its key secret), by name: the plan's record reads the live health through them on a refresh. */
     public readonly connections: Record<string, Connection>;
+    /** With `snapshots.copyTo`: each snapshotting member's authorized_keys line for the destination, by name (public). */
+    public readonly snapshotCopyKeys: Record<string, pulumi.Output<string>> = {};
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("etcd:index:Cluster", name, {}, opts);
@@ -154,6 +156,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     after: this.members[i].rollDone,
                 }, { parent: this, providers: [hostFiles] });
                 issued.push(leaf(`timer/snapshot-${m.name}`, job.client));
+                if (job.copyAuthorizedKey) this.snapshotCopyKeys[m.name] = job.copyAuthorizedKey;
             }
         }
 

@@ -338,7 +338,7 @@ export const configReference: ConfigKey[] = [
         key: "snapshots", type: "object", defaultText: "off",
         read: (s) => s.snapshots !== undefined, defaultCases: [{ given: { snapshots: undefined }, value: false }],
         meaning: "scheduled snapshots: a systemd timer on each chosen member runs `etcdctl snapshot save` into `/var/backups/etcd` and keeps the newest",
-        constraint: "`{ enabled?, onCalendar?, keep?, maxAgeDays?, members? }`; the policy pack requires it on production stacks", invalid: "hourly",
+        constraint: "`{ enabled?, onCalendar?, keep?, maxAgeDays?, members?, copyTo? }`; the policy pack requires it on production stacks", invalid: "hourly",
     },
     {
         key: "snapshots.enabled", type: "boolean", default: true, read: (s) => s.snapshots !== undefined, example: false, invalid: "on",
@@ -360,6 +360,38 @@ export const configReference: ConfigKey[] = [
         key: "snapshots.members", type: "list of member names", defaultText: "every member", read: (s) => s.snapshots?.members, example: ["lab-1", "lab-2"], invalid: ["lab-9"],
         defaultCases: [{ given: {}, value: ["lab-1", "lab-2", "lab-3"] }],
         meaning: "the members that take snapshots", constraint: "names of members of the stack",
+    },
+    {
+        key: "snapshots.copyTo", type: "object", defaultText: "none (snapshots stay on their member)",
+        read: (s) => s.snapshots?.copyTo !== undefined, defaultCases: [{ given: {}, value: false }],
+        meaning: "a copy of each checked snapshot, over SFTP, to `<path>/<member>/` on a host reached over SSH, with each member's key of its own (the `snapshotCopyKeys` output: add its lines to that login's authorized_keys); a failed copy fails the job and keeps the member's snapshot",
+        constraint: "`{ host, port?, user, path, hostKey, keep? }`", invalid: "backup.example:/srv",
+    },
+    {
+        key: "snapshots.copyTo.host", type: "string", required: "in `copyTo`", read: (s) => s.snapshots?.copyTo?.host, example: "backup.example.internal", invalid: "backup host;reboot",
+        meaning: "the destination's address", constraint: "a host name or an IP address",
+    },
+    {
+        key: "snapshots.copyTo.port", type: "TCP port", default: 22, read: (s) => s.snapshots?.copyTo?.port, example: 2222, invalid: 70000,
+        meaning: "its SSH port", constraint: "1-65535",
+    },
+    {
+        key: "snapshots.copyTo.user", type: "string", required: "in `copyTo`", read: (s) => s.snapshots?.copyTo?.user, example: "etcdbackup", invalid: "backup user",
+        meaning: "the login the members copy as (their keys are restricted to SFTP)", constraint: "a POSIX user name",
+    },
+    {
+        key: "snapshots.copyTo.path", type: "absolute path", required: "in `copyTo`", read: (s) => s.snapshots?.copyTo?.path, example: "/srv/etcd-snapshots/prod", invalid: "/srv/../etc",
+        meaning: "the directory on the destination; each member's copies go to `<path>/<member>/`, made on its first copy", constraint: "absolute; letters, digits and `. _ - /` only, no `..`, no trailing slash",
+    },
+    {
+        key: "snapshots.copyTo.hostKey", type: "string", required: "in `copyTo`", read: (s) => s.snapshots?.copyTo?.hostKey,
+        example: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL+1aQBtGX9rLn/VK/lcViJYObI7EyOoUJ2qovQZb9Sk", invalid: "ssh-ed25519 AAAA",
+        meaning: "the destination's SSH host key, pinned: a copy to a host presenting any other key fails", constraint: "an SSH public key line (`ssh-keyscan -t ed25519 <host>`, its fingerprint checked out of band)",
+    },
+    {
+        key: "snapshots.copyTo.keep", type: "integer", defaultText: "`snapshots.keep`", read: (s) => s.snapshots?.copyTo?.keep, example: 168, invalid: 0,
+        defaultCases: [{ given: { snapshots: { keep: 5, copyTo: { host: "10.0.0.9", user: "b", path: "/b", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL+1aQBtGX9rLn/VK/lcViJYObI7EyOoUJ2qovQZb9Sk" } } }, value: 5 }],
+        meaning: "how many of each member's newest copies stay on the destination (older ones are removed after each copy)", constraint: "positive",
     },
     {
         key: "defrag", type: "object", defaultText: "off",

@@ -37,6 +37,8 @@ export interface HostTimerArgs {
     timerLabel: string;
     enable: string;
     disable: string;
+    /** More files of the job on the same host, written with the others (root's; a secret content stays secret). */
+    extraFiles?: { path: string; content: pulumi.Input<string>; mode: string }[];
 }
 
 /**
@@ -56,6 +58,7 @@ export function hostTimer(name: string, args: HostTimerArgs, parent: pulumi.Reso
             file(args.script.path, args.script.content, paths.modes.binary),
             file(args.unit.path, args.unit.content, paths.modes.unit, true),
             file(args.timer.path, args.timer.content, paths.modes.unit, true),
+            ...(args.extraFiles ?? []).map((f) => file(f.path, f.content, f.mode)),
         ],
     }, { parent, dependsOn: args.after });
     remoteStep(`${name}-timer`, {

@@ -55,6 +55,20 @@ export const snapshotUnitPath = `${systemdUnitDir}/${snapshotUnitName}`;
 export const snapshotTimerPath = `${systemdUnitDir}/${snapshotTimerName}`;
 export const snapshotCertFiles = { cert: "snapshot.crt", key: "snapshot.key" } as const;
 
+/**
+ * Copies of scheduled snapshots off the member (etcd:snapshots.copyTo): the script the snapshot
+ * job ends with, and in the pki dir the member's own SSH key for the destination (root only, like
+ * the job's client key: the job runs as root) and the destination's pinned host key.
+ */
+export const snapshotCopyScriptPath = "/usr/local/sbin/etcd-snapshot-copy";
+export const snapshotCopyFiles = { key: "snapshot-copy.key", knownHosts: "snapshot-copy.known_hosts" } as const;
+/** The name the destination's host key is pinned under in that known_hosts file (ssh's HostKeyAlias). */
+export const snapshotCopyHostAlias = "etcd-snapshot-copy";
+/** SSH gives up on a destination that does not answer within this many seconds, or stops answering for 4 × 15 s. */
+export const snapshotCopyConnectTimeoutSeconds = 15;
+/** The whole copy (connect, upload, rename, retention) is stopped after this many seconds: a stalled copy fails the job. */
+export const snapshotCopyTimeoutSeconds = 1800;
+
 /** Scheduled defragmentation (on one member, for all): the script, its unit and timer, its client certificate. */
 export const defragScriptPath = "/usr/local/sbin/etcd-defrag";
 export const defragUnitName = "etcd-defrag.service";
@@ -85,6 +99,8 @@ export const modes = {
     unit: "0644",
     binary: "0755",
     releaseDir: "0700",
+    /** A pinned host key (known_hosts): public, but only root writes it. */
+    knownHosts: "0644",
 } as const;
 
 /**

@@ -34,6 +34,8 @@ export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec)
         `find ${dir} -maxdepth 1 -name 'scheduled-*.db' -mtime +${snapshots.maxAgeDays - 1} -delete`,
         `ls -1t ${dir}/scheduled-*.db 2>/dev/null | tail -n +${snapshots.keep + 1} | while read -r old; do rm -f "$old"; done`,
         `echo "snapshot $file ($(stat -c %s "$file") bytes) checked; $(ls -1 ${dir}/scheduled-*.db | wc -l) kept"`,
+        // Off the host (snapshots.copyTo): a failed copy fails the job, after the snapshot is kept here.
+        ...(snapshots.copyTo ? [`${paths.snapshotCopyScriptPath} "$file"`] : []),
         ``,
     ].join("\n");
 }

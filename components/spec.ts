@@ -102,6 +102,27 @@ export interface SnapshotSpec {
     maxAgeDays: number;
     /** Members that take snapshots (default: all). */
     members: string[];
+    /** Where each snapshot is copied off its member after it is checked; undefined: it stays on the member only. */
+    copyTo?: SnapshotCopySpec;
+}
+
+/**
+ * A destination reached over SSH (SFTP) from each member, where a copy of every scheduled snapshot
+ * goes, under `<path>/<member>/`; each member logs in with an SSH key of its own (the
+ * `snapshotCopyKeys` output).
+ */
+export interface SnapshotCopySpec {
+    /** Host name or IP address of the destination. */
+    host: string;
+    port: number;
+    /** The login on the destination whose authorized_keys holds the members' keys. */
+    user: string;
+    /** Absolute directory on the destination; each member writes only under `<path>/<member>`. */
+    path: string;
+    /** The destination's SSH host key (`ssh-ed25519 AAAA…`), pinned: a copy to any other key fails. */
+    hostKey: string;
+    /** How many of each member's newest copies stay on the destination. */
+    keep: number;
 }
 
 /**
@@ -737,11 +758,40 @@ function parseSnapshots(value: unknown, members: MemberSpec[], p: Reader): Snaps
     for (const n of names) {
         if (!members.some((m) => m.name === n)) p.problems.push(`snapshots.members: "${n}" is not a member of the stack`);
     }
+    const keep = p.positiveInt("snapshots.keep", field(value, "keep"), 24);
+    const copyTo = parseSnapshotCopy(field(value, "copyTo"), keep, p);
     return {
         onCalendar,
-        keep: p.positiveInt("snapshots.keep", field(value, "keep"), 24),
+        keep,
         maxAgeDays: p.positiveInt("snapshots.maxAgeDays", field(value, "maxAgeDays"), 7),
         members: names,
+        ...(copyTo ? { copyTo } : {}),
+    };
+}
+
+/** Every field reaches the copy script (run as root) or its known_hosts file: each is checked, none is trusted. */
+function parseSnapshotCopy(value: unknown, keep: number, p: Reader): SnapshotCopySpec | undefined {
+    if (value === undefined) return undefined;
+    if (!p.object("snapshots.copyTo", value)) return undefined;
+    const host = p.string("snapshots.copyTo.host", field(value, "host"), "");
+    if (host && !isValidHost(host)) p.problems.push(`snapshots.copyTo.host: "${host}" is neither a host name nor an IP address`);
+    const user = p.string("snapshots.copyTo.user", field(value, "user"), "");
+    if (user && !userName.test(user)) p.problems.push(`snapshots.copyTo.user: "${user}" is not a user name (letters, digits, _ . -; not starting with - or a digit)`);
+    const path = p.absPath("snapshots.copyTo.path", field(value, "path"), "");
+    const hostKeyLine = p.optionalString("snapshots.copyTo.hostKey", field(value, "hostKey"));
+    const hostKey = hostKeyLine === "" ? undefined : normalizeHostKey(hostKeyLine);
+    if (field(value, "hostKey") === undefined) {
+        p.problems.push("snapshots.copyTo.hostKey: required, the destination's SSH host key line (collect it with `ssh-keyscan -t ed25519 <host>` and check its fingerprint out of band): a copy goes to that key only");
+    } else if (hostKeyLine !== "" && hostKey === undefined) {
+        p.problems.push(`snapshots.copyTo.hostKey is not an SSH public key line ("ssh-ed25519 AAAA…", as ssh-keyscan prints it)`);
+    }
+    return {
+        host,
+        port: p.port("snapshots.copyTo.port", field(value, "port"), 22),
+        user,
+        path,
+        hostKey: hostKey ?? "",
+        keep: p.positiveInt("snapshots.copyTo.keep", field(value, "keep"), keep),
     };
 }
 

@@ -22,7 +22,7 @@ function base(): RawClusterConfig {
     const raw = rawConfig({
         binary: { sha256: { amd64: "0".repeat(64) } },
         clientCertificates: [{ name: "flannel" }, { name: "prometheus" }],
-        snapshots: {},
+        snapshots: { copyTo: { host: "backup.example", user: "backup", path: "/srv/etcd-snapshots", hostKey: fixtureHostKeys[1] } },
         metrics: { clientCertificate: "prometheus" },
         defrag: {},
         bastion: { host: "bastion.example", hostKey: fixtureHostKeys[0] },

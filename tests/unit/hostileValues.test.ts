@@ -27,6 +27,7 @@ import {
     renderReconcileMembershipScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
 } from "../../components/renderMembership";
 import { renderRestoreScript, renderStartRestoredScript } from "../../components/renderRestore";
+import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript } from "../../components/renderSnapshotCopy";
 import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath } from "../../components/renderSnapshots";
 import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec, releaseUrl } from "../../components/spec";
 import { fixtureHostKeys, rawConfig } from "./fixtures";
@@ -87,6 +88,8 @@ function renderAll(s: ClusterSpec): { scripts: Record<string, string>; files: Re
         disableSnapshots: renderDisableSnapshotsScript(),
         ...(s.snapshots ? { snapshot: renderSnapshotScript(s, s.snapshots), enableSnapshots: renderEnableSnapshotsScript(s.snapshots) } : {}),
         ...(s.defrag ? { enableDefrag: renderEnableDefragScript(s.defrag) } : {}),
+        // Run with the argument the snapshot script gives it.
+        ...(s.snapshots?.copyTo ? { snapshotCopy: `set -- ${paths.snapshotDir}/scheduled-lab1-20261206T000000Z.db\n${renderSnapshotCopyScript(s, s.snapshots.copyTo, m)}` } : {}),
         ...(s.restore ? { restore: renderRestoreScript(s, m, s.restore, token), startRestored: renderStartRestoredScript(s.restore) } : {}),
     };
     const files: Record<string, string> = {
@@ -97,6 +100,7 @@ function renderAll(s: ClusterSpec): { scripts: Record<string, string>; files: Re
         defragUnit: renderDefragUnit(),
         ...(s.snapshots ? { snapshotTimer: renderSnapshotTimer(s.snapshots) } : {}),
         ...(s.defrag ? { defragTimer: renderDefragTimer(s.defrag) } : {}),
+        ...(s.snapshots?.copyTo ? { snapshotCopyKnownHosts: renderSnapshotCopyKnownHosts(s.snapshots.copyTo) } : {}),
     };
     return { scripts, files };
 }
@@ -106,7 +110,7 @@ const fakeCommands = [
     "awk", "base64", "cat", "chmod", "chown", "cmp", "cp", "curl", "cut", "df", "etcd", "etcdctl", "etcdutl", "find", "getent",
     "grep", "groupadd", "head", "hostname", "id", "install", "journalctl", "ln", "ls", "mkdir", "mktemp", "mv", "nc", "paste", "readlink", "rm", "rmdir",
     "sed", "sha256sum", "sleep", "sort", "ss", "ssh-keyscan", "stat", "sudo", "systemctl", "systemd-analyze", "tail", "tar", "tee", "timeout", "tr",
-    "uname", "useradd", "wc", "wget", "xargs", "nproc", "uniq", "flock", "sync", "seq", "ip",
+    "uname", "useradd", "wc", "wget", "xargs", "nproc", "uniq", "flock", "sync", "seq", "ip", "sftp", "etcd-snapshot-copy",
 ];
 
 /** A temp dir (writable by the user the scripts run as), a bin dir of fakes, and the sentinel the payloads aim at. */
@@ -130,7 +134,8 @@ function makeSandbox(): { dir: string; bin: string; sentinel: string } {
 
 /** Runs `script` under sh with only the fakes on PATH (as nobody when the tests run as root: a stray write cannot land). */
 function runFaked(box: { dir: string; bin: string }, script: string, rc: 0 | 1): { status: number | null; stderr: string } {
-    const text = script.split(`${paths.binDir}/`).join(`${box.bin}/`);
+    // The copy script the snapshot script ends with is a fake too (it is run as a script of its own).
+    const text = script.split(`${paths.binDir}/`).join(`${box.bin}/`).split(paths.snapshotCopyScriptPath).join(`${box.bin}/etcd-snapshot-copy`);
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const r = spawnSync("/bin/sh", ["-c", text], {
         cwd: box.dir, input: "", encoding: "utf8", timeout: 10000, ...asNobody,
@@ -149,7 +154,8 @@ interface Field {
     set(value: string): Partial<RawClusterConfig>;
 }
 
-const base = (): Partial<RawClusterConfig> => ({ snapshots: {}, defrag: {} });
+const copyTo = { host: "backup.example.internal", user: "etcdbackup", path: "/srv/etcd-snapshots", hostKey: fixtureHostKeys[1] };
+const base = (): Partial<RawClusterConfig> => ({ snapshots: { copyTo }, defrag: {} });
 const withMember0 = (patch: Record<string, unknown>): Partial<RawClusterConfig> => {
     const [first, ...rest] = rawConfig().members as Record<string, unknown>[];
     return { ...base(), members: [{ ...first, ...patch }, ...rest] };
@@ -177,11 +183,15 @@ const fields: Field[] = [
     { key: "clientCertificates[0].commonName", named: /^clientCertificates\[0\].*commonName/, valid: "flannel", set: (v) => ({ ...base(), clientCertificates: [{ name: "flannel", commonName: v }] }) },
     { key: "clientCertificates[0].organization", named: /^clientCertificates\[0\].*organization/, valid: "kube", set: (v) => ({ ...base(), clientCertificates: [{ name: "flannel", commonName: "flannel", organization: v }] }) },
     { key: "clientCertificates[0].dir", named: /^clientCertificates\[0\].*dir/, valid: "/etc/flannel/etcd", set: (v) => ({ ...base(), clientCertificates: [{ name: "flannel", commonName: "flannel", dir: v }] }) },
-    { key: "snapshots.onCalendar", named: /^snapshots\.onCalendar/, valid: "hourly", set: (v) => ({ ...base(), snapshots: { onCalendar: v, keep: 3 } }) },
-    { key: "snapshots.members", named: /^snapshots\.members/, valid: "lab-2", set: (v) => ({ ...base(), snapshots: { members: [v] } }) },
+    { key: "snapshots.onCalendar", named: /^snapshots\.onCalendar/, valid: "hourly", set: (v) => ({ ...base(), snapshots: { onCalendar: v, keep: 3, copyTo } }) },
+    { key: "snapshots.members", named: /^snapshots\.members/, valid: "lab-2", set: (v) => ({ ...base(), snapshots: { members: [v], copyTo } }) },
     { key: "defrag.onCalendar", named: /^defrag\.onCalendar/, valid: "Sun *-*-* 03:00:00", set: (v) => ({ ...base(), defrag: { onCalendar: v } }) },
     { key: "defrag.member", named: /^defrag\.member/, valid: "lab-3", set: (v) => ({ ...base(), defrag: { member: v } }) },
     { key: "restore.snapshot", named: /^restore\.snapshot/, valid: "/backups/etcd.db", set: (v) => ({ ...base(), restore: { snapshot: v, sha256: "e".repeat(64) } }) },
+    { key: "snapshots.copyTo.host", named: /^snapshots\.copyTo\.host/, valid: "backup.example.internal", set: (v) => ({ ...base(), snapshots: { copyTo: { ...copyTo, host: v } } }) },
+    { key: "snapshots.copyTo.user", named: /^snapshots\.copyTo\.user/, valid: "etcdbackup", set: (v) => ({ ...base(), snapshots: { copyTo: { ...copyTo, user: v } } }) },
+    { key: "snapshots.copyTo.path", named: /^snapshots\.copyTo\.path/, valid: "/srv/etcd-snapshots", set: (v) => ({ ...base(), snapshots: { copyTo: { ...copyTo, path: v } } }) },
+    { key: "snapshots.copyTo.hostKey", named: /^snapshots\.copyTo\.hostKey/, valid: fixtureHostKeys[1], set: (v) => ({ ...base(), snapshots: { copyTo: { ...copyTo, hostKey: v } } }) },
     { key: "bastion.host", named: /^bastion.*host/, valid: "jump.example.internal", set: (v) => ({ ...base(), bastion: { host: v, user: "ops", hostKey: fixtureHostKeys[0] } }) },
     { key: "bastion.user", named: /^bastion.*user/, valid: "ops", set: (v) => ({ ...base(), bastion: { host: "10.213.0.2", user: v, hostKey: fixtureHostKeys[0] } }) },
 ];

@@ -43,6 +43,8 @@ export function installMocks(options: { newStack?: boolean; commandStdout?: (nam
             switch (args.type) {
                 case "tls:index/privateKey:PrivateKey":
                     state.privateKeyPem = `PRIVATE-KEY(${args.name})`;
+                    state.privateKeyOpenssh = `OPENSSH-PRIVATE-KEY(${args.name})`;
+                    state.publicKeyOpenssh = `ssh-ed25519 PUBLIC-KEY(${args.name})\n`;
                     break;
                 case "tls:index/selfSignedCert:SelfSignedCert":
                     state.certPem = `CA-CERT(${args.name}#${digest})`;
