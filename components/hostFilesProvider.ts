@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ssh2";
 import { FileReport, HostReport, parseHostReport } from "./renderHostFiles";
-import { SshConnection, didNotAnswer, notReadMark, readAttempts, runScript, sameMachine, withClient } from "./ssh";
+import { SshConnection, notReadMark, notReadable, readAttempts, runScript, sameMachine, withClient } from "./ssh";
 
 export { SshConnection };
 
@@ -90,7 +90,7 @@ async function readHost(props: HostFilesOutputs): Promise<Pick<HostFilesInputs, 
     try {
         report = parseHostReport(await onHost(props, (c) => runScript(c, `${props.label} read`, props.scripts.inspect, ""), readAttempts));
     } catch (e) {
-        if (!didNotAnswer(e)) throw e;
+        if (!notReadable(e)) throw e;
         const unread = notReadMark(e);
         return {
             files: Object.fromEntries(Object.keys(props.files).map((p) => [p, { sha256: unread, mode: "-", owner: "-" }])),

@@ -148,6 +148,12 @@ async function membersWithoutData(inputs: MembershipInputs, listed: ListedMember
     return new Set(started.filter((_, i) => found[i]));
 }
 
+/** A membership's state without its `report` output (what a read gives back as inputs). */
+function withoutReport(props: MembershipInputs): MembershipInputs {
+    const { report: _report, ...inputs } = props as MembershipInputs & { report?: string };
+    return inputs;
+}
+
 export const membershipProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: MembershipInputs) {
         return { id: "membership", outs: { ...inputs, ...(await reconcile(inputs, inputs.waitSeconds)) } };
@@ -165,10 +171,15 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: MembershipInputs) {
-        // A refresh does not wait: a cluster that does not answer now is reported as such.
-        const listed = await listMembers(props, 0, false, readAttempts);
+        // A refresh does not wait. No member can list the cluster (its quorum is lost:
+        // docs/disaster-recovery.md): the last list stands, so `preview --refresh` still shows the
+        // plan, whose live health says who serves.
+        const listed = await listMembers(props, 0, false, readAttempts).catch((e: Error) => {
+            if (/^membership: no member of the cluster could list it/.test(e.message)) return undefined;
+            throw e;
+        });
+        if (!listed) return { id, props, inputs: withoutReport(props) };
         const members = observedMembers(listed.members, props.members, await membersWithoutData(props, listed.members, readAttempts));
-        const { report, ...inputs } = props as MembershipInputs & { report?: string };
-        return { id, props: { ...props, members }, inputs: { ...inputs, members } };
+        return { id, props: { ...props, members }, inputs: { ...withoutReport(props), members } };
     },
 };

@@ -65,8 +65,8 @@ export function openClient(label: string, c: { host: string; port?: number; user
         const fail = (e: Error) => {
             client.end();
             reject(presented
-                ? new Error(`${label}: ${where} presents host key ${presented}, but the stack pins ${fingerprint(Buffer.from(c.hostKey!.split(" ")[1], "base64"))}` +
-                    ` (${c.hostKey!.split(" ")[0]}): another machine answers there; nothing was sent to it`)
+                ? Object.assign(new Error(`${label}: ${where} presents host key ${presented}, but the stack pins ${fingerprint(Buffer.from(c.hostKey!.split(" ")[1], "base64"))}` +
+                    ` (${c.hostKey!.split(" ")[0]}): another machine answers there; nothing was sent to it`), { otherHostKey: true })
                 : new Error(`${label}: ${where}: ${e.message}`));
         };
         // `on`, not `once`: after a handshake timeout ssh2 emits a second error as the socket closes
@@ -96,9 +96,26 @@ export function didNotAnswer(e: unknown): boolean {
     return (e as { didNotAnswer?: unknown } | undefined)?.didNotAnswer === true;
 }
 
-/** What a refresh records for what it could not read because the host did not answer (`e`: didNotAnswer). */
+/** Whether `e` is openClient's refusal of a host key that is not the pinned one (nothing was sent to that machine). */
+export function otherHostKey(e: unknown): boolean {
+    return (e as { otherHostKey?: unknown } | undefined)?.otherHostKey === true;
+}
+
+/**
+ * Whether a refresh cannot read a host: it does not answer (didNotAnswer), or another machine
+ * answers at its address (otherHostKey: a host rebuilt after a loss, whose new key the stack pins
+ * from this run on; the refresh still holds the old one). Nothing was sent in either case; a write
+ * to a host presenting another key than the one it pins still fails.
+ */
+export function notReadable(e: unknown): boolean {
+    return didNotAnswer(e) || otherHostKey(e);
+}
+
+/** What a refresh records for what it could not read (`e`: notReadable). */
 export function notReadMark(e: unknown): string {
-    return `not read: the host did not answer the refresh (${(e as Error).message})`;
+    return otherHostKey(e)
+        ? `not read: another machine answers there (${(e as Error).message})`
+        : `not read: the host did not answer the refresh (${(e as Error).message})`;
 }
 
 /** Connects (through the bastion if any), retrying a host that does not answer yet, never a wrong host key. */

@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { renderReleaseCheckScript, renderRemoveStagedReleaseScript, renderStageReleaseScript } from "./render";
-import { SshConnection, didNotAnswer, notReadMark, readAttempts, runScript, sameMachine, withClient } from "./ssh";
+import { SshConnection, notReadMark, notReadable, readAttempts, runScript, sameMachine, withClient } from "./ssh";
 
 /** What a refresh finds when the release is as staged; anything else is what the host reports instead. */
 const staged = "staged";
@@ -75,7 +75,7 @@ export const stagedReleaseProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: StagedReleaseInputs) {
         // A host that does not answer reads as not read (a change the preview shows), not as an error.
         const found = await withClient(props.label, props.connection, (c) => runScript(c, `${props.label} check`, props.scripts.check, ""), readAttempts)
-            .then((out) => out.trim(), (e) => { if (didNotAnswer(e)) return notReadMark(e); throw e; });
+            .then((out) => out.trim(), (e) => { if (notReadable(e)) return notReadMark(e); throw e; });
         const read = { ...props, state: found };
         return { id, props: read, inputs: read };
     },

@@ -211,6 +211,22 @@ describe("HostFilesWrite provider: create, update, read, delete against a host o
         assert.deepEqual((await hostFilesProvider.read!(id, outs)).props!.files, inputs.files);
     });
 
+    it("read of a host where another machine answers (rebuilt, or an impostor: a host key not the pinned one) resolves as not read naming both keys, never as a host that is down; nothing runs there; a write there still fails", async () => {
+        const host = await newHost();
+        const other = await newHost();
+        const inputs = { ...inputsFor(host, [config, key]), checks: { unit: "enabled active" } };
+        const { id, outs } = await hostFilesProvider.create(inputs);
+        // The state's connection (the old pinned key), and another machine answering at the address.
+        const rebuilt = { ...outs, connection: { ...outs.connection, port: other.connection.port } };
+        const execsBefore = other.execs.length;
+        const r = await hostFilesProvider.read!(id, rebuilt);
+        const notRead = /^not read: another machine answers there \(lab-1 config: 127\.0\.0\.1:\d+ presents host key SHA256:\S+, but the stack pins SHA256:\S+ \(ssh-ed25519\): another machine answers there; nothing was sent to it\)$/;
+        for (const f of Object.values(r.props!.files as Record<string, FileState>)) assert.match(f.sha256, notRead);
+        assert.match(r.props!.checks.unit, notRead);
+        assert.equal(other.execs.length, execsBefore, "nothing ran on the other machine");
+        await assert.rejects(hostFilesProvider.update!(id, r.props as HostFilesOutputs, { ...inputs, connection: rebuilt.connection }), /another machine answers there; nothing was sent to it/);
+    });
+
     it("read of a host that does not answer (a host powered off) resolves: every file and check shows as not read, naming the host, so `preview --refresh` goes on and `up` writes there again", async () => {
         const host = await newHost();
         const inputs = { ...inputsFor(host, [config, key]), checks: { unit: "enabled active" } };
@@ -230,15 +246,6 @@ describe("HostFilesWrite provider: create, update, read, delete against a host o
         assert.deepEqual(r.props!.written, outs.written, "the baseline stays the last write");
         assert.ok(Date.now() - started < 3000 + readAttempts * 1000, `a refresh dials ${readAttempts} times, not dialErrorLimit's 10: ${Date.now() - started} ms`);
         assert.deepEqual(await hostFilesProvider.diff!(id, r.props as HostFilesOutputs, { ...inputs, connection: down.connection }), { changes: true }, "the preview shows the host");
-    });
-
-    it("read of a host that answers with another host key still fails, naming both keys: an impostor is never taken for a host that is down", async () => {
-        const host = await newHost();
-        const other = await newHost();
-        const inputs = inputsFor(host, [config]);
-        const { id, outs } = await hostFilesProvider.create(inputs);
-        await assert.rejects(hostFilesProvider.read!(id, { ...outs, connection: { ...outs.connection, port: other.connection.port } }),
-            /presents host key SHA256:.*but the stack pins SHA256:/);
     });
 
     it("read shows a unit the host reports stopped in `checks`", async () => {

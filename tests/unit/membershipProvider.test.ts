@@ -202,6 +202,16 @@ describe("Membership provider: create, update, read against members on loopback"
         assert.deepEqual(trail(i).sort(), ["lab-2 data", "lab-2 list", "lab-3 data"]);
     });
 
+    it("read when no member can list the cluster (its quorum lost): the last list stands, the refresh does not fail", async () => {
+        for (const n of names) mark(n, "down", true);
+        const i = inputs();
+        const last = { ...i, members: { ...members, "lab-3": `${members["lab-3"]} (learner)` }, report: "membership matches the stack" };
+        const { props, inputs: readInputs } = await provider.read!("membership", last);
+        assert.deepEqual(props, last);
+        assert.deepEqual(readInputs, { ...i, members: last.members });
+        assert.deepEqual(trail(i), ["lab-1 list", "lab-2 list", "lab-3 list"]);
+    });
+
     it("read of a cluster that matches reads the stack's members: no change", async () => {
         setCluster(row(3), row(1), row(2));
         const props = { ...inputs(), report: "membership matches the stack" };
