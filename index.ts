@@ -21,7 +21,7 @@ function validatedInputs(): StackInputs {
 
 skipPromiseStackMapping();
 const inputs = validatedInputs();
-const cluster = new EtcdCluster("etcd", inputs); // the spec, the SSH key and a brought CA (StackInputs are its args)
+const cluster = new EtcdCluster("etcd", inputs); // the spec, the SSH keys (none: the ssh-agent) and a brought CA (StackInputs are its args)
 // Printed by a preview (with --refresh, counting the live health), recorded after the cluster.
 new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider, connections: cluster.connections });
 

@@ -32,8 +32,13 @@ import { ClusterSpec, MemberSpec } from "./spec";
 export interface EtcdClusterArgs {
     /** The validated cluster spec (see spec.ts). */
     spec: ClusterSpec;
-    /** SSH private key (PEM/OpenSSH) for every member host, and the bastion if any. Secret. */
-    sshPrivateKey: pulumi.Input<string>;
+    /**
+     * SSH private key (PEM/OpenSSH) for every member host, and the bastion unless it has its own.
+     * Secret. None: the connections carry no key and authenticate through the operator's ssh-agent.
+     */
+    sshPrivateKey?: pulumi.Input<string>;
+    /** The bastion's own SSH private key (secret), for the hop to the bastion only; default: sshPrivateKey. */
+    bastionPrivateKey?: pulumi.Input<string>;
     /** Bring-your-own CA certificate (PEM), when spec.ca.bringYourOwn. */
     caCertPem?: pulumi.Input<string>;
     /** Bring-your-own CA private key (PEM, secret), when spec.ca.bringYourOwn. */
@@ -103,7 +108,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         // A stack edit that removes members is checked against the cluster's quorum before anything
         // reaches a host (removalCheck.ts).
-        const connections = Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey)]));
+        const connections = Object.fromEntries(spec.members.map((m) => [m.name, connectionFor(spec, m, args.sshPrivateKey, args.bastionPrivateKey)]));
         this.connections = connections;
         const removalCheck = new RemovalCheck(`${name}-removal-check`, { spec, connections }, { parent: this, provider: hostFiles });
 
@@ -247,25 +252,30 @@ function certificateAuthorities(name: string, spec: ClusterSpec, args: EtcdClust
 }
 
 /**
- * The SSH connection to a member's host, its host key pinned. Only the private key is secret (a
+ * The SSH connection to a member's host, its host key pinned. Only the private keys are secret (a
  * secret leaf of a plain object stays at that leaf when inputs are serialized), so a preview of
  * the project's own resources shows a changed address, port, login, host key or bastion. Wrapping
  * it again (pulumi.output/all of the whole object) would hide all of it; @pulumi/command's
  * remote.Command and CopyToRemote do so themselves (their schema makes `connection` secret).
+ *
+ * Without a key, a hop carries none and its login goes through the ssh-agent: the command
+ * provider and ssh.ts read SSH_AUTH_SOCK when they connect. The socket's path is never an input:
+ * it changes with every login session, and every step would show as changed.
  */
-export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey: pulumi.Input<string>): Connection {
+export function connectionFor(spec: ClusterSpec, member: MemberSpec, privateKey?: pulumi.Input<string>, bastionPrivateKey?: pulumi.Input<string>): Connection {
     const bastion = spec.bastion;
-    const key = pulumi.secret(privateKey);
+    const key = privateKey === undefined ? undefined : pulumi.secret(privateKey);
+    const bastionKey = bastionPrivateKey === undefined ? key : pulumi.secret(bastionPrivateKey);
     return {
         host: member.sshHost,
         port: member.sshPort,
         user: member.sshUser,
-        privateKey: key,
+        ...(key ? { privateKey: key } : {}),
         ...(member.hostKey ? { hostKey: member.hostKey } : {}),
         dialErrorLimit: 15,
         perDialTimeout: 10,
         ...(bastion ? {
-            proxy: { host: bastion.host, port: bastion.port, user: bastion.user, privateKey: key, ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}) },
+            proxy: { host: bastion.host, port: bastion.port, user: bastion.user, ...(bastionKey ? { privateKey: bastionKey } : {}), ...(bastion.hostKey ? { hostKey: bastion.hostKey } : {}) },
         } : {}),
     };
 }

@@ -12,7 +12,10 @@ import { unknownKeyProblems } from "./configReference";
 
 export interface StackInputs {
     spec: ClusterSpec;
-    sshPrivateKey: pulumi.Output<string>;
+    /** The members' SSH key; undefined: none is configured and an ssh-agent (SSH_AUTH_SOCK) authenticates. */
+    sshPrivateKey?: pulumi.Output<string>;
+    /** The bastion's own key (`etcd:bastionPrivateKey*`); undefined: the bastion takes the members' key (or the agent). */
+    bastionPrivateKey?: pulumi.Output<string>;
     caCertPem?: pulumi.Output<string>;
     caPrivateKeyPem?: pulumi.Output<string>;
 }
@@ -38,6 +41,32 @@ function readLocalFile(key: string, resolved: string, problems: string[]): strin
     }
 }
 
+/**
+ * A private key given as the secret `etcd:<key>` or as a file `etcd:<key>Path` (read here, kept
+ * secret); undefined when neither is set, or when the file cannot be read (a problem says why).
+ */
+function readPrivateKey(config: pulumi.Config, key: "sshPrivateKey" | "bastionPrivateKey", problems: string[]): pulumi.Output<string> | undefined {
+    const secret = config.getSecret(key);
+    const keyPath = config.get(`${key}Path`);
+    if (secret !== undefined || keyPath === undefined) return secret;
+    const text = readLocalFile(`${key}Path`, resolveLocalPath(keyPath), problems);
+    // Unreadable: reported above; a placeholder keeps "no key" from being reported as well.
+    return pulumi.secret(text ?? "");
+}
+
+/**
+ * Why no ssh-agent can be used at SSH_AUTH_SOCK (`sock`); undefined when it names a socket.
+ * Matters only when no key is configured: then every connection authenticates through the agent.
+ */
+export function agentSocketProblem(sock: string | undefined): string | undefined {
+    if (!sock) return "SSH_AUTH_SOCK is not set";
+    try {
+        return fs.statSync(sock).isSocket() ? undefined : `SSH_AUTH_SOCK=${sock} is not a socket`;
+    } catch (e) {
+        return `SSH_AUTH_SOCK=${sock}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such socket (the agent of an ended session?)" : String(e)}`;
+    }
+}
+
 const digests = new Map<string, string>();
 
 /**
@@ -56,7 +85,12 @@ export function sha256File(file: string): string {
     return digest;
 }
 
-export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd")): StackInputs {
+/**
+ * `env`: where SSH_AUTH_SOCK is read, only to check that an agent is there when no key is
+ * configured; its value never enters a resource (the command provider and ssh.ts read it when they
+ * connect: it changes with every login session).
+ */
+export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"), env: NodeJS.ProcessEnv = process.env): StackInputs {
     const raw: RawClusterConfig = { hasSshKey: false };
     const problems: string[] = [];
     for (const k of objectKeys) {
@@ -73,14 +107,12 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
     const given = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${config.name}:`)).map((k) => k.slice(config.name.length + 1));
     problems.push(...unknownKeyProblems(given, raw as unknown as Record<string, unknown>));
 
-    let sshPrivateKey = config.getSecret("sshPrivateKey");
-    const keyPath = config.get("sshPrivateKeyPath");
-    if (sshPrivateKey === undefined && keyPath !== undefined) {
-        const resolved = resolveLocalPath(keyPath);
-        const key = readLocalFile("sshPrivateKeyPath", resolved, problems);
-        if (key !== undefined) sshPrivateKey = pulumi.secret(key);
-    }
-    raw.hasSshKey = sshPrivateKey !== undefined || keyPath !== undefined;
+    const sshPrivateKey = readPrivateKey(config, "sshPrivateKey", problems);
+    const bastionPrivateKey = readPrivateKey(config, "bastionPrivateKey", problems);
+    raw.hasSshKey = sshPrivateKey !== undefined;
+    raw.hasBastionKey = bastionPrivateKey !== undefined;
+    raw.sshAgentProblem = agentSocketProblem(env.SSH_AUTH_SOCK);
+    raw.hasSshAgent = raw.sshAgentProblem === undefined;
 
     const knownHostsPath = config.get("knownHostsPath");
     if (knownHostsPath !== undefined) {
@@ -121,7 +153,8 @@ export function readStackInputs(config: pulumi.Config = new pulumi.Config("etcd"
     }
     return {
         spec,
-        sshPrivateKey: sshPrivateKey as pulumi.Output<string>,
+        sshPrivateKey,
+        bastionPrivateKey,
         caCertPem: caCertPem === undefined ? undefined : pulumi.output(caCertPem),
         caPrivateKeyPem: caPrivateKeyPem,
     };

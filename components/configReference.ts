@@ -155,14 +155,24 @@ export const configReference: ConfigKey[] = [
     },
     // --- hosts and SSH ---
     {
-        key: "sshPrivateKey", type: "secret string", required: "this or `sshPrivateKeyPath`", readByConfig: true,
-        meaning: "the SSH private key for every host and the bastion, encrypted in the stack file (`pulumi config set --secret etcd:sshPrivateKey < key`)",
-        constraint: "an OpenSSH private key",
+        key: "sshPrivateKey", type: "secret string", required: "this, `sshPrivateKeyPath` or an ssh-agent", readByConfig: true,
+        meaning: "the SSH private key for every host and the bastion (unless `bastionPrivateKey*`), encrypted in the stack file (`pulumi config set --secret etcd:sshPrivateKey < key`); with neither this nor `sshPrivateKeyPath`, every login goes through the ssh-agent at `SSH_AUTH_SOCK`, read when connecting and never stored ([SSH](ssh.md))",
+        constraint: "an OpenSSH private key; without one, `SSH_AUTH_SOCK` must name a running agent's socket",
     },
     {
-        key: "sshPrivateKeyPath", type: "path", required: "this or `sshPrivateKey`", readByConfig: true,
+        key: "sshPrivateKeyPath", type: "path", required: "this, `sshPrivateKey` or an ssh-agent", readByConfig: true,
         meaning: "the SSH private key as a file on the machine that runs the program (it stays there)",
         constraint: "a readable file; quote a `~/…` path when setting it so the shell does not expand it into your own home",
+    },
+    {
+        key: "bastionPrivateKey", type: "secret string", defaultText: "the members' key (`sshPrivateKey*`, else the ssh-agent)", readByConfig: true,
+        meaning: "a separate SSH private key for the hop to the bastion only (the members never see it), encrypted in the stack file (`pulumi config set --secret etcd:bastionPrivateKey < key`)",
+        constraint: "an OpenSSH private key; only with `bastion`",
+    },
+    {
+        key: "bastionPrivateKeyPath", type: "path", defaultText: "the members' key (`sshPrivateKey*`, else the ssh-agent)", readByConfig: true,
+        meaning: "the bastion's key as a file on the machine that runs the program (it stays there)",
+        constraint: "a readable file; only with `bastion`; `~/` as for `sshPrivateKeyPath`",
     },
     {
         key: "knownHostsPath", type: "path", defaultText: "none", readByConfig: true,

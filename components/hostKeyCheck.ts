@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
-import { SshConnection, fingerprint, sameMachine, withClient } from "./ssh";
+import { SshConnection, fingerprint, sameConnection, sameMachine, withClient } from "./ssh";
 
 interface HostKeyCheckInputs {
     /** The member's name, for messages. */
@@ -23,8 +23,9 @@ export const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
         // Another address, port, pinned key or bastion: check again (a new check replaces the old).
+        // Another login key only: an update, recording the new connection (sameConnection).
         const moved = !sameMachine(olds.connection, news.connection);
-        return { changes: moved || olds.label !== news.label, replaces: moved ? ["connection"] : [] };
+        return { changes: moved || olds.label !== news.label || !sameConnection(olds.connection, news.connection), replaces: moved ? ["connection"] : [] };
     },
     async update(_id: string, _olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
         return { outs: news };

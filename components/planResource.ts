@@ -32,7 +32,7 @@ import { LiveHealth, Plan, RecordedCluster, isLiveHealth, isRecordedCluster, pla
 import { Connection } from "./remoteStep";
 import { renderLiveHealthScript } from "./renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
-import { SshConnection, readAttempts, runScript, withClient } from "./ssh";
+import { SshConnection, readAttempts, runScript, sameConnection, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 /** The component's type token. */
@@ -149,8 +149,9 @@ export const planProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: PlanState, news: PlanState) {
-        // Only the record: `previous` is what this run compares with, not a change of its own.
-        return { changes: !sameRecord(olds.recorded, news.recorded) };
+        // Only the record: `previous` is what this run compares with, not a change of its own. Another
+        // login key too: a refresh reads through the connections in the state (sameConnection).
+        return { changes: !sameRecord(olds.recorded, news.recorded) || !sameConnection(olds.connections, news.connections) };
     },
 
     async create(inputs: PlanState) {

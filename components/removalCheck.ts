@@ -27,7 +27,7 @@ import { peerUrl } from "./render";
 import { renderRemovalCheckScript } from "./renderMembership";
 import { renderPlanMarkdown } from "./renderPlan";
 import { sameMembers } from "./membershipProvider";
-import { SshConnection, runScript, withClient } from "./ssh";
+import { SshConnection, runScript, sameConnection, withClient } from "./ssh";
 import { ClusterSpec } from "./spec";
 
 interface RemovalCheckInputs {
@@ -69,7 +69,8 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: RemovalCheckInputs, news: RemovalCheckInputs) {
-        return { changes: !sameMembers(olds.members, news.members) };
+        // Another login key too: the state records the new connections (sameConnection).
+        return { changes: !sameMembers(olds.members, news.members) || !sameConnection(olds.connections, news.connections) };
     },
 
     async update(_id: string, olds: RemovalCheckOutputs, inputs: RemovalCheckInputs) {

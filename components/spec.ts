@@ -250,6 +250,12 @@ export interface RawClusterConfig {
     healthTimeoutSeconds?: unknown;
     /** Whether an SSH private key was supplied (as secret or path); its value stays out of the spec. */
     hasSshKey: boolean;
+    /** Whether SSH_AUTH_SOCK names an ssh-agent's socket (used when no key is supplied); its path stays out of the spec. */
+    hasSshAgent?: boolean;
+    /** Why no ssh-agent can be used (SSH_AUTH_SOCK unset, or no socket there), for the message when no key is supplied either. */
+    sshAgentProblem?: string;
+    /** Whether a separate bastion key was supplied (`bastionPrivateKey` or `bastionPrivateKeyPath`). */
+    hasBastionKey?: boolean;
     /** Whether a CA certificate and key were supplied for bring-your-own CA. */
     hasCaCert?: boolean;
     hasCaKey?: boolean;
@@ -389,8 +395,12 @@ export function parseClusterSpec(raw: RawClusterConfig): ClusterSpec {
     const allowUnverifiedHosts = p.boolean("allowUnverifiedHosts", raw.allowUnverifiedHosts, false);
     resolveHostKeys(members, bastion, raw.knownHostsText, allowUnverifiedHosts || raw.knownHostsUnreadable === true, problems);
 
-    if (!raw.hasSshKey) {
-        problems.push("missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`");
+    if (!raw.hasSshKey && !raw.hasSshAgent) {
+        problems.push("missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`, " +
+            `or run an ssh-agent holding the key (${raw.sshAgentProblem ?? "SSH_AUTH_SOCK is not set"})`);
+    }
+    if (raw.hasBastionKey && raw.bastion === undefined) {
+        problems.push("bastionPrivateKey: set (or bastionPrivateKeyPath), but there is no `etcd:bastion` to use it for: set `etcd:bastion` or remove the key");
     }
 
     const certValidityHours = p.positiveInt("certValidityHours", raw.certValidityHours, 8760);

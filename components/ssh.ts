@@ -37,12 +37,25 @@ export function machineIdentity(c: SshConnection): unknown[] {
     return [c.host, c.port, c.hostKey, c.proxy?.host, c.proxy?.port, c.proxy?.hostKey];
 }
 
+/**
+ * Whether two connections are the same in every field. Another key or login (a key replaced, or the
+ * ssh-agent instead of a key) is no other machine, but the state must then hold the new connection:
+ * a later refresh uses it, and a key the stack no longer names must not stay there.
+ */
+export function sameConnection(a: unknown, b: unknown): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** Whether two connections reach the same machine (machineIdentity). */
 export function sameMachine(a: SshConnection, b: SshConnection): boolean {
     return JSON.stringify(machineIdentity(a)) === JSON.stringify(machineIdentity(b));
 }
 
-/** Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one. */
+/**
+ * Opens an SSH client to `c` (over `via` when given), refusing any host key but the pinned one.
+ * Without a private key the login goes through the ssh-agent at SSH_AUTH_SOCK, read now: the
+ * socket's path changes with every login session, so it is never part of a resource's inputs.
+ */
 export function openClient(label: string, c: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }, timeoutMs: number, via?: Client): Promise<Client> {
     const ssh2 = require("ssh2");
     const where = `${c.host}:${c.port ?? 22}`;
@@ -50,7 +63,8 @@ export function openClient(label: string, c: { host: string; port?: number; user
         const client: Client = new ssh2.Client();
         let presented: string | undefined;
         const config: ConnectConfig = {
-            username: c.user ?? "root", privateKey: c.privateKey, readyTimeout: timeoutMs, keepaliveInterval: 5000,
+            username: c.user ?? "root", readyTimeout: timeoutMs, keepaliveInterval: 5000,
+            ...(c.privateKey ? { privateKey: c.privateKey } : { agent: process.env.SSH_AUTH_SOCK }),
         };
         if (c.hostKey) {
             const [type, b64] = c.hostKey.split(" ");

@@ -6,9 +6,11 @@
 #
 # The bastion's host key is pinned as the stack pins it (`bastion.hostKey`, else its line in
 # `etcd:knownHostsPath`); ssh never asks and never learns a key. The login key: ETCD_STACK_SSH_KEY,
-# else the stack's `etcd:sshPrivateKeyPath`, else its secret `etcd:sshPrivateKey` (written 0600 in
-# the temporary directory), else the ssh-agent (SSH_AUTH_SOCK). ETCD_STACK_DIRECT=1 skips the tunnel
-# (a machine that reaches the members itself). The tunnel ends with the command.
+# else the stack's bastion key (`etcd:bastionPrivateKeyPath`, its secret `etcd:bastionPrivateKey`),
+# else the members' (`etcd:sshPrivateKeyPath`, the secret `etcd:sshPrivateKey`); a secret is written
+# 0600 in the temporary directory. With none, ssh uses the ssh-agent (SSH_AUTH_SOCK), as the stack
+# does. ETCD_STACK_DIRECT=1 skips the tunnel (a machine that reaches the members itself). The tunnel
+# ends with the command.
 tunnel_config() { pulumi config get --path "etcd:bastion.$1" --stack "$stack" 2>/dev/null || true; }
 bastion_host=$(tunnel_config host)
 if [[ -n $bastion_host && ${ETCD_STACK_DIRECT:-} != 1 ]]; then
@@ -25,15 +27,22 @@ if [[ -n $bastion_host && ${ETCD_STACK_DIRECT:-} != 1 ]]; then
     [[ -n $kh_file && -r $kh_file ]] && ssh-keygen -F "$kh_name" -f "$kh_file" 2>/dev/null | grep -v '^#' >"$work/bastion_known_hosts" || true
     [[ -s $work/bastion_known_hosts ]] || die "the bastion $kh_name has no pinned host key (etcd:bastion.hostKey, or a line in etcd:knownHostsPath): not connecting to an unverified host"
   fi
+  # The first key configured, in the order above: a file, or a secret written 0600 for ssh's -i.
+  tunnel_key() {
+    local key_path
+    if key_path=$(pulumi config get "etcd:$1Path" --stack "$stack" 2>/dev/null) && [[ -n $key_path ]]; then
+      ssh_key=(-i "${key_path/#\~/$HOME}" -o IdentitiesOnly=yes)
+    elif (umask 077 && pulumi config get "etcd:$1" --stack "$stack" >"$work/$1" 2>/dev/null) && [[ -s $work/$1 ]]; then
+      ssh_key=(-i "$work/$1" -o IdentitiesOnly=yes)
+    else
+      return 1
+    fi
+  }
   ssh_key=()
   if [[ -n ${ETCD_STACK_SSH_KEY:-} ]]; then
     ssh_key=(-i "$ETCD_STACK_SSH_KEY" -o IdentitiesOnly=yes)
-  elif key_path=$(pulumi config get etcd:sshPrivateKeyPath --stack "$stack" 2>/dev/null) && [[ -n $key_path ]]; then
-    ssh_key=(-i "${key_path/#\~/$HOME}" -o IdentitiesOnly=yes)
-  elif (umask 077 && pulumi config get etcd:sshPrivateKey --stack "$stack" >"$work/ssh_key" 2>/dev/null) && [[ -s $work/ssh_key ]]; then
-    ssh_key=(-i "$work/ssh_key" -o IdentitiesOnly=yes)
-  elif [[ -z ${SSH_AUTH_SOCK:-} ]]; then
-    die "no key for the bastion: set ETCD_STACK_SSH_KEY, etcd:sshPrivateKeyPath or etcd:sshPrivateKey, or run an ssh-agent"
+  elif ! tunnel_key bastionPrivateKey && ! tunnel_key sshPrivateKey && [[ -z ${SSH_AUTH_SOCK:-} ]]; then
+    die "no key for the bastion: set ETCD_STACK_SSH_KEY, etcd:bastionPrivateKey(Path) or etcd:sshPrivateKey(Path), or run an ssh-agent holding it (SSH_AUTH_SOCK)"
   fi
   # A free loopback port per member (the kernel's choice), then one ssh forwarding all of them.
   read -r -a ports <<<"$(node -e '

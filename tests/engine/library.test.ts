@@ -56,13 +56,16 @@ describe("engine: etcd-stack used as a library by another Pulumi program (exampl
     it("the program type-checks against the package's declarations; a wrong use does not", () => {
         const ok = run(process.execPath, [tsc, "-p", "tsconfig.json", "--noEmit"], program);
         assert.strictEqual(ok.status, 0, ok.stdout + ok.stderr);
-        // The types are real: EtcdCluster without its SSH key is refused by the compiler.
+        // The types are real: EtcdCluster without its spec, or with a key that is not a string, is
+        // refused by the compiler (no key at all is allowed: the ssh-agent then logs in).
         const wrong = path.join(program, "wrong.ts");
-        fs.writeFileSync(wrong, `import { EtcdCluster, parseClusterSpec } from "etcd-stack";\nnew EtcdCluster("x", { spec: parseClusterSpec({ hasSshKey: true }) });\n`);
+        fs.writeFileSync(wrong, `import { EtcdCluster, parseClusterSpec } from "etcd-stack";\nnew EtcdCluster("x", { sshPrivateKey: "k" });\n` +
+            `new EtcdCluster("y", { spec: parseClusterSpec({ hasSshKey: true }), sshPrivateKey: 42 });\n`);
         const bad = run(process.execPath, [tsc, "--noEmit", "--strict", "--esModuleInterop", "--skipLibCheck", "--types", "node", wrong], program);
         fs.rmSync(wrong);
         assert.notStrictEqual(bad.status, 0);
-        assert.match(bad.stdout, /sshPrivateKey/);
+        assert.match(bad.stdout, /Property 'spec' is missing/);
+        assert.match(bad.stdout, /wrong\.ts\(3,[0-9]+\).*Type 'number' is not assignable/);
     });
 
     it("the real engine previews the program: one etcd:index:Cluster with three members, its certificates and outputs", async () => {

@@ -14,14 +14,15 @@ import * as path from "path";
 const repoRoot = path.join(__dirname, "..", "..");
 const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2LLz4IJXE9JMXkcKhwfbvX3gkk92DKtYXITyCtmZF3";
 
-const fakePulumi = (bastion: Record<string, string>) => `#!/usr/bin/env bash
+/** `keys`: the stack's key settings (`sshPrivateKeyPath`, `bastionPrivateKey`…) that `config get` answers; the others are unset. */
+const fakePulumi = (bastion: Record<string, string>, keys: Record<string, string>) => `#!/usr/bin/env bash
 case "$*" in
   "stack output --stack "*" clientEndpoints") echo "https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.3:2379" ;;
   "stack output --stack "*" caCertPem" | "stack output --stack "*" adminCertPem") echo "-----BEGIN CERTIFICATE-----" ;;
   "stack output --stack "*" --show-secrets adminKeyPem") echo "fake key" ;;
   "config get etcd:version --stack "*) echo 3.6.16 ;;
 ${Object.entries(bastion).map(([k, v]) => `  "config get --path etcd:bastion.${k} --stack "*) echo '${v}' ;;`).join("\n")}
-  "config get etcd:sshPrivateKeyPath --stack "*) echo /keys/deploy ;;
+${Object.entries(keys).map(([k, v]) => `  "config get etcd:${k} --stack "*) echo '${v}' ;;`).join("\n")}
   *) exit 2 ;;
 esac
 `;
@@ -29,6 +30,7 @@ esac
 /** ssh: its arguments to $FAKE_SSH_LOG; listens on every -L port until killed (or exits 255 with FAKE_SSH_FAIL). */
 const fakeSsh = `#!/usr/bin/env bash
 printf '%s\\n' "$@" >"$FAKE_SSH_LOG"
+prev=; for a in "$@"; do [[ $prev == -i && -f $a ]] && stat -c '%a' "$a" >"$FAKE_SSH_LOG.keymode"; prev=$a; done
 for a in "$@"; do [[ $a == -oUserKnownHostsFile=* || $prev == -o && $a == UserKnownHostsFile=* ]] && cp "\${a#*=}" "$FAKE_SSH_LOG.known_hosts"; prev=$a; done
 [[ -n \${FAKE_SSH_FAIL:-} ]] && { echo "Permission denied (publickey)." >&2; exit 255; }
 ports=(); prev=; for a in "$@"; do [[ $prev == -L ]] && ports+=("$(cut -d: -f2 <<<"$a")"); prev=$a; done
@@ -54,20 +56,20 @@ describe("operator commands through the bastion's tunnel (scripts/lib/bastionTun
     before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-bastion-tunnel-")); });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    function snapshot(bastion: Record<string, string>, env: Record<string, string> = {}) {
+    function snapshot(bastion: Record<string, string>, env: Record<string, string> = {}, keys: Record<string, string> = { sshPrivateKeyPath: "/keys/deploy" }) {
         const dir = fs.mkdtempSync(path.join(tmp, "run-"));
         for (const d of ["bin", "etcd"]) fs.mkdirSync(path.join(dir, d));
-        fs.writeFileSync(path.join(dir, "bin/pulumi"), fakePulumi(bastion), { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "bin/pulumi"), fakePulumi(bastion, keys), { mode: 0o755 });
         fs.writeFileSync(path.join(dir, "bin/ssh"), fakeSsh, { mode: 0o755 });
         fs.writeFileSync(path.join(dir, "etcd/etcdctl"), fakeEtcdctl, { mode: 0o755 });
         fs.writeFileSync(path.join(dir, "etcd/etcdutl"), "#!/usr/bin/env bash\necho ok\n", { mode: 0o755 });
         const r = spawnSync("bash", [path.join(repoRoot, "scripts/snapshot.sh"), "prod", path.join(dir, "snap.db")], {
             cwd: repoRoot, encoding: "utf8", timeout: 45_000,
-            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, HOME: dir, ETCD_BIN_DIR: path.join(dir, "etcd"),
+            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, HOME: dir, SSH_AUTH_SOCK: "", ETCD_BIN_DIR: path.join(dir, "etcd"),
                 FAKE_SSH_LOG: path.join(dir, "ssh.log"), FAKE_ETCDCTL_LOG: path.join(dir, "etcdctl.log"), ...env },
         });
         const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : undefined);
-        return { ...r, ssh: read("ssh.log")?.split("\n").filter(Boolean), knownHosts: read("ssh.log.known_hosts"), endpoints: read("etcdctl.log")?.split("\n").filter(Boolean) };
+        return { ...r, ssh: read("ssh.log")?.split("\n").filter(Boolean), keyMode: read("ssh.log.keymode")?.trim(), knownHosts: read("ssh.log.known_hosts"), endpoints: read("etcdctl.log")?.split("\n").filter(Boolean) };
     }
 
     it("with etcd:bastion, one ssh forwards a loopback port per member, the bastion's key pinned, and etcdctl uses only those ports", () => {
@@ -105,5 +107,28 @@ describe("operator commands through the bastion's tunnel (scripts/lib/bastionTun
         assert.equal(direct.status, 0, direct.stderr);
         assert.equal(direct.ssh, undefined);
         assert.ok(direct.endpoints!.every((e) => /^https:\/\/10\.0\.0\.\d:2379/.test(e)), direct.endpoints!.join(" "));
+    });
+
+    it("the bastion's own key first: etcd:bastionPrivateKeyPath, else the secret etcd:bastionPrivateKey (0600 in the temporary directory), else the members' key", () => {
+        const both = snapshot({ host: "bastion.example", hostKey }, {}, { sshPrivateKeyPath: "/keys/deploy", bastionPrivateKeyPath: "/keys/jump" });
+        assert.equal(both.status, 0, both.stderr);
+        assert.equal(both.ssh![both.ssh!.indexOf("-i") + 1], "/keys/jump");
+        const secret = snapshot({ host: "bastion.example", hostKey }, {}, { sshPrivateKeyPath: "/keys/deploy", bastionPrivateKey: "JUMP KEY" });
+        assert.equal(secret.status, 0, secret.stderr);
+        const keyFile = secret.ssh![secret.ssh!.indexOf("-i") + 1];
+        assert.match(path.basename(keyFile), /^bastionPrivateKey$/, "the bastion's secret, written for ssh");
+        assert.equal(secret.keyMode, "600");
+        assert.equal(secret.ssh!.filter((a) => a === "-i").length, 1);
+        assert.ok(!secret.stdout.includes("JUMP KEY") && !secret.stderr.includes("JUMP KEY"), "the key in the output");
+    });
+
+    it("no key in the stack: ssh goes through the ssh-agent (no -i); no agent either: refused before any ssh, saying what to set", () => {
+        const agent = snapshot({ host: "bastion.example", hostKey }, { SSH_AUTH_SOCK: "/run/agent.sock" }, {});
+        assert.equal(agent.status, 0, agent.stderr);
+        assert.ok(!agent.ssh!.includes("-i") && !agent.ssh!.includes("IdentitiesOnly=yes"), agent.ssh!.join(" "));
+        const none = snapshot({ host: "bastion.example", hostKey }, {}, {});
+        assert.notEqual(none.status, 0);
+        assert.match(none.stderr, /no key for the bastion: set ETCD_STACK_SSH_KEY, etcd:bastionPrivateKey\(Path\) or etcd:sshPrivateKey\(Path\), or run an ssh-agent holding it \(SSH_AUTH_SOCK\)/);
+        assert.equal(none.ssh, undefined, "ssh was started");
     });
 });

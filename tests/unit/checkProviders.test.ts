@@ -27,7 +27,8 @@ describe("RemovalCheck provider: diff (called directly)", () => {
         ["another roll order", { order: ["lab-3", "lab-2", "lab-1"] }, false],
         ["another script (another config)", { script: "check 2" }, false],
         ["another run of the program", { run: "run-2" }, false],
-        ["other connections", { connections: { "lab-1": { host: "10.213.0.11", user: "deploy" } } }, false],
+        // Another login or key: recorded (an update that checks nothing), so no dropped key stays in the state.
+        ["other connections", { connections: { "lab-1": { host: "10.213.0.11", user: "deploy" } } }, true],
         ["a member added", { members: { ...members, "lab-4": url(4) } }, true],
         ["a member removed", { members: { "lab-1": url(1), "lab-2": url(2) } }, true],
         ["a member's peer URL changed", { members: { ...members, "lab-3": url(9) } }, true],
@@ -179,10 +180,12 @@ describe("HostKeyCheck provider: diff (called directly)", () => {
     const base = { label: "lab-1", connection: conn };
     const rows: Array<[string, Record<string, unknown>, { changes: boolean; replaces: string[] }]> = [
         ["the same inputs", {}, { changes: false, replaces: [] }],
-        ["another login", { connection: { ...conn, user: "deploy" } }, { changes: false, replaces: [] }],
-        ["another private key", { connection: { ...conn, privateKey: "KEY2" } }, { changes: false, replaces: [] }],
-        ["another bastion login", { connection: { ...conn, proxy: { ...conn.proxy, user: "jump" } } }, { changes: false, replaces: [] }],
-        ["another dial timeout", { connection: { ...conn, perDialTimeout: 30 } }, { changes: false, replaces: [] }],
+        ["another login", { connection: { ...conn, user: "deploy" } }, { changes: true, replaces: [] }],
+        ["another private key", { connection: { ...conn, privateKey: "KEY2" } }, { changes: true, replaces: [] }],
+        ["another bastion login", { connection: { ...conn, proxy: { ...conn.proxy, user: "jump" } } }, { changes: true, replaces: [] }],
+        ["another dial timeout", { connection: { ...conn, perDialTimeout: 30 } }, { changes: true, replaces: [] }],
+        // The same machine, another way in: an update, so that the state holds no key the stack dropped.
+        ["the ssh-agent instead of a key", { connection: { ...conn, privateKey: undefined } }, { changes: true, replaces: [] }],
         ["another label", { label: "lab-1b" }, { changes: true, replaces: [] }],
         ["another address", { connection: { ...conn, host: "10.213.0.21" } }, { changes: true, replaces: ["connection"] }],
         ["another port", { connection: { ...conn, port: 2222 } }, { changes: true, replaces: ["connection"] }],

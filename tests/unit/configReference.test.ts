@@ -62,7 +62,7 @@ function parse(raw: RawClusterConfig): { spec?: ClusterSpec; problems: string[] 
 }
 
 /** What config.ts adds to the raw config besides the stack's keys. */
-const internal = new Set(["hasSshKey", "hasCaCert", "hasCaKey", "knownHostsText", "knownHostsUnreadable"]);
+const internal = new Set(["hasSshKey", "hasSshAgent", "sshAgentProblem", "hasBastionKey", "hasCaCert", "hasCaKey", "knownHostsText", "knownHostsUnreadable"]);
 
 const topLevel = configReference.map((k) => k.key).filter((k) => !/[.[]/.test(k));
 const inSpec = configReference.filter((k) => !k.readByConfig);

@@ -62,7 +62,7 @@ describe("paths on the operator's machine", () => {
                 } catch (e) {
                     assert.fail(`${home}: ${e instanceof SpecError ? e.problems.join("\n") : e}`);
                 }
-                const key = await new Promise<string>((resolve) => inputs.sshPrivateKey.apply((k) => { resolve(k); return k; }));
+                const key = await new Promise<string>((resolve) => inputs.sshPrivateKey!.apply((k) => { resolve(k); return k; }));
                 assert.equal(key, `${["alice", "bob"][i]}'s key\n`, "the key from this operator's home");
                 assert.equal(inputs.spec.members.length, 3, "every member's host key found in this operator's known_hosts");
             }

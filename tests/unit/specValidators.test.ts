@@ -537,7 +537,12 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
             [{ healthTimeoutSeconds: "1m" }, ["healthTimeoutSeconds: must be a positive integer"]],
             [{ certValidityHours: 0 }, ["certValidityHours: must be a positive integer"]],
             [{ certRenewBeforeHours: 0 }, ["certRenewBeforeHours: must be a positive integer"]],
-            [{ hasSshKey: false }, ["missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`"]],
+            [{ hasSshKey: false }, ["missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`, or run an ssh-agent holding the key (SSH_AUTH_SOCK is not set)"]],
+            [{ hasSshKey: false, sshAgentProblem: "SSH_AUTH_SOCK=/tmp/gone: no such socket (the agent of an ended session?)" },
+                ["missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`, or run an ssh-agent holding the key (SSH_AUTH_SOCK=/tmp/gone: no such socket (the agent of an ended session?))"]],
+            [{ hasSshKey: false, hasSshAgent: true }, []],
+            [{ hasBastionKey: true }, ["bastionPrivateKey: set (or bastionPrivateKeyPath), but there is no `etcd:bastion` to use it for: set `etcd:bastion` or remove the key"]],
+            [{ hasBastionKey: true, bastion: { host: "bastion.example", hostKey: fixtureHostKeys[0] } }, []],
         ];
         for (const [raw, want] of cases) assert.deepEqual(problemsOf(raw), want, JSON.stringify(raw));
     });
@@ -549,7 +554,7 @@ describe("spec validators: bastion, flags, limits, the SSH key, the error", () =
         } catch (e) {
             assert.ok(e instanceof SpecError);
             assert.equal(e.name, "SpecError");
-            assert.equal(e.message, "invalid etcd stack config (1 problem):\n  - missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`");
+            assert.equal(e.message, "invalid etcd stack config (1 problem):\n  - missing SSH private key: set the secret `etcd:sshPrivateKey` (pulumi config set --secret) or `etcd:sshPrivateKeyPath`, or run an ssh-agent holding the key (SSH_AUTH_SOCK is not set)");
         }
         const two = new SpecError(["a", "b"]);
         assert.equal(two.message, "invalid etcd stack config (2 problems):\n  - a\n  - b");
