@@ -10,7 +10,8 @@ import { Step, describe } from "./plan";
 /** Where results go: tests/chaos/results, or ETCD_STACK_CHAOS_RESULTS (npm test's seed writes to a temp dir). */
 export const resultsDir = process.env.ETCD_STACK_CHAOS_RESULTS ?? path.join(__dirname, "results");
 
-export interface StepResult { n: number; kind: string; step: string; ms: number; result: "ok" | "failed" | "not run"; error?: string }
+/** A step's outcome; `cut`: the run's budget ran out while it ran (not a failure of the product, and not run to its end). */
+export interface StepResult { n: number; kind: string; step: string; ms: number; result: "ok" | "failed" | "cut" | "not run"; error?: string }
 
 export interface ChaosResults {
     seed: number;

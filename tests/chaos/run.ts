@@ -79,7 +79,12 @@ async function main(): Promise<number> {
     // in the first run) and an aborted engine run's last minute fit in them.
     const stepDeadline = startedAt.getTime() + budgetMs - 2 * 60_000;
     const runAbort = new AbortController();
-    const watchdog = setTimeout(() => { say(`chaos: the step budget (--max-minutes ${args.maxMinutes}) is spent: aborting`); runAbort.abort(); }, Math.max(0, stepDeadline - Date.now()));
+    let budgetSpent = false;
+    const watchdog = setTimeout(() => {
+        budgetSpent = true;
+        say(`chaos: the step budget (--max-minutes ${args.maxMinutes}) is spent: aborting`);
+        runAbort.abort();
+    }, Math.max(0, stepDeadline - Date.now()));
     const onSignal = (sig: string) => () => { say(`chaos: ${sig}: aborting, then cleaning up`); runAbort.abort(); };
     process.on("SIGINT", onSignal("SIGINT"));
     process.on("SIGTERM", onSignal("SIGTERM"));
@@ -149,16 +154,20 @@ async function main(): Promise<number> {
                 await checkConverged(ctx, `step ${step.n} (${step.kind})`);
                 r.result = "ok";
             } catch (e) {
-                r.result = "failed";
                 r.error = (e as Error).message;
-                throw e;
+                // The budget's watchdog aborted the step (its engine run cancelled): cut, not failed; the run is incomplete.
+                r.result = budgetSpent ? "cut" : "failed";
+                if (!budgetSpent) throw e;
+                outOfBudget = `the budget (--max-minutes ${args.maxMinutes}) ran out during step ${step.n}, which was cut (${r.error.split("\n")[0].slice(0, 200)})`;
+                say(`stopping: ${outOfBudget}`);
             } finally {
                 r.ms = Date.now() - started;
                 const k = (results.timePerStepKind[step.kind] ??= { count: 0, ms: 0 });
                 k.count++;
                 k.ms += r.ms;
-                results.stepsRun++;
+                if (r.result === "ok" || r.result === "failed") results.stepsRun++;
             }
+            if (r.result === "cut") break;
         }
     } catch (e) {
         failure = e instanceof ChaosFailure ? e.message : `${(e as Error).stack ?? e}`;
