@@ -173,6 +173,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const rolled = this.members.flatMap((m) => m.rollDone);
         const restore = spec.restore ? new ClusterRestore(`${name}-restore`, {
             spec, restore: spec.restore, token: this.token, after: rolled, prepared: this.members.map((m) => m.prepared),
+            inputsDigests: this.members.map((m) => m.inputsDigest),
             connections: spec.members.map((m) => connections[m.name]),
         }, { parent: this }) : undefined;
 

@@ -4,7 +4,7 @@
  * all start together, as a new cluster does. A marker per host makes each restore happen once.
  */
 import * as paths from "./paths";
-import { initialCluster, peerUrl, restoreMarkerPath, scriptHeader, shq } from "./render";
+import { appliedInputsPath, initialCluster, peerUrl, restoreMarkerPath, scriptHeader, shq } from "./render";
 import { ClusterSpec, MemberSpec, RestoreSpec } from "./spec";
 
 /** Where the snapshot file is staged on each host. */
@@ -55,10 +55,16 @@ export function renderRestoreScript(spec: ClusterSpec, member: MemberSpec, resto
     ].join("\n") + "\n";
 }
 
-/** Starts a restored member without waiting: the restored members form their cluster together. */
-export function renderStartRestoredScript(restore: RestoreSpec): string {
+/**
+ * Starts a restored member without waiting: the restored members form their cluster together. It
+ * records the digest of the inputs etcd now runs with (appliedInputsPath), as the roll's start
+ * does: a member that first ran here from the restore (moved to a new machine) is then not
+ * restarted by the next roll for inputs it already runs with.
+ */
+export function renderStartRestoredScript(spec: ClusterSpec, restore: RestoreSpec, inputsDigest: string): string {
     return scriptHeader + [
         `systemctl start --no-block ${paths.unitName}`,
+        `echo ${shq(inputsDigest)} > ${shq(appliedInputsPath(spec))}`,
         `echo "$(hostname): etcd started from snapshot ${restore.id}"`,
     ].join("\n") + "\n";
 }

@@ -21,6 +21,8 @@ export interface ClusterRestoreArgs {
     after: pulumi.Resource[];
     /** Per member, in the order of spec.members: the step that made its host's staging dir (a new machine has none before it). */
     prepared: pulumi.Resource[];
+    /** Per member, in the order of spec.members: the digest of what its etcd reads (EtcdMember.inputsDigest), recorded at its start. */
+    inputsDigests: pulumi.Input<string>[];
 }
 
 export class ClusterRestore extends pulumi.ComponentResource {
@@ -46,9 +48,11 @@ export class ClusterRestore extends pulumi.ComponentResource {
             return remoteStep(`${m.name}-restore`, { connection, label: `${m.name} restore ${restore.id}`, create: script, update: script },
                 { parent: this, dependsOn: [...staged, ...args.after] });
         });
-        this.started = each((m, connection) => remoteStep(`${m.name}-restore-start`, {
-            connection, label: `${m.name} start after restore`, create: renderStartRestoredScript(restore), update: renderStartRestoredScript(restore),
-        }, { parent: this, dependsOn: restored }));
+        this.started = each((m, connection, i) => {
+            const script = pulumi.output(args.inputsDigests[i]).apply((d) => renderStartRestoredScript(spec, restore, d));
+            return remoteStep(`${m.name}-restore-start`, { connection, label: `${m.name} start after restore`, create: script, update: script },
+                { parent: this, dependsOn: restored });
+        });
         this.registerOutputs({});
     }
 }

@@ -102,7 +102,8 @@ describe("components as declared (mocked engine)", function () {
             const before = new Marker("the-roll", { transformations: [deps.transformation] });
             const prepared = s.members.map((m) => new Marker(`${m.name}-prepare`, { transformations: [deps.transformation] }));
             const connections = s.members.map((m) => ({ host: m.address, port: 22, user: "root", privateKey: "KEY" }));
-            const c = new ClusterRestore("etcd-restore", { spec: s, restore, connections, token: pulumi.output("lab-0123456789abcdef"), after: [before], prepared },
+            const digests = s.members.map((m) => `digest-of-${m.name}`);
+            const c = new ClusterRestore("etcd-restore", { spec: s, restore, connections, token: pulumi.output("lab-0123456789abcdef"), after: [before], prepared, inputsDigests: digests },
                 { transformations: [deps.transformation, rec.transformation] });
             await resolve(c.urn);
             await Promise.all(c.started.map((x) => resolve(x.urn)));
@@ -127,7 +128,7 @@ describe("components as declared (mocked engine)", function () {
                 assert.deepEqual(deps.dependsOn(`${m.name}-restore`), [...staged, "the-roll"].sort());
                 assert.deepEqual(deps.dependsOn(`${m.name}-restore-snapshot`), [`${m.name}-prepare`], "copied once its host's staging dir exists");
                 const start = recorded.find((x) => x.name === `${m.name}-restore-start`)!;
-                const startScript = renderStartRestoredScript(restore);
+                const startScript = renderStartRestoredScript(s, restore, digests[i]);
                 assert.equal(start.inputs.stdin, renderScriptBundle({ create: startScript, update: startScript }));
                 assert.equal(start.inputs.create, renderStdinRunner(`${m.name} start after restore`, "create"));
                 assert.equal(unwrap(start.inputs.connection).host, connections[i].host);
@@ -152,7 +153,7 @@ describe("components as declared (mocked engine)", function () {
             const members = (rawConfig().members as object[]).map((m) => ({ ...m, hostKey: undefined })) as RawClusterConfig["members"];
             const s = spec({ members, allowUnverifiedHosts: true, restore: { snapshot, sha256: "d".repeat(64) } });
             const connections = s.members.map((m) => ({ host: m.address, port: 22, user: "root", privateKey: "KEY" }));
-            const c = new ClusterRestore("etcd-restore", { spec: s, restore: s.restore!, connections, token: "lab-0123456789abcdef", after: [], prepared: [] });
+            const c = new ClusterRestore("etcd-restore", { spec: s, restore: s.restore!, connections, token: "lab-0123456789abcdef", after: [], prepared: [], inputsDigests: [] });
             await Promise.all(c.started.map((x) => resolve(x.urn)));
             const copy = recorded.find((x) => x.name === "lab-2-restore-snapshot")!;
             assert.deepEqual(copy.inputs.triggers, ["10.213.0.12", 22, ""]);

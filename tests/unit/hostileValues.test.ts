@@ -90,7 +90,7 @@ function renderAll(s: ClusterSpec): { scripts: Record<string, string>; files: Re
         ...(s.defrag ? { enableDefrag: renderEnableDefragScript(s.defrag) } : {}),
         // Run with the argument the snapshot script gives it.
         ...(s.snapshots?.copyTo ? { snapshotCopy: `set -- ${paths.snapshotDir}/scheduled-lab1-20261206T000000Z.db\n${renderSnapshotCopyScript(s, s.snapshots.copyTo, m)}` } : {}),
-        ...(s.restore ? { restore: renderRestoreScript(s, m, s.restore, token), startRestored: renderStartRestoredScript(s.restore) } : {}),
+        ...(s.restore ? { restore: renderRestoreScript(s, m, s.restore, token), startRestored: renderStartRestoredScript(s, s.restore, "d".repeat(64)) } : {}),
     };
     const files: Record<string, string> = {
         etcdConfig: renderEtcdConfig(s, m, { token, initialClusterState: "new" }),

@@ -26,8 +26,11 @@ describe("restore: the restored member's start (run by sh with fake systemctl)",
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+    const applied = () => path.join(dir, "etc", paths.appliedInputsFile);
     const run = (rc: number) => {
-        const r = spawnSync("/bin/sh", ["-c", renderStartRestoredScript({ id: "r-2026-12-05", snapshotPath: "/x.db", sha256: "a".repeat(64) })], {
+        fs.mkdirSync(path.join(dir, "etc"), { recursive: true });
+        const s = spec({ dirs: { config: path.join(dir, "etc") } as never });
+        const r = spawnSync("/bin/sh", ["-c", renderStartRestoredScript(s, { id: "r-2026-12-05", snapshotPath: "/x.db", sha256: "a".repeat(64) }, "e".repeat(64))], {
             encoding: "utf8", env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, SYSTEMCTL_RC: String(rc) },
         });
         const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "";
@@ -39,6 +42,8 @@ describe("restore: the restored member's start (run by sh with fake systemctl)",
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.calls, `start --no-block ${paths.unitName}\n`);
         assert.equal(r.stdout, "lab2: etcd started from snapshot r-2026-12-05\n");
+        // What it runs with, recorded as the roll's start records it: the next roll does not restart it for these inputs.
+        assert.equal(fs.readFileSync(applied(), "utf8"), `${"e".repeat(64)}\n`);
     });
 
     it("a start systemd refuses fails the step, and nothing claims it started", () => {
@@ -46,6 +51,7 @@ describe("restore: the restored member's start (run by sh with fake systemctl)",
         assert.equal(r.status, 5);
         assert.equal(r.calls, `start --no-block ${paths.unitName}\n`);
         assert.equal(r.stdout, "");
+        assert.ok(!fs.existsSync(applied()), "nothing recorded");
     });
 });
 
