@@ -22,8 +22,7 @@ function validatedInputs(): StackInputs {
 skipPromiseStackMapping();
 const inputs = validatedInputs();
 const cluster = new EtcdCluster("etcd", inputs); // the spec, the SSH keys (none: the ssh-agent) and a brought CA (StackInputs are its args)
-// Printed by a preview (with --refresh, counting the live health), recorded after the cluster.
-new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider, connections: cluster.connections });
+new ClusterPlan("etcd-plan", { spec: inputs.spec, after: [cluster], provider: cluster.hostFilesProvider, connections: cluster.connections }); // printed by a preview
 
 export const clientEndpoints = cluster.clientEndpoints;
 export const caCertPem = cluster.caCertPem;
@@ -34,9 +33,7 @@ export const peerUrls = cluster.peerUrls;
 export const etcdctlEnvironment = etcdctlEnv(cluster.clientEndpoints);
 /** Every client certificate but admin, by name: PEMs (key secret), fingerprint, expiry, kube-apiserver's and flannel's etcd flags. */
 export const clientCertificates = consumerOutputs(inputs.spec.clientCertificates, cluster.clientCertificates, cluster.clientEndpoints);
-/** Every certificate's expiry, renewal window and fingerprint (scripts/certExpiry.sh checks them; docs/certificates.md). */
-export const certificates = certificateExpiries(cluster.issuedCertificates, inputs.spec);
-/** With `etcd:metrics`: Prometheus's scrape job and alert rules for this cluster (docs: README, "Monitoring"). */
-export const monitoring = monitoringOutputs(inputs.spec);
-/** With `etcd:snapshots.copyTo`: member → the line the destination's authorized_keys needs for its copies (docs/snapshots.md). */
-export const snapshotCopyKeys = inputs.spec.snapshots?.copyTo ? cluster.snapshotCopyKeys : undefined;
+export const certificates = certificateExpiries(cluster.issuedCertificates, inputs.spec); // expiries, renewal windows (docs/certificates.md)
+export const monitoring = monitoringOutputs(inputs.spec); // with etcd:metrics: the scrape job and alert rules (docs/monitoring.md), else null
+// With snapshots.copyTo: member → its line for the destination's authorized_keys (docs/snapshots.md); null, not undefined, which the engine warns about.
+export const snapshotCopyKeys = inputs.spec.snapshots?.copyTo ? cluster.snapshotCopyKeys : null;

@@ -209,8 +209,8 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
 
         const preview = new StepLog();
         await scratch.stack.preview({ onEvent: preview.onEvent });
-        // The membership holds every member's connection: lab-5's new host key reaches it too.
-        for (const name of preview.changed()) assert.match(name, /^(lab-5($|[-:])|etcd-membership$|etcd-plan-record$)/, `only lab-5 changes: ${name}`);
+        // The membership and the removal check hold every member's connection: lab-5's new host key reaches them too.
+        for (const name of preview.changed()) assert.match(name, /^(lab-5($|[-:])|etcd-membership$|etcd-removal-check$|etcd-plan-record$)/, `only lab-5 changes: ${name}`);
         assert.strictEqual(preview.ops.get("lab-5-join"), "update");
         assert.strictEqual(preview.ops.get(planRecord), "update", "the plan records lab-5's new host key");
         const plan = plans.take();
