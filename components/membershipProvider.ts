@@ -99,7 +99,7 @@ async function listMembers(inputs: MembershipInputs, waitSeconds: number, prefer
         }
     }
     if (fallback) return fallback;
-    throw new Error(`membership: no member of the cluster could list it:\n${errors.join("\n")}`);
+    throw Object.assign(new Error(`membership: no member of the cluster could list it:\n${errors.join("\n")}`), { noMemberListed: true });
 }
 
 /**
@@ -174,8 +174,8 @@ export const membershipProvider: pulumi.dynamic.ResourceProvider = {
         // A refresh does not wait. No member can list the cluster (its quorum is lost:
         // docs/disaster-recovery.md): the last list stands, so `preview --refresh` still shows the
         // plan, whose live health says who serves.
-        const listed = await listMembers(props, 0, false, readAttempts).catch((e: Error) => {
-            if (/^membership: no member of the cluster could list it/.test(e.message)) return undefined;
+        const listed = await listMembers(props, 0, false, readAttempts).catch((e: Error & { noMemberListed?: boolean }) => {
+            if (e.noMemberListed) return undefined;
             throw e;
         });
         if (!listed) return { id, props, inputs: withoutReport(props) };
