@@ -42,11 +42,7 @@ describe("lab: disaster recovery after a quorum loss, through the stack (real en
     const survivors = "https://10.213.0.11:2379,https://10.213.0.12:2379";
     const everyMember = Object.values(placedAfter).map((n) => `https://10.213.0.${10 + n}:2379`).join(",");
 
-    async function count(prefix: string): Promise<number> {
-        const r = await etcdctl.run(everyMember, ["get", prefix, "--prefix", "--count-only", "-w", "fields"], admin, 60_000);
-        assert.strictEqual(r.code, 0, r.out);
-        return Number(/"Count" : (\d+)/.exec(r.out)?.[1] ?? "NaN");
-    }
+    const count = (prefix: string) => etcdctl.count(everyMember, prefix, admin);
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));

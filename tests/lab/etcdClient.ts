@@ -73,6 +73,13 @@ export class Etcdctl {
         });
     }
 
+    /** How many keys start with `prefix` (a linearizable `get --count-only`); a failed read throws with etcdctl's answer. */
+    async count(endpoints: string, prefix: string, creds: Credentials): Promise<number> {
+        const r = await this.run(endpoints, ["get", prefix, "--prefix", "--count-only", "-w", "fields"], creds, 60_000);
+        if (r.code !== 0) throw new Error(`etcdctl get ${prefix} --count-only failed (exit ${r.code}): ${r.out}`);
+        return Number(/"Count" : (\d+)/.exec(r.out)?.[1] ?? "NaN");
+    }
+
     /** A put through the long-running client: what `etcdctl put` does, without a process per write. */
     put(endpoints: string, key: string, value: string, creds: Credentials): Promise<ClientAnswer> {
         return this.longRunning().put(endpoints, creds, key, value, commandTimeoutMs);

@@ -30,11 +30,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
     let endpoints = "";
     let snapshotFile = "";
 
-    async function count(prefix: string): Promise<number> {
-        const r = await etcdctl.run(endpoints, ["get", prefix, "--prefix", "--count-only", "-w", "fields"], admin, 60_000);
-        assert.strictEqual(r.code, 0, r.out);
-        return Number(/"Count" : (\d+)/.exec(r.out)?.[1] ?? "NaN");
-    }
+    const count = (prefix: string) => etcdctl.count(endpoints, prefix, admin);
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
