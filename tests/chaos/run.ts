@@ -60,6 +60,17 @@ function killDescendants(): void {
     for (const pid of descendants(process.pid)) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
 }
 
+/** Each lab host's etcd journal (precise times, for a health sample's moment) as `journal-<host>.log` in `dir`; never throws. */
+function saveJournals(dir: string): string[] {
+    const hosts = labRun(["hosts"], 30_000).stdout.split("\n").filter((h) => h !== "");
+    return hosts.map((h) => {
+        const r = labRun(["ssh", h, "journalctl", "-u", "etcd", "--no-pager", "-o", "short-precise"], 60_000);
+        const file = path.join(dir, `journal-${h}.log`);
+        fs.writeFileSync(file, r.code === 0 ? r.stdout : `journalctl on ${h} failed (exit ${r.code}): ${r.stderr}`);
+        return file;
+    });
+}
+
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
     const steps = drawSteps(args.seed, args.steps);
@@ -110,6 +121,7 @@ async function main(): Promise<number> {
     let recorderEnd: { code: number | null; summary?: RecorderSummary; stderr: string } | undefined;
     let checked: CheckResult | undefined;
     const tools = chaosTools();
+    const journals: string[] = [];
 
     try {
         say("lab: down (whatever another run left), then up 3 hosts");
@@ -188,6 +200,8 @@ async function main(): Promise<number> {
             say(`checker (exit ${checked.code}): ${JSON.stringify(checked.summary ?? checked.stderr.slice(-500))}`);
         }
         if (runAbort.signal.aborted) killDescendants();
+        // A failed run keeps each host's etcd journal: the hosts are gone after the down below.
+        if (failure || (checked && checked.code !== 0)) journals.push(...saveJournals(work));
         // lab.sh down stops every host, whatever fault a failed step left on it.
         say("lab: down");
         etcdctl?.dispose();
@@ -222,7 +236,7 @@ async function main(): Promise<number> {
     const finished = new Date();
     results.finishedAt = finished.toISOString();
     results.durationMs = finished.getTime() - startedAt.getTime();
-    if (results.result === "failed") results.saved = saveFailure(name, [history, html, `${history}.html`], ctx?.engineLogs ?? []);
+    if (results.result === "failed") results.saved = saveFailure(name, [history, html, `${history}.html`, ...journals], ctx?.engineLogs ?? []);
     const file = writeResults(results, name);
     fs.rmSync(work, { recursive: true, force: true });
 
