@@ -1,12 +1,12 @@
 // etcd-stack: stack config -> validated spec -> EtcdCluster (and its plan) -> outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "./components/cluster";
-import { StackInputs, readStackInputs } from "./components/config";
+import { StackInputs, readStackInputs } from "./components/spec/config";
 import { certificateExpiries, consumerOutputs, etcdctlEnv } from "./components/outputs";
-import { ClusterPlan } from "./components/planResource";
-import { skipPromiseStackMapping } from "./components/promiseStacks";
+import { ClusterPlan } from "./components/plan/planResource";
+import { skipPromiseStackMapping } from "./components/base/promiseStacks";
 import { monitoringOutputs } from "./components/renderMonitoring";
-import { SpecError } from "./components/spec";
+import { SpecError } from "./components/spec/spec";
 
 /** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
 function validatedInputs(): StackInputs {

@@ -4,7 +4,7 @@
  * SSH connections per host for a time window.
  */
 import * as fs from "fs";
-import * as paths from "../components/paths";
+import * as paths from "../components/base/paths";
 import { labIp, labSshAsync } from "../tests/lab/lab";
 
 const labState = "/var/lib/etcd-stack-lab";

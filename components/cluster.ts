@@ -16,18 +16,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HostFilesProvider } from "./hostFiles";
-import { EtcdMember } from "./member";
-import { ClusterMembership } from "./membership";
-import { Connection, remoteStep } from "./remoteStep";
-import { ScheduledSnapshots } from "./snapshots";
-import { ScheduledDefrag } from "./defrag";
-import { IssuedCertificate } from "./certificateExpiry";
-import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki";
-import { clientUrl, peerUrl, renderHealthGateScript } from "./render";
-import { RemovalCheck } from "./removalCheck";
-import { ClusterRestore } from "./restore";
-import { ClusterSpec, MemberSpec } from "./spec";
+import { HostFilesProvider } from "./host/hostFiles";
+import { EtcdMember } from "./member/member";
+import { ClusterMembership } from "./membership/membership";
+import { Connection, remoteStep } from "./host/remoteStep";
+import { ScheduledSnapshots } from "./maintenance/snapshots";
+import { ScheduledDefrag } from "./maintenance/defrag";
+import { IssuedCertificate } from "./pki/certificateExpiry";
+import { CertificateAuthority, KeyAlgorithm, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate } from "./pki/pki";
+import { renderHealthGateScript } from "./membership/renderMembership";
+import { clientUrl, peerUrl } from "./spec/where";
+import { RemovalCheck } from "./plan/removalCheck";
+import { ClusterRestore } from "./maintenance/restore";
+import { ClusterSpec, MemberSpec } from "./spec/spec";
 
 export interface EtcdClusterArgs {
     /** The validated cluster spec (see spec.ts). */

@@ -5,7 +5,7 @@
  * `examples/library` instantiates it, and tests/engine/library.test.ts previews that program.
  */
 export { EtcdCluster, EtcdClusterArgs } from "./cluster";
-export { ClusterSpec, MemberSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec";
-export { ClusterPlan } from "./planResource";
+export { ClusterSpec, MemberSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec/spec";
+export { ClusterPlan } from "./plan/planResource";
 export { certificateExpiries, consumerOutputs, etcdctlEnv } from "./outputs";
 export { monitoringOutputs } from "./renderMonitoring";

@@ -1,9 +1,9 @@
 /** Helpers that shape the stack's outputs for people and scripts. */
 import * as pulumi from "@pulumi/pulumi";
-import { sha256Fingerprint } from "./certificateExpiry";
-import { ClientCertificateSpec } from "./spec";
+import { sha256Fingerprint } from "./pki/certificateExpiry";
+import { ClientCertificateSpec } from "./spec/spec";
 
-export { certificateExpiries } from "./certificateExpiry";
+export { certificateExpiries } from "./pki/certificateExpiry";
 
 /** Files the README's commands write the CA and admin credentials to (`pulumi stack output … > file`). */
 export const credentialFiles = { ca: "ca.crt", cert: "admin.crt", key: "admin.key" } as const;

@@ -4,7 +4,7 @@
  * a path to the file's text; the config is the path named paths.configFileName.
  */
 import * as path from "path";
-import * as paths from "../components/paths";
+import * as paths from "../components/base/paths";
 import { known, parseUrn, types } from "./resources";
 
 /**

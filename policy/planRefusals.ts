@@ -11,7 +11,7 @@
  * resource's policies after its check, also when the check failed, so both reasons are reported.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { isLiveHealth, isRecordedCluster, planRecorded } from "../components/plan";
+import { isLiveHealth, isRecordedCluster, planRecorded } from "../components/plan/plan";
 import { known, types } from "./resources";
 
 /** The refusals of the plan made from a record's inputs, as "<kind>: <reason>"; none when its values are not known yet. */

@@ -6,7 +6,7 @@
  *   pulumi stack output --json certificates | TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/certExpiry.ts <stack> [--now <ISO time>]
  * Exit 0: every certificate outside its window; 1: something to renew or rotate; 2: not a `certificates` output.
  */
-import type { CertificateExpiry, Renewal } from "../components/certificateExpiry";
+import type { CertificateExpiry, Renewal } from "../components/pki/certificateExpiry";
 
 export type State = "ok" | "renew" | "expired";
 

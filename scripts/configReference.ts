@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { renderConfigReference } from "../components/configReference";
+import { renderConfigReference } from "../components/spec/configReference";
 
 export const configDocPath = path.join(__dirname, "..", "docs", "config.md");
 

@@ -5,7 +5,7 @@
  * passed. systemd logs every stop and start of the unit with the kernel's clock, which the lab's
  * hosts share, so overlapping restarts show exactly, however short.
  */
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { labHostAt, labRead } from "../lab/lab";
 import { ChaosFailure, Member } from "./context";
 

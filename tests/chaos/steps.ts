@@ -3,7 +3,7 @@
  * host, followed by the `up` that must repair it (the invariants are checked by the runner after).
  */
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { repoRoot } from "../engine/engine";
 import { HealthMonitor } from "../lab/etcdClient";
 import { labFault, labSsh, labUp, runAsync } from "../lab/lab";

@@ -12,7 +12,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Etcdctl } from "./etcdClient";

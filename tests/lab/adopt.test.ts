@@ -9,7 +9,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, commandTimeoutMs } from "./etcdClient";

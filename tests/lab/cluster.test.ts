@@ -10,7 +10,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl, clusterVersion, tlsOutcome } from "./etcdClient";

@@ -13,7 +13,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";

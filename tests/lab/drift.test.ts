@@ -18,7 +18,7 @@
  */
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";

@@ -1,6 +1,6 @@
 /** The lab stack as the engine tests deploy it, and what they check on the hosts before and after. */
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, cacheDir } from "../engine/engine";
 import { Credentials, Etcdctl } from "./etcdClient";
 import { readStackFile } from "../stackFile";

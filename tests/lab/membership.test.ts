@@ -10,7 +10,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
@@ -18,7 +18,7 @@ import { labAvailable, labSsh, labUp } from "./lab";
 import { rollUnderWatch, tuningChanges } from "./roll";
 import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
 import { ParsedPlan, PlanWatch, checkMembership, checkRoll, hostFingerprint, parsePlanText } from "./planCheck";
-import { planMarkdownEnv } from "../../components/planResource";
+import { planMarkdownEnv } from "../../components/plan/planResource";
 
 
 describe("lab: membership changes as stack edits (real engine)", function () {

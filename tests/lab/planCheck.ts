@@ -7,7 +7,7 @@
  */
 import * as assert from "assert";
 import { EngineEvent, PreviewOptions, PreviewResult } from "@pulumi/pulumi/automation";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog } from "../engine/engine";
 import { labHostAt, labRead, labSsh } from "./lab";
 import { planRecord } from "./labStack";

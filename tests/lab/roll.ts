@@ -6,7 +6,7 @@
  * file (one the change rewrites) changed only after member n's new process had started.
  */
 import * as assert from "assert";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog } from "../engine/engine";
 import { BoundedWriter, Credentials, Etcdctl, HealthMonitor } from "./etcdClient";
 import { labSsh } from "./lab";

@@ -7,7 +7,7 @@
  * the snapshots.
  */
 import * as assert from "assert";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";

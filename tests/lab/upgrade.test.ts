@@ -17,8 +17,8 @@ import { skipIf, tarballMissing } from "../skip";
 import { labAvailable, labUp } from "./lab";
 import { Etcdctl } from "./etcdClient";
 import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, planResources, wipeHosts } from "./labStack";
-import * as paths from "../../components/paths";
-import { noRecordNote } from "../../components/planResource";
+import * as paths from "../../components/base/paths";
+import { noRecordNote } from "../../components/plan/planResource";
 import { hostFingerprint, parsePlanText } from "./planCheck";
 
 /**

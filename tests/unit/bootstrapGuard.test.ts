@@ -12,9 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
-import { membersFilePath } from "../../components/render";
-import { JoinRun, joinRecordPath, renderJoinScript, renderMembersFile, renderRejoinScript } from "../../components/renderMembership";
-import { ClusterSpec } from "../../components/spec";
+import { membersFilePath } from "../../components/spec/where";
+import { JoinRun, joinRecordPath, renderJoinScript, renderMembersFile, renderRejoinScript } from "../../components/membership/renderMembership";
+import { ClusterSpec } from "../../components/spec/spec";
 import { installMocks, resolve } from "./mocks";
 import { rawConfig, spec } from "./fixtures";
 

@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { assess, parseCertificates, problems, renderTable } from "../../scripts/certExpiry";
-import type { CertificateExpiry } from "../../components/certificateExpiry";
+import type { CertificateExpiry } from "../../components/pki/certificateExpiry";
 
 const repoRoot = path.join(__dirname, "..", "..");
 

@@ -14,9 +14,9 @@ import { spawnSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { CertificateExpiry, certificateExpiries, certificateExpiry, pemNotAfter, renewFrom, renewalHours, sha256Fingerprint } from "../../components/certificateExpiry";
+import { CertificateExpiry, certificateExpiries, certificateExpiry, pemNotAfter, renewFrom, renewalHours, sha256Fingerprint } from "../../components/pki/certificateExpiry";
 import { consumerOutputs } from "../../components/outputs";
-import { RawClusterConfig } from "../../components/spec";
+import { RawClusterConfig } from "../../components/spec/spec";
 import { spec } from "./fixtures";
 
 describe("certificate expiry: fingerprints, dates, windows (pure)", () => {

@@ -10,9 +10,9 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { hostKeyCheckProvider } from "../../components/hostKeyCheck";
-import { removalCheckProvider as provider } from "../../components/removalCheck";
-import { SshConnection } from "../../components/ssh";
+import { hostKeyCheckProvider } from "../../components/host/hostKeyCheck";
+import { removalCheckProvider as provider } from "../../components/plan/removalCheck";
+import { SshConnection } from "../../components/host/ssh";
 import { ShellHost, hostsPerTest, shellHost } from "./loopbackShellHost";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 

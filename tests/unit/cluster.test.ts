@@ -5,8 +5,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { HostFilesInputs } from "../../components/hostFilesProvider";
-import { hostKeyFingerprint } from "../../components/hostKeys";
+import { HostFilesInputs } from "../../components/host/hostFilesProvider";
+import { hostKeyFingerprint } from "../../components/base/hostKeys";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Mocks see secret inputs in their wire form: { <signature>: ..., value }. */

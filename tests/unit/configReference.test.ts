@@ -10,10 +10,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackInputs } from "../../components/config";
-import { ConfigKey, configReference, renderConfigReference, unknownKeyProblems } from "../../components/configReference";
+import { readStackInputs } from "../../components/spec/config";
+import { ConfigKey, configReference, renderConfigReference, unknownKeyProblems } from "../../components/spec/configReference";
 import { defaultClientDir } from "../../components/outputs";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec";
+import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec/spec";
 import { fixtureHostKeys, rawConfig } from "./fixtures";
 import { configDocPath } from "../../scripts/configReference";
 

@@ -9,9 +9,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { membersFilePath } from "../../components/render";
-import { renderMembersFile } from "../../components/renderMembership";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec";
+import { membersFilePath } from "../../components/spec/where";
+import { renderMembersFile } from "../../components/membership/renderMembership";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
 import { spec } from "./fixtures";
 
 export const localEp = "https://127.0.0.1:2379";

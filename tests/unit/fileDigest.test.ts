@@ -4,7 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { sha256File } from "../../components/config";
+import { sha256File } from "../../components/spec/config";
 
 describe("local file digests", () => {
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.

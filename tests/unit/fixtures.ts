@@ -1,6 +1,6 @@
 /** Shared fixtures for unit tests: a valid raw config and a parsed spec. */
 import { strict as assert } from "assert";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec";
+import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec/spec";
 
 /** Host keys of the fixture's hosts (public halves of throw-away ed25519 keys). */
 export const fixtureHostKeys = [

@@ -11,7 +11,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ManagedFile, renderApplyScript } from "../../components/renderHostFiles";
+import { ManagedFile, renderApplyScript } from "../../components/host/renderHostFiles";
 
 const sha256 = (text: string) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");

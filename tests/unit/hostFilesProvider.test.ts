@@ -9,11 +9,11 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { FileState, HostFilesInputs, HostFilesOutputs, hostFilesProvider } from "../../components/hostFilesProvider";
-import * as paths from "../../components/paths";
-import { HostChecks, ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "../../components/renderHostFiles";
+import { FileState, HostFilesInputs, HostFilesOutputs, hostFilesProvider } from "../../components/host/hostFilesProvider";
+import * as paths from "../../components/base/paths";
+import { HostChecks, ManagedFile, renderApplyScript, renderHostFilesRemoveScript, renderInspectScript } from "../../components/host/renderHostFiles";
 import { ShellHost, closedPort, hostsPerDescribe, localOwner, openFast, scriptOf } from "./loopbackShellHost";
-import { readAttempts } from "../../components/ssh";
+import { readAttempts } from "../../components/host/ssh";
 
 const sha256 = (text: string) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");

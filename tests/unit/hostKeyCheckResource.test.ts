@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { HostKeyCheck } from "../../components/hostKeyCheck";
+import { HostKeyCheck } from "../../components/host/hostKeyCheck";
 import { installMocks, resolve } from "./mocks";
 import { fixtureHostKeys } from "./fixtures";
 

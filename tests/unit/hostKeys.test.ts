@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
-import { hostKeyFingerprint, hostKeyTypes, lookupKnownHost, normalizeHostKey } from "../../components/hostKeys";
+import { hostKeyFingerprint, hostKeyTypes, lookupKnownHost, normalizeHostKey } from "../../components/base/hostKeys";
 
 /** An SSH wire string: uint32 length, then the bytes. */
 const sshString = (b: Buffer | string) => {

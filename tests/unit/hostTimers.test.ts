@@ -11,10 +11,10 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
-import * as paths from "../../components/paths";
-import { renderScriptBundle, renderStdinRunner } from "../../components/render";
-import { renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/renderDefrag";
-import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
+import * as paths from "../../components/base/paths";
+import { renderScriptBundle, renderStdinRunner } from "../../components/shell/script";
+import { renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/maintenance/renderDefrag";
+import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/maintenance/renderSnapshots";
 import { Recorded, installMocks, resolve } from "./mocks";
 import { spec } from "./fixtures";
 

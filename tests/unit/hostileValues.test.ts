@@ -14,22 +14,22 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as fc from "fast-check";
-import * as paths from "../../components/paths";
-import {
-    renderEtcdConfig, renderHealthGateScript, renderHostKeyCheckScript, renderInstallBinariesScript, renderPreflightScript, renderPrepareHostScript,
-    renderReleaseCheckScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRemoveStagedReleaseScript, renderRepairRestartScript,
-    renderRestartScript, renderStageReleaseScript, renderStartScript, renderStopScript, renderUnit, configPath, membersFilePath, pkiPath, stagedReleasePath,
-} from "../../components/render";
-import { defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/renderDefrag";
-import { ManagedFile, renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
+import * as paths from "../../components/base/paths";
+import { renderHostKeyCheckScript } from "../../components/host/renderHostKeyCheck";
+import { renderReleaseCheckScript, renderRemoveStagedReleaseScript, renderStageReleaseScript, stagedReleasePath } from "../../components/host/renderRelease";
+import { renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript, renderPrepareHostScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderStartScript, renderStopScript, renderUnit } from "../../components/member/render";
+import { renderHealthGateScript } from "../../components/membership/renderMembership";
+import { configPath, membersFilePath, pkiPath } from "../../components/spec/where";
+import { defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/maintenance/renderDefrag";
+import { ManagedFile, renderApplyScript, renderInspectScript } from "../../components/host/renderHostFiles";
 import {
     renderDataProbeScript, renderFillJoinDecision, renderForgetJoinScript, renderJoinScript, renderLiveHealthScript, renderMemberListScript, renderMembersFile, renderPromoteScript,
     renderReconcileMembershipScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
-} from "../../components/renderMembership";
-import { renderRestoreScript, renderStartRestoredScript } from "../../components/renderRestore";
-import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript } from "../../components/renderSnapshotCopy";
-import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath } from "../../components/renderSnapshots";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec, releaseUrl } from "../../components/spec";
+} from "../../components/membership/renderMembership";
+import { renderRestoreScript, renderStartRestoredScript } from "../../components/maintenance/renderRestore";
+import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript } from "../../components/maintenance/renderSnapshotCopy";
+import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath } from "../../components/maintenance/renderSnapshots";
+import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec, releaseUrl } from "../../components/spec/spec";
 import { fixtureHostKeys, rawConfig } from "./fixtures";
 
 const sha = "a".repeat(64);

@@ -6,7 +6,7 @@
  * tell which machine is meant nor what to do instead.
  */
 import { strict as assert } from "assert";
-import { identityProblems } from "../../components/memberIdentity";
+import { identityProblems } from "../../components/spec/memberIdentity";
 
 const peer = (n: number) => `https://10.213.0.${10 + n}:2380`;
 type Conn = { host?: string; port?: number; proxy?: { host?: string; port?: number } };

@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackInputs, resolveLocalPath } from "../../components/config";
-import { SpecError } from "../../components/spec";
+import { readStackInputs, resolveLocalPath } from "../../components/spec/config";
+import { SpecError } from "../../components/spec/spec";
 
 const repoRoot = path.join(__dirname, "..", "..");
 

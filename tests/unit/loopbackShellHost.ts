@@ -20,7 +20,7 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { Server } from "ssh2";
-import { SshConnection, withClient } from "../../components/ssh";
+import { SshConnection, withClient } from "../../components/host/ssh";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 
 export interface Exec {

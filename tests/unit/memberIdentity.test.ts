@@ -4,8 +4,8 @@
  * every preview before anything reaches a host. Called directly here, as the engine calls it.
  */
 import { strict as assert } from "assert";
-import { identityProblems, peerHost } from "../../components/memberIdentity";
-import { removalCheckProvider } from "../../components/removalCheck";
+import { identityProblems, peerHost } from "../../components/spec/memberIdentity";
+import { removalCheckProvider } from "../../components/plan/removalCheck";
 
 const url = (ip: string) => `https://${ip}:2380`;
 const three = { "lab-1": url("10.213.0.11"), "lab-2": url("10.213.0.12"), "lab-3": url("10.213.0.13") };

@@ -17,16 +17,17 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DependencyRecorder, Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { EtcdMember, parseArch } from "../../components/member";
+import { EtcdMember, parseArch } from "../../components/member/member";
 import { connectionFor } from "../../components/cluster";
-import { HostFilesProvider } from "../../components/hostFiles";
-import { CertificateAuthority, MemberCertificates, certificateLifetime } from "../../components/pki";
-import * as paths from "../../components/paths";
-import {
-    renderEtcdConfig, renderOwnerGuard, renderRemoveBinariesScript, renderUnit, shq, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript, stagedReleasePath,
-} from "../../components/render";
-import { joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderMembersFile, renderUnfillJoinDecision } from "../../components/renderMembership";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec";
+import { HostFilesProvider } from "../../components/host/hostFiles";
+import { CertificateAuthority, MemberCertificates, certificateLifetime } from "../../components/pki/pki";
+import * as paths from "../../components/base/paths";
+import { stagedReleasePath } from "../../components/host/renderRelease";
+import { renderEtcdConfig, renderRemoveBinariesScript, renderUnit, renderRemoveDirsScript, renderRepairRestartScript, renderStopScript } from "../../components/member/render";
+import { renderOwnerGuard } from "../../components/shell/guards";
+import { shq } from "../../components/shell/script";
+import { joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderMembersFile, renderUnfillJoinDecision } from "../../components/membership/renderMembership";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 const sha = { amd64: "a".repeat(64), arm64: "b".repeat(64) };

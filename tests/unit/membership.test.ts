@@ -3,8 +3,8 @@
  * prints becomes the `members` a refresh shows beside the stack's list.
  */
 import { strict as assert } from "assert";
-import { noDataMark, observedMembers, parseMemberList } from "../../components/membershipProvider";
-import { leavingAndStaying } from "../../components/memberIdentity";
+import { noDataMark, observedMembers, parseMemberList } from "../../components/membership/membershipProvider";
+import { leavingAndStaying } from "../../components/spec/memberIdentity";
 
 const desired = { "lab-1": "https://10.213.0.11:2380", "lab-2": "https://10.213.0.12:2380", "lab-3": "https://10.213.0.13:2380" };
 

@@ -6,7 +6,7 @@
  * member maps are the same whatever order their keys come in, but not with values swapped.
  */
 import { strict as assert } from "assert";
-import { observedMembers, parseMemberList, sameMembers } from "../../components/membershipProvider";
+import { observedMembers, parseMemberList, sameMembers } from "../../components/membership/membershipProvider";
 
 const row = "8e9e05c52164694d, started, lab-1, https://10.213.0.11:2380, https://10.213.0.11:2379, false";
 

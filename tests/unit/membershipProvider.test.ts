@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { MembershipInputs, membershipProvider as provider, noDataMark } from "../../components/membershipProvider";
-import { readAttempts } from "../../components/ssh";
+import { MembershipInputs, membershipProvider as provider, noDataMark } from "../../components/membership/membershipProvider";
+import { readAttempts } from "../../components/host/ssh";
 import { ShellHost, closedPort, scriptOf, shellHost } from "./loopbackShellHost";
 
 const url = (n: number) => `https://10.213.0.1${n}:2380`;

@@ -8,10 +8,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { configPath, membersFilePath } from "../../components/render";
+import { configPath, membersFilePath } from "../../components/spec/where";
 import {
     joinRecordPath, renderDataProbeScript, renderMemberListScript, renderPromoteScript, renderReconcileMembershipScript, renderRejoinScript,
-} from "../../components/renderMembership";
+} from "../../components/membership/renderMembership";
 import { Host, changes, client, ids, localEp, makeHost, peer, row, voters3 } from "./fakeCluster";
 
 describe("membership scripts (run by sh against a fake cluster)", function () {

@@ -5,7 +5,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { skipPromiseStackMapping } from "../../components/promiseStacks";
+import { skipPromiseStackMapping } from "../../components/base/promiseStacks";
 
 // What index.ts does for the engine's runs, for the mocked programs in this process: without it,
 // ts-node's source-map support formats the trace the SDK records on every promise, which took about

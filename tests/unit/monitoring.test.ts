@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderEtcdConfig } from "../../components/render";
+import { renderEtcdConfig } from "../../components/member/render";
 import { metricsJob, monitoringOutputs, renderAlertRules, renderScrapeConfig } from "../../components/renderMonitoring";
 import { skipIf } from "../skip";
 import { problemsOf, spec } from "./fixtures";

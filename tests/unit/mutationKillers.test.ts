@@ -15,10 +15,10 @@ import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
 import { Server } from "ssh2";
-import { identityProblems, peerHost } from "../../components/memberIdentity";
-import { removalCheckProvider } from "../../components/removalCheck";
-import { ManagedFile, parseHostReport, renderInspectScript } from "../../components/renderHostFiles";
-import { SshConnection } from "../../components/ssh";
+import { identityProblems, peerHost } from "../../components/spec/memberIdentity";
+import { removalCheckProvider } from "../../components/plan/removalCheck";
+import { ManagedFile, parseHostReport, renderInspectScript } from "../../components/host/renderHostFiles";
+import { SshConnection } from "../../components/host/ssh";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 
 type Host = { connection: SshConnection; ran: string[]; stdin: string[]; close: () => void };

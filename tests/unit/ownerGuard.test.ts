@@ -8,11 +8,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
-import { configPath, renderOwnerGuard, renderRemoveBinariesScript, renderRemoveDirsScript, renderStopScript } from "../../components/render";
-import { joinRecordPath, renderForgetJoinScript } from "../../components/renderMembership";
-import { renderHostFilesRemoveScript } from "../../components/renderHostFiles";
-import { ClusterSpec, MemberSpec } from "../../components/spec";
+import * as paths from "../../components/base/paths";
+import { renderRemoveBinariesScript, renderRemoveDirsScript, renderStopScript } from "../../components/member/render";
+import { renderOwnerGuard } from "../../components/shell/guards";
+import { configPath } from "../../components/spec/where";
+import { joinRecordPath, renderForgetJoinScript } from "../../components/membership/renderMembership";
+import { renderHostFilesRemoveScript } from "../../components/host/renderHostFiles";
+import { ClusterSpec, MemberSpec } from "../../components/spec/spec";
 import { spec as fixtureSpec } from "./fixtures";
 
 interface Host { root: string; calls: string; run: (script: string) => { status: number | null; stdout: string; stderr: string } }

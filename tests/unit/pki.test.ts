@@ -9,9 +9,9 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { CertificateAuthority, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate, peerSans, serverSans } from "../../components/pki";
-import { peerCommonName } from "../../components/paths";
-import { CaSpec, MemberSpec } from "../../components/spec";
+import { CertificateAuthority, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate, peerSans, serverSans } from "../../components/pki/pki";
+import { peerCommonName } from "../../components/base/paths";
+import { CaSpec, MemberSpec } from "../../components/spec/spec";
 import { Recorded, installMocks, resolve } from "./mocks";
 import { spec } from "./fixtures";
 

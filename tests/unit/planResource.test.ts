@@ -9,16 +9,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordedCluster, planCluster, planRecorded, recordCluster } from "../../components/plan";
+import { RecordedCluster, planCluster, planRecorded, recordCluster } from "../../components/plan/plan";
 import {
     ClusterPlan, PlanState, noRecordNote, planMarkdown, planMarkdownEnv, planProvider, planRecordType, planText, planType, readLiveHealth, sameRecord,
-} from "../../components/planResource";
-import { HostFilesProvider } from "../../components/hostFiles";
-import { removalCheckProvider } from "../../components/removalCheck";
-import { peerUrl } from "../../components/render";
-import { renderLiveHealthScript } from "../../components/renderMembership";
-import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
-import { ClusterSpec } from "../../components/spec";
+} from "../../components/plan/planResource";
+import { HostFilesProvider } from "../../components/host/hostFiles";
+import { removalCheckProvider } from "../../components/plan/removalCheck";
+import { peerUrl } from "../../components/spec/where";
+import { renderLiveHealthScript } from "../../components/membership/renderMembership";
+import { renderPlanMarkdown, renderPlanText } from "../../components/plan/renderPlan";
+import { ClusterSpec } from "../../components/spec/spec";
 import { ShellHost, shellHost } from "./loopbackShellHost";
 import { DependencyRecorder, installMocks, resolve } from "./mocks";
 import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";

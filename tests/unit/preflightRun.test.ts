@@ -12,9 +12,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { preflightFsyncSeconds, preflightPeerTimeoutSeconds, renderPreflightScript } from "../../components/render";
-import { preflightWarnings } from "../../components/member";
-import { RawClusterConfig } from "../../components/spec";
+import { preflightFsyncSeconds, preflightPeerTimeoutSeconds, renderPreflightScript } from "../../components/member/render";
+import { preflightWarnings } from "../../components/member/member";
+import { RawClusterConfig } from "../../components/spec/spec";
 import { spec } from "./fixtures";
 
 function tool(dir: string, name: string, body: string): void {

@@ -3,7 +3,7 @@
  * and the SDK still records them where the wrapper looks (a newer SDK that moved it fails here).
  */
 import { strict as assert } from "assert";
-import { recordingFunction, skipPromiseStackMapping, unrecordedStack } from "../../components/promiseStacks";
+import { recordingFunction, skipPromiseStackMapping, unrecordedStack } from "../../components/base/promiseStacks";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T> };
 

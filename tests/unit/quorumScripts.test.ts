@@ -9,10 +9,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { appliedInputsPath, membersFilePath, renderRestartScript, renderSequence } from "../../components/render";
-import { joinRecordPath, renderLiveHealthScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/renderMembership";
-import { parseLiveHealth } from "../../components/planResource";
-import { ClusterSpec } from "../../components/spec";
+import { renderRestartScript } from "../../components/member/render";
+import { renderSequence } from "../../components/shell/script";
+import { appliedInputsPath, membersFilePath } from "../../components/spec/where";
+import { joinRecordPath, renderLiveHealthScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/membership/renderMembership";
+import { parseLiveHealth } from "../../components/plan/planResource";
+import { ClusterSpec } from "../../components/spec/spec";
 import { spec } from "./fixtures";
 
 const localEp = "https://127.0.0.1:2379";

@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
-import { stagedReleasePath } from "../../components/render";
-import { ClusterSpec } from "../../components/spec";
+import { stagedReleasePath } from "../../components/host/renderRelease";
+import { ClusterSpec } from "../../components/spec/spec";
 import { problemsOf, rawConfig, spec } from "./fixtures";
 
 const urlTemplate = "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz";

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { RemovalCheck } from "../../components/removalCheck";
+import { RemovalCheck } from "../../components/plan/removalCheck";
 import { installMocks, resolve } from "./mocks";
 import { spec } from "./fixtures";
 

@@ -4,20 +4,21 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-    handoffOrder, initialCluster, membersFilePath, renderEtcdConfig, renderHostKeyCheckScript, renderHealthGateScript, renderInstallBinariesScript, renderPreflightScript,
-    renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderScriptBundle, renderSequence, renderStartScript, renderStdinRunner,
-    renderReleaseCheckScript, renderStageReleaseScript, renderStopScript, renderUnit, shq, unpackedReleaseDir,
-} from "../../components/render";
-import { renderDefragScript, renderDefragTimer, renderDefragUnit } from "../../components/renderDefrag";
-import { renderApplyScript, renderInspectScript } from "../../components/renderHostFiles";
-import { renderRestoreScript, stagedSnapshotPath } from "../../components/renderRestore";
-import * as paths from "../../components/paths";
-import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
+import { renderHostKeyCheckScript } from "../../components/host/renderHostKeyCheck";
+import { renderReleaseCheckScript, renderStageReleaseScript, unpackedReleaseDir } from "../../components/host/renderRelease";
+import { handoffOrder, renderEtcdConfig, renderInstallBinariesScript, renderPreflightScript, renderPrepareHostScript, renderRemoveDirsScript, renderRepairRestartScript, renderRestartScript, renderStartScript, renderStopScript, renderUnit } from "../../components/member/render";
+import { renderHealthGateScript } from "../../components/membership/renderMembership";
+import { renderScriptBundle, renderSequence, renderStdinRunner, shq } from "../../components/shell/script";
+import { initialCluster, membersFilePath } from "../../components/spec/where";
+import { renderDefragScript, renderDefragTimer, renderDefragUnit } from "../../components/maintenance/renderDefrag";
+import { renderApplyScript, renderInspectScript } from "../../components/host/renderHostFiles";
+import { renderRestoreScript, stagedSnapshotPath } from "../../components/maintenance/renderRestore";
+import * as paths from "../../components/base/paths";
+import { renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/maintenance/renderSnapshots";
 import {
     joinPlaceholders, renderFillJoinDecision, renderJoinScript, renderLiveHealthScript, renderMemberListScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript,
     renderDataProbeScript, renderRejoinScript, renderRemovalCheckScript, renderUnfillJoinDecision,
-} from "../../components/renderMembership";
+} from "../../components/membership/renderMembership";
 import { spec } from "./fixtures";
 import { golden } from "./golden";
 

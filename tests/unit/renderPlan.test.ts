@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { Plan, planCluster, recordCluster } from "../../components/plan";
-import { renderPlanMarkdown, renderPlanText } from "../../components/renderPlan";
+import { Plan, planCluster, recordCluster } from "../../components/plan/plan";
+import { renderPlanMarkdown, renderPlanText } from "../../components/plan/renderPlan";
 import { fixtureHostKeys, five, moreHostKeys, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 import { golden } from "./golden";
 

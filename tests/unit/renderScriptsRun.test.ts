@@ -10,11 +10,14 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
-import {
-    configPath, renderEtcdConfig, renderHealthGateScript, renderRemoveBinariesScript, renderRemoveDirsScript, renderSequence, shq, renderHostKeyCheckScript, renderRemoveStagedReleaseScript, renderScriptBundle, renderStageReleaseScript, renderStdinRunner, unpackedReleaseDir,
-} from "../../components/render";
-import { hostKeyFingerprint } from "../../components/hostKeys";
+import * as paths from "../../components/base/paths";
+import { renderHostKeyCheckScript } from "../../components/host/renderHostKeyCheck";
+import { renderRemoveStagedReleaseScript, renderStageReleaseScript, unpackedReleaseDir } from "../../components/host/renderRelease";
+import { renderEtcdConfig, renderRemoveBinariesScript, renderRemoveDirsScript } from "../../components/member/render";
+import { renderHealthGateScript } from "../../components/membership/renderMembership";
+import { renderSequence, shq, renderScriptBundle, renderStdinRunner } from "../../components/shell/script";
+import { configPath } from "../../components/spec/where";
+import { hostKeyFingerprint } from "../../components/base/hostKeys";
 import { spec } from "./fixtures";
 
 function withDir<T>(prefix: string, fn: (dir: string) => T): T {

@@ -9,11 +9,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
-import { renderPromoteScript } from "../../components/renderMembership";
-import { renderRestartScript, renderStartScript, restoreMarkerPath } from "../../components/render";
-import { renderStartRestoredScript } from "../../components/renderRestore";
-import { ClusterSpec } from "../../components/spec";
+import * as paths from "../../components/base/paths";
+import { renderPromoteScript } from "../../components/membership/renderMembership";
+import { renderRestartScript, renderStartScript } from "../../components/member/render";
+import { restoreMarkerPath } from "../../components/spec/where";
+import { renderStartRestoredScript } from "../../components/maintenance/renderRestore";
+import { ClusterSpec } from "../../components/spec/spec";
 import { spec } from "./fixtures";
 
 describe("restore: the restored member's start (run by sh with fake systemctl)", () => {

@@ -13,12 +13,12 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
-import * as paths from "../../components/paths";
+import * as paths from "../../components/base/paths";
 import {
     renderSnapshotCopyKnownHosts, renderSnapshotCopyScript, snapshotCopyAuthorizedKey, snapshotCopyPath,
-} from "../../components/renderSnapshotCopy";
-import { renderSnapshotScript } from "../../components/renderSnapshots";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec";
+} from "../../components/maintenance/renderSnapshotCopy";
+import { renderSnapshotScript } from "../../components/maintenance/renderSnapshots";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
 import { problemsOf, spec } from "./fixtures";
 import { golden } from "./golden";
 import { Recorded, installMocks, resolve } from "./mocks";

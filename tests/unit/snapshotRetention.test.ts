@@ -9,8 +9,8 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
-import { renderSnapshotScript } from "../../components/renderSnapshots";
+import * as paths from "../../components/base/paths";
+import { renderSnapshotScript } from "../../components/maintenance/renderSnapshots";
 import { spec } from "./fixtures";
 
 describe("scheduled snapshots: check before keep, retention (run by sh with fake etcdctl/etcdutl)", () => {

@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fc from "fast-check";
-import { hostKeyFingerprint } from "../../components/hostKeys";
-import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec";
-import { peerCommonName } from "../../components/paths";
+import { hostKeyFingerprint } from "../../components/base/hostKeys";
+import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec/spec";
+import { peerCommonName } from "../../components/base/paths";
 import { fixtureHostKeys, problemsOf, rawConfig, spec } from "./fixtures";
 
 

@@ -6,8 +6,8 @@
  * Boundaries are tested on both sides (63/64 characters, port 65535/65536, 5 × heartbeat, …).
  */
 import { strict as assert } from "assert";
-import { SpecError, isValidAddress, isValidHost, isValidMemberName, isValidSan, parseClusterSpec, releaseUrl, urlHost } from "../../components/spec";
-import { defaultReleaseUrlTemplate } from "../../components/paths";
+import { SpecError, isValidAddress, isValidHost, isValidMemberName, isValidSan, parseClusterSpec, releaseUrl, urlHost } from "../../components/spec/spec";
+import { defaultReleaseUrlTemplate } from "../../components/base/paths";
 import { fixtureHostKeys, problemsOf, rawConfig } from "./fixtures";
 
 type Raw = Parameters<typeof rawConfig>[0];

@@ -8,7 +8,7 @@ import { Readable, Writable } from "stream";
 import type { Client } from "ssh2";
 import { AddressInfo } from "net";
 import { Server } from "ssh2";
-import { SshConnection, runScript, withClient } from "../../components/ssh";
+import { SshConnection, runScript, withClient } from "../../components/host/ssh";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 
 /** A channel that takes `accept` bytes of stdin, then closes with `code` (as a host whose script ended). */

@@ -14,12 +14,12 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster, EtcdClusterArgs } from "../../components/cluster";
-import { agentSocketProblem, readStackInputs } from "../../components/config";
-import { hostKeyCheckProvider } from "../../components/hostKeyCheck";
-import { planProvider } from "../../components/planResource";
-import { removalCheckProvider } from "../../components/removalCheck";
-import { SshConnection, openClient } from "../../components/ssh";
-import { SpecError } from "../../components/spec";
+import { agentSocketProblem, readStackInputs } from "../../components/spec/config";
+import { hostKeyCheckProvider } from "../../components/host/hostKeyCheck";
+import { planProvider } from "../../components/plan/planResource";
+import { removalCheckProvider } from "../../components/plan/removalCheck";
+import { SshConnection, openClient } from "../../components/host/ssh";
+import { SpecError } from "../../components/spec/spec";
 import { fixtureHostKeys, spec } from "./fixtures";
 
 const secretSig = "4dabf18193072939515e22adb298388d";

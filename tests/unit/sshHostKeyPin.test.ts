@@ -8,7 +8,8 @@
 import { strict as assert } from "assert";
 import { AddressInfo, Socket, connect as tcpConnect } from "net";
 import { Client, Server } from "ssh2";
-import { SshConnection, fingerprint, runScript, withClient } from "../../components/ssh";
+import { fingerprint } from "../../components/base/hostKeys";
+import { SshConnection, runScript, withClient } from "../../components/host/ssh";
 import { parseableEd25519KeyPair } from "./sshTestKeys";
 import { connectConfigOf } from "./stubbedConnect";
 

@@ -14,8 +14,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackInputs } from "../../components/config";
-import { SpecError } from "../../components/spec";
+import { readStackInputs } from "../../components/spec/config";
+import { SpecError } from "../../components/spec/spec";
 import { defaultStacksDir, previewStacks, readStackConfig, stackNames } from "../../scripts/stackFiles";
 
 const repoRoot = path.join(__dirname, "..", "..");

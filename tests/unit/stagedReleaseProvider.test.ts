@@ -11,8 +11,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { stagedReleaseProvider as provider } from "../../components/stagedRelease";
-import { SshConnection, readAttempts } from "../../components/ssh";
+import { stagedReleaseProvider as provider } from "../../components/host/stagedRelease";
+import { SshConnection, readAttempts } from "../../components/host/ssh";
 import { ShellHost, closedPort, hostsPerDescribe, openFast, scriptOf } from "./loopbackShellHost";
 
 interface Inputs {

@@ -6,8 +6,8 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { renderReleaseCheckScript, renderRemoveStagedReleaseScript, renderStageReleaseScript } from "../../components/render";
-import { StagedRelease, stagedReleaseType } from "../../components/stagedRelease";
+import { renderReleaseCheckScript, renderRemoveStagedReleaseScript, renderStageReleaseScript } from "../../components/host/renderRelease";
+import { StagedRelease, stagedReleaseType } from "../../components/host/stagedRelease";
 import { installMocks, resolve } from "./mocks";
 
 describe("staged release resource: inputs and options as declared (mocked engine)", () => {

@@ -1,7 +1,7 @@
 /** What components/ssh.ts's openClient hands ssh2, read with ssh2's connect stubbed: nothing is dialled. */
 import { strict as assert } from "assert";
 import { Client } from "ssh2";
-import { SshConnection, openClient } from "../../components/ssh";
+import { SshConnection, openClient } from "../../components/host/ssh";
 
 /** The ConnectConfig openClient gives ssh2 for `connection` (ssh2 answers "not dialled", as a failed dial). */
 export async function connectConfigOf(connection: SshConnection): Promise<Record<string, any>> {

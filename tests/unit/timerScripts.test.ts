@@ -9,10 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as paths from "../../components/paths";
-import { renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/renderDefrag";
-import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/renderSnapshots";
-import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "../../components/renderTimer";
+import * as paths from "../../components/base/paths";
+import { renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript } from "../../components/maintenance/renderDefrag";
+import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotTimer, renderSnapshotUnit } from "../../components/maintenance/renderSnapshots";
+import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "../../components/maintenance/renderTimer";
 
 /**
  * A unit file read strictly: every line is blank, a `#` comment, a `[Section]` or `Key=Value`

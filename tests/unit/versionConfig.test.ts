@@ -10,8 +10,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { renderEtcdConfig } from "../../components/render";
-import { SpecError, parseClusterSpec } from "../../components/spec";
+import { renderEtcdConfig } from "../../components/member/render";
+import { SpecError, parseClusterSpec } from "../../components/spec/spec";
 import { rawConfig, spec } from "./fixtures";
 
 type Parsed = Record<string, unknown> & { "peer-transport-security": Record<string, unknown>; "client-transport-security": Record<string, unknown> };

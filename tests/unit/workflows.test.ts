@@ -11,9 +11,9 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { spawnSync } from "child_process";
 import { previewStacks, stackNames } from "../../scripts/stackFiles";
-import { planCluster, recordCluster } from "../../components/plan";
-import { planMarkdownEnv } from "../../components/planResource";
-import { renderPlanMarkdown } from "../../components/renderPlan";
+import { planCluster, recordCluster } from "../../components/plan/plan";
+import { planMarkdownEnv } from "../../components/plan/planResource";
+import { renderPlanMarkdown } from "../../components/plan/renderPlan";
 import { five, stack, three } from "./planFixtures";
 
 const dir = path.join(__dirname, "..", "..", ".github", "workflows");

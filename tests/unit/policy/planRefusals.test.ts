@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { unknownCheckingProxy } from "@pulumi/policy";
-import { planRecordType } from "../../../components/planResource";
-import { recordCluster } from "../../../components/plan";
+import { planRecordType } from "../../../components/plan/planResource";
+import { recordCluster } from "../../../components/plan/plan";
 import { planRefusals, planRefused } from "../../../policy/planRefusals";
 import { types } from "../../../policy/resources";
 import { five, stack, three, threeWithLab3Renamed } from "../planFixtures";
