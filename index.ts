@@ -6,7 +6,7 @@ import { certificateExpiries, consumerOutputs, etcdctlEnv } from "./components/o
 import { ClusterPlan } from "./components/plan/planResource";
 import { skipPromiseStackMapping } from "./components/base/promiseStacks";
 import { monitoringOutputs } from "./components/renderMonitoring";
-import { SpecError } from "./components/spec/spec";
+import { SpecError } from "./components/spec/problems";
 
 /** Validates the whole stack config before any resource exists; a bad config fails with every problem listed. */
 function validatedInputs(): StackInputs {

@@ -28,7 +28,7 @@ import { renderHealthGateScript } from "./membership/renderMembership";
 import { clientUrl, peerUrl } from "./spec/where";
 import { RemovalCheck } from "./plan/removalCheck";
 import { ClusterRestore } from "./maintenance/restore";
-import { ClusterSpec, MemberSpec } from "./spec/spec";
+import { ClusterSpec, MemberSpec } from "./spec/types";
 
 export interface EtcdClusterArgs {
     /** The validated cluster spec (see spec.ts). */

@@ -5,7 +5,9 @@
  * `examples/library` instantiates it, and tests/engine/library.test.ts previews that program.
  */
 export { EtcdCluster, EtcdClusterArgs } from "./cluster";
-export { ClusterSpec, MemberSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec/spec";
+export { ClusterSpec, MemberSpec, RawClusterConfig } from "./spec/types";
+export { SpecError } from "./spec/problems";
+export { parseClusterSpec } from "./spec/parse";
 export { ClusterPlan } from "./plan/planResource";
 export { certificateExpiries, consumerOutputs, etcdctlEnv } from "./outputs";
 export { monitoringOutputs } from "./renderMonitoring";

@@ -1,7 +1,7 @@
 /** Helpers that shape the stack's outputs for people and scripts. */
 import * as pulumi from "@pulumi/pulumi";
 import { sha256Fingerprint } from "./pki/certificateExpiry";
-import { ClientCertificateSpec } from "./spec/spec";
+import { ClientCertificateSpec } from "./spec/types";
 
 export { certificateExpiries } from "./pki/certificateExpiry";
 

@@ -8,7 +8,8 @@
  * Disk thresholds are etcd's hardware guide's (p99 WAL fsync under 10 ms, backend commit under 25 ms).
  */
 import { clientFiles } from "./outputs";
-import { ClusterSpec, urlHost } from "./spec/spec";
+import { ClusterSpec } from "./spec/types";
+import { urlHost } from "./spec/values";
 
 /** The scrape job's name, also the rules' selector: one job per cluster. */
 export function metricsJob(spec: ClusterSpec): string {

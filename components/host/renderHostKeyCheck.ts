@@ -1,7 +1,7 @@
 /** The host key check the operator's machine runs before anything reaches a member (member.ts). Pure. */
 import { hostKeyFingerprint } from "../base/hostKeys";
 import { scriptHeader, shq } from "../shell/script";
-import { MemberSpec } from "../spec/spec";
+import { MemberSpec } from "../spec/types";
 
 /**
  * Runs on the operator's machine before anything reaches a member: asks the host for its key of

@@ -4,7 +4,7 @@
  */
 import * as paths from "../base/paths";
 import { scriptHeader, shq } from "../shell/script";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 
 /** Where a release downloaded from a URL is kept on the host (a local tarball is staged under its digest). */
 export function stagedReleasePath(spec: ClusterSpec): string {

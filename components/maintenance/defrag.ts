@@ -12,7 +12,7 @@ import { Connection } from "../host/remoteStep";
 import {
     defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript,
 } from "./renderDefrag";
-import { ClusterSpec, DefragSpec, MemberSpec } from "../spec/spec";
+import { ClusterSpec, DefragSpec, MemberSpec } from "../spec/types";
 
 export interface ScheduledDefragArgs {
     spec: ClusterSpec;

@@ -9,7 +9,7 @@ import { HostFiles } from "../host/hostFiles";
 import * as paths from "../base/paths";
 import { CertificateAuthority, KeyAlgorithm, LeafCertificate, certificateLifetime, clientCertificate } from "../pki/pki";
 import { Connection, remoteStep } from "../host/remoteStep";
-import { ClusterSpec, MemberSpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec } from "../spec/types";
 
 /** A file of the job: where it goes and what it holds. */
 export interface JobFile {

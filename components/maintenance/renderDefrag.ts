@@ -10,7 +10,7 @@ import { statusColumnFunction } from "../shell/etcdctl";
 import { shq } from "../shell/script";
 import { clientUrl } from "../spec/where";
 import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
-import { ClusterSpec, DefragSpec } from "../spec/spec";
+import { ClusterSpec, DefragSpec } from "../spec/types";
 
 export function defragCertPath(spec: ClusterSpec, file: keyof typeof paths.defragCertFiles): string {
     return `${spec.dirs.pki}/${paths.defragCertFiles[file]}`;

@@ -6,7 +6,7 @@
 import * as paths from "../base/paths";
 import { scriptHeader, shq } from "../shell/script";
 import { appliedInputsPath, initialCluster, peerUrl, restoreMarkerPath } from "../spec/where";
-import { ClusterSpec, MemberSpec, RestoreSpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec, RestoreSpec } from "../spec/types";
 
 /** Where the snapshot file is staged on each host. */
 export function stagedSnapshotPath(restore: RestoreSpec): string {

@@ -10,7 +10,7 @@
 import * as net from "net";
 import * as paths from "../base/paths";
 import { shq } from "../shell/script";
-import { ClusterSpec, MemberSpec, SnapshotCopySpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec, SnapshotCopySpec } from "../spec/types";
 
 export function snapshotCopyPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCopyFiles): string {
     return `${spec.dirs.pki}/${paths.snapshotCopyFiles[file]}`;

@@ -4,7 +4,7 @@
  */
 import * as paths from "../base/paths";
 import { shq } from "../shell/script";
-import { ClusterSpec, SnapshotSpec } from "../spec/spec";
+import { ClusterSpec, SnapshotSpec } from "../spec/types";
 import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
 
 export function snapshotCertPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCertFiles): string {

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Connection, remoteStep } from "../host/remoteStep";
 import { renderRestoreScript, renderStartRestoredScript, stagedSnapshotPath } from "./renderRestore";
-import { ClusterSpec, MemberSpec, RestoreSpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec, RestoreSpec } from "../spec/types";
 
 export interface ClusterRestoreArgs {
     spec: ClusterSpec;

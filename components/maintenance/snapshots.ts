@@ -15,7 +15,7 @@ import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript, snapshotCopyAut
 import {
     renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath,
 } from "./renderSnapshots";
-import { ClusterSpec, MemberSpec, SnapshotSpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec, SnapshotSpec } from "../spec/types";
 
 export interface ScheduledSnapshotsArgs {
     spec: ClusterSpec;

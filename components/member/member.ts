@@ -31,7 +31,8 @@ import { preflightWarningPrefix, renderEtcdConfig, renderInstallBinariesScript, 
 import { renderOwnerGuard } from "../shell/guards";
 import { renderSequence } from "../shell/script";
 import { configPath, membersFilePath, pkiPath } from "../spec/where";
-import { ClusterSpec, MemberSpec, ReleaseArch, releaseUrl } from "../spec/spec";
+import { ClusterSpec, MemberSpec, ReleaseArch } from "../spec/types";
+import { releaseUrl } from "../spec/values";
 
 export { Connection };
 

@@ -5,11 +5,12 @@
  */
 import * as paths from "../base/paths";
 import { releaseDirGuard } from "../host/renderRelease";
-import { etcdctlFunction, etcdctlTls, servingFunction, statusColumnFunction } from "../shell/etcdctl";
+import { etcdctlFunction, servingFunction, statusColumnFunction } from "../shell/etcdctl";
 import { renderOwnerGuard, restorePendingGuard } from "../shell/guards";
 import { scriptHeader, shq, untilDeadline, yq } from "../shell/script";
 import { allowedCnYaml, rendersSnapshotCount } from "../spec/etcdVersions";
-import { AdoptSpec, ClusterSpec, MemberSpec, minimum35Before36, urlHost } from "../spec/spec";
+import { AdoptSpec, ClusterSpec, MemberSpec, minimum35Before36 } from "../spec/types";
+import { urlHost } from "../spec/values";
 import { appliedInputsPath, clientUrl, configPath, initialCluster, membersFilePath, metricsUrl, peerUrl, pkiPath } from "../spec/where";
 
 export interface EtcdConfigOptions {

@@ -15,7 +15,7 @@ import { renderHealthGateScript } from "./renderMembership";
 import { peerUrl } from "../spec/where";
 import { renderDataProbeScript, renderMemberListScript, renderPromoteScript, renderReconcileMembershipScript, renderRejoinScript } from "./renderMembership";
 import { SshConnection } from "../host/ssh";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 
 export interface ClusterMembershipArgs {
     spec: ClusterSpec;

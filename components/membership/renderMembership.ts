@@ -9,7 +9,8 @@ import { etcdctlFunction, etcdctlTls, servingFunction, statusColumnFunction } fr
 import { renderOwnerGuard, restorePendingGuard } from "../shell/guards";
 import { scriptHeader, shq, untilDeadline } from "../shell/script";
 import { clientUrl, configPath, membersFilePath, peerUrl } from "../spec/where";
-import { AdoptSpec, ClusterSpec, MemberSpec, urlHost } from "../spec/spec";
+import { AdoptSpec, ClusterSpec, MemberSpec } from "../spec/types";
+import { urlHost } from "../spec/values";
 
 /**
  * The members file: what the join and promote steps read at run time. Keeping the list out of

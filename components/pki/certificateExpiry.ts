@@ -10,7 +10,7 @@
  */
 import { X509Certificate, createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 
 /** What renews a certificate: an `up` inside its window, or a CA rotation (three stack edits). */
 export type Renewal = "up" | "CA rotation";

@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as paths from "../base/paths";
 import * as tls from "@pulumi/tls";
-import { CaSpec, ClientCertificateSpec, ClusterSpec, MemberSpec, isValidAddress } from "../spec/spec";
+import { CaSpec, ClientCertificateSpec, ClusterSpec, MemberSpec } from "../spec/types";
+import { isValidAddress } from "../spec/values";
 
 /** Key algorithm for the CA and every leaf key. */
 export interface KeyAlgorithm {

@@ -66,7 +66,7 @@ import * as paths from "../base/paths";
 import { renderEtcdConfig, renderUnit } from "../member/render";
 import { clientUrl, peerUrl } from "../spec/where";
 import { joinPlaceholders, renderMembersFile } from "../membership/renderMembership";
-import { ClusterSpec, MemberSpec, minimum35Before36 } from "../spec/spec";
+import { ClusterSpec, MemberSpec, minimum35Before36 } from "../spec/types";
 
 /** The inputs that restart a member when they change (they feed member.ts's `inputsDigest`). */
 export type RestartPart = "config" | "unit" | "certificates" | "trust";

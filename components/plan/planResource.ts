@@ -33,7 +33,7 @@ import { Connection } from "../host/remoteStep";
 import { renderLiveHealthScript } from "../membership/renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "./renderPlan";
 import { SshConnection, readAttempts, runScript, sameConnection, withClient } from "../host/ssh";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 
 /** The component's type token. */
 export const planType = "etcd:index:Plan";

@@ -28,7 +28,7 @@ import { renderRemovalCheckScript } from "../membership/renderMembership";
 import { renderPlanMarkdown } from "./renderPlan";
 import { sameMembers } from "../membership/membershipProvider";
 import { SshConnection, runScript, sameConnection, withClient } from "../host/ssh";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 
 interface RemovalCheckInputs {
     /** The cluster's name: the headline of the refused plan an identity edit writes (planResource.ts). */

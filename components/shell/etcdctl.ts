@@ -3,7 +3,7 @@
  * built on it that every concern shares (one column of `endpoint status`, `serving`). Pure.
  */
 import * as paths from "../base/paths";
-import { ClusterSpec } from "../spec/spec";
+import { ClusterSpec } from "../spec/types";
 import { pkiPath } from "../spec/where";
 import { shq } from "./script";
 

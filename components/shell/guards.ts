@@ -2,7 +2,7 @@
  * Guards that open a member's scripts, shared by the member's phases and the membership's steps:
  * a host that runs another member is left alone; a declared restore not yet done here starts nothing. Pure.
  */
-import { ClusterSpec, MemberSpec } from "../spec/spec";
+import { ClusterSpec, MemberSpec } from "../spec/types";
 import { configPath, restoreMarkerPath } from "../spec/where";
 import { shq, yq } from "./script";
 

@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "./spec";
+import { SpecError } from "./problems";
+import { parseClusterSpec } from "./parse";
+import { ClusterSpec, RawClusterConfig } from "./types";
 import { unknownKeyProblems } from "./configReference";
 
 export interface StackInputs {

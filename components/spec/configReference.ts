@@ -11,7 +11,7 @@
  * Pure data and pure functions; it imports nothing from spec.ts at run time (spec.ts and config.ts
  * may import it).
  */
-import type { ClusterSpec, RawClusterConfig } from "./spec";
+import type { ClusterSpec, RawClusterConfig } from "./types";
 
 export interface ConfigKey {
     /** The key under `etcd:`; `a.b` is field `b` of object `a`, `a[].b` field `b` of each item of list `a`. */

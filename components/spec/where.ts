@@ -3,7 +3,8 @@
  * value, and the paths of the files the stack keeps on its host. Pure.
  */
 import * as paths from "../base/paths";
-import { ClusterSpec, MemberSpec, urlHost } from "./spec";
+import { ClusterSpec, MemberSpec } from "./types";
+import { urlHost } from "./values";
 
 export function peerUrl(spec: ClusterSpec, member: MemberSpec): string {
     return `https://${urlHost(member.address)}:${spec.ports.peer}`;

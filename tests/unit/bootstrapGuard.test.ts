@@ -14,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
 import { membersFilePath } from "../../components/spec/where";
 import { JoinRun, joinRecordPath, renderJoinScript, renderMembersFile, renderRejoinScript } from "../../components/membership/renderMembership";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { installMocks, resolve } from "./mocks";
 import { rawConfig, spec } from "./fixtures";
 

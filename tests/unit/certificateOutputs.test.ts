@@ -16,7 +16,7 @@ import { installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
 import { CertificateExpiry, certificateExpiries, certificateExpiry, pemNotAfter, renewFrom, renewalHours, sha256Fingerprint } from "../../components/pki/certificateExpiry";
 import { consumerOutputs } from "../../components/outputs";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { spec } from "./fixtures";
 
 describe("certificate expiry: fingerprints, dates, windows (pure)", () => {

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/cluster";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 import { Recorded, installMocks, resolve } from "./mocks";
 

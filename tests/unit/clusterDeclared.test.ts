@@ -15,7 +15,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Recorded, installMocks, resolve } from "./mocks";
 import { EtcdCluster, connectionFor } from "../../components/cluster";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 function unwrapSecret(v: any): any {

@@ -21,7 +21,7 @@ import { renderDataProbeScript, renderMemberListScript, renderPromoteScript, ren
 import { renderRestoreScript, renderStartRestoredScript, stagedSnapshotPath } from "../../components/maintenance/renderRestore";
 import { ClusterRestore } from "../../components/maintenance/restore";
 import { DependencyRecorder, installMocks, resolve } from "./mocks";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { rawConfig, spec } from "./fixtures";
 
 const secretSig = "4dabf18193072939515e22adb298388d";

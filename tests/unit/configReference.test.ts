@@ -13,7 +13,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { readStackInputs } from "../../components/spec/config";
 import { ConfigKey, configReference, renderConfigReference, unknownKeyProblems } from "../../components/spec/configReference";
 import { defaultClientDir } from "../../components/outputs";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
 import { fixtureHostKeys, rawConfig } from "./fixtures";
 import { configDocPath } from "../../scripts/configReference";
 

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { membersFilePath } from "../../components/spec/where";
 import { renderMembersFile } from "../../components/membership/renderMembership";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
 import { spec } from "./fixtures";
 
 export const localEp = "https://127.0.0.1:2379";

@@ -1,6 +1,8 @@
 /** Shared fixtures for unit tests: a valid raw config and a parsed spec. */
 import { strict as assert } from "assert";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
 
 /** Host keys of the fixture's hosts (public halves of throw-away ed25519 keys). */
 export const fixtureHostKeys = [

@@ -29,7 +29,10 @@ import {
 import { renderRestoreScript, renderStartRestoredScript } from "../../components/maintenance/renderRestore";
 import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript } from "../../components/maintenance/renderSnapshotCopy";
 import { renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath } from "../../components/maintenance/renderSnapshots";
-import { ClusterSpec, RawClusterConfig, SpecError, parseClusterSpec, releaseUrl } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
+import { releaseUrl } from "../../components/spec/values";
 import { fixtureHostKeys, rawConfig } from "./fixtures";
 
 const sha = "a".repeat(64);

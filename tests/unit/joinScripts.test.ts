@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { joinRecordPath, renderJoinScript } from "../../components/membership/renderMembership";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { Host, changes, client, ids, makeHost, peer, row } from "./fakeCluster";
 import { rawConfig } from "./fixtures";
 

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackInputs, resolveLocalPath } from "../../components/spec/config";
-import { SpecError } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
 
 const repoRoot = path.join(__dirname, "..", "..");
 

@@ -27,7 +27,7 @@ import { renderEtcdConfig, renderRemoveBinariesScript, renderUnit, renderRemoveD
 import { renderOwnerGuard } from "../../components/shell/guards";
 import { shq } from "../../components/shell/script";
 import { joinPlaceholders, renderFillJoinDecision, renderForgetJoinScript, renderMembersFile, renderUnfillJoinDecision } from "../../components/membership/renderMembership";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 const sha = { amd64: "a".repeat(64), arm64: "b".repeat(64) };

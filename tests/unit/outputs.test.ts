@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
 import { ClientCertificateOutput, clientFiles, consumerOutputs, defaultClientDir, flannelFlags, kubeApiserverFlags } from "../../components/outputs";
-import { SpecError } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
 import { spec } from "./fixtures";
 
 const endpoints = "https://10.213.0.11:2379,https://10.213.0.12:2379,https://10.213.0.13:2379";

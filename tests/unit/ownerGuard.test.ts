@@ -14,7 +14,7 @@ import { renderOwnerGuard } from "../../components/shell/guards";
 import { configPath } from "../../components/spec/where";
 import { joinRecordPath, renderForgetJoinScript } from "../../components/membership/renderMembership";
 import { renderHostFilesRemoveScript } from "../../components/host/renderHostFiles";
-import { ClusterSpec, MemberSpec } from "../../components/spec/spec";
+import { ClusterSpec, MemberSpec } from "../../components/spec/types";
 import { spec as fixtureSpec } from "./fixtures";
 
 interface Host { root: string; calls: string; run: (script: string) => { status: number | null; stdout: string; stderr: string } }

@@ -11,7 +11,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority, LeafCertificate, MemberCertificates, certificateLifetime, clientCertificate, peerSans, serverSans } from "../../components/pki/pki";
 import { peerCommonName } from "../../components/base/paths";
-import { CaSpec, MemberSpec } from "../../components/spec/spec";
+import { CaSpec, MemberSpec } from "../../components/spec/types";
 import { Recorded, installMocks, resolve } from "./mocks";
 import { spec } from "./fixtures";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { LiveHealth, Plan, RecordedCluster, planCluster, planRecorded, quorumOf, recordCluster, versionProblem } from "../../components/plan/plan";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { fixtureHostKeys, five, moreHostKeys, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";
 
 /** An action as the tests compare it: kind, members in order, voters and quorum before → after (and while it runs). */

@@ -1,5 +1,5 @@
 /** Stacks for the plan's tests (plan.test.ts, renderPlan.test.ts): the fixture's three members, and two more. */
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { fixtureHostKeys, rawConfig, spec } from "./fixtures";
 
 /** Host keys of lab-4, lab-5 and a rebuilt lab-3 (public halves of throw-away ed25519 keys). */

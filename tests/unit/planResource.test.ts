@@ -18,7 +18,7 @@ import { removalCheckProvider } from "../../components/plan/removalCheck";
 import { peerUrl } from "../../components/spec/where";
 import { renderLiveHealthScript } from "../../components/membership/renderMembership";
 import { renderPlanMarkdown, renderPlanText } from "../../components/plan/renderPlan";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { ShellHost, shellHost } from "./loopbackShellHost";
 import { DependencyRecorder, installMocks, resolve } from "./mocks";
 import { five, stack, three, threeWithLab3Moved, threeWithLab3Renamed } from "./planFixtures";

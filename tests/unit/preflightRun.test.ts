@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { preflightFsyncSeconds, preflightPeerTimeoutSeconds, renderPreflightScript } from "../../components/member/render";
 import { preflightWarnings } from "../../components/member/member";
-import { RawClusterConfig } from "../../components/spec/spec";
+import { RawClusterConfig } from "../../components/spec/types";
 import { spec } from "./fixtures";
 
 function tool(dir: string, name: string, body: string): void {

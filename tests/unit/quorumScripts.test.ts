@@ -14,7 +14,7 @@ import { renderSequence } from "../../components/shell/script";
 import { appliedInputsPath, membersFilePath } from "../../components/spec/where";
 import { joinRecordPath, renderLiveHealthScript, renderMembersFile, renderPromoteScript, renderReconcileMembershipScript, renderRemovalCheckScript } from "../../components/membership/renderMembership";
 import { parseLiveHealth } from "../../components/plan/planResource";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { spec } from "./fixtures";
 
 const localEp = "https://127.0.0.1:2379";

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolve } from "./mocks";
 import { EtcdCluster } from "../../components/cluster";
 import { stagedReleasePath } from "../../components/host/renderRelease";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { problemsOf, rawConfig, spec } from "./fixtures";
 
 const urlTemplate = "https://mirror.example/etcd-v{version}-linux-{arch}.tar.gz";

@@ -14,7 +14,7 @@ import { renderPromoteScript } from "../../components/membership/renderMembershi
 import { renderRestartScript, renderStartScript } from "../../components/member/render";
 import { restoreMarkerPath } from "../../components/spec/where";
 import { renderStartRestoredScript } from "../../components/maintenance/renderRestore";
-import { ClusterSpec } from "../../components/spec/spec";
+import { ClusterSpec } from "../../components/spec/types";
 import { spec } from "./fixtures";
 
 describe("restore: the restored member's start (run by sh with fake systemctl)", () => {

@@ -18,7 +18,7 @@ import {
     renderSnapshotCopyKnownHosts, renderSnapshotCopyScript, snapshotCopyAuthorizedKey, snapshotCopyPath,
 } from "../../components/maintenance/renderSnapshotCopy";
 import { renderSnapshotScript } from "../../components/maintenance/renderSnapshots";
-import { ClusterSpec, RawClusterConfig } from "../../components/spec/spec";
+import { ClusterSpec, RawClusterConfig } from "../../components/spec/types";
 import { problemsOf, spec } from "./fixtures";
 import { golden } from "./golden";
 import { Recorded, installMocks, resolve } from "./mocks";

@@ -2,7 +2,10 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fc from "fast-check";
 import { hostKeyFingerprint } from "../../components/base/hostKeys";
-import { SpecError, defaultTuning, isValidAddress, isValidMemberName, parseClusterSpec, releaseUrl } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
+import { defaultTuning } from "../../components/spec/types";
+import { isValidAddress, isValidMemberName, releaseUrl } from "../../components/spec/values";
 import { peerCommonName } from "../../components/base/paths";
 import { fixtureHostKeys, problemsOf, rawConfig, spec } from "./fixtures";
 

@@ -6,7 +6,9 @@
  * Boundaries are tested on both sides (63/64 characters, port 65535/65536, 5 × heartbeat, …).
  */
 import { strict as assert } from "assert";
-import { SpecError, isValidAddress, isValidHost, isValidMemberName, isValidSan, parseClusterSpec, releaseUrl, urlHost } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
+import { isValidAddress, isValidHost, isValidMemberName, isValidSan, releaseUrl, urlHost } from "../../components/spec/values";
 import { defaultReleaseUrlTemplate } from "../../components/base/paths";
 import { fixtureHostKeys, problemsOf, rawConfig } from "./fixtures";
 

@@ -19,7 +19,7 @@ import { hostKeyCheckProvider } from "../../components/host/hostKeyCheck";
 import { planProvider } from "../../components/plan/planResource";
 import { removalCheckProvider } from "../../components/plan/removalCheck";
 import { SshConnection, openClient } from "../../components/host/ssh";
-import { SpecError } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
 import { fixtureHostKeys, spec } from "./fixtures";
 
 const secretSig = "4dabf18193072939515e22adb298388d";

@@ -15,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackInputs } from "../../components/spec/config";
-import { SpecError } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
 import { defaultStacksDir, previewStacks, readStackConfig, stackNames } from "../../scripts/stackFiles";
 
 const repoRoot = path.join(__dirname, "..", "..");

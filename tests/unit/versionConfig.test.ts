@@ -11,7 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { renderEtcdConfig } from "../../components/member/render";
-import { SpecError, parseClusterSpec } from "../../components/spec/spec";
+import { SpecError } from "../../components/spec/problems";
+import { parseClusterSpec } from "../../components/spec/parse";
 import { rawConfig, spec } from "./fixtures";
 
 type Parsed = Record<string, unknown> & { "peer-transport-security": Record<string, unknown>; "client-transport-security": Record<string, unknown> };
