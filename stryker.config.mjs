@@ -2,9 +2,9 @@
 // Long (tens of minutes per large file): not part of `npm test` nor of CI.
 //
 // Overrides, all optional:
-//   npm run mutation -- --mutate components/memberIdentity.ts   which files to mutate
+//   npm run mutation -- --mutate components/spec/memberIdentity.ts which files to mutate
 //   npm run mutation -- --concurrency 2                         more test processes (default 1)
-//   MUTATION_SPEC='tests/unit/memberIdentity.test.ts,...'       run only these test files (comma-separated globs)
+//   MUTATION_SPEC='tests/unit/spec/memberIdentity.test.ts,...'       run only these test files (comma-separated globs)
 //   MUTATION_IGNORE='tests/unit/wip.test.ts'                    leave these test files out (e.g. one failing
 //                                                               in work in progress: Stryker's first run must pass)
 //   npm run mutation -- --maxTestRunnerReuse 1                  a fresh test process per mutant (slow; only for a test
@@ -37,22 +37,22 @@ export default {
     timeoutMS: 20000,
     // The safety logic (issue 25).
     mutate: [
-        "components/spec.ts",
-        "components/render*.ts",
-        "components/removalCheck.ts",
-        "components/memberIdentity.ts",
-        "components/membership*.ts",
-        "components/hostFiles*.ts",
-        "components/ssh.ts",
-        "components/hostKeys.ts",
-        "components/hostKeyCheck.ts",
-        "components/pki.ts",
-        "components/member.ts",
+        "components/spec/*.ts",
+        "components/shell/*.ts",
+        "components/*/render*.ts",
+        "components/plan/removalCheck.ts",
+        "components/membership/*.ts",
+        "components/host/hostFiles*.ts",
+        "components/host/ssh.ts",
+        "components/base/hostKeys.ts",
+        "components/host/hostKeyCheck.ts",
+        "components/pki/pki.ts",
+        "components/member/member.ts",
         "components/cluster.ts",
-        "components/stagedRelease.ts",
-        "components/restore.ts",
-        "components/snapshots.ts",
-        "components/defrag.ts",
+        "components/host/stagedRelease.ts",
+        "components/maintenance/restore.ts",
+        "components/maintenance/snapshots.ts",
+        "components/maintenance/defrag.ts",
     ],
     // Mutated files get `// @ts-nocheck` (the default covers only test/, src/ and lib/).
     disableTypeChecks: "components/**/*.ts",

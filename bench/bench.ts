@@ -211,7 +211,7 @@ async function measureSize(size: number, o: Options, timeLeft: (what: string) =>
             const changed = Object.entries(up.changes).filter(([k, v]) => k !== "same" && v > 0);
             if (changed.length > 0) s.noopUp[s.noopUp.length - 1].extra = { unexpectedChanges: Object.fromEntries(changed) };
             // The experiment: the same preview with the SDK's promise stacks source-mapped, as
-            // before components/promiseStacks.ts (which leak debugging turns off; nothing else changes).
+            // before components/base/promiseStacks.ts (which leak debugging turns off; nothing else changes).
             program.stack.workspace.envVars["PULUMI_DEBUG_PROMISE_LEAKS"] = "true";
             const mapped = await timedRun(`no-op preview, promise stacks mapped (${size})`, program, "preview", { sampler: new CpuSampler(hostSupervisors) });
             delete program.stack.workspace.envVars["PULUMI_DEBUG_PROMISE_LEAKS"];

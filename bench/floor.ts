@@ -1,6 +1,6 @@
 /**
  * The two procedures without the engine, written by the bench, on the same hosts with the same
- * etcd tarball, the same config and unit (components/render.ts's pure functions) and certificates
+ * etcd tarball, the same config and unit (components/member/render.ts's pure functions) and certificates
  * made in the run (tests/lab/handMadePki.ts, ECDSA P-256 like the program's default):
  *
  * - the floor: one ssh session per host, all hosts at once, every file streamed as one tar,

@@ -29,7 +29,7 @@ export interface SizeResults {
     /**
      * The no-op preview again with PULUMI_DEBUG_PROMISE_LEAKS=true, under which the program lets
      * ts-node source-map every stack trace the SDK records for its promises, as it did before
-     * components/promiseStacks.ts: what that mapping costs each run.
+     * components/base/promiseStacks.ts: what that mapping costs each run.
      */
     noopPreviewMappedStacks?: Measure[];
     /** A cold up with PULUMI_SKIP_CHECKPOINTS=true (state saved once at the end, not after every step); results files up to 2026-12-03 afternoon have it for the largest size only. */
@@ -197,7 +197,7 @@ function measureRows(r: BenchResults): string[] {
     row("program: no-op `pulumi preview`", (s) => sum(s.noopPreview));
     row("program: no-op `pulumi up`", (s) => sum(s.noopUp));
     if (r.sizes.some((s) => s.noopPreviewTranspileOnly?.length)) row("program: no-op preview, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (experiment)", (s) => sum(s.noopPreviewTranspileOnly ?? []));
-    if (r.sizes.some((s) => s.noopPreviewMappedStacks?.length)) row("program: no-op preview with the SDK's promise stacks source-mapped, `PULUMI_DEBUG_PROMISE_LEAKS=true` (experiment: as before components/promiseStacks.ts)", (s) => sum(s.noopPreviewMappedStacks ?? []));
+    if (r.sizes.some((s) => s.noopPreviewMappedStacks?.length)) row("program: no-op preview with the SDK's promise stacks source-mapped, `PULUMI_DEBUG_PROMISE_LEAKS=true` (experiment: as before components/base/promiseStacks.ts)", (s) => sum(s.noopPreviewMappedStacks ?? []));
     row("program: cold `pulumi up`, `PULUMI_SKIP_CHECKPOINTS=true` (experiment; results files up to 2026-12-03 afternoon: the largest size only)", (s) => sum(s.coldUpSkipCheckpoints));
     if (r.roll) {
         rows.push("", `| ${r.roll.size} members | median (min–max) |`, "|---|---|");

@@ -31,7 +31,7 @@ import { ClusterRestore } from "./maintenance/restore";
 import { ClusterSpec, MemberSpec } from "./spec/types";
 
 export interface EtcdClusterArgs {
-    /** The validated cluster spec (see spec.ts). */
+    /** The validated cluster spec (see spec/parse.ts). */
     spec: ClusterSpec;
     /**
      * SSH private key (PEM/OpenSSH) for every member host, and the bastion unless it has its own.

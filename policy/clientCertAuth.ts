@@ -12,7 +12,7 @@ export const clientCertAuth: ResourceValidationPolicy = {
         if (!write) return;
         // Unknown in a stack's first preview, like every check of the config text (see tlsUrls.ts).
         for (const problem of clientCertAuthProblems(parseEtcdConfig(write.content()))) {
-            reportViolation(`${write.member} ${write.path}: ${problem} (renderEtcdConfig in components/render.ts)`);
+            reportViolation(`${write.member} ${write.path}: ${problem} (renderEtcdConfig in components/member/render.ts)`);
         }
     },
 };

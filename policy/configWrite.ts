@@ -1,6 +1,6 @@
 /**
  * Which resource writes a member's etcd config. A member's files reach its host through HostFiles
- * components (components/hostFiles.ts), each writing with one resource whose `contents` input maps
+ * components (components/host/hostFiles.ts), each writing with one resource whose `contents` input maps
  * a path to the file's text; the config is the path named paths.configFileName.
  */
 import * as path from "path";

@@ -1,5 +1,5 @@
 /**
- * Reads an etcd config file (the YAML that components/render.ts renders for each member) and says
+ * Reads an etcd config file (the YAML that components/member/render.ts renders for each member) and says
  * what in it a policy refuses. Pure: text in, problems out.
  */
 import * as yaml from "js-yaml";

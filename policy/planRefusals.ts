@@ -1,9 +1,9 @@
 /**
- * Policy: the plan a reviewer reads (components/plan.ts) is refused where it would lose quorum, add
+ * Policy: the plan a reviewer reads (components/plan/plan.ts) is refused where it would lose quorum, add
  * two voters in one step, change a member's identity in place (a rename at the same address, two
  * members swapping addresses) or downgrade etcd, with the reason in the plan's own words.
  *
- * The plan's record (components/planResource.ts) carries what the plan is made from: this run's
+ * The plan's record (components/plan/planResource.ts) carries what the plan is made from: this run's
  * cluster (`recorded`), the last up's (`previous`, set by the record's check) and, after
  * `--refresh`, the live health (`live`). This policy computes the plan from those inputs alone, as
  * the record's check and the removal check do: the owner of the pack holds the same rule even

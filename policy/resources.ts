@@ -9,11 +9,11 @@ export const types = {
     cluster: "etcd:index:Cluster",
     member: "etcd:index:EtcdMember",
     hostFiles: "etcd:index:HostFiles",
-    /** What a HostFiles component writes with: a dynamic resource (components/hostFilesProvider.ts). */
+    /** What a HostFiles component writes with: a dynamic resource (components/host/hostFilesProvider.ts). */
     dynamic: "pulumi-nodejs:dynamic/etcd:HostFilesWrite",
-    /** A release tarball staged on a host (components/stagedRelease.ts): a dynamic resource too. */
+    /** A release tarball staged on a host (components/host/stagedRelease.ts): a dynamic resource too. */
     stagedRelease: "pulumi-nodejs:dynamic/etcd:StagedRelease",
-    /** The plan's record (components/planResource.ts): what the plan a reviewer reads is made from. */
+    /** The plan's record (components/plan/planResource.ts): what the plan a reviewer reads is made from. */
     planRecord: "pulumi-nodejs:dynamic/etcd:Plan",
     snapshots: "etcd:index:ScheduledSnapshots",
     remoteCommand: "command:remote:Command",

@@ -14,7 +14,7 @@ export const tlsUrls: ResourceValidationPolicy = {
         // random.RandomId); reading it then reports "can't run during preview", and `up` checks it
         // before the file is written.
         for (const problem of plaintextUrlProblems(parseEtcdConfig(write.content()))) {
-            reportViolation(`${write.member} ${write.path}: ${problem} (clientUrl/peerUrl in components/render.ts)`);
+            reportViolation(`${write.member} ${write.path}: ${problem} (clientUrl/peerUrl in components/member/render.ts)`);
         }
     },
 };

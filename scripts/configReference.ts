@@ -1,10 +1,10 @@
 /**
- * Writes docs/config.md from components/configReference.ts (the stack config reference).
+ * Writes docs/config.md from components/spec/configReference.ts (the stack config reference).
  *
  *   npx ts-node scripts/configReference.ts          # write it
  *   npx ts-node scripts/configReference.ts --check  # exit 1 if it is out of date
  *
- * tests/unit/configReference.test.ts runs the same comparison as --check.
+ * tests/unit/spec/configReference.test.ts runs the same comparison as --check.
  */
 import * as fs from "fs";
 import * as path from "path";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pull request's comment for one stack's preview (.github/workflows/preview.yml), on stdout:
-# the etcd plan first (issue 28: components/planResource.ts's check wrote its Markdown to $PLAN
+# the etcd plan first (issue 28: components/plan/planResource.ts's check wrote its Markdown to $PLAN
 # during the preview, a refused plan too), then Pulumi's own preview output, folded.
 # Reads from the environment: STACK, OUTCOME (the preview step's outcome), PLAN (a file path),
 # PREVIEW (the preview's output; may be empty when the step failed).

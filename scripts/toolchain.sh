@@ -152,7 +152,7 @@ install_plugin() {
   log "installed plugin $name $version under $PULUMI_HOME"
 }
 
-# The engine starts a Node.js dynamic provider (components/hostFilesProvider.ts) through a
+# The engine starts a Node.js dynamic provider (components/host/hostFilesProvider.ts) through a
 # `pulumi-resource-pulumi-nodejs` executable next to `pulumi`; the official CLI archive ships
 # one, a CLI built from source has none. It runs @pulumi/pulumi's dynamic provider host from the
 # program's own node_modules (the engine starts it in the program's directory).

@@ -27,7 +27,7 @@ export interface HostFilesArgs {
     checks?: pulumi.Input<HostChecks>;
     /** The member's restart, run when a repair changed what the running etcd read (see renderApplyScript). */
     restartScript?: pulumi.Input<string>;
-    /** First lines of the remove script, which may end it early (the member's owner guard: render.ts renderOwnerGuard). */
+    /** First lines of the remove script, which may end it early (the member's owner guard: shell/guards.ts renderOwnerGuard). */
     removeGuard?: string;
 }
 

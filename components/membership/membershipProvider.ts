@@ -21,7 +21,7 @@ export interface MembershipInputs {
     connections: Record<string, SshConnection>;
     /**
      * The scripts (renderMembership.ts): `list` and `reconcile` run on any member, `data` on each,
-     * `rejoin` and `promote` per member; `health` (the cluster's health gate, render.ts) after a
+     * `rejoin` and `promote` per member; `health` (the cluster's health gate, renderMembership.ts) after a
      * repair, on the member that lists the cluster.
      */
     scripts: { list: string; reconcile: string; data?: string; rejoin: Record<string, string>; promote: Record<string, string>; health?: string };

@@ -185,7 +185,7 @@ export interface PlanAction {
  *   plan's own invariant, so a future change that breaks it is refused rather than shown;
  * - `identity`: memberIdentity.ts's identityProblems, word for word (a rename at the same address,
  *   members swapping addresses, a new name at a leaving member's SSH endpoint);
- * - `version`: what render.ts's upgradeGuard would refuse on the hosts (versionProblem).
+ * - `version`: what member/render.ts's upgradeGuard would refuse on the hosts (versionProblem).
  */
 export type RefusalKind = "quorum" | "two voters at once" | "identity" | "version";
 
@@ -269,7 +269,7 @@ function places(c: RecordedCluster): MemberPlaces {
 }
 
 /**
- * Why the install step would refuse to move a member from `from` to `to` (mirrors render.ts's
+ * Why the install step would refuse to move a member from `from` to `to` (mirrors member/render.ts's
  * upgradeGuard: no downgrade, one minor at a time, 3.5.32 or later before 3.6), or undefined.
  */
 export function versionProblem(from: string, to: string): string | undefined {

@@ -76,8 +76,8 @@ export function renderSequence(...scripts: string[]): string {
  * Shell that sets `$as_root` to what runs a command as root on the host: nothing for root, `sudo -n`
  * for another login (never a password prompt). A login without passwordless sudo stops here, before
  * anything runs, naming the login, the host and what to configure (sudo -n's own "a password is
- * required" names neither). Used by every step that reaches a host: runScript here, and the remote
- * commands' runner (renderStdinRunner in render.ts).
+ * required" names neither). Used by every step that reaches a host: runScript (host/ssh.ts), and the remote
+ * commands' runner (renderStdinRunner below).
  */
 export const asRootShell = 'if [ "$(id -u)" = 0 ]; then as_root=; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; ' +
     'else echo "etcd-stack: the login $(id -un) on $(uname -n) cannot run commands as root without a password (sudo -n failed): ' +

@@ -2,13 +2,13 @@
  * The stack config reference: every `etcd:*` key, its type, default and constraint, as data.
  *
  * `docs/config.md` is rendered from this table (`npx ts-node scripts/configReference.ts`), and
- * `tests/unit/configReference.test.ts` holds the table to the validator (spec.ts, config.ts): the
+ * `tests/unit/spec/configReference.test.ts` holds the table to the validator (parse.ts and its sections, config.ts): the
  * keys here are exactly the keys the program reads, each literal default is what the validator
  * fills in, each example is accepted and lands in the spec, each counter-example is refused naming
  * its key, and the page is the rendering of this table. `unknownKeyProblems` refuses a key that is
  * not here (a typo such as `sshUSer` would otherwise be ignored and its default used).
  *
- * Pure data and pure functions; it imports nothing from spec.ts at run time (spec.ts and config.ts
+ * Pure data and pure functions; it imports nothing from the validator at run time (parse.ts and config.ts
  * may import it).
  */
 import type { ClusterSpec, RawClusterConfig } from "./types";
@@ -539,8 +539,8 @@ export function renderConfigReference(): string {
     const lines = [
         "# Stack config reference (`etcd:*`)",
         "",
-        "<!-- Generated from components/configReference.ts by `npx ts-node scripts/configReference.ts`; do not edit by hand.",
-        "     tests/unit/configReference.test.ts fails when this page, the table or the validator (components/spec.ts, components/config.ts) disagree. -->",
+        "<!-- Generated from components/spec/configReference.ts by `npx ts-node scripts/configReference.ts`; do not edit by hand.",
+        "     tests/unit/spec/configReference.test.ts fails when this page, the table or the validator (components/spec/parse.ts, components/spec/config.ts) disagree. -->",
         "",
         "Every key the program reads from a stack's config, under the `etcd` namespace (`pulumi config set etcd:<key> …`,",
         "or `etcd:<key>:` in `stacks/Pulumi.<env>.yaml`). `a.b` is field `b` of object `a`; `a[].b` is field `b` of",

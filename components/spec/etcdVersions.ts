@@ -6,7 +6,7 @@
  *   - v3.5.0-v3.5.13: server/embed/config.go `securityConfig` has no such field (v3.5.13 :442-450);
  *     the file is read with sigs.k8s.io/yaml, which ignores unknown keys, and with a config file
  *     etcd ignores flags and environment (server/etcdmain/config.go v3.5.13 :348-355). The peer
- *     port would admit any certificate of the cluster's CA: these versions are refused (spec.ts).
+ *     port would admit any certificate of the cluster's CA: these versions are refused (release.ts).
  *   - v3.5.14: `AllowedCN string \`json:"allowed-cn"\`` (server/embed/config.go :453, commit
  *     8bc3271af): a YAML list does not unmarshal and etcd does not start.
  *   - v3.5.15 on: `AllowedCNs []string \`json:"allowed-cn"\`` (v3.5.15 server/embed/config.go :453,

@@ -3,7 +3,7 @@
  * `--mutant <name>` applies one of these to the runner's scratch copy of the program (never to the
  * repository), so a seed can show that its invariants catch a real defect of the tool's safety logic.
  * Each mutant names one exact text of components/ and fails loudly when that text has moved
- * (tests/unit/chaosMutants.test.ts applies every one to the current sources).
+ * (tests/unit/chaos/chaosMutants.test.ts applies every one to the current sources).
  */
 import * as fs from "fs";
 import * as path from "path";

@@ -1,7 +1,7 @@
 /**
  * The seeds table of the chaos README (issue 27), made from the committed results files so that it
  * cannot say more than the runs did: `npm run chaos:table` prints it, and a unit test
- * (tests/unit/chaosTable.test.ts) holds the README's copy to what the files say.
+ * (tests/unit/chaos/chaosTable.test.ts) holds the README's copy to what the files say.
  */
 import * as fs from "fs";
 import * as path from "path";

@@ -1,5 +1,5 @@
 /**
- * The plan a reviewer reads (issue 28) on the real engine (components/planResource.ts): a preview
+ * The plan a reviewer reads (issue 28) on the real engine (components/plan/planResource.ts): a preview
  * of a new stack of the real program prints the plan as a diagnostic of the plan's record at the
  * end, and writes its Markdown to $ETCD_PLAN_MARKDOWN (the PR workflow's). Then the record's own
  * life, with a program that declares the plan alone (the real program's record waits for the

@@ -188,7 +188,7 @@ describe("engine: the policy pack on real previews", function () {
 
     it("refuses a regressed program: an even member count, a plaintext URL, client-cert-auth off, the CA key on a host", async () => {
         await withStack("regressed", {}, async (scratch) => {
-            useFixtureProgram(scratch, "regressedCluster.ts", ["tests/golden/etcd.conf.yml"]);
+            useFixtureProgram(scratch, "regressedCluster.ts", ["tests/golden/member/etcd.conf.yml"]);
 
             const result = await previewWithPolicies(scratch);
             assert.ok(result.failed);
@@ -197,9 +197,9 @@ describe("engine: the policy pack on real previews", function () {
                 ["cluster etcd: 4 members, an even count (it tolerates no more failures than 3); list 3, 5 or 7 members in etcd:members, " +
                     "or set allowEvenMembers: true in this policy's config (etcd-member-count) and etcd:allowEvenMembers: true in the stack"]);
             assert.deepEqual(result.messages("etcd-tls-urls"),
-                ["m-1 /etc/etcd/etcd.conf.yml: listen-client-urls: http://127.0.0.1:2379 is plaintext; use https:// (clientUrl/peerUrl in components/render.ts)"]);
+                ["m-1 /etc/etcd/etcd.conf.yml: listen-client-urls: http://127.0.0.1:2379 is plaintext; use https:// (clientUrl/peerUrl in components/member/render.ts)"]);
             assert.deepEqual(result.messages("etcd-client-cert-auth"),
-                ["m-1 /etc/etcd/etcd.conf.yml: peer-transport-security.client-cert-auth is false; it must be true (renderEtcdConfig in components/render.ts)"]);
+                ["m-1 /etc/etcd/etcd.conf.yml: peer-transport-security.client-cert-auth is false; it must be true (renderEtcdConfig in components/member/render.ts)"]);
             assert.deepEqual(result.messages("etcd-ca-key-off-hosts"), ["m-1-files-write sends the CA private key to its host (in its contents): " +
                 "the CA key stays in the operator's state; give a host only certificates and its own keys"]);
             // The CA certificate and the config file are not mistaken for the key.

@@ -2,7 +2,7 @@
  * Certificates made by hand in the test process (@peculiar/x509), never by the program: a CA the
  * cluster does not trust (what an attacker with *a* certificate presents), and the PKI of an etcd
  * cluster someone set up by hand before the stack adopted it. Everything the stack itself uses
- * comes from its own PKI (components/pki.ts).
+ * comes from its own PKI (components/pki/pki.ts).
  */
 import "reflect-metadata";
 import { createPrivateKey, webcrypto } from "crypto";

@@ -11,7 +11,7 @@ export const releaseTarball = (version: string) => path.join(cacheDir, `etcd/${v
 export const labTarball = releaseTarball("3.6.16");
 
 /**
- * The plan's record (components/planResource.ts, issue 28): updated by every edit that changes the
+ * The plan's record (components/plan/planResource.ts, issue 28): updated by every edit that changes the
  * cluster the plan records (members, versions, config, certificates, trust, timers, restore, the
  * destroy policy), never by drift on a host; it advances only when the whole up succeeded.
  */

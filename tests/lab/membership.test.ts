@@ -140,8 +140,8 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         fs.mkdirSync(results, { recursive: true });
         fs.writeFileSync(path.join(results, "plan-scale-3-to-5.md"), scaled.markdown);
         console.log(scaled.markdown.trimEnd().replace(/^/gm, "      md| "));
-        // README's picture of the plan is tests/golden/plan-scale-3-to-5.md (tests/unit/planComment.test.ts): it must be what a real preview writes.
-        assert.strictEqual(scaled.markdown, fs.readFileSync(path.join(__dirname, "../golden/plan-scale-3-to-5.md"), "utf8"), "the lab's 3 → 5 Markdown is not the golden file README shows");
+        // README's picture of the plan is tests/golden/plan/plan-scale-3-to-5.md (tests/unit/plan/planComment.test.ts): it must be what a real preview writes.
+        assert.strictEqual(scaled.markdown, fs.readFileSync(path.join(__dirname, "../golden/plan/plan-scale-3-to-5.md"), "utf8"), "the lab's 3 → 5 Markdown is not the golden file README shows");
         for (const host of ["lab4", "lab5"]) {
             const record = labSsh(host, `cat /etc/etcd/${paths.joinRecordFile}`).stdout;
             assert.match(record, /^initial-cluster-state=existing$/m, host);

@@ -1,6 +1,6 @@
 /**
  * The plan a reviewer reads (issue 28) held against what the following `up` did: the plan as the
- * preview printed it (the info diagnostic of the plan's record, components/planResource.ts), parsed
+ * preview printed it (the info diagnostic of the plan's record, components/plan/planResource.ts), parsed
  * into its numbered actions, and the order of restarts, joins and removals as read from the hosts
  * (systemd's journal of etcd.service, etcd's own membership log lines) and from the up's output.
  * No engine run of its own: it listens to the previews the lab suites already run.

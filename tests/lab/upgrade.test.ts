@@ -104,7 +104,7 @@ describe(`lab: a stack deployed by the previous version (${previousVersion}), th
         const changes = log.changed().map((n) => `${n}: ${log.ops.get(n)} ${log.diffs.get(n)!.join(",")}`);
         console.log(indent(changes.length ? changes.join("\n") : "no change"));
         console.log(indent(`preview: ${JSON.stringify(preview.changeSummary)}`));
-        // New in this version: the plan (components/planResource.ts) and each member's preflight step (the
+        // New in this version: the plan (components/plan/planResource.ts) and each member's preflight step (the
         // gate every member's prepare waits for, member.ts: read-only checks); nothing else.
         const created = [...planResources, ...["lab-1", "lab-2", "lab-3"].map((m) => `${m}-preflight`)];
         assert.deepStrictEqual(log.changed().filter((n) => log.ops.get(n) === "create"), [...created].sort(), changes.join("; "));

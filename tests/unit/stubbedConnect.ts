@@ -1,4 +1,4 @@
-/** What components/ssh.ts's openClient hands ssh2, read with ssh2's connect stubbed: nothing is dialled. */
+/** What components/host/ssh.ts's openClient hands ssh2, read with ssh2's connect stubbed: nothing is dialled. */
 import { strict as assert } from "assert";
 import { Client } from "ssh2";
 import { SshConnection, openClient } from "../../components/host/ssh";

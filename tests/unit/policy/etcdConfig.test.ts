@@ -5,7 +5,7 @@ import * as path from "path";
 import { clientCertAuthProblems, parseEtcdConfig, plaintextUrlProblems } from "../../../policy/etcdConfig";
 
 // The config renderEtcdConfig writes for a member (render.test.ts pins this file to it).
-const rendered = fs.readFileSync(path.join(__dirname, "..", "..", "golden", "etcd.conf.yml"), "utf8");
+const rendered = fs.readFileSync(path.join(__dirname, "..", "..", "golden", "member", "etcd.conf.yml"), "utf8");
 
 /** The rendered config with `from` replaced by `to` (which must occur). */
 function edited(from: string | RegExp, to: string): string {
