@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Connection } from "./remoteStep";
 import { fingerprint } from "../base/hostKeys";
 import { SshConnection, sameConnection, sameMachine, withClient } from "./ssh";
+import { sshEndpoint } from "../base/sshEndpoint";
 
 interface HostKeyCheckInputs {
     /** The member's name, for messages. */
@@ -20,7 +21,7 @@ export const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: HostKeyCheckInputs) {
         await withClient(inputs.label, inputs.connection, async () => undefined);
         const pinned = Buffer.from(String(inputs.connection.hostKey).split(" ")[1] ?? "", "base64");
-        return { id: `${inputs.connection.host}:${inputs.connection.port ?? 22}`, outs: { ...inputs, fingerprint: fingerprint(pinned) } };
+        return { id: sshEndpoint({ host: inputs.connection.host, port: inputs.connection.port }), outs: { ...inputs, fingerprint: fingerprint(pinned) } };
     },
     async diff(_id: string, olds: HostKeyCheckInputs, news: HostKeyCheckInputs) {
         // Another address, port, pinned key or bastion: check again (a new check replaces the old).

@@ -2,6 +2,7 @@
 import { hostKeyFingerprint } from "../base/hostKeys";
 import { scriptHeader, shq } from "../shell/script";
 import { MemberSpec } from "../spec/types";
+import { sshEndpoint } from "../base/sshEndpoint";
 
 /**
  * Runs on the operator's machine before anything reaches a member: asks the host for its key of
@@ -12,7 +13,7 @@ import { MemberSpec } from "../spec/types";
 export function renderHostKeyCheckScript(member: MemberSpec, hostKey: string): string {
     const [type, blob] = hostKey.split(" ");
     const scanType = type === "ssh-ed25519" ? "ed25519" : type.startsWith("ecdsa-") ? "ecdsa" : "rsa";
-    const where = `${member.sshHost}:${member.sshPort}`;
+    const where = sshEndpoint({ host: member.sshHost, port: member.sshPort });
     return scriptHeader + [
         `got=$(ssh-keyscan -T 5 -t ${scanType} -p ${member.sshPort} ${shq(member.sshHost)} 2>/dev/null | awk '$1 !~ /^#/ { print $2 " " $3 }')`,
         `[ -n "$got" ] || { echo "${member.name}: ${where} presents no ${type} host key (host down, or sshd not answering)" >&2; exit 1; }`,

@@ -9,6 +9,7 @@
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { fingerprint } from "../base/hostKeys";
 import { asRootShell, shq } from "../shell/script";
+import { sshEndpoint } from "../base/sshEndpoint";
 
 /** The connection fields used here (the command provider's ConnectionArgs, resolved). */
 export interface SshConnection {
@@ -55,7 +56,7 @@ export function sameMachine(a: SshConnection, b: SshConnection): boolean {
  */
 export function openClient(label: string, c: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }, timeoutMs: number, via?: Client): Promise<Client> {
     const ssh2 = require("ssh2");
-    const where = `${c.host}:${c.port ?? 22}`;
+    const where = sshEndpoint({ host: c.host, port: c.port });
     return new Promise((resolve, reject) => {
         const client: Client = new ssh2.Client();
         let presented: string | undefined;

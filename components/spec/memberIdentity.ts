@@ -9,6 +9,7 @@
  * in every preview), naming the member and the safe recipe. A member that keeps its name and moves
  * to a new machine (new address, new host key) is the documented replace, and stays allowed.
  */
+import { sshEndpoint } from "../base/sshEndpoint";
 
 /** Where a member lives, as the removal check records it. */
 export interface MemberPlaces {
@@ -28,11 +29,11 @@ export function peerHost(url: string): string {
 }
 
 /** The SSH endpoint a member's resources reach (through its bastion, if any), or undefined if unknown. */
-function sshEndpoint(places: MemberPlaces, name: string): string | undefined {
+function memberEndpoint(places: MemberPlaces, name: string): string | undefined {
     const c = places.connections?.[name];
     if (!c || typeof c.host !== "string") return undefined;
-    const via = c.proxy && typeof c.proxy.host === "string" ? ` via ${c.proxy.host.toLowerCase()}:${c.proxy.port ?? 22}` : "";
-    return `${c.host.toLowerCase()}:${c.port ?? 22}${via}`;
+    const proxy = c.proxy && typeof c.proxy.host === "string" ? { host: c.proxy.host.toLowerCase(), port: c.proxy.port } : undefined;
+    return sshEndpoint({ host: c.host.toLowerCase(), port: c.port, proxy });
 }
 
 const recipe = (old: string, taker: string) =>
@@ -49,7 +50,7 @@ export function identityProblems(olds: MemberPlaces, news: MemberPlaces): string
     const oldByHost = new Map(Object.entries(olds.members ?? {}).map(([n, u]) => [peerHost(u), n]));
     const oldBySsh = new Map<string, string>();
     for (const n of Object.keys(olds.members ?? {})) {
-        const e = sshEndpoint(olds, n);
+        const e = memberEndpoint(olds, n);
         if (e !== undefined) oldBySsh.set(e, n);
     }
     for (const [name, url] of Object.entries(news.members ?? {})) {
@@ -63,9 +64,9 @@ export function identityProblems(olds: MemberPlaces, news: MemberPlaces): string
             problems.push(`${what}: a member's identity is its name and its host, and ${owner}'s resources would remove what ${name} runs there; ${recipe(owner, name)}`);
             continue;
         }
-        const endpoint = sshEndpoint(news, name);
+        const endpoint = memberEndpoint(news, name);
         const sshOwner = endpoint === undefined ? undefined : oldBySsh.get(endpoint);
-        if (sshOwner !== undefined && sshOwner !== name && sshEndpoint(news, sshOwner) !== endpoint) {
+        if (sshOwner !== undefined && sshOwner !== name && memberEndpoint(news, sshOwner) !== endpoint) {
             problems.push(`${name} would be reached at ${sshOwner}'s SSH endpoint ${endpoint}, the machine ${sshOwner} runs on: ` +
                 `a member's identity is its name and its host, and ${sshOwner}'s resources would remove what ${name} runs there; ${recipe(sshOwner, name)}`);
         }

@@ -6,6 +6,7 @@ import { lookupKnownHost, normalizeHostKey } from "../base/hostKeys";
 import { Reader, duplicate, field } from "./problems";
 import { AdoptSpec, BastionSpec, MemberSpec } from "./types";
 import { canonicalAddress, canonicalHost, isValidAddress, isValidHost, isValidMemberName, isValidSan, serviceUnitName, userName } from "./values";
+import { sshEndpoint } from "../base/sshEndpoint";
 
 export function parseMembers(value: unknown, p: Reader): MemberSpec[] {
     if (value === undefined) {
@@ -53,7 +54,7 @@ export function parseMembers(value: unknown, p: Reader): MemberSpec[] {
         }
         if (name) duplicate(seenNames, name, i, `${label}: duplicate member name "${name}" (also members[%d])`, p.problems);
         if (address) duplicate(seenAddresses, canonicalAddress(address), i, `${label}: duplicate address "${address}" (also members[%d])`, p.problems);
-        if (sshHost) duplicate(seenSsh, `${canonicalHost(sshHost)}:${sshPort}`, i, `${label}: duplicate SSH endpoint "${sshHost}:${sshPort}" (also members[%d])`, p.problems);
+        if (sshHost) duplicate(seenSsh, sshEndpoint({ host: canonicalHost(sshHost), port: sshPort }), i, `${label}: duplicate SSH endpoint "${sshEndpoint({ host: sshHost, port: sshPort })}" (also members[%d])`, p.problems);
         const adopt = parseAdopt(`${label}.adopt`, field(m, "adopt"), p);
         members.push({ name, address, sshHost, sshPort, sshUser, extraSans, ...(hostKey ? { hostKey } : {}), ...(adopt ? { adopt } : {}) });
     });
