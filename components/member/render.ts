@@ -5,7 +5,7 @@
  */
 import * as paths from "../base/paths";
 import { releaseDirGuard } from "../host/renderRelease";
-import { etcdctlFunction, servingFunction, statusColumnFunction } from "../shell/etcdctl";
+import { etcdctlFunction, memberRow, memberRows, servingFunction, statusColumnFunction } from "../shell/etcdctl";
 import { renderOwnerGuard, restorePendingGuard } from "../shell/guards";
 import { scriptHeader, shq, untilDeadline, yq } from "../shell/script";
 import { allowedCnYaml, rendersSnapshotCount } from "../spec/etcdVersions";
@@ -407,13 +407,13 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         // for good, and a restart would only fail. The cluster's membership adds it back (renderRejoinScript).
         `other_clients=$(awk -v me="$me" '$1 != me { printf "%s%s", sep, $3; sep = "," }' ${shq(membersFilePath(spec))} 2>/dev/null || true)`,
         `list=""; [ -z "$other_clients" ] || list=$(ctl --endpoints "$other_clients" member list -w simple 2>/dev/null) || true`,
-        `if [ -n "$list" ] && [ -z "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} -v n="$me" '$4 == u || $3 == n')" ]; then`,
+        `if [ -n "$list" ] && [ -z "$(echo "$list" | ${memberRows(`${memberRow.peerUrls} == u || ${memberRow.name} == n`, { u: shq(peerUrl(spec, member)), n: `"$me"` })})" ]; then`,
         `  echo "$me is not a member of the cluster (removed by hand?): not restarted; pulumi up --refresh adds it back (the cluster's membership step)"`,
         `  exit 0`,
         `fi`,
         // Listed as started (it published client URLs), yet this host has no data: the data dir was
         // wiped. etcd would refuse to start as that member again; it has to be added back as a new one.
-        `if [ -n "$list" ] && [ ! -d ${shq(spec.dirs.data)}/member ] && [ -n "$(echo "$list" | awk -F', ' -v u=${shq(peerUrl(spec, member))} '$4 == u && $5 != ""')" ]; then`,
+        `if [ -n "$list" ] && [ ! -d ${shq(spec.dirs.data)}/member ] && [ -n "$(echo "$list" | ${memberRows(`${memberRow.peerUrls} == u && ${memberRow.clientUrls} != ""`, { u: shq(peerUrl(spec, member)) })})" ]; then`,
         `  echo "$me has no data on this host, but the cluster lists it as started (data dir wiped?): not restarted; pulumi up --refresh adds it back as a new member (the cluster's membership step)"`,
         `  exit 0`,
         `fi`,
@@ -424,7 +424,7 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         `old_pid=$(systemctl show -p MainPID --value ${paths.unitName})`,
         `[ -n "$list" ] || list=$(ctl --endpoints "$local_ep" member list -w simple 2>/dev/null) || true`,
         `voters=0; up=0; named=""`,
-        `for row in $(echo "$list" | awk -F', ' '$1 != "" && $6 != "true" { print ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5 }'); do`,
+        `for row in $(echo "$list" | ${memberRows(`${memberRow.id} != "" && ${memberRow.isLearner} != "true" { print (${memberRow.name} == "" ? "(unstarted)" : ${memberRow.name}) "|" ${memberRow.peerUrls} "|" ${memberRow.clientUrls} }`)}); do`,
         `  name=\${row%%|*}; rest=\${row#*|}; peer=\${rest%%|*}; client=\${rest#*|}`,
         `  voters=$((voters + 1))`,
         `  if [ "$name" = "$me" ] || [ "$peer" = ${shq(peerUrl(spec, member))} ]; then state="this member"; elif serving "$client"; then state=up; up=$((up + 1)); else state=down; fi`,
@@ -441,7 +441,7 @@ function renderRestart(spec: ClusterSpec, member: MemberSpec, inputsDigest: stri
         `fi`,
         `if [ "$(col "$local_ep" "IS LEADER" 2>/dev/null)" = true ]; then`,
         `  for to in $(${handoffOrder(spec)}); do`,
-        `    line=$(echo "$list" | awk -F', ' -v n="$to" '$3 == n && $2 == "started" && $6 != "true" { print $1 " " $5 }')`,
+        `    line=$(echo "$list" | ${memberRows(`${memberRow.name} == n && ${memberRow.status} == "started" && ${memberRow.isLearner} != "true" { print ${memberRow.id} " " ${memberRow.clientUrls} }`, { n: `"$to"` })})`,
         `    [ -n "$line" ] || continue`,
         `    serving "\${line#* }" || continue`,
         `    if ctl --endpoints "$local_ep" move-leader "\${line%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to $to"; break; fi`,

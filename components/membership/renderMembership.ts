@@ -5,7 +5,7 @@
  * left to do, so a run killed half-way converges on the next `up`.
  */
 import * as paths from "../base/paths";
-import { etcdctlFunction, etcdctlTls, servingFunction, statusColumnFunction } from "../shell/etcdctl";
+import { etcdctlFunction, etcdctlTls, memberRow, memberRows, servingFunction, statusColumnFunction } from "../shell/etcdctl";
 import { renderOwnerGuard, restorePendingGuard } from "../shell/guards";
 import { scriptHeader, shq, untilDeadline } from "../shell/script";
 import { clientUrl, configPath, membersFilePath, peerUrl } from "../spec/where";
@@ -66,8 +66,9 @@ function ctlFunction(spec: ClusterSpec): string {
 
 /** awk over the members file and a member list: the list as name=peerURL, nameless members named from the file. */
 function membersAsInitialCluster(spec: ClusterSpec): string {
-    return `awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next }` +
-        ` { name = $3; if (name == "") name = known[$4]; if (name == "") name = "member-" $1; printf "%s%s=%s", sep, name, $4; sep = "," } END { print "" }' ${shq(membersFilePath(spec))} -`;
+    const program = `NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next }` +
+        ` { name = ${memberRow.name}; if (name == "") name = known[${memberRow.peerUrls}]; if (name == "") name = "member-" ${memberRow.id}; printf "%s%s=%s", sep, name, ${memberRow.peerUrls}; sep = "," } END { print "" }`;
+    return `${memberRows(program)} ${shq(membersFilePath(spec))} -`;
 }
 
 /** Shell lines setting `others` to the other members' client URLs, space-separated, from the members file. */
@@ -84,12 +85,12 @@ function otherClientUrls(spec: ClusterSpec, separator: " " | ","): string {
  */
 function removeOldRegistration(spec: ClusterSpec): string[] {
     return [
-        `old=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v n="$me" -v u="$my_peer" '$3 == n && $4 != u')`,
+        `old=$(ctl --endpoints "$endpoint" member list -w simple | ${memberRows(`${memberRow.name} == n && ${memberRow.peerUrls} != u`, { n: `"$me"`, u: `"$my_peer"` })})`,
         `if [ -n "$old" ]; then`,
-        `  old_id=$(echo "$old" | awk -F', ' '{print $1}'); old_peer=$(echo "$old" | awk -F', ' '{print $4}'); old_client=$(echo "$old" | awk -F', ' '{print $5}')`,
+        `  old_id=$(echo "$old" | ${memberRows(`{print ${memberRow.id}}`)}); old_peer=$(echo "$old" | ${memberRows(`{print ${memberRow.peerUrls}}`)}); old_client=$(echo "$old" | ${memberRows(`{print ${memberRow.clientUrls}}`)})`,
         `  if [ -n "$old_client" ] && ctl --endpoints "$old_client" endpoint health >/dev/null 2>&1; then old_state="still healthy"; else old_state="down"; fi`,
         `  voters=0; voters_up=0`,
-        `  for row in $(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v id="$old_id" '$1 != id && $6 != "true" {print $1 "|" $5}'); do`,
+        `  for row in $(ctl --endpoints "$endpoint" member list -w simple | ${memberRows(`${memberRow.id} != id && ${memberRow.isLearner} != "true" {print ${memberRow.id} "|" ${memberRow.clientUrls}}`, { id: `"$old_id"` })}); do`,
         `    voters=$((voters + 1)); if [ -n "\${row#*|}" ] && ctl --endpoints "\${row#*|}" endpoint health >/dev/null 2>&1; then voters_up=$((voters_up + 1)); fi`,
         `  done`,
         `  if [ "$voters_up" -lt $(( voters / 2 + 1 )) ]; then`,
@@ -138,9 +139,9 @@ function handOffAdoptedLeadership(spec: ClusterSpec, member: MemberSpec): string
         otherClientUrls(spec, ","),
         statusColumnFunction,
         `list=$(ctl --endpoints "$others" --dial-timeout=2s --command-timeout=3s member list -w simple 2>/dev/null) || list=""`,
-        `old=$(echo "$list" | awk -F', ' -v a=${shq(`//${urlHost(member.address)}:`)} 'index($5, a) > 0 { print $1 " " $5; exit }')`,
+        `old=$(echo "$list" | ${memberRows(`index(${memberRow.clientUrls}, a) > 0 { print ${memberRow.id} " " ${memberRow.clientUrls}; exit }`, { a: shq(`//${urlHost(member.address)}:`) })})`,
         `if [ -n "$old" ] && [ "$(col "\${old#* }" "IS LEADER" 2>/dev/null)" = true ]; then`,
-        `  to=$(echo "$list" | awk -F', ' -v id="\${old%% *}" '$1 != id && $2 == "started" && $6 == "false" { print $1 " " $3; exit }')`,
+        `  to=$(echo "$list" | ${memberRows(`${memberRow.id} != id && ${memberRow.status} == "started" && ${memberRow.isLearner} == "false" { print ${memberRow.id} " " ${memberRow.name}; exit }`, { id: `"\${old%% *}"` })})`,
         `  if [ -n "$to" ] && ctl --endpoints "\${old#* }" move-leader "\${to%% *}" >/dev/null 2>&1; then echo "$me: handed leadership to \${to#* } before taking over" >&2; fi`,
         `fi`,
     ];
@@ -281,11 +282,11 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec, run: Joi
             `exit 1`,
         ] : []),
         ...removeOldRegistration(spec),
-        `mine=$(ctl --endpoints "$endpoint" member list -w simple | awk -F', ' -v u="$my_peer" '$4 == u')`,
+        `mine=$(ctl --endpoints "$endpoint" member list -w simple | ${memberRows(`${memberRow.peerUrls} == u`, { u: `"$my_peer"` })})`,
         // Listed with client URLs (it published them, so it once started), yet this host has no
         // data: the member that started is gone. (Bootstrap members carry names before they start.)
-        `if [ -n "$mine" ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ] && [ ! -d ${data}/member ]; then`,
-        `  id=$(echo "$mine" | awk -F', ' '{print $1}')`,
+        `if [ -n "$mine" ] && [ -n "$(echo "$mine" | ${memberRows(`{print ${memberRow.clientUrls}}`)})" ] && [ ! -d ${data}/member ]; then`,
+        `  id=$(echo "$mine" | ${memberRows(`{print ${memberRow.id}}`)})`,
         `  echo "$me: registered as $id and once started, but this host has no data: removing the stale registration" >&2`,
         `  ctl --endpoints "$endpoint" member remove "$id" >&2`,
         `  mine=""`,
@@ -301,7 +302,7 @@ export function renderJoinScript(spec: ClusterSpec, member: MemberSpec, run: Joi
         `    echo "member add of $me (as a learner) failed: $(echo "$out" | grep -v '^{"level"')" >&2`,
         `    case "$out" in *"too many learner"*)`,
         // Name the learner(s) in the way: name, or peer URL when never started; ID; whether this stack lists it.
-        `      learners=$(ctl --endpoints "$endpoint" member list -w simple 2>/dev/null | awk -F', ' 'NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next } $6 == "true" { printf "%s%s (ID %s, %s, %s)", sep, ($3 == "" ? $4 : $3), $1, ($3 == "" ? "never started" : "started, not caught up yet"), (($4 in known) ? "member " known[$4] " of this stack" : "not in this stack"); sep = "; " }' ${shq(membersFilePath(spec))} -)`,
+        `      learners=$(ctl --endpoints "$endpoint" member list -w simple 2>/dev/null | ${memberRows(`NR == FNR { split($0, f, " "); known[f[2]] = f[1]; next } ${memberRow.isLearner} == "true" { printf "%s%s (ID %s, %s, %s)", sep, (${memberRow.name} == "" ? ${memberRow.peerUrls} : ${memberRow.name}), ${memberRow.id}, (${memberRow.name} == "" ? "never started" : "started, not caught up yet"), ((${memberRow.peerUrls} in known) ? "member " known[${memberRow.peerUrls}] " of this stack" : "not in this stack"); sep = "; " }`)} ${shq(membersFilePath(spec))} -)`,
         `      echo "etcd allows one learner at a time (by default) and the cluster has: \${learners:-another learner (etcdctl member list shows it)}." >&2`,
         `      echo "What to do: a learner of this stack is promoted by its own promote step once it has caught up (check journalctl -u ${paths.unitName} on its host), so run pulumi up again; a learner not in this stack is removed with etcdctl member remove <ID>, then run pulumi up again." >&2 ;;`,
         `    esac`,
@@ -335,7 +336,7 @@ function settleAdopted(spec: ClusterSpec): string[] {
         `  deadline=$(( $(date +%s) + ${spec.healthTimeoutSeconds} ))`,
         ...untilDeadline(`ctl --endpoints "$local_ep" endpoint health >/dev/null 2>&1`, `$me (adopted) not healthy after ${spec.healthTimeoutSeconds}s`).map((l) => `  ${l}`),
         `  id=$(col "$local_ep" ID)`,
-        `  peer=$(ctl --endpoints "$local_ep" member list -w simple | awk -F', ' -v id="$id" '$1 == id {print $4}')`,
+        `  peer=$(ctl --endpoints "$local_ep" member list -w simple | ${memberRows(`${memberRow.id} == id {print ${memberRow.peerUrls}}`, { id: `"$id"` })})`,
         `  if [ "$peer" != "$my_peer" ]; then`,
         `    ctl --endpoints "$local_ep" member update "$id" --peer-urls="$my_peer" >/dev/null`,
         `    echo "$me (adopted) now reached by its peers at $my_peer (was $peer)"`,
@@ -363,10 +364,10 @@ export function renderPromoteScript(spec: ClusterSpec, member: MemberSpec): stri
         ...settleAdopted(spec),
         `promoted() {`,
         `  list=$(ctl --endpoints "$others" member list -w simple 2>/dev/null) || list=""`,
-        `  mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')`,
+        `  mine=$(echo "$list" | ${memberRows(`${memberRow.peerUrls} == u`, { u: `"$my_peer"` })})`,
         `  case "$mine" in`,
         `    *", false") echo "$me is a voting member"; return 0 ;;`,
-        `    *", true") id=$(echo "$mine" | awk -F', ' '{print $1}'); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }`,
+        `    *", true") id=$(echo "$mine" | ${memberRows(`{print ${memberRow.id}}`)}); out=$(ctl --endpoints "$others" member promote "$id" 2>&1) && { echo "$me promoted from learner to voting member"; return 0; }`,
         `      next="$me is still a learner (ID $id): it has not caught up with the leader. Check its journal (below), its disk and its network to the other members, then run pulumi up again; to give up on it, take it out of etcd:members and run pulumi up (that removes it from the cluster)" ;;`,
         // Removed by hand (a member list is linearizable since etcd 3.5: this answer is the cluster's):
         // the restart left it stopped; the membership step, after every service step, adds it back.
@@ -396,7 +397,7 @@ function quorumOfStayingMembers(spec: ClusterSpec): string[] {
         servingFunction,
         statusColumnFunction,
         `staying=0; staying_up=0; leaving_down=""; leaving_up=""`,
-        `for row in $(listed | awk -F', ' '{print $1 "|" ($3 == "" ? "(unstarted)" : $3) "|" $4 "|" $5 "|" $6}'); do`,
+        `for row in $(listed | ${memberRows(`{print ${memberRow.id} "|" (${memberRow.name} == "" ? "(unstarted)" : ${memberRow.name}) "|" ${memberRow.peerUrls} "|" ${memberRow.clientUrls} "|" ${memberRow.isLearner}}`)}); do`,
         `  id=\${row%%|*}; rest=\${row#*|}; name=\${rest%%|*}; rest=\${rest#*|}; peer=\${rest%%|*}; rest=\${rest#*|}; client=\${rest%%|*}; learner=\${rest#*|}`,
         `  if is_desired "$peer"; then`,
         `    [ "$learner" != true ] || continue`,
@@ -538,10 +539,10 @@ export function renderRejoinScript(spec: ClusterSpec, member: MemberSpec): strin
         `tmp=""; js=""`,
         `trap 'rm -f "$tmp" "$js"' EXIT`,
         `list=$(ctl --endpoints "$others" member list -w simple) || { echo "$me: no other member answers (at $others): cannot add it back" >&2; exit 1; }`,
-        `mine=$(echo "$list" | awk -F', ' -v u="$my_peer" '$4 == u')`,
+        `mine=$(echo "$list" | ${memberRows(`${memberRow.peerUrls} == u`, { u: `"$my_peer"` })})`,
         // Listed as started (it published client URLs) with no data on this host: the data dir was
         // wiped; the join below removes that registration before adding the member again.
-        `if [ -n "$mine" ] && [ ! -d ${data}/member ] && [ -n "$(echo "$mine" | awk -F', ' '{print $5}')" ]; then`,
+        `if [ -n "$mine" ] && [ ! -d ${data}/member ] && [ -n "$(echo "$mine" | ${memberRows(`{print ${memberRow.clientUrls}}`)})" ]; then`,
         `  echo "$me has no data on its host but the cluster lists it as started (data dir wiped?): adding it back as a new member"`,
         `  mine=""`,
         `elif [ -z "$mine" ]; then`,
@@ -594,7 +595,7 @@ export function renderHealthGateScript(spec: ClusterSpec): string {
         etcdctlFunction(spec, "--command-timeout=5s"),
         `want=${shq(expected)}`,
         `endpoints=${shq(spec.members.map((m) => clientUrl(spec, m)).join(","))}`,
-        `listed() { got=$(ctl --endpoints https://127.0.0.1:${spec.ports.client} member list -w simple 2>/dev/null | awk -F', ' '$2 == "started" {print $3}' | sort | paste -sd, -) && [ "$got" = "$want" ]; }`,
+        `listed() { got=$(ctl --endpoints https://127.0.0.1:${spec.ports.client} member list -w simple 2>/dev/null | ${memberRows(`${memberRow.status} == "started" {print ${memberRow.name}}`)} | sort | paste -sd, -) && [ "$got" = "$want" ]; }`,
         `until listed && ctl --endpoints "$endpoints" endpoint health >/dev/null 2>&1; do`,
         `  if [ "$(date +%s)" -ge "$deadline" ]; then`,
         `    if ! listed; then echo "the cluster lists [$got] as started members, expected [$want] (asked on $(hostname))" >&2; exit 1; fi`,

@@ -1,6 +1,7 @@
 /**
  * etcdctl in a host script: the `ctl` function authenticated as the member, and the shell functions
- * built on it that every concern shares (one column of `endpoint status`, `serving`). Pure.
+ * built on it that every concern shares (one column of `endpoint status`, `serving`), and the reading of
+ * `member list` rows (memberRow, memberRows). Pure.
  */
 import * as paths from "../base/paths";
 import { ClusterSpec } from "../spec/types";
@@ -34,3 +35,16 @@ export const statusColumnFunction = `col() { ctl --endpoints "$1" endpoint statu
  * still votes: the liveness every quorum count uses. Needs a `ctl` function.
  */
 export const servingFunction = `serving() { [ -n "$1" ] && ctl --endpoints "$1" endpoint status -w fields 2>/dev/null | grep -q '^"Leader" : [1-9]'; }`;
+
+/**
+ * The fields of a `member list -w simple` row as awk reads it with `-F', '`: etcd prints
+ * `ID, status, name, peer URLs, client URLs, is learner` (an unstarted member has no name and no
+ * client URLs). Every script that reads the member list names its fields through this, so the
+ * format is spelled once; membershipProvider.ts parses the same rows in TypeScript.
+ */
+export const memberRow = { id: "$1", status: "$2", name: "$3", peerUrls: "$4", clientUrls: "$5", isLearner: "$6" } as const;
+
+/** awk over `member list -w simple` rows: `vars` passed as `-v name=value` (shell words), then `program`, written with memberRow's fields. */
+export function memberRows(program: string, vars: Record<string, string> = {}): string {
+    return ["awk -F', '", ...Object.entries(vars).map(([k, v]) => `-v ${k}=${v}`), `'${program}'`].join(" ");
+}
