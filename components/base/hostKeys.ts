@@ -64,7 +64,11 @@ export function lookupKnownHost(text: string, host: string, port: number): strin
     return found.sort((a, b) => rank(a) - rank(b))[0];
 }
 
-/** An SSH key's fingerprint as `ssh-keygen -l` prints it. */
+/**
+ * An SSH key's fingerprint as `ssh-keygen -l` prints it. The dynamic providers' ssh2 connections
+ * call it, so it is serialized with them: it requires crypto itself, as a captured module import
+ * (esModuleInterop's wrapper of crypto) cannot be serialized (tests/unit/providerSerialization.test.ts).
+ */
 export function fingerprint(blob: Buffer): string {
-    return "SHA256:" + crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+    return "SHA256:" + require("crypto").createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
 }
