@@ -4,7 +4,7 @@ import { Timed, formatSummary, partOf, seconds } from "../summaryTable";
 
 describe("summary table: each test file's time by part, the slowest tests", () => {
     it("names each file's part from its path", () => {
-        assert.equal(partOf("tests/unit/host/ssh.test.ts"), "unit");
+        assert.equal(partOf("tests/unit/ssh.test.ts"), "unit");
         assert.equal(partOf("tests/engine/policy.test.ts"), "engine");
         assert.equal(partOf("/work/main/tests/lab/cluster.test.ts"), "lab");
         assert.equal(partOf("(no file)"), "other");
@@ -16,9 +16,9 @@ describe("summary table: each test file's time by part, the slowest tests", () =
         const text = formatSummary({
             files: [
                 { file: "tests/lab/cluster.test.ts", passed: 12, failed: 1, skipped: 0, ms: 312_400 },
-                { file: "tests/unit/spec/spec.test.ts", passed: 40, failed: 0, skipped: 0, ms: 900 },
+                { file: "tests/unit/spec.test.ts", passed: 40, failed: 0, skipped: 0, ms: 900 },
                 { file: "tests/engine/policy.test.ts", passed: 6, failed: 0, skipped: 0, ms: 41_000 },
-                { file: "tests/unit/host/ssh.test.ts", passed: 6, failed: 0, skipped: 0, ms: 1_240 },
+                { file: "tests/unit/ssh.test.ts", passed: 6, failed: 0, skipped: 0, ms: 1_240 },
                 { file: "tests/lab/lab.test.ts", passed: 0, failed: 0, skipped: 5, ms: 30 },
             ],
             slowest: [],
@@ -28,8 +28,8 @@ describe("summary table: each test file's time by part, the slowest tests", () =
         assert.equal(text, [
             "Time per test file (wall clock, hooks included), by part:",
             "  part    file                         passed  failed  skipped     time",
-            "  unit    tests/unit/host/ssh.test.ts            6       0        0    1.2 s",
-            "  unit    tests/unit/spec/spec.test.ts          40       0        0    0.9 s",
+            "  unit    tests/unit/ssh.test.ts            6       0        0    1.2 s",
+            "  unit    tests/unit/spec.test.ts          40       0        0    0.9 s",
             "  unit    total (2 files)                  46       0        0    2.1 s",
             "  engine  tests/engine/policy.test.ts       6       0        0   41.0 s",
             "  engine  total (1 file)                    6       0        0   41.0 s",
@@ -46,7 +46,7 @@ describe("summary table: each test file's time by part, the slowest tests", () =
             files: [
                 { file: "tests/lab/cluster.test.ts", passed: 12, failed: 0, skipped: 0, ms: 312_400, engineRuns: 7, engineMs: 250_000 },
                 { file: "tests/lab/drift.test.ts", passed: 5, failed: 0, skipped: 0, ms: 200_000, engineRuns: 2, engineMs: 90_060 },
-                { file: "tests/unit/spec/spec.test.ts", passed: 40, failed: 0, skipped: 0, ms: 900 },
+                { file: "tests/unit/spec.test.ts", passed: 40, failed: 0, skipped: 0, ms: 900 },
             ],
             slowest: [],
             totalMs: 520_000,
@@ -54,7 +54,7 @@ describe("summary table: each test file's time by part, the slowest tests", () =
         assert.equal(text, [
             "Time per test file (wall clock, hooks included) and the engine runs in it, by part:",
             "  part  file                       passed  failed  skipped     time  engine runs  engine time",
-            "  unit  tests/unit/spec/spec.test.ts        40       0        0    0.9 s            0        0.0 s",
+            "  unit  tests/unit/spec.test.ts        40       0        0    0.9 s            0        0.0 s",
             "  unit  total (1 file)                 40       0        0    0.9 s            0        0.0 s",
             "  lab   tests/lab/cluster.test.ts      12       0        0  312.4 s            7      250.0 s",
             "  lab   tests/lab/drift.test.ts         5       0        0  200.0 s            2       90.1 s",

@@ -18,7 +18,7 @@ import { five, stack, three } from "../planFixtures";
 import { golden } from "../golden";
 
 const repoRoot = path.join(__dirname, "..", "..", "..");
-const goldenDir = path.join(__dirname, "..", "..", "golden");
+const goldenDir = path.join(__dirname, "..", "..", "golden", "plan");
 
 /** What `pulumi preview` prints for that edit, cut short (the workflow passes the real one). */
 const fakePreview = [
