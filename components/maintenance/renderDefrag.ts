@@ -7,7 +7,7 @@
  */
 import * as paths from "../base/paths";
 import { statusColumnFunction } from "../shell/etcdctl";
-import { shq } from "../shell/script";
+import { installedScriptHeader, shq } from "../shell/script";
 import { clientUrl } from "../spec/where";
 import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
 import { ClusterSpec, DefragSpec } from "../spec/types";
@@ -19,9 +19,7 @@ export function defragCertPath(spec: ClusterSpec, file: keyof typeof paths.defra
 export function renderDefragScript(spec: ClusterSpec): string {
     const endpoints = spec.members.map((m) => clientUrl(spec, m));
     return [
-        `#!/bin/sh`,
-        `# Managed by etcd-stack: defragments every member in turn, the leader last (run by ${paths.defragTimerName}).`,
-        `set -eu`,
+        ...installedScriptHeader(`defragments every member in turn, the leader last (run by ${paths.defragTimerName}).`),
         `ctl() { ${paths.binDir}/etcdctl --cacert ${shq(`${spec.dirs.pki}/${paths.pkiFiles.ca}`)}` +
         ` --cert ${shq(defragCertPath(spec, "cert"))} --key ${shq(defragCertPath(spec, "key"))} --command-timeout=10s "$@"; }`,
         statusColumnFunction,

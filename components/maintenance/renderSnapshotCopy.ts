@@ -9,7 +9,7 @@
  */
 import * as net from "net";
 import * as paths from "../base/paths";
-import { shq } from "../shell/script";
+import { installedScriptHeader, shq } from "../shell/script";
 import { ClusterSpec, MemberSpec, SnapshotCopySpec } from "../spec/types";
 
 export function snapshotCopyPath(spec: ClusterSpec, file: keyof typeof paths.snapshotCopyFiles): string {
@@ -68,9 +68,7 @@ export function renderSnapshotCopyScript(spec: ClusterSpec, copy: SnapshotCopySp
         "-o ServerAliveCountMax=4",
     ].join(" ");
     return [
-        `#!/bin/sh`,
-        `# Managed by etcd-stack: copies a checked snapshot of ${member.name} to ${target}/ (run by ${paths.snapshotScriptPath}).`,
-        `set -eu`,
+        ...installedScriptHeader(`copies a checked snapshot of ${member.name} to ${target}/ (run by ${paths.snapshotScriptPath}).`),
         `file=$1`,
         `name=$(basename "$file")`,
         // The path comes from the snapshot script; anything else is refused before it reaches sftp's commands.

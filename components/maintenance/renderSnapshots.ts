@@ -3,7 +3,7 @@
  * oneshot unit and the timer. A failed snapshot is a failed unit (`systemctl --failed`, the journal).
  */
 import * as paths from "../base/paths";
-import { shq } from "../shell/script";
+import { installedScriptHeader, shq } from "../shell/script";
 import { ClusterSpec, SnapshotSpec } from "../spec/types";
 import { renderDisableTimerScript, renderEnableTimerScript, renderOneshotUnit, renderTimerUnit } from "./renderTimer";
 
@@ -15,9 +15,7 @@ export function snapshotCertPath(spec: ClusterSpec, file: keyof typeof paths.sna
 export function renderSnapshotScript(spec: ClusterSpec, snapshots: SnapshotSpec): string {
     const dir = shq(paths.snapshotDir);
     return [
-        `#!/bin/sh`,
-        `# Managed by etcd-stack: a scheduled snapshot of this member (run by ${paths.snapshotTimerName}).`,
-        `set -eu`,
+        ...installedScriptHeader(`a scheduled snapshot of this member (run by ${paths.snapshotTimerName}).`),
         `install -d -m 0700 -o root -g root ${dir}`,
         `file=${dir}/scheduled-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).db`,
         // etcdctl saves through a temporary file of its own, "<name>.part": a save that fails or is

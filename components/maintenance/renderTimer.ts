@@ -3,7 +3,7 @@
  * defragmentation): the oneshot unit, the timer, and the scripts that enable and disable it.
  */
 import * as paths from "../base/paths";
-import { shq } from "../shell/script";
+import { scriptHeader, shq } from "../shell/script";
 
 /** The oneshot service a timer starts: runs `execStart` once etcd's unit is up; `extra` adds [Service] lines. */
 export function renderOneshotUnit(description: string, execStart: string, extra: string[] = []): string {
@@ -42,8 +42,7 @@ export function renderTimerUnit(description: string, onCalendar: string): string
 /** Checks the calendar expression on the host (`key` names the config setting), then enables the timer. */
 export function renderEnableTimerScript(key: string, timer: string, onCalendar: string): string {
     const what = key.split(".")[0];
-    return [
-        `set -eu`,
+    return scriptHeader + [
         // The whole message in single quotes: the expression is data here too, never inside "…".
         `systemd-analyze calendar ${shq(onCalendar)} >/dev/null 2>&1 || { echo ${shq(`${key} "${onCalendar}" is not a systemd calendar expression (systemd-analyze calendar)`)} >&2; exit 1; }`,
         `systemctl daemon-reload`,
@@ -56,8 +55,7 @@ export function renderEnableTimerScript(key: string, timer: string, onCalendar: 
 
 /** Disables the timer and forgets a failed last run; `kept` says what stays on the host. */
 export function renderDisableTimerScript(what: string, timer: string, unit: string, kept: string): string {
-    return [
-        `set -eu`,
+    return scriptHeader + [
         `systemctl disable --now ${timer} >/dev/null 2>&1 || true`,
         `systemctl reset-failed ${unit} >/dev/null 2>&1 || true`,
         `echo "${what} off on $(hostname)${kept}"`,

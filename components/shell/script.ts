@@ -18,6 +18,11 @@ export function yq(value: string): string {
 /** The first line of every host script: stop at the first failure and on unset variables. */
 export const scriptHeader = "set -eu\n";
 
+/** The first lines of a script installed on a host (a timer's job): the interpreter, what it is and who manages it, then the header. */
+export function installedScriptHeader(what: string): string[] {
+    return [`#!/bin/sh`, `# Managed by etcd-stack: ${what}`, scriptHeader.trimEnd()];
+}
+
 /**
  * `until <condition>` retried every 0.2 s (a restart or a promotion is done a moment after it
  * can be seen, and a roll pays each wait once per member); past `$deadline` it fails with
