@@ -5,26 +5,17 @@
  * disables the timer.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { hostTimer } from "./hostTimer";
+import { TimerJobPlace, hostTimer } from "./hostTimer";
 import * as paths from "../base/paths";
-import { CertificateAuthority, KeyAlgorithm, LeafCertificate } from "../pki/pki";
-import { Connection } from "../host/remoteStep";
+import { LeafCertificate } from "../pki/pki";
 import {
     defragCertPath, renderDefragScript, renderDefragTimer, renderDefragUnit, renderDisableDefragScript, renderEnableDefragScript,
 } from "./renderDefrag";
-import { ClusterSpec, DefragSpec, MemberSpec } from "../spec/types";
+import { DefragSpec } from "../spec/types";
 
-export interface ScheduledDefragArgs {
-    spec: ClusterSpec;
+/** `after`: the membership step, so the timer starts once the whole cluster runs with the stack's members. */
+export interface ScheduledDefragArgs extends TimerJobPlace {
     defrag: DefragSpec;
-    /** The member whose host runs the timer. */
-    member: MemberSpec;
-    /** SSH connection to that member's host (secret). */
-    connection: pulumi.Input<Connection>;
-    ca: CertificateAuthority;
-    algorithm: KeyAlgorithm;
-    /** The membership step: the timer starts once the whole cluster runs with the stack's members. */
-    after: pulumi.Resource[];
 }
 
 export class ScheduledDefrag extends pulumi.ComponentResource {

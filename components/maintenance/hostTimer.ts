@@ -17,15 +17,21 @@ export interface JobFile {
     content: string;
 }
 
-export interface HostTimerArgs {
+/** Where a timer job runs and what it takes from the cluster: shared by every job's Args (snapshots, defrag). */
+export interface TimerJobPlace {
     spec: ClusterSpec;
+    /** The member whose host runs the timer. */
     member: MemberSpec;
-    /** SSH connection to the member's host (secret). */
+    /** SSH connection to that member's host (secret). */
     connection: pulumi.Input<Connection>;
+    /** The CA that signs the job's client certificate. */
     ca: CertificateAuthority;
     algorithm: KeyAlgorithm;
-    /** What the job's files wait for. */
+    /** What the job's files wait for: the member's service (snapshots), the membership step (defrag). */
     after: pulumi.Resource[];
+}
+
+export interface HostTimerArgs extends TimerJobPlace {
     /** The job's client certificate: its name among the stack's certificates, its CN, where its files go. */
     client: { name: string; commonName: string; certPath: string; keyPath: string };
     script: JobFile;

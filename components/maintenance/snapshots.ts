@@ -7,26 +7,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { hostTimer } from "./hostTimer";
+import { TimerJobPlace, hostTimer } from "./hostTimer";
 import * as paths from "../base/paths";
-import { CertificateAuthority, KeyAlgorithm, LeafCertificate } from "../pki/pki";
-import { Connection } from "../host/remoteStep";
+import { LeafCertificate } from "../pki/pki";
 import { renderSnapshotCopyKnownHosts, renderSnapshotCopyScript, snapshotCopyAuthorizedKey, snapshotCopyPath } from "./renderSnapshotCopy";
 import {
     renderDisableSnapshotsScript, renderEnableSnapshotsScript, renderSnapshotScript, renderSnapshotTimer, renderSnapshotUnit, snapshotCertPath,
 } from "./renderSnapshots";
-import { ClusterSpec, MemberSpec, SnapshotSpec } from "../spec/types";
+import { SnapshotSpec } from "../spec/types";
 
-export interface ScheduledSnapshotsArgs {
-    spec: ClusterSpec;
+/** `after`: the member's service, so snapshots start once it runs. */
+export interface ScheduledSnapshotsArgs extends TimerJobPlace {
     snapshots: SnapshotSpec;
-    member: MemberSpec;
-    /** SSH connection to the member's host (secret). */
-    connection: pulumi.Input<Connection>;
-    ca: CertificateAuthority;
-    algorithm: KeyAlgorithm;
-    /** The member's service: snapshots start once it runs. */
-    after: pulumi.Resource[];
 }
 
 export class ScheduledSnapshots extends pulumi.ComponentResource {
