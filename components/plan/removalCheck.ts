@@ -92,18 +92,12 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
             throw new Error(`refusing to replace every member at once (${leaving.join(", ")} leave, none stays): ` +
                 "keep a quorum of the current members in etcd:members while others are added or removed; nothing was changed");
         }
-        const silent: string[] = [];
-        for (const name of staying) {
-            try {
-                await withClient(name, news.connections[name], (client) => runScript(client, `${name} removal check`, news.script, ""));
-                return { outs: news };
-            } catch (e) {
-                const message = (e as Error).message;
-                // This member's etcd does not answer: ask the next one that stays.
-                if (!/\(exit 3\)/.test(message)) throw e;
-                silent.push(message);
-            }
+        const asked = await askStaying(news, staying);
+        if ("answered" in asked) {
+            if (asked.refusal) throw asked.refusal;
+            return { outs: news };
         }
+        const silent = asked.silent;
         if (leaving.length > 0) {
             throw new Error(`refusing to remove ${leaving.join(", ")}: no member that stays answers, so the quorum cannot be checked; nothing was changed\n${silent.join("\n")}`);
         }
@@ -120,17 +114,33 @@ export const removalCheckProvider: pulumi.dynamic.ResourceProvider = {
  * (its own steps would).
  */
 async function refuseIfServing(news: RemovalCheckInputs, staying: string[], joining: string[]): Promise<void> {
+    const asked = await askStaying(news, staying);
+    if (!("answered" in asked)) return;
+    throw new Error(`refusing to move or add ${joining.join(", ")} beside the restore of snapshot ${news.restore}: the running cluster still answers ` +
+        `with a quorum (${asked.answered}'s etcd is healthy), so their joins would find it, not the restored one. Restore first with the members as they are, ` +
+        "remove etcd:restore, then move or add members (a quorum loss is the case for both at once: docs/disaster-recovery.md); nothing was changed");
+}
+
+/**
+ * Runs the check script on the members that stay, in turn, until one's etcd answers with a quorum:
+ * that member, and the check's refusal (exit 1) if it refused. A member whose etcd does not answer
+ * (exit 3) sends the question to the next; when none answers, their messages. Any other failure (a
+ * host that cannot be reached) is thrown: its own steps would fail too.
+ */
+async function askStaying(news: RemovalCheckInputs, staying: string[]): Promise<{ answered: string; refusal?: Error } | { silent: string[] }> {
+    const silent: string[] = [];
     for (const name of staying) {
         try {
             await withClient(name, news.connections[name], (client) => runScript(client, `${name} removal check`, news.script, ""));
+            return { answered: name };
         } catch (e) {
-            if (/\(exit 3\)/.test((e as Error).message)) continue;
-            if (!/\(exit 1\)/.test((e as Error).message)) throw e;
+            const message = (e as Error).message;
+            if (/\(exit 3\)/.test(message)) silent.push(message);
+            else if (/\(exit 1\)/.test(message)) return { answered: name, refusal: e as Error };
+            else throw e;
         }
-        throw new Error(`refusing to move or add ${joining.join(", ")} beside the restore of snapshot ${news.restore}: the running cluster still answers ` +
-            `with a quorum (${name}'s etcd is healthy), so their joins would find it, not the restored one. Restore first with the members as they are, ` +
-            "remove etcd:restore, then move or add members (a quorum loss is the case for both at once: docs/disaster-recovery.md); nothing was changed");
     }
+    return { silent };
 }
 
 export interface RemovalCheckArgs {
