@@ -7,30 +7,21 @@ import * as net from "net";
 import { ReleaseArch } from "./types";
 
 export const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 export const dnsName = /^(?=.{1,253}$)([a-z0-9*]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
-
 export const semver = /^(\d+)\.(\d+)\.(\d+)$/;
-
 export const sha256Hex = /^[0-9a-f]{64}$/;
-
 export const compactionRetention = /^(\d+)(h|m|s)?$/;
-
 /** An RFC 1123 host name (no wildcard): where SSH connects, printed by the host key check the operator's machine runs. */
 export const hostName = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
-
 /** A POSIX login name (portable characters, no leading hyphen). */
 export const userName = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
-
 /** What a path written into a root script may hold: nothing a shell would read as code, a glob or a separator. */
 export const plainPath = /^[A-Za-z0-9._\/-]+$/;
-
 /** systemd calendar syntax (weekdays, dates, times, ranges, repeats, time zones) and nothing a shell would read. */
 export const calendarText = /^[A-Za-z0-9*][A-Za-z0-9 *:\/,.~_+-]*$/;
-
 /** What a certificate subject field may hold (at most X.509's 64 characters). */
 export const subjectText = /^[A-Za-z0-9][A-Za-z0-9 ._:@=+,-]{0,63}$/;
-
+/** A systemd service unit name (a member that adopts an existing etcd names its unit). */
 export const serviceUnitName = /^[A-Za-z0-9][A-Za-z0-9:_.@-]*\.service$/;
 
 /** True for a name etcd accepts as a member name that is also a DNS label (it goes into cert SANs). */
