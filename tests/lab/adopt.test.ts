@@ -12,10 +12,11 @@ import * as path from "path";
 import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { BoundedWriter, Credentials, Etcdctl, commandTimeoutMs } from "./etcdClient";
+import { Credentials, Etcdctl, commandTimeoutMs } from "./etcdClient";
 import { HandMadeCa, issue, makeCa } from "./handMadePki";
 import { labAvailable, labSsh, labUp } from "./lab";
 import { adminCredentials, indent, labMembers, labStackConfig, labTarball, leftovers, wipeHosts } from "./labStack";
+import { assertMembersAre, upUnderWriter } from "./labCluster";
 
 const legacyUnit = "etcd-legacy.service";
 const legacyData = "/var/lib/etcd-legacy";
@@ -90,11 +91,8 @@ describe("lab: adopting a standalone etcd with data (real engine)", function () 
         const outputs = await scratch.stack.outputs();
         const admin: Credentials = await adminCredentials(scratch, etcdctl);
         const endpoints = String(outputs["clientEndpoints"].value);
-        const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-        assert.strictEqual(list.code, 0, list.out);
-        const rows = list.out.trim().split("\n").map((l) => l.split(", ")).sort((a, b) => a[2].localeCompare(b[2]));
-        assert.deepStrictEqual(rows.map((f) => [f[2], f[3], f[5]]), labMembers(3).map((m) => [m.name, `https://${m.address}:2380`, "false"]));
-        assert.strictEqual(rows[0][0], standaloneId, "lab-1 is the standalone member, continued from its data");
+        const listed = await assertMembersAre({ etcdctl, endpoints, admin }, labMembers(3));
+        assert.strictEqual(listed.find((m) => m.name === "lab-1")?.id, standaloneId, "lab-1 is the standalone member, continued from its data");
 
         const got = await etcdctl.run(endpoints, ["get", "adopt/", "--prefix", "-w", "simple"], admin, 60_000);
         assert.strictEqual(got.code, 0, got.out);
@@ -198,14 +196,7 @@ describe("lab: a cluster with plaintext peers moved to TLS peers, one member at 
     });
 
     it("moves every member to the stack and to https peer URLs while a client keeps writing", async () => {
-        const writer = new BoundedWriter(etcdctl, endpoints, client, "lab/plaintext-to-tls").start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin: client }, "lab/plaintext-to-tls");
         console.log(indent(log.output.split("\n").filter((l) => /(now reached|handed leadership).*/.test(l) && /created/.test(l)).join("\n")));
         for (const m of labMembers(3)) {
             assert.match(log.output, new RegExp(`${m.name} \\(adopted\\) now reached by its peers at https://${m.address.replace(/\./g, "\\.")}:2380 \\(was http://`));
@@ -229,9 +220,7 @@ describe("lab: a cluster with plaintext peers moved to TLS peers, one member at 
         const allowedMs = 2000 + (writer.retriedAfterTimeout.length > 0 ? commandTimeoutMs : 0);
         assert.ok(writer.longestWaitMs < allowedMs, `the client waited ${writer.longestWaitMs} ms for an acknowledgement`);
 
-        const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], client);
-        const rows = list.out.trim().split("\n").map((l) => l.split(", ")).sort((a, b) => a[2].localeCompare(b[2]));
-        assert.deepStrictEqual(rows.map((f) => [f[2], f[3], f[5]]), labMembers(3).map((m) => [m.name, `https://${m.address}:2380`, "false"]));
+        await assertMembersAre({ etcdctl, endpoints, admin: client }, labMembers(3));
         const got = await etcdctl.run(endpoints, ["get", "legacy/", "--prefix", "--keys-only"], client, 60_000);
         assert.strictEqual(got.out.trim().split("\n").filter((l) => l !== "").length, keys, "every key of the hand-made cluster is still there");
         for (const h of ["lab1", "lab2", "lab3"]) {

@@ -9,11 +9,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as tls from "tls";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, hostOf, labMembers, labStackConfig, labTarball, mainPid, planRecord, wipeHosts } from "./labStack";
+import { labAvailable, labSsh } from "./lab";
+import { adminCredentials, discardStack, hostOf, labMembers, labStackConfig, labTarball, mainPid, planRecord } from "./labStack";
+import { deployLab, upUnderWriter } from "./labCluster";
 
 const names = labMembers(3).map((m) => m.name);
 
@@ -71,12 +72,8 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(3);
-        wipeHosts(3);
-        scratch = await scratchStack("lab", labStackConfig(3));
-        etcdctl = Etcdctl.extract(labTarball);
-        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        endpoints = labMembers(3).map((m) => `https://${m.address}:2379`).join(",");
+        // Its admin client is not used: each step's clients are named (old CA, new CA).
+        ({ scratch, etcdctl, endpoints } = await deployLab(3, labStackConfig(3)));
         oldClient = await admin("old-ca-admin");
         const o = await scratch.stack.outputs();
         oldPair = { certPem: String(o["adminCertPem"].value), privateKeyPem: String(o["adminKeyPem"].value) };
@@ -90,15 +87,9 @@ describe("lab: CA rotation in three rolled steps, no client of the current CA re
     it("0. a forced renewal of one member's certificate (up --replace) rolls that member only, no client refused", async () => {
         const before = await serverCertificate("10.213.0.12", oldClient);
         const pids = names.map((m) => mainPid(hostOf(m)));
-        const writer = new BoundedWriter(etcdctl, endpoints, oldClient, "lab/ca/renewal").start();
-        try {
-            const up = await scratch.stack.up({
-                replace: ["urn:pulumi:lab::etcd-stack::etcd:index:Cluster$etcd:index:MemberCertificates$etcd:index:LeafCertificate$tls:index/locallySignedCert:LocallySignedCert::lab-2-certs-server-cert"],
-            });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin: oldClient }, "lab/ca/renewal", {
+            replace: ["urn:pulumi:lab::etcd-stack::etcd:index:Cluster$etcd:index:MemberCertificates$etcd:index:LeafCertificate$tls:index/locallySignedCert:LocallySignedCert::lab-2-certs-server-cert"],
+        });
         assert.deepStrictEqual(writer.failed, []);
         assert.deepStrictEqual(await writer.lost(), []);
         const after = await serverCertificate("10.213.0.12", oldClient);

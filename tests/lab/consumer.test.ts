@@ -15,11 +15,12 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { ScratchStack, engineUnavailable, programStack, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, engineUnavailable, programStack, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
-import { freeLoopbackPort, labAvailable, labUp } from "./lab";
-import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { freeLoopbackPort, labAvailable } from "./lab";
+import { discardStack, indent, labMembers, labStackConfig, labTarball } from "./labStack";
+import { deployLab } from "./labCluster";
 
 const pgBin = "/usr/lib/postgresql/15/bin";
 const scope = "consumer";
@@ -79,18 +80,13 @@ describe("lab: a real application (Patroni and PostgreSQL) keeps its leader lock
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball) ??
             (spawnSync("patroni", ["--version"], { encoding: "utf8" }).status === 0 && fs.existsSync(`${pgBin}/initdb`) ? undefined : "patroni or PostgreSQL 15 missing (apt-get install patroni postgresql)"));
-        labUp(5);
-        wipeHosts(5);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-patroni-"));
         fs.chmodSync(dir, 0o755);
-        scratch = await scratchStack("lab", { ...labStackConfig(3), clientCertificates: [
+        ({ scratch, etcdctl, admin } = await deployLab(5, { ...labStackConfig(3), clientCertificates: [
             { name: "patroni", commonName: "patroni", dir: path.join(dir, "etcd") },
             { name: "kube-apiserver", commonName: "kube-apiserver", dir: path.join(dir, "kubeadm") },
             { name: "flannel", commonName: "flannel", dir: path.join(dir, "flannel") },
-        ] });
-        etcdctl = Etcdctl.extract(labTarball);
-        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        admin = await adminCredentials(scratch, etcdctl);
+        ] }));
     });
 
     after(async () => {

@@ -14,11 +14,12 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+import { labAvailable, labFault, labRun, labSsh } from "./lab";
+import { indent, labStackConfig, labTarball, mainPid, wipeHost, wipeHosts } from "./labStack";
+import { assertMembersAre, deployLab } from "./labCluster";
 import { PlanWatch } from "./planCheck";
 
 /** A member list: name → lab host number (address 10.213.0.(10 + n)). */
@@ -46,13 +47,8 @@ describe("lab: disaster recovery after a quorum loss, through the stack (real en
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(7);
-        wipeHosts(7);
-        scratch = await scratchStack("lab", { ...labStackConfig(5), members: on(placedBefore) });
+        ({ scratch, etcdctl, admin } = await deployLab(7, { ...labStackConfig(5), members: on(placedBefore) }));
         plans.attach(scratch);
-        etcdctl = Etcdctl.extract(labTarball);
-        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        admin = await adminCredentials(scratch, etcdctl);
     });
 
     after(async () => {
@@ -119,10 +115,7 @@ describe("lab: disaster recovery after a quorum loss, through the stack (real en
             const r = await etcdctl.run(`https://10.213.0.${10 + n}:2379`, ["get", `dr/before/${keysBefore}`, "--consistency=s", "--print-value-only"], admin);
             assert.strictEqual(r.out.trim(), String(keysBefore), `${name} serves the restored data itself`);
         }
-        const list = await etcdctl.run(everyMember, ["member", "list", "-w", "simple"], admin);
-        assert.strictEqual(list.code, 0, list.out);
-        assert.deepStrictEqual(Object.fromEntries(list.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], [f[3], f[5]]])),
-            Object.fromEntries(Object.entries(placedAfter).map(([name, n]) => [name, [`https://10.213.0.${10 + n}:2380`, "false"]])));
+        await assertMembersAre({ etcdctl, endpoints: everyMember, admin }, on(placedAfter));
         // The survivors' data before the restore is kept aside, never deleted.
         for (const h of ["lab1", "lab2"]) assert.match(labSsh(h, "ls /var/lib/etcd").stdout, /^member\.before-restore-[0-9a-f]{12}-\d+$/m, h);
         assert.strictEqual(await etcdctl.run(everyMember, ["put", "dr/new", "x"], admin).then((r) => r.code), 0, "the restored cluster takes writes");

@@ -19,11 +19,12 @@
 import * as assert from "assert";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, indent, labStackConfig, labTarball, mainPid, wipeHosts } from "./labStack";
+import { Credentials, Etcdctl } from "./etcdClient";
+import { assertMembersAre, checkWriter, deployLab, listMembers, upUnderWriter } from "./labCluster";
+import { labAvailable, labSsh } from "./lab";
+import { discardStack, indent, labMembers, labStackConfig, labTarball, mainPid } from "./labStack";
 
 type Files = Record<string, { sha256: string; mode: string; owner: string }>;
 
@@ -75,20 +76,16 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(3);
-        wipeHosts(3);
-        for (const [host, zone] of Object.entries(zones)) {
-            const r = setZone(host, zone);
-            assert.strictEqual(r.code, 0, r.stderr);
-            assert.notStrictEqual(r.stdout.trim(), "UTC", `${host}: still UTC`);
-        }
-        console.log(indent(`timezones: ${Object.entries(zones).map(([h, z]) => `${h} ${z}`).join(", ")}`));
-        scratch = await scratchStack("lab", labStackConfig(3));
-        const up = await scratch.stack.up();
-        assert.strictEqual(up.summary.result, "succeeded");
-        etcdctl = Etcdctl.extract(labTarball);
-        admin = await adminCredentials(scratch, etcdctl);
-        endpoints = String((await scratch.stack.outputs())["clientEndpoints"].value);
+        ({ scratch, etcdctl, admin, endpoints } = await deployLab(3, labStackConfig(3), {
+            prepare: () => {
+                for (const [host, zone] of Object.entries(zones)) {
+                    const r = setZone(host, zone);
+                    assert.strictEqual(r.code, 0, r.stderr);
+                    assert.notStrictEqual(r.stdout.trim(), "UTC", `${host}: still UTC`);
+                }
+                console.log(indent(`timezones: ${Object.entries(zones).map(([h, z]) => `${h} ${z}`).join(", ")}`));
+            },
+        }));
     });
 
     after(async () => {
@@ -116,19 +113,8 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
 
     /** `up --refresh` under a bounded writer: succeeded, every acknowledged write readable. */
     async function repair(label: string): Promise<StepLog> {
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/drift-${label}-${Date.now()}`).start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ refresh: true, onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
-        const lost = await writer.lost();
-        console.log(`      ${writer.summary(lost)}`);
-        assert.ok(writer.acknowledged.length >= 10, `the writer ran through the repair (${writer.acknowledged.length} writes)`);
-        assert.deepStrictEqual(writer.failed, []);
-        assert.deepStrictEqual(lost, []);
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, `lab/drift-${label}-${Date.now()}`, { refresh: true });
+        await checkWriter(writer, 10, "the repair");
         // A membership repair ends with the cluster's health gate (membershipProvider.ts); before it
         // did, a member just added back once failed to commit a proposal seconds after the up (CI).
         // Asked for up to 15 s, and the tries printed.
@@ -245,29 +231,25 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         assert.ok(pid === "0" && mainPid("lab2") !== "0", "etcd runs on lab-2 again");
     });
     it("a member removed and a stranger added by hand with etcdctl show as membership changes; up puts the stack's members back", async () => {
-        const simple = async () => {
-            const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-            assert.strictEqual(r.code, 0, r.out);
-            return r.out.trim().split("\n").map((l) => l.split(", "));
-        };
-        const lab2 = (await simple()).find((f) => f[2] === "lab-2")!;
+        const simple = () => listMembers({ etcdctl, endpoints, admin });
+        const lab2 = (await simple()).find((m) => m.name === "lab-2")!;
         // Asked of another member: lab-2 stops as soon as it applies its own removal, and may do so
         // before it answers ("etcdserver: server stopped"), although the removal went through.
-        const others = endpoints.split(",").filter((e) => e !== lab2[4]).join(",");
-        assert.strictEqual(others.split(",").length, names.length - 1, `lab-2's client URL ${lab2[4]} is one of ${endpoints}`);
+        const others = endpoints.split(",").filter((e) => e !== lab2.client).join(",");
+        assert.strictEqual(others.split(",").length, names.length - 1, `lab-2's client URL ${lab2.client} is one of ${endpoints}`);
         // etcd refuses a removal ("etcdserver: unhealthy cluster", its strict reconfig check) until the
         // member asked has been connected to every other voter for 5 s: lab-2 restarted in the
         // previous scenario's repair moments ago (CI at 9e68083). Asked again until etcd takes it, 30 s at most.
-        let r = await etcdctl.run(others, ["member", "remove", lab2[0]], admin);
+        let r = await etcdctl.run(others, ["member", "remove", lab2.id], admin);
         for (const until = Date.now() + 30_000; r.code !== 0 && /unhealthy cluster/.test(r.out) && Date.now() < until;) {
             await new Promise((done) => setTimeout(done, 1000));
-            r = await etcdctl.run(others, ["member", "remove", lab2[0]], admin);
+            r = await etcdctl.run(others, ["member", "remove", lab2.id], admin);
         }
         assert.strictEqual(r.code, 0, r.out);
         // A voting member that never starts: the cluster counts it toward its quorum until it is removed.
         r = await etcdctl.run(endpoints, ["member", "add", "stranger", "--peer-urls=https://10.213.0.99:2380"], admin);
         assert.strictEqual(r.code, 0, r.out);
-        const strangerId = (await simple()).find((f) => f[3] === "https://10.213.0.99:2380")![0];
+        const strangerId = (await simple()).find((m) => m.peer === "https://10.213.0.99:2380")!.id;
         // The removed member's etcd stops for good.
         assert.strictEqual(labSsh("lab2", `for i in $(seq 30); do systemctl is-active --quiet ${paths.unitName} || exit 0; sleep 1; done; exit 1`).code, 0, "lab-2's etcd stopped");
         const pids = [1, 3].map((i) => mainPid(`lab${i}`));
@@ -291,9 +273,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
         console.log(indent(report));
         assert.match(report, /removed member \(unstarted\)/);
         assert.match(report, /lab-2: etcd started as a learner[\s\S]*lab-2 promoted from learner to voting member[\s\S]*healthy: every member of \[lab-1,lab-2,lab-3\] answers/);
-        const members = await simple();
-        assert.deepStrictEqual(members.map((f) => f[2]).sort(), names, "the cluster lists the stack's members again");
-        assert.deepStrictEqual(members.map((f) => f[5]), ["false", "false", "false"], "every member votes");
+        await assertMembersAre({ etcdctl, endpoints, admin }, labMembers(3), "the cluster lists the stack's members again, every member voting");
         assert.deepStrictEqual([1, 3].map((i) => mainPid(`lab${i}`)), pids, "lab-1 and lab-3 were not restarted");
         assert.match(labSsh("lab2", "ls /var/lib/etcd").stdout, /^member\.removed-\d+$/m, "the removed member's data was moved aside, not deleted");
 
@@ -302,10 +282,7 @@ describe("lab: drift on the hosts shows in preview --refresh and up repairs it (
     it("a member's data dir wiped by hand (same host, same key) shows as a member without data; up adds it back as a new member, restarting no other", async () => {
         const put = await etcdctl.run(endpoints, ["put", "lab/drift/before-wipe", "kept"], admin);
         assert.strictEqual(put.code, 0, put.out);
-        const idOf = async (name: string) => {
-            const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-            return r.out.split("\n").map((l) => l.split(", ")).find((f) => f[2] === name)?.[0];
-        };
+        const idOf = async (name: string) => (await listMembers({ etcdctl, endpoints, admin })).find((m) => m.name === name)?.id;
         const oldId = await idOf("lab-2");
         // The disk lost: etcd down, its data gone; the host, its key and the stack's files stay.
         labSsh("lab2", `systemctl stop ${paths.unitName}; rm -rf /var/lib/etcd/member`);

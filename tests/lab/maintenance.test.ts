@@ -8,11 +8,12 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { ScratchStack, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, engineUnavailable, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl, parseEndpointStatus } from "./etcdClient";
-import { RunResult, labAvailable, labUp, runAsync } from "./lab";
-import { adminCredentials, discardStack, indent, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { RunResult, labAvailable, runAsync } from "./lab";
+import { discardStack, indent, labStackConfig, labTarball } from "./labStack";
+import { deployLab } from "./labCluster";
 
 const quota = 16 * 1024 * 1024;
 
@@ -26,15 +27,8 @@ describe("lab: NOSPACE, compaction and defragmentation one member at a time (rea
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(3);
-        wipeHosts(3);
         const config = labStackConfig(3);
-        scratch = await scratchStack("lab", { ...config, tuning: { ...(config.tuning as object ?? {}), quotaBackendBytes: quota } });
-        etcdctl = Etcdctl.extract(labTarball);
-        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        const outputs = await scratch.stack.outputs();
-        admin = await adminCredentials(scratch, etcdctl);
-        endpoints = String(outputs["clientEndpoints"].value);
+        ({ scratch, etcdctl, admin, endpoints } = await deployLab(3, { ...config, tuning: { ...(config.tuning as object ?? {}), quotaBackendBytes: quota } }));
     });
 
     after(async () => {

@@ -11,12 +11,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
+import { assertMembersAre, checkWriter, deployLab, upUnderWriter } from "./labCluster";
+import { labAvailable, labSsh } from "./lab";
 import { rollUnderWatch, tuningChanges } from "./roll";
-import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord, wipeHosts } from "./labStack";
+import { discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, planRecord } from "./labStack";
 import { ParsedPlan, PlanWatch, checkMembership, checkRoll, hostFingerprint, parsePlanText } from "./planCheck";
 import { planMarkdownEnv } from "../../components/plan/planResource";
 
@@ -34,13 +35,6 @@ describe("lab: membership changes as stack edits (real engine)", function () {
     const markdownDir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-stack-plan-md-"));
     const markdownFile = path.join(markdownDir, "plan.md");
 
-    /** Members as the cluster lists them: name → learner? */
-    async function memberList(): Promise<Record<string, boolean>> {
-        const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-        assert.strictEqual(r.code, 0, r.out);
-        return Object.fromEntries(r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], f[5] === "true"]));
-    }
-
     /**
      * Sets the stack to `size` members and runs preview and up with a writer running; returns the
      * up's log, the preview's plan and its Markdown, and when the up began (unix s).
@@ -57,22 +51,10 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         assert.ok(markdown.startsWith(`### etcd plan: ${plan.headline.replace(/^etcd plan for /, "")}\n`), markdown);
         assert.deepStrictEqual([...markdown.matchAll(/^\d+\. \*\*(.*)\*\* {2}$/gm)].map((m) => m[1]), plan.actions.map((a) => a.summary), markdown);
         const since = Date.now() / 1000;
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/scale-to-${size}`).start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, `lab/scale-to-${size}`);
         console.log(indent(log.lines.filter((l) => /(join|service|membership).*(created|updated)/.test(l)).join("")));
-        const lost = await writer.lost();
-        console.log(`      ${writer.summary(lost)}`);
-        assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
-        assert.deepStrictEqual(writer.failed, []);
-        assert.deepStrictEqual(lost, []);
-        assert.deepStrictEqual(await memberList(), Object.fromEntries(labMembers(size).map((m) => [m.name, false])),
-            "the cluster's members are the stack's, all voting");
+        await checkWriter(writer, 20, "the change");
+        await assertMembersAre({ etcdctl, endpoints, admin }, labMembers(size));
         return { log, plan, markdown, since };
     }
 
@@ -112,14 +94,8 @@ describe("lab: membership changes as stack edits (real engine)", function () {
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(7);
-        wipeHosts(7);
-        scratch = await scratchStack("lab", { ...labStackConfig(3), purgeDataOnDestroy: false }, { env: { [planMarkdownEnv]: markdownFile } });
+        ({ scratch, etcdctl, admin } = await deployLab(7, { ...labStackConfig(3), purgeDataOnDestroy: false }, { env: { [planMarkdownEnv]: markdownFile } }));
         plans.attach(scratch);
-        etcdctl = Etcdctl.extract(labTarball);
-        const up = await scratch.stack.up();
-        assert.strictEqual(up.summary.result, "succeeded");
-        admin = await adminCredentials(scratch, etcdctl);
         // The writer and checks go through the members that stay in every step.
         endpoints = labMembers(3).map((m) => `https://${m.address}:2379`).join(",");
     });
@@ -255,7 +231,7 @@ describe("lab: membership changes as stack edits (real engine)", function () {
         }
         assert.deepStrictEqual(hosts.map(mainPid), pids, "no member restarted");
         assert.deepStrictEqual(hosts.map((h) => labSsh(h, `sha256sum /etc/etcd/${paths.configFileName}`).stdout), configs, "no member's config changed");
-        assert.deepStrictEqual(await memberList(), Object.fromEntries(five.map((m) => [m.name, false])), "the cluster's members are unchanged");
+        await assertMembersAre({ etcdctl, endpoints, admin }, five, "the cluster's members are unchanged");
         const lost = await writer.lost();
         console.log(`      ${writer.summary(lost)}`);
         assert.deepStrictEqual(writer.failed, []);

@@ -8,11 +8,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
 import { labAvailable, labFault, labRun, labSsh, labUp } from "./lab";
-import { adminCredentials, indent, labStackConfig, labTarball, mainPid, planRecord, wipeHost, wipeHosts } from "./labStack";
+import { indent, labStackConfig, labTarball, mainPid, planRecord, wipeHost, wipeHosts } from "./labStack";
+import { assertMembersAre, checkWriter, deployLab, listMembers, upUnderWriter } from "./labCluster";
 import { count } from "./report";
 import { PlanWatch, ParsedPlan, membershipEvents, startOrder } from "./planCheck";
 
@@ -37,38 +38,18 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
     const kinds = (plan: ParsedPlan) => plan.actions.map((a) => `${a.kind} ${a.members.join(",")}`);
 
     /** The cluster's members: name → [peer URL, learner?]. */
-    async function memberList(): Promise<Record<string, [string, boolean]>> {
-        const r = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-        assert.strictEqual(r.code, 0, r.out);
-        return Object.fromEntries(r.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], [f[3], f[5] === "true"]]));
-    }
+    const memberList = async () => Object.fromEntries((await listMembers({ etcdctl, endpoints, admin })).map((m) => [m.name, [m.peer, m.learner] as [string, boolean]]));
 
-    function expectMembers(got: Record<string, [string, boolean]>, placement: Record<string, number>): void {
-        assert.deepStrictEqual(got, Object.fromEntries(Object.entries(placement).map(([name, n]) => [name, [`https://10.213.0.${10 + n}:2380`, false]])),
-            "the cluster's members are the stack's, at the stack's addresses, all voting");
-    }
+    /** The cluster's members are the stack's, placed as `placement` says, all started and voting. */
+    const expectMembers = (placement: Record<string, number>) => assertMembersAre({ etcdctl, endpoints, admin }, on(placement));
 
-    /** After the writer was stopped: every write acknowledged and readable. */
-    async function writerChecks(writer: BoundedWriter): Promise<void> {
-        const lost = await writer.lost();
-        count("writesAcknowledged", writer.acknowledged.length);
-        count("writesLost", lost.length);
-        console.log(`      ${writer.summary(lost)}`);
-        assert.ok(writer.acknowledged.length >= 20, `the writer ran through the change (${writer.acknowledged.length} writes)`);
-        assert.deepStrictEqual(writer.failed, []);
-        assert.deepStrictEqual(lost, []);
-    }
+    /** After the writer was stopped: every write acknowledged and readable (counted in the run's figures). */
+    const writerChecks = (writer: BoundedWriter) => checkWriter(writer, 20, "the change", { counted: true });
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(5);
-        wipeHosts(5);
-        scratch = await scratchStack("lab", { ...labStackConfig(3), members: on({ "lab-1": 1, "lab-2": 2, "lab-3": 3 }) });
+        ({ scratch, etcdctl, admin } = await deployLab(5, { ...labStackConfig(3), members: on({ "lab-1": 1, "lab-2": 2, "lab-3": 3 }) }));
         plans.attach(scratch);
-        etcdctl = Etcdctl.extract(labTarball);
-        const up = await scratch.stack.up();
-        assert.strictEqual(up.summary.result, "succeeded");
-        admin = await adminCredentials(scratch, etcdctl);
     });
 
     after(async () => {
@@ -113,18 +94,11 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         assert.doesNotMatch(plan.text, /REFUSED/);
 
         const since = Date.now() / 1000;
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/replace").start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, "lab/replace");
         await writerChecks(writer);
         console.log(indent(log.output.split("\n").filter((l) => /(moved from|first start|promoted).*/.test(l) && /updated/.test(l)).join("\n")));
         assert.match(log.output, /lab-3 moved from https:\/\/10\.213\.0\.13:2380 \(down\) to https:\/\/10\.213\.0\.14:2380: removed its old registration/);
-        expectMembers(await memberList(), placement);
+        await expectMembers(placement);
         assert.deepStrictEqual(["lab1", "lab2"].map(mainPid), pids, "a healthy member restarted");
         assert.match(labSsh("lab4", `cat /etc/etcd/${paths.joinRecordFile}`).stdout, /^initial-cluster-state=existing$/m);
         // The plan's replace, as etcd applied it: the old registration removed, then the new one added; nothing else.
@@ -139,7 +113,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         while (mainPid("lab3") !== "0" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
         assert.match(labSsh("lab3", `journalctl -u ${paths.unitName} -b --no-pager | grep -c 'removed' || true`).stdout, /^[1-9]/m,
             "the old member learnt it was removed");
-        expectMembers(await memberList(), { "lab-1": 1, "lab-2": 2, "lab-3": 4 });
+        await expectMembers({ "lab-1": 1, "lab-2": 2, "lab-3": 4 });
         wipeHost("lab3");
     });
 
@@ -196,7 +170,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
             await writer.stop();
         }
         await writerChecks(writer);
-        expectMembers(await memberList(), placement);
+        await expectMembers(placement);
     });
 
     it("lab-5's host is rebuilt at the same address (disk wiped, new SSH host key): the new key alone re-installs it", async () => {
@@ -218,14 +192,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         assert.match(plan.actions[0].summary, /^replace lab-5 \(a new machine at 10\.213\.0\.13\): remove its registration, add it again as a learner → start → promote$/);
 
         const since = Date.now() / 1000;
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, "lab/rebuilt").start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, "lab/rebuilt");
         await writerChecks(writer);
         assert.match(log.output, /lab-5: registered as [0-9a-f]+ and once started, but this host has no data: removing the stale registration/);
         // The plan's replace, as etcd applied it: lab-5's registration removed, then added again; only lab-5's etcd started.
@@ -241,7 +208,7 @@ describe("lab: a failed host replaced, a killed scale-up resumed (real engine)",
         }
         console.log(`      lab-5's etcd Started (systemd) ${((Date.now() - upEnded) / 1000).toFixed(0)} s or less after the up returned`);
         assert.deepStrictEqual(order, ["lab-5"], "only the rebuilt member's etcd started");
-        expectMembers(await memberList(), placement);
+        await expectMembers(placement);
         assert.deepStrictEqual(["lab1", "lab2", "lab4", "lab5"].map(mainPid), pids, "a healthy member restarted");
     });
 });

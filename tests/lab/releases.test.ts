@@ -16,7 +16,8 @@ import * as fs from "fs";
 import * as paths from "../../components/base/paths";
 import { ScratchStack, StepLog, engineUnavailable, scratchStack } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
-import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
+import { Credentials, Etcdctl } from "./etcdClient";
+import { assertMembersAre, checkWriter, upUnderWriter } from "./labCluster";
 import { LabRelease, labAvailable, labRead, labReleases, labSsh, labUp, releaseFacts } from "./lab";
 import { adminCredentials, discardStack, hostOf, indent, labMembers, labStackConfig, labTarball, leftovers, mainPid, sudoLoginCommands, wipeHosts } from "./labStack";
 import { rollUnderWatch, tuningChanges } from "./roll";
@@ -75,26 +76,11 @@ describe(`lab: the core path on Debian releases, ${cluster === "mixed" ? "a mixe
     });
 
     /** Sets the stack to `size` members and runs `up` under a bounded writer: no write failed or lost; every member voting. */
-    async function upUnderWriter(size: number, label: string): Promise<StepLog> {
+    async function scaleUnderWriter(size: number, label: string): Promise<StepLog> {
         scratch.setConfig({ members: stackMembers(size) });
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/releases-${label}-${Date.now()}`).start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
-        const lost = await writer.lost();
-        console.log(`      ${writer.summary(lost)}`);
-        assert.ok(writer.acknowledged.length >= 10, `the writer ran through the change (${writer.acknowledged.length} writes)`);
-        assert.deepStrictEqual(writer.failed, []);
-        assert.deepStrictEqual(lost, []);
-        const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-        assert.strictEqual(list.code, 0, list.out);
-        // "<id>, started, <name>, <peer>, <client>, <learner?>"
-        const members = Object.fromEntries(list.out.trim().split("\n").map((l) => l.split(", ")).map((f) => [f[2], `${f[1]} learner=${f[5]}`]));
-        assert.deepStrictEqual(members, Object.fromEntries(labMembers(size).map((m) => [m.name, "started learner=false"])), "the cluster's members are the stack's, all started and voting");
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, `lab/releases-${label}-${Date.now()}`);
+        await checkWriter(writer, 10, "the change");
+        await assertMembersAre({ etcdctl, endpoints, admin }, labMembers(size));
         const health = await etcdctl.clusterHealth(labMembers(size).map((m) => `https://${m.address}:2379`).join(","), admin, size, 15_000);
         assert.strictEqual(health.healthy, size, health.out);
         return log;
@@ -135,13 +121,13 @@ describe(`lab: the core path on Debian releases, ${cluster === "mixed" ? "a mixe
 
     step("scale 3 → 5", "lab4 and lab5 join, all voting; the first three are not restarted", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        await upUnderWriter(5, "scale-up");
+        await scaleUnderWriter(5, "scale-up");
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no existing member restarted");
     });
 
     step("scale 5 → 3", "the two leave the cluster and their hosts are left clean", async () => {
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        await upUnderWriter(3, "scale-down");
+        await scaleUnderWriter(3, "scale-down");
         assert.deepStrictEqual(["lab1", "lab2", "lab3"].map(mainPid), pids, "no staying member restarted");
         for (const host of ["lab4", "lab5"]) assert.strictEqual(leftovers(host), "", host);
     });
@@ -157,14 +143,7 @@ describe(`lab: the core path on Debian releases, ${cluster === "mixed" ? "a mixe
         labRead("lab3", `echo '# added by hand' >> ${paths.unitPath}; chmod 0644 /etc/etcd/pki/peer.key`);
         assert.notStrictEqual(sha("lab1", config), want.lab1);
         const pids = ["lab1", "lab2", "lab3"].map(mainPid);
-        const writer = new BoundedWriter(etcdctl, endpoints, admin, `lab/releases-drift-${Date.now()}`).start();
-        const log = new StepLog();
-        try {
-            const up = await scratch.stack.up({ refresh: true, onOutput: log.onOutput, onEvent: log.onEvent });
-            assert.strictEqual(up.summary.result, "succeeded");
-        } finally {
-            await writer.stop();
-        }
+        const { log, writer } = await upUnderWriter(scratch, { etcdctl, endpoints, admin }, `lab/releases-drift-${Date.now()}`, { refresh: true });
         const lost = await writer.lost();
         console.log(`      ${writer.summary(lost)}; changed: ${log.changed().join(", ")}`);
         assert.deepStrictEqual(writer.failed, []);

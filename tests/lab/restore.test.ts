@@ -13,11 +13,12 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, StepLog, engineUnavailable, repoRoot, scratchStack } from "../engine/engine";
+import { ScratchStack, StepLog, engineUnavailable, repoRoot } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, indent, labMembers, labStackConfig, labTarball, planRecord, wipeHosts } from "./labStack";
+import { labAvailable, labSsh } from "./lab";
+import { discardStack, indent, labMembers, labStackConfig, labTarball, planRecord } from "./labStack";
+import { assertMembersAre, deployLab } from "./labCluster";
 
 const keysBefore = 100;
 const keysAfter = 30;
@@ -34,14 +35,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(3);
-        wipeHosts(3);
-        scratch = await scratchStack("lab", labStackConfig(3));
-        etcdctl = Etcdctl.extract(labTarball);
-        assert.strictEqual((await scratch.stack.up()).summary.result, "succeeded");
-        const outputs = await scratch.stack.outputs();
-        admin = await adminCredentials(scratch, etcdctl);
-        endpoints = String(outputs["clientEndpoints"].value);
+        ({ scratch, etcdctl, admin, endpoints } = await deployLab(3, labStackConfig(3)));
     });
 
     after(async () => {
@@ -92,8 +86,7 @@ describe("lab: restore from a snapshot as a stack edit (real engine)", function 
             const r = await etcdctl.run(`https://${m.address}:2379`, ["get", `restore/before/${keysBefore}`, "--consistency=s", "--print-value-only"], admin);
             assert.strictEqual(r.out.trim(), String(keysBefore), `${m.name} serves the restored data itself`);
         }
-        const list = await etcdctl.run(endpoints, ["member", "list", "-w", "simple"], admin);
-        assert.deepStrictEqual(list.out.trim().split("\n").map((l) => l.split(", ")[2]).sort(), ["lab-1", "lab-2", "lab-3"]);
+        await assertMembersAre({ etcdctl, endpoints, admin }, labMembers(3));
         for (const h of ["lab1", "lab2", "lab3"]) {
             // No member had data, so there was nothing to move aside, and no work dir is left.
             assert.strictEqual(labSsh(h, "ls -A /var/lib/etcd").stdout.trim(), "member", `${h}: only the restored data`);

@@ -8,11 +8,12 @@
  */
 import * as assert from "assert";
 import * as paths from "../../components/base/paths";
-import { ScratchStack, engineUnavailable, scratchStack } from "../engine/engine";
+import { ScratchStack, engineUnavailable } from "../engine/engine";
 import { skipIf, tarballMissing } from "../skip";
 import { BoundedWriter, Credentials, Etcdctl } from "./etcdClient";
-import { labAvailable, labSsh, labUp } from "./lab";
-import { adminCredentials, discardStack, labMembers, labStackConfig, labTarball, wipeHosts } from "./labStack";
+import { labAvailable, labSsh } from "./lab";
+import { discardStack, labMembers, labStackConfig, labTarball } from "./labStack";
+import { deployLab } from "./labCluster";
 import { count } from "./report";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,18 +34,11 @@ describe("lab: scheduled snapshots and defragmentation (real engine)", function 
 
     before(async function () {
         skipIf(this, engineUnavailable() ?? labAvailable() ?? tarballMissing(labTarball));
-        labUp(3);
-        wipeHosts(3);
-        for (const h of ["lab1", "lab2", "lab3"]) labSsh(h, `rm -rf ${paths.snapshotDir}`);
-        scratch = await scratchStack("lab", {
+        ({ scratch, etcdctl, admin } = await deployLab(3, {
             ...labStackConfig(3),
             snapshots: { onCalendar: "*:*:0/10", keep: 2, maxAgeDays: 1, members: ["lab-1", "lab-2"] },
             defrag: { onCalendar: "*:*:5/15", member: "lab-3" },
-        });
-        const up = await scratch.stack.up();
-        assert.strictEqual(up.summary.result, "succeeded");
-        etcdctl = Etcdctl.extract(labTarball);
-        admin = await adminCredentials(scratch, etcdctl);
+        }, { prepare: () => { for (const h of ["lab1", "lab2", "lab3"]) labSsh(h, `rm -rf ${paths.snapshotDir}`); } }));
     });
 
     after(async () => {
