@@ -274,7 +274,10 @@ describe("join: bootstrap only over no data, never as an existing member (run by
     });
 });
 
-describe("join step: the stack's newness reaches the create script without a diff in later runs (mocked engine)", () => {
+describe("join step: the stack's newness reaches the create script without a diff in later runs (mocked engine)", function () {
+    // Two mocked programs in one test: about 2 s on a quiet machine, over the default 20 s at load 26
+    // (a fresh-clone CI run beside two chaos lanes, 2026-12-06).
+    this.timeout(120_000);
     // Made in `before`, not in the describe body: Stryker runs the suite again in the same process.
     let tmp: string;
     let tarball: string;
