@@ -1,6 +1,6 @@
 /**
  * The chaos tools from TypeScript: the recorder and the checker (tests/chaos/go, built by
- * scripts/chaos-build.sh), and a single-member etcd on loopback for testing them.
+ * scripts/chaos-build.sh), and etcd on loopback (one member, or a cluster of several) for testing them.
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -117,10 +117,13 @@ export function freePort(): Promise<number> {
 /** TLS material for a loopback etcd: file paths. */
 export interface LoopbackTls { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }
 
+/** A member's place in a loopback cluster of several (`loopbackCluster`). */
+export interface LoopbackPlace { name: string; peerUrl: string; initialCluster: string }
+
 /**
- * A single-member etcd on 127.0.0.1 only, from an etcd release tarball: a plain http client URL,
- * and an https one when `tls` is given (client certificates required there). The peer URL is
- * plain http on loopback.
+ * An etcd member on 127.0.0.1 only, from an etcd release tarball, alone or one of a
+ * `loopbackCluster`: a plain http client URL, and an https one when `tls` is given (client
+ * certificates required there). The peer URL is plain http on loopback.
  */
 export class LoopbackEtcd {
     readonly dir: string;
@@ -135,12 +138,21 @@ export class LoopbackEtcd {
 
     get pid(): number { return this.child!.pid!; }
 
-    /** Starts the member; `extraArgs` are more etcd flags (e.g. a small --quota-backend-bytes). */
+    /** Starts the member and waits until it serves; `extraArgs` are more etcd flags (e.g. a small --quota-backend-bytes). */
     async start(tls?: LoopbackTls, extraArgs: string[] = []): Promise<void> {
+        await this.launch(tls, extraArgs);
+        await this.untilHealthy(20_000);
+    }
+
+    /**
+     * Unpacks etcd and starts it without waiting: a member of a new cluster of several (`place`)
+     * serves only once a quorum of them has started.
+     */
+    async launch(tls?: LoopbackTls, extraArgs: string[] = [], place?: LoopbackPlace): Promise<void> {
         const r = spawnSync("tar", ["-xzf", this.tarball, "-C", this.dir, "--strip-components=1", "--wildcards", "*/etcd"],
             { encoding: "utf8", timeout: 60_000 });
         if (r.status !== 0) throw new Error(`tar -xzf ${this.tarball}: ${r.stderr}`);
-        const [client, secure, peer] = [await freePort(), await freePort(), await freePort()];
+        const [client, secure] = [await freePort(), await freePort()];
         this.httpUrl = `http://127.0.0.1:${client}`;
         const listen = [this.httpUrl];
         const tlsArgs: string[] = [];
@@ -149,23 +161,28 @@ export class LoopbackEtcd {
             listen.push(this.httpsUrl);
             tlsArgs.push("--cert-file", tls.serverCert, "--key-file", tls.serverKey, "--trusted-ca-file", tls.ca, "--client-cert-auth");
         }
-        const peerUrl = `http://127.0.0.1:${peer}`;
+        const peerUrl = place?.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
+        const name = place?.name ?? "chaos";
         this.child = spawn(path.join(this.dir, "etcd"), [
-            "--name", "chaos", "--data-dir", path.join(this.dir, "data"),
+            "--name", name, "--data-dir", path.join(this.dir, "data"),
             "--listen-client-urls", listen.join(","), "--advertise-client-urls", listen.join(","),
             "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", `chaos=${peerUrl}`, "--initial-cluster-state", "new", ...tlsArgs, ...extraArgs,
+            "--initial-cluster", place?.initialCluster ?? `${name}=${peerUrl}`, "--initial-cluster-state", "new", ...tlsArgs, ...extraArgs,
         ], { stdio: ["ignore", "pipe", "pipe"] });
         const keep = (d: Buffer) => { this.log = (this.log + d.toString()).slice(-20_000); };
         this.child.stdout!.on("data", keep);
         this.child.stderr!.on("data", keep);
-        const deadline = Date.now() + 20_000;
+    }
+
+    /** Waits (at most `ms`) until the member answers /health with true; throws with its log's end otherwise. */
+    async untilHealthy(ms: number): Promise<void> {
+        const deadline = Date.now() + ms;
         while (Date.now() < deadline) {
-            if (this.child.exitCode !== null) break;
+            if (this.child!.exitCode !== null) break;
             if (await this.healthy()) return;
             await new Promise((r) => setTimeout(r, 200));
         }
-        throw new Error(`loopback etcd not healthy within 20 s; its log ends:\n${this.log.slice(-3000)}`);
+        throw new Error(`loopback etcd not healthy within ${ms / 1000} s; its log ends:\n${this.log.slice(-3000)}`);
     }
 
     private healthy(): Promise<boolean> {
@@ -198,4 +215,24 @@ export class LoopbackEtcd {
         }
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * `n` members of one new cluster on 127.0.0.1 (plain http, peers too), started together; resolves
+ * once every one serves. `extraArgs` go to each member (e.g. a longer --election-timeout).
+ */
+export async function loopbackCluster(tarball: string, n: number, extraArgs: string[] = []): Promise<LoopbackEtcd[]> {
+    const names = Array.from({ length: n }, (_, i) => `m${i + 1}`);
+    const peerUrls: string[] = [];
+    for (let i = 0; i < n; i++) peerUrls.push(`http://127.0.0.1:${await freePort()}`);
+    const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(",");
+    const members = names.map(() => new LoopbackEtcd(tarball));
+    try {
+        for (const [i, m] of members.entries()) await m.launch(undefined, extraArgs, { name: names[i], peerUrl: peerUrls[i], initialCluster });
+        await Promise.all(members.map((m) => m.untilHealthy(60_000)));
+    } catch (e) {
+        await Promise.all(members.map((m) => m.dispose()));
+        throw e;
+    }
+    return members;
 }

@@ -24,11 +24,13 @@ export class ChaosFailure extends Error { }
 export interface EngineOutcome { op: string; ok: boolean; ms: number; error?: string; log: StepLog;
     /** The monitor's worst sample: how many of the watched members were down at once, of how many. */
     maxDown: number; watched: number; samples: number; worst?: unknown;
+    /** Answers during a leader hand-off (the monitor's `handOffs`): counted apart, not as members down. */
+    handOffs: number;
     /** The watched members' etcd restarts during the run, from their hosts' journals (restarts.ts). */
     restarts?: Restart[] }
 
 /** What an up's report and its quorum check read: also what a killed run, which has no StepLog, gives them. */
-export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst" | "restarts">;
+export type MonitoredRun = Pick<EngineOutcome, "op" | "ok" | "ms" | "maxDown" | "watched" | "samples" | "worst" | "handOffs" | "restarts">;
 
 /**
  * The chaos stack's tuning at its deploy: a backend quota the nospace step can fill in seconds
@@ -123,7 +125,7 @@ export class ChaosContext {
         this.engineLogs.push({ label: `${label} (${op})`, output: log.output + (error ? `\n--- error ---\n${error}\n` : "") });
         await settled?.();
         const restarts = op === "up" && watch.length > 0 ? readRestarts(watch, started) : undefined;
-        return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst, restarts };
+        return { op, ok: error === undefined, ms, error, log, maxDown: monitor.maxDown, watched: watch.length, samples: monitor.samples, worst: monitor.worst, handOffs: monitor.handOffs, restarts };
     }
 
     /**
@@ -141,7 +143,8 @@ export class ChaosContext {
     /** One line on an up's outcome: its time and its health monitor's worst sample. */
     reportUp(up: MonitoredRun): void {
         const restarts = up.restarts ? `; etcd restarts (journals) ${up.restarts.length}, most at once ${mostAtOnce(up.restarts).count}` : "";
-        this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}${restarts}`);
+        this.say(`    ${up.op}: ${up.ok ? "succeeded" : "FAILED"} in ${(up.ms / 1000).toFixed(1)} s; health samples ${up.samples}, most of ${up.watched} watched members down at once: ${up.maxDown}` +
+            `${up.handOffs > 0 ? ` (answers during a leader hand-off: ${up.handOffs})` : ""}${restarts}`);
     }
 
     /**

@@ -176,7 +176,7 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             } finally {
                 await monitor.stop();
             }
-            const killed: MonitoredRun = { op: "up (killed)", ok: false, ms: Date.now() - started, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst,
+            const killed: MonitoredRun = { op: "up (killed)", ok: false, ms: Date.now() - started, maxDown: monitor.maxDown, watched: ctx.members.length, samples: monitor.samples, worst: monitor.worst, handOffs: monitor.handOffs,
                 restarts: readRestarts(ctx.members, started) };
             ctx.engineRuns.push({ op: killed.op, ms: killed.ms, ok: false });
             ctx.engineLogs.push({ label: `${label} (up, killed)`, output: out });
