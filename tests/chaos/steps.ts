@@ -11,6 +11,7 @@ import { adminCredentials, mainPid, releaseTarball, wipeHost } from "../lab/labS
 import { ChaosContext, ChaosFailure, EngineOutcome, Member, MonitoredRun, clientUrl, firstError, hostOf, sleep } from "./context";
 import { readRestarts } from "./restarts";
 import { leaderOf, memberList, unnamedFailure, waitHealthy } from "./invariants";
+import { fillUntilNospace } from "./fill";
 import { Step } from "./plan";
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -226,17 +227,14 @@ export async function runStep(ctx: ChaosContext, step: Step): Promise<void> {
             const endpoints = ctx.endpoints();
             const value = "x".repeat(960 * 1024);
             const quota = Number(ctx.tuning.quotaBackendBytes);
-            let refused = "";
-            let last = -1;
-            for (let i = 0; i < Math.ceil(quota / value.length) * 3 && refused === ""; i++) {
-                const r = await ctx.etcdctl.put(endpoints, "chaos-fill/k", `${i}:${value}`, ctx.admin);
-                if (r.code !== 0) refused = r.out;
-                else last = i;
-            }
-            if (!/database space exceeded/.test(refused)) throw new ChaosFailure(`${label}: ${last + 1} puts of 960 KiB, and no NOSPACE (last answer: ${refused.slice(0, 300) || "ok"})`);
+            const fill = await fillUntilNospace((i) => ctx.etcdctl.put(endpoints, "chaos-fill/k", `${i}:${value}`, ctx.admin),
+                { maxPuts: Math.ceil(quota / value.length) * 3 });
+            const others = fill.otherFailures.length > 0
+                ? `; ${fill.otherFailures.length} failed otherwise, the last: ${fill.otherFailures[fill.otherFailures.length - 1].split("\n").pop()!.slice(0, 200)}` : "";
+            if (!fill.nospace) throw new ChaosFailure(`${label}: ${fill.puts} puts of 960 KiB, and no NOSPACE${others}`);
             ctx.faults++;
             const alarms = await ctx.etcdctl.run(endpoints, ["alarm", "list"], ctx.admin);
-            ctx.say(`    NOSPACE after ${last + 1} puts of 960 KiB: ${alarms.out.trim().split("\n").join("; ").slice(0, 300)}`);
+            ctx.say(`    NOSPACE after ${fill.puts} puts of 960 KiB${others}: ${alarms.out.trim().split("\n").join("; ").slice(0, 300)}`);
             // The operator's documented remedy (README, "Maintenance"): compact, defragment one member at a time, disarm.
             const r = await runAsync("bash", [path.join(repoRoot, "scripts/maintenance.sh"), "lab"],
                 { cwd: ctx.scratch.dir, env: { ...process.env, ...ctx.scratch.env, ETCD_STACK_LAB: "1" }, timeoutMs: Math.max(60_000, Math.min(10 * 60_000, ctx.remaining())), label: "npm run maintenance" });
