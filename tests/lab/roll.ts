@@ -52,7 +52,7 @@ export async function rollUnderWatch(t: RollTarget, change: Record<string, unkno
     const lost = await writer.lost();
     const termAfter = await t.etcdctl.raftTerm(t.endpoints, t.admin);
     console.log(`      ${writer.summary(lost)};` +
-        ` health samples: ${monitor.samples}, most members down at once: ${monitor.maxDown}` +
+        ` health samples: ${monitor.samples}, most members down at once: ${monitor.maxDown}, answers during a leader hand-off ${monitor.handOffs}` +
         `${monitor.worst ? ` (${JSON.stringify(monitor.worst)})` : ""}; raft term ${termBefore} -> ${termAfter}`);
     assert.ok(writer.acknowledged.length >= 20, `the writer ran through the roll (${writer.acknowledged.length} writes)`);
     assert.deepStrictEqual(writer.failed, []);
