@@ -5,6 +5,7 @@
  * 112 puts, well short of the quota. Such a put may or may not have happened; either way the
  * fill goes on, as an operator filling a disk would.
  */
+import { sleep } from "./context";
 
 /** How a fill ended: the puts made, the ones that failed other than NOSPACE, and etcd's NOSPACE answer. */
 export interface FillResult { puts: number; otherFailures: string[]; nospace?: string }
@@ -25,7 +26,7 @@ export async function fillUntilNospace(put: (i: number) => Promise<{ code: numbe
         if (/database space exceeded/.test(r.out)) return { puts, otherFailures, nospace: r.out };
         otherFailures.push(r.out.trim());
         if (otherFailures.length >= (opts.maxOtherFailures ?? 10)) break;
-        await new Promise((resolve) => setTimeout(resolve, opts.pauseMs ?? 1000));
+        await sleep(opts.pauseMs ?? 1000);
     }
     return { puts, otherFailures };
 }

@@ -11,12 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { skipIf, tarballMissing } from "../../skip";
 import {
-    ChaosTools, HistoryRecord, LoopbackEtcd, LoopbackTls, cacheDir, check, chaosTools, chaosToolsMissing, freePort, goTestModel, readHistory,
+    ChaosTools, HistoryRecord, LoopbackEtcd, LoopbackTls, check, chaosTools, chaosToolsMissing, freePort, goTestModel, readHistory,
     setRecorderEndpoints, startRecorder,
 } from "../../chaos/chaosTools";
 import { issue, makeCa } from "../../lab/handMadePki";
+import { labTarball } from "../../lab/labStack";
 
-const etcdTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
 
 describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", function () {
     let tools: ChaosTools;
@@ -188,7 +188,7 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
         let tls: LoopbackTls;
 
         before(async function () {
-            skipIf(this, tarballMissing(etcdTarball));
+            skipIf(this, tarballMissing(labTarball));
             this.timeout(40_000);
             const pki = path.join(dir, "pki");
             fs.mkdirSync(pki);
@@ -202,7 +202,7 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
             fs.writeFileSync(tls.serverKey, server.privateKeyPem, { mode: 0o600 });
             fs.writeFileSync(tls.clientCert, client.certPem);
             fs.writeFileSync(tls.clientKey, client.privateKeyPem, { mode: 0o600 });
-            etcd = new LoopbackEtcd(etcdTarball);
+            etcd = new LoopbackEtcd(labTarball);
             await etcd.start(tls);
         });
         after(async function () {
@@ -314,9 +314,9 @@ describe("chaos checker: etcd's key-value semantics with porcupine (issue 27)", 
     describe("the recorder against a member out of space (NOSPACE alarm)", function () {
         let etcd: LoopbackEtcd | undefined;
         before(async function () {
-            skipIf(this, tarballMissing(etcdTarball));
+            skipIf(this, tarballMissing(labTarball));
             this.timeout(30_000);
-            etcd = new LoopbackEtcd(etcdTarball);
+            etcd = new LoopbackEtcd(labTarball);
             await etcd.start(undefined, ["--quota-backend-bytes", "1"]); // every write exceeds it
         });
         after(async function () {

@@ -10,14 +10,12 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import { skipIf, tarballMissing } from "../../skip";
-import { LoopbackEtcd, cacheDir, loopbackCluster } from "../../chaos/chaosTools";
+import { LoopbackEtcd, loopbackCluster } from "../../chaos/chaosTools";
+import { sleep } from "../../chaos/context";
 import { Etcdctl, HealthMonitor, healthAnswer, parseEndpointStatus } from "../../lab/etcdClient";
 import { makeCa } from "../../lab/handMadePki";
-
-const etcdTarball = path.join(cacheDir, "etcd/3.6.16/etcd-v3.6.16-linux-amd64.tar.gz");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { labTarball } from "../../lab/labStack";
 
 describe("health monitor: a leader hand-off is not a member down (issue 27, chaos seed 11)", function () {
     describe("what an etcdctl endpoint health answer says", function () {
@@ -51,14 +49,14 @@ describe("health monitor: a leader hand-off is not a member down (issue 27, chao
         const creds = { ca: "" };
 
         before(async function () {
-            skipIf(this, tarballMissing(etcdTarball));
+            skipIf(this, tarballMissing(labTarball));
             this.timeout(120_000);
-            etcdctl = Etcdctl.extract(etcdTarball);
+            etcdctl = Etcdctl.extract(labTarball);
             // The members serve plain http; etcdctl is given a CA only because Etcdctl.run always passes one.
             creds.ca = etcdctl.credentials("unused", (await makeCa("health-monitor-test-ca")).certPem).ca;
             // A 3 s election timeout: a transfer that does not finish is given up after it, so the
             // window in which proposals are dropped is seconds, wide enough for the monitor's samples.
-            members = await loopbackCluster(etcdTarball, 3, ["--heartbeat-interval", "100", "--election-timeout", "3000"]);
+            members = await loopbackCluster(labTarball, 3, ["--heartbeat-interval", "100", "--election-timeout", "3000"]);
         });
         after(async function () {
             this.timeout(60_000);
